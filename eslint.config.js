@@ -1,0 +1,33 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// The pure layers (decide, show) must not reach for I/O: gather → decide → show → confirm → change.
+const pureLayers = ['src/controls/**', 'src/edits/**', 'src/plan/**', 'src/report/**'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test/lab/rootfs/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: pureLayers,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node-ssh', 'ssh2', '@inquirer/prompts', 'node:child_process', 'node:fs', 'node:fs/promises'],
+          patterns: [
+            { group: ['**/node/**', '../node/*', '**/commands/**', '../commands/*', '**/apply/**', '../apply/*'],
+              message: 'pure layers (controls, edits, plan, report) must not import I/O layers' },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,45 @@
+import { X509Certificate } from 'node:crypto';
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EKU = '2.5.29.37.0';
+
+/** Every certificate in a PEM bundle that parses; the rest are ignored as the kubelet does. */
+export function parsePemBundle(text: string): X509Certificate[] {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  const certs: X509Certificate[] = [];
+  for (const block of blocks) {
+    try {
+      certs.push(new X509Certificate(block));
+    } catch {
+      // not a certificate the kubelet could use either
+    }
+  }
+  return certs;
+}
+
+/** Why a certificate cannot authenticate a client now, or undefined when it can. */
+export function clientCertProblem(cert: X509Certificate, now: Date): string | undefined {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from) return `is not valid before ${from.toISOString()}`;
+  if (now > to) return `expired on ${to.toISOString()}`;
+  const eku = cert.keyUsage;
+  if (eku && eku.length > 0 && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU))
+    return `is not usable for client authentication (extended key usage: ${eku.join(', ')})`;
+  return undefined;
+}
+
+/** True when one of the CAs in the bundle issued and signed the certificate. */
+export function issuedBy(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  return cas.some((ca) => {
+    try {
+      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function describeCert(cert: X509Certificate): string {
+  return `subject "${cert.subject.replaceAll('\n', ', ')}", valid until ${new Date(cert.validTo).toISOString().slice(0, 10)}`;
+}

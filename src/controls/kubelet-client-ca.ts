@@ -1,0 +1,105 @@
+import type { Sourced } from '../facts/kubelet.js';
+import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
+import type { NodeModel } from '../facts/model.js';
+import { parsePemBundle } from './certs.js';
+import type { Control, Evidence } from './types.js';
+
+function describeSource(s: Sourced): string {
+  if (s.layer === 'flag') return s.via ? `the ${s.key} flag (set in ${s.via.file} via $${s.via.variable})` : `the ${s.key} flag`;
+  return `${s.key} in ${s.layer === 'drop-in' ? 'drop-in ' : ''}${s.source}`;
+}
+
+export function clientCaEvidence(s: Sourced): Evidence[] {
+  const evidence: Evidence[] = [{ source: s.source, key: s.key, value: s.value }];
+  if (s.via) evidence.push({ source: s.via.file, key: s.via.variable, value: `(contains ${s.key}=${s.value})` });
+  return evidence;
+}
+
+export const kubeletClientCa: Control = {
+  id: 'kubelet-client-ca',
+  aliases: ['cis-eks-3.2.3', 'cis-k8s-4.2.3'],
+  benchmarks: ['CIS Amazon EKS 3.2.3', 'CIS Kubernetes 4.2.3'],
+  title: 'The kubelet verifies client certificates against a client CA',
+  check(model: NodeModel) {
+    const { kubelet, layout } = model;
+    if (layout && UNSUPPORTED_LAYOUTS.has(layout))
+      return {
+        status: 'skip',
+        reason: `${layout} nodes are not supported: their kubelet flags live in the ${layout} service configuration, which kubemend does not read`,
+        evidence: [],
+        warnings: [],
+      };
+    if (!kubelet.present) {
+      const stray = [...model.facts.files.values()].filter(
+        (f) => f.status === 'ok' && /kubelet.*\.(ya?ml|json|conf)$/.test(f.path),
+      );
+      return {
+        status: 'skip',
+        reason: 'no kubelet on this node (no kubelet process and no kubelet.service unit)',
+        evidence: [],
+        warnings: stray.map((f) => `${f.path} exists but no kubelet uses it`),
+      };
+    }
+    const evidence: Evidence[] = [];
+    const warnings: string[] = [];
+    if (!kubelet.process) warnings.push('the kubelet is not running; the result is read from its systemd unit and files');
+    if (kubelet.config) evidence.push({ source: kubelet.argvSource, key: '--config', value: kubelet.config.path });
+    if (kubelet.configDir) evidence.push({ source: kubelet.argvSource, key: '--config-dir', value: kubelet.configDir.path });
+    for (const d of kubelet.configDir?.dropIns ?? []) evidence.push({ source: d.path, key: 'drop-in', value: 'merged' });
+
+    const ca = kubelet.clientCAFile;
+    if (ca) evidence.push(...clientCaEvidence(ca));
+
+    if (kubelet.errors.length > 0 && !(ca?.layer === 'flag'))
+      return { status: 'error', reason: kubelet.errors.join('; '), evidence, warnings };
+    warnings.push(...kubelet.errors);
+
+    if (!ca || ca.value === '') {
+      const hint = kubelet.wrongCase[0];
+      if (hint)
+        return {
+          status: 'fail',
+          reason: `no client CA is set: ${hint.path} has "${hint.key}", which the kubelet silently ignores (field names are case-sensitive); the key is authentication.x509.clientCAFile`,
+          evidence: [...evidence, { source: hint.path, key: hint.key, value: '(ignored by the kubelet)' }],
+          warnings,
+        };
+      const where = ca ? `${describeSource(ca)} is empty` : 'neither --client-ca-file nor authentication.x509.clientCAFile is set';
+      return {
+        status: 'fail',
+        reason: `no client CA: ${where}, so the kubelet does not verify who calls its API`,
+        evidence,
+        warnings,
+      };
+    }
+    const file = model.facts.files.get(ca.value);
+    if (!file || file.status === 'missing')
+      return {
+        status: 'fail',
+        reason: `client CA file ${ca.value} (from ${describeSource(ca)}) does not exist; the kubelet will not start with it`,
+        evidence,
+        warnings,
+      };
+    if (file.status !== 'ok')
+      return {
+        status: 'fail',
+        reason: `client CA file ${ca.value} (from ${describeSource(ca)}) is not readable: ${file.status}`,
+        evidence,
+        warnings,
+      };
+    const certs = parsePemBundle(file.content ?? '');
+    if (certs.length === 0)
+      return {
+        status: 'fail',
+        reason: `client CA file ${ca.value} holds no PEM certificate; the kubelet will not start with it`,
+        evidence,
+        warnings,
+      };
+    evidence.push({ source: ca.value, key: 'certificates', value: String(certs.length) });
+    return {
+      status: 'pass',
+      reason: `client CA ${ca.value} from ${describeSource(ca)}`,
+      evidence,
+      warnings,
+    };
+  },
+};

@@ -1,0 +1,93 @@
+import { posix } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { parseFlags, type Flag } from './flags.js';
+import type { NodeFacts, ProcessFact } from './types.js';
+
+export const DEFAULT_STATIC_POD_DIR = '/etc/kubernetes/manifests';
+
+export interface ManifestView {
+  path: string;
+  /** Where the flags live in the container: `command` or `args`. */
+  flags: Flag[];
+  error?: string;
+}
+
+export interface ApiserverView {
+  process?: ProcessFact;
+  processFlags: Flag[];
+  /** The manifest the kubelet uses for the kube-apiserver pod (the last-sorting file that defines it). */
+  manifest?: ManifestView;
+  /** Other files in the static pod directory that also define the kube-apiserver pod. */
+  shadowed: string[];
+  staticPodDir: string;
+}
+
+const isApiserverBinary = (word: string) => posix.basename(word) === 'kube-apiserver';
+
+/** kube-apiserver argv from a container: its command and args, past any wrapper (go-runner, hyperkube, sh -c). */
+function containerArgv(container: Record<string, unknown>): string[] | undefined {
+  const words = [
+    ...((container['command'] as unknown[] | undefined) ?? []),
+    ...((container['args'] as unknown[] | undefined) ?? []),
+  ].map(String);
+  const shell = words.findIndex((w) => w === '-c');
+  const flat =
+    shell > 0 && /(^|\/)(ba)?sh$/.test(words[0] ?? '') ? (words[shell + 1] ?? '').split(/\s+/).filter(Boolean) : words;
+  const bin = flat.findIndex(isApiserverBinary);
+  if (bin >= 0) return flat.slice(bin);
+  // hyperkube: `/hyperkube apiserver …` (kubespray v2.8).
+  const hk = flat.findIndex((w) => posix.basename(w) === 'hyperkube');
+  if (hk >= 0 && ['apiserver', 'kube-apiserver'].includes(flat[hk + 1] ?? '')) return flat.slice(hk + 1);
+  if (container['name'] === 'kube-apiserver') return ['kube-apiserver', ...flat.filter((w) => w.startsWith('-'))];
+  return undefined;
+}
+
+/** Parses a static pod file; returns the kube-apiserver flags, or undefined when it is some other pod. */
+export function manifestFlags(path: string, text: string): ManifestView | undefined {
+  let docs;
+  try {
+    docs = parseAllDocuments(text);
+  } catch (e) {
+    return { path, flags: [], error: `${path} does not parse: ${(e as Error).message}` };
+  }
+  if (!Array.isArray(docs)) return undefined;
+  for (const doc of docs) {
+    if (doc.errors.length > 0) return { path, flags: [], error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
+    const pod = doc.toJS() as Record<string, unknown> | null;
+    const containers = (pod?.['spec'] as Record<string, unknown> | undefined)?.['containers'];
+    if (!Array.isArray(containers)) continue;
+    for (const c of containers as Record<string, unknown>[]) {
+      const argv = containerArgv(c);
+      if (argv) return { path, flags: parseFlags(argv) };
+    }
+  }
+  return undefined;
+}
+
+function findApiserverProcess(facts: NodeFacts): ProcessFact | undefined {
+  return facts.processes.find(
+    (p) =>
+      p.comm === 'kube-apiserver' ||
+      isApiserverBinary(p.argv[0] ?? '') ||
+      (posix.basename(p.argv[0] ?? '') === 'hyperkube' && ['apiserver', 'kube-apiserver'].includes(p.argv[1] ?? '')),
+  );
+}
+
+export function apiserverView(facts: NodeFacts, staticPodDir: string = DEFAULT_STATIC_POD_DIR): ApiserverView {
+  const process = findApiserverProcess(facts);
+  const dir = staticPodDir.replace(/\/+$/, '');
+  const candidates = [...facts.files.values()]
+    .filter((f) => f.status === 'ok' && posix.dirname(f.path) === dir && !posix.basename(f.path).startsWith('.'))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((f) => manifestFlags(f.path, f.content ?? ''))
+    .filter((m): m is ManifestView => m !== undefined);
+  // The kubelet keeps one pod per name; on a relist the file that sorts last wins (node-facts §2).
+  const manifest = candidates.at(-1);
+  return {
+    ...(process ? { process } : {}),
+    processFlags: process ? parseFlags(process.argv) : [],
+    ...(manifest ? { manifest } : {}),
+    shadowed: candidates.slice(0, -1).map((m) => m.path),
+    staticPodDir: dir,
+  };
+}

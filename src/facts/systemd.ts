@@ -1,0 +1,188 @@
+import { parseEnvFile } from './envfile.js';
+
+/** One word of an expanded ExecStart, with the file that put it there. */
+export interface Word {
+  text: string;
+  /** The unit file, drop-in or environment file the word came from. */
+  source: string;
+  /** The environment variable it was expanded from, if any. */
+  variable?: string;
+  /** For a word of a running process: the file that set the variable it came from. */
+  origin?: string;
+}
+
+export interface UnitFile {
+  path: string;
+  text: string;
+}
+
+export interface ServiceModel {
+  /** Unit file first, then drop-ins in the order systemd applies them. */
+  files: UnitFile[];
+  /** The ExecStart that systemd runs, as written, and the file it was set in. */
+  execStart?: { line: string; source: string };
+  /** Environment= assignments, in order, with their file. */
+  environment: { name: string; value: string; source: string }[];
+  /** EnvironmentFile= paths in order; optional ones were written with a leading '-'. */
+  environmentFiles: { path: string; optional: boolean; source: string }[];
+}
+
+/** Splits `systemctl cat` output into its files (each starts with a `# /path` line). */
+export function splitSystemctlCat(cat: string): UnitFile[] {
+  const files: UnitFile[] = [];
+  let current: UnitFile | undefined;
+  const lines = cat.split('\n');
+  lines.forEach((line, i) => {
+    const header = /^# (\/\S+\.(?:service|conf))$/.exec(line);
+    if (header && (i === 0 || lines[i - 1] === '')) {
+      current = { path: header[1] ?? '', text: '' };
+      files.push(current);
+    } else if (current) {
+      current.text += (current.text ? '\n' : '') + line;
+    }
+  });
+  for (const f of files) f.text = f.text.replace(/\n+$/, '\n');
+  return files;
+}
+
+/** Logical lines of the [Service] section: continuations joined, comments dropped. */
+function serviceLines(text: string): string[] {
+  const out: string[] = [];
+  let section = '';
+  let acc = '';
+  for (const raw of text.split('\n')) {
+    const line = acc + raw;
+    if (line.endsWith('\\')) {
+      acc = line.slice(0, -1) + ' ';
+      continue;
+    }
+    acc = '';
+    const t = line.trim();
+    if (!t || t.startsWith('#') || t.startsWith(';')) continue;
+    const sec = /^\[(.+)\]$/.exec(t);
+    if (sec) {
+      section = sec[1] ?? '';
+      continue;
+    }
+    if (section === 'Service') out.push(t);
+  }
+  return out;
+}
+
+/** Splits a systemd command line or Environment= value into words, honouring quotes. */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let inWord = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] ?? '';
+    if (c === '"' || c === "'") {
+      const end = line.indexOf(c, i + 1);
+      const stop = end < 0 ? line.length : end;
+      cur += line.slice(i + 1, stop).replace(/\\(.)/g, '$1');
+      i = stop;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = '';
+      inWord = false;
+    } else if (c === '\\' && i + 1 < line.length) {
+      cur += line[++i];
+      inWord = true;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+export function serviceModel(files: UnitFile[]): ServiceModel {
+  const model: ServiceModel = { files, environment: [], environmentFiles: [] };
+  for (const file of files) {
+    for (const line of serviceLines(file.text)) {
+      const eq = line.indexOf('=');
+      if (eq < 0) continue;
+      const key = line.slice(0, eq).trim();
+      const value = line.slice(eq + 1).trim();
+      if (key === 'ExecStart') {
+        // An empty ExecStart= resets the list (the kubeadm etcd-only drop-in relies on it).
+        model.execStart = value ? { line: value, source: file.path } : undefined;
+      } else if (key === 'Environment') {
+        for (const word of splitWords(value)) {
+          const e = word.indexOf('=');
+          if (e > 0) model.environment.push({ name: word.slice(0, e), value: word.slice(e + 1), source: file.path });
+        }
+      } else if (key === 'EnvironmentFile') {
+        if (!value) model.environmentFiles = [];
+        else {
+          const optional = value.startsWith('-');
+          model.environmentFiles.push({ path: optional ? value.slice(1) : value, optional, source: file.path });
+        }
+      }
+    }
+  }
+  return model;
+}
+
+export interface EnvValue {
+  value: string;
+  source: string;
+}
+
+/**
+ * The service's environment: Environment= first, then EnvironmentFile= files in order, which
+ * override it (systemd.exec). `readFile` returns a file's text, or undefined when it is absent.
+ */
+export function serviceEnvironment(
+  model: ServiceModel,
+  readFile: (path: string) => string | undefined,
+): Map<string, EnvValue> {
+  const env = new Map<string, EnvValue>();
+  for (const e of model.environment) env.set(e.name, { value: e.value, source: e.source });
+  for (const f of model.environmentFiles) {
+    const text = readFile(f.path);
+    if (text === undefined) continue;
+    for (const [name, value] of parseEnvFile(text)) env.set(name, { value, source: f.path });
+  }
+  return env;
+}
+
+/**
+ * ExecStart as systemd expands it: `$VAR` alone becomes several words (split on whitespace),
+ * `${VAR}` stays one word, an unset variable expands to nothing. Prefixes such as `-` are dropped.
+ */
+export function expandExecStart(
+  execStart: { line: string; source: string },
+  env: Map<string, EnvValue>,
+): Word[] {
+  const words: Word[] = [];
+  const raw = splitWords(execStart.line.replace(/^[-@+!:]+/, ''));
+  for (const word of raw) {
+    const alone = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(word);
+    if (alone) {
+      const name = alone[1] ?? alone[2] ?? '';
+      const v = env.get(name);
+      if (!v) continue;
+      if (alone[1] !== undefined) {
+        for (const part of v.value.split(/\s+/).filter(Boolean))
+          words.push({ text: part, source: v.source, variable: name });
+      } else {
+        words.push({ text: v.value, source: v.source, variable: name });
+      }
+      continue;
+    }
+    let usedVar: { name: string; source: string } | undefined;
+    const text = word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, b) => {
+      const name = (a ?? b) as string;
+      const v = env.get(name);
+      if (v) usedVar = { name, source: v.source };
+      return v?.value ?? '';
+    });
+    words.push(
+      usedVar ? { text, source: usedVar.source, variable: usedVar.name } : { text, source: execStart.source },
+    );
+  }
+  return words;
+}

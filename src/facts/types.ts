@@ -1,0 +1,47 @@
+/** What the gather script saw on one node, decoded. Pure data: every decision is made elsewhere. */
+
+export interface FileFact {
+  path: string;
+  status: 'ok' | 'missing' | 'unreadable' | 'dir';
+  size?: number;
+  /** Octal permission bits as printed by stat, e.g. "600". */
+  mode?: string;
+  uid?: number;
+  gid?: number;
+  /** Text content (only for status ok, and only for files the script prints; at most the byte bound). */
+  content?: string;
+  truncated?: boolean;
+}
+
+export interface ProcessFact {
+  pid: number;
+  comm: string;
+  argv: string[];
+  cwd?: string;
+}
+
+export interface UnitFact {
+  name: string;
+  /** `systemctl show` properties. */
+  show: Record<string, string>;
+  /** `systemctl cat` output: the unit file and its drop-ins, each headed by `# /path`. */
+  cat: string;
+}
+
+export type PairResult = 'match' | 'mismatch' | 'badcert' | 'badkey' | 'unreadable' | 'noopenssl';
+
+export interface NodeFacts {
+  processes: ProcessFact[];
+  units: Map<string, UnitFact>;
+  /** Files whose content was fetched (public material and config only). */
+  files: Map<string, FileFact>;
+  /** Files only stat'ed: private keys. */
+  stats: Map<string, FileFact>;
+  /** Directory listings (entry names, dot-files included); null when the directory is missing. */
+  dirs: Map<string, string[] | null>;
+  pairs: { cert: string; key: string; result: PairResult }[];
+  tools: Record<string, boolean>;
+  uid?: number;
+  /** The script ran to its end marker (otherwise the output was cut). */
+  complete: boolean;
+}

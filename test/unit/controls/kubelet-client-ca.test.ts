@@ -1,0 +1,245 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca.js';
+import { nodeModel } from '../../../src/facts/model.js';
+import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+import { makePki, type TestPki } from '../support/certs.js';
+
+let pki: TestPki;
+beforeAll(() => {
+  pki = makePki();
+});
+const now = new Date();
+const check = (node: FakeNode) => kubeletClientCa.check(nodeModel(fakeFacts(node)), now);
+
+const kubeadmUnit = (...dropIns: { path: string; text: string }[]) => [
+  { path: '/usr/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+  { path: '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/10-kubeadm.conf') },
+  ...dropIns,
+];
+
+describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
+  it('kubeadm worker (10-kubeadm.conf + kubeadm-flags.env + config.yaml): pass through the config file', () => {
+    const r = check({
+      kubeletUnit: kubeadmUnit(),
+      files: {
+        '/var/lib/kubelet/kubeadm-flags.env': fixture('kubeadm/kubeadm-flags.env'),
+        '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.yaml'),
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.evidence).toContainEqual({
+      source: '/var/lib/kubelet/config.yaml',
+      key: 'authentication.x509.clientCAFile',
+      value: '/etc/kubernetes/pki/ca.crt',
+    });
+    expect(r.warnings.join()).toMatch(/not running/);
+  });
+
+  it('kubeadm external-etcd node: the 20- drop-in resets ExecStart, so --config is gone: fail', () => {
+    const r = check({
+      kubeletUnit: kubeadmUnit({
+        path: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
+        text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf'),
+      }),
+      files: { '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.yaml'), '/etc/kubernetes/pki/ca.crt': pki.caCrt },
+    });
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/neither --client-ca-file nor authentication.x509.clientCAFile is set/);
+  });
+
+  it('kubeadm 1.8 flags in Environment=: pass through the flag, naming the drop-in', () => {
+    const r = check({
+      kubeletUnit: [
+        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+        { path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/legacy-v1.8/10-kubeadm.conf') },
+      ],
+      files: { '/etc/kubernetes/pki/ca.crt': pki.caCrt },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('--client-ca-file flag (set in /etc/systemd/system/kubelet.service.d/10-kubeadm.conf via $KUBELET_AUTHZ_ARGS)');
+  });
+
+  it('kubeadm 1.5: no flag and no config: fail', () => {
+    const r = check({
+      kubeletUnit: [
+        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+        { path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/legacy-v1.5/10-kubeadm.conf') },
+      ],
+    });
+    expect(r.status).toBe('fail');
+  });
+
+  it('commented-out x509 block: fail', () => {
+    const r = check({
+      processes: [{ pid: 42, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] }],
+      files: { '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.commented.yaml') },
+    });
+    expect(r.status).toBe('fail');
+    expect(r.evidence).toContainEqual({ source: '/proc/42/cmdline', key: '--config', value: '/var/lib/kubelet/config.yaml' });
+  });
+
+  it('EKS AL2 (unit + 10-kubelet-args.conf + kubelet-config.json, space-separated --config): pass', () => {
+    const r = check({
+      kubeletUnit: [
+        { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2/kubelet.service') },
+        { path: '/etc/systemd/system/kubelet.service.d/10-kubelet-args.conf', text: fixture('eks-al2/kubelet.service.d/10-kubelet-args.conf') },
+      ],
+      files: {
+        '/etc/kubernetes/kubelet/kubelet-config.json': fixture('eks-al2/kubelet-config.json'),
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('/etc/kubernetes/kubelet/kubelet-config.json');
+  });
+
+  const al2023 = (dropIn: string, extra: Record<string, string> = {}): FakeNode => ({
+    kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2023/kubelet.service') }],
+    files: {
+      '/etc/eks/kubelet/environment': fixture('eks-al2023/environment'),
+      '/etc/kubernetes/kubelet/config.json': fixture('eks-al2023/config.json'),
+      '/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf': dropIn,
+      '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      ...extra,
+    },
+  });
+
+  it('EKS AL2023 with --config-dir: the drop-in keeps clientCAFile from config.json: pass', () => {
+    const r = check(al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf')));
+    expect(r.status).toBe('pass');
+    expect(r.evidence.map((e) => e.source)).toContain('/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf');
+  });
+
+  it('a later drop-in that empties clientCAFile wins over config.json: fail naming the drop-in', () => {
+    const r = check(
+      al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf'), {
+        '/etc/kubernetes/kubelet/config.json.d/50-user.conf':
+          'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ""\n',
+        // not a .conf file: the kubelet skips it
+        '/etc/kubernetes/kubelet/config.json.d/60-user.conf.bak':
+          'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\n',
+      }),
+    );
+    expect(r.status).toBe('fail');
+    expect(r.reason).toContain('drop-in /etc/kubernetes/kubelet/config.json.d/50-user.conf is empty');
+  });
+
+  it('kOps 2025: config has x509: {} but the --client-ca-file flag wins: pass', () => {
+    const r = check({
+      kubeletUnit: [
+        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kops-kubelet.service') },
+      ],
+      files: {
+        '/etc/sysconfig/kubelet': fixture('kops/2025-flags-and-config/kubelet'),
+        '/var/lib/kubelet/kubelet.conf': fixture('kops/2025-flags-and-config/kubelet.conf'),
+        '/srv/kubernetes/ca.crt': pki.caCrt,
+      },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('--client-ca-file flag');
+  });
+
+  it('kOps legacy flags only, no CA: fail', () => {
+    const r = check({
+      kubeletUnit: [{ path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kops-kubelet.service') }],
+      files: { '/etc/sysconfig/kubelet': fixture('kops/legacy-2019/kubelet') },
+    });
+    expect(r.status).toBe('fail');
+  });
+
+  it('kubespray: follows --config to /etc/kubernetes/kubelet-config.yaml, not the unused /var/lib/kubelet/config.yaml', () => {
+    const r = check({
+      kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubespray-kubelet.service') }],
+      files: {
+        '/etc/kubernetes/kubelet.env': fixture('kubespray/kubelet.env'),
+        '/etc/kubernetes/kubelet-config.yaml': fixture('kubespray/kubelet-config.yaml'),
+        '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.commented.yaml'),
+        '/etc/kubernetes/ssl/ca.crt': pki.caCrt,
+      },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('/etc/kubernetes/kubelet-config.yaml');
+  });
+
+  it('Bottlerocket standalone config (no x509 block): fail', () => {
+    const r = check({
+      processes: [{ pid: 7, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/etc/kubernetes/kubelet/config'] }],
+      files: { '/etc/kubernetes/kubelet/config': fixture('bottlerocket/standalone-mode/config') },
+    });
+    expect(r.status).toBe('fail');
+  });
+
+  it('RKE2 and k3s are reported as not supported (skip), not as failures', () => {
+    const rke2 = check({
+      processes: [{ pid: 9, comm: 'kubelet', argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'] }],
+      files: {
+        '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
+        '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture('rke2/00-rke2-defaults.conf'),
+      },
+    });
+    expect(rke2.status).toBe('skip');
+    expect(rke2.reason).toMatch(/rke2 nodes are not supported/);
+    const k3s = check({ processes: [{ pid: 3, comm: 'k3s-server', argv: ['/usr/local/bin/k3s', 'server'] }], files: { '/etc/rancher/k3s/config.yaml': fixture('k3s/config.yaml') } });
+    expect(k3s.status).toBe('skip');
+  });
+});
+
+describe('kubelet-client-ca decisions', () => {
+  const running = (config: string, files: Record<string, string> = {}, extraArgs: string[] = []): FakeNode => ({
+    processes: [{ pid: 100, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml', ...extraArgs] }],
+    files: { '/var/lib/kubelet/config.yaml': config, ...files },
+  });
+  const cfg = (x509: string) =>
+    `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n${x509}\n`;
+
+  it('no kubelet data at all: skip, not pass', () => {
+    const r = check({});
+    expect(r.status).toBe('skip');
+    expect(r.reason).toMatch(/no kubelet/);
+  });
+
+  it('wrong-case clientCaFile fails with a hint that the kubelet ignores it', () => {
+    const r = check(running(cfg('    clientCaFile: /etc/kubernetes/pki/ca.crt'), { '/etc/kubernetes/pki/ca.crt': 'x' }));
+    expect(r.status).toBe('fail');
+    expect(r.reason).toContain('"authentication.x509.clientCaFile", which the kubelet silently ignores');
+  });
+
+  it('CA file missing: fail, naming the file and where it was set', () => {
+    const r = check(running(cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt')));
+    expect(r.status).toBe('fail');
+    expect(r.reason).toBe(
+      'client CA file /etc/kubernetes/pki/ca.crt (from authentication.x509.clientCAFile in /var/lib/kubelet/config.yaml) does not exist; the kubelet will not start with it',
+    );
+  });
+
+  it('CA file without a PEM certificate: fail', () => {
+    const r = check(running(cfg('    clientCAFile: /ca.crt'), { '/ca.crt': 'not a cert\n' }));
+    expect(r.status).toBe('fail');
+    expect(r.reason).toMatch(/holds no PEM certificate/);
+  });
+
+  it('relative clientCAFile resolves against the config file directory', () => {
+    const r = check(running(cfg('    clientCAFile: pki/ca.crt'), { '/var/lib/kubelet/pki/ca.crt': pki.caCrt }));
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('/var/lib/kubelet/pki/ca.crt');
+  });
+
+  it('an empty --client-ca-file flag beats a good config file', () => {
+    const r = check(running(cfg('    clientCAFile: /ca.crt'), { '/ca.crt': pki.caCrt }, ['--client-ca-file=']));
+    expect(r.status).toBe('fail');
+    expect(r.reason).toContain('the --client-ca-file flag is empty');
+  });
+
+  it('config file named by --config is missing: error, not pass or fail', () => {
+    const r = check({ processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/nope.yaml'] }] });
+    expect(r.status).toBe('error');
+    expect(r.reason).toContain('/nope.yaml (from --config) does not exist');
+  });
+
+  it('JSON config with a syntax error: error naming the file', () => {
+    const r = check(running('{ "kind": "KubeletConfiguration", '));
+    expect(r.status).toBe('error');
+    expect(r.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
+  });
+});

@@ -1,0 +1,49 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { posix } from 'node:path';
+import type { FileFact, NodeFacts, PairResult, ProcessFact } from '../../../src/facts/types.js';
+
+export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+export const fixture = (rel: string) => readFileSync(FIXTURES + rel, 'utf8');
+
+export interface FakeNode {
+  /** Files on the node by absolute path; public content as the gather script would fetch it. */
+  files?: Record<string, string>;
+  /** Private keys (stat only). */
+  keys?: string[];
+  processes?: ProcessFact[];
+  /** The kubelet unit as `systemctl cat` shows it: files in order. */
+  kubeletUnit?: { path: string; text: string }[];
+  pairs?: { cert: string; key: string; result: PairResult }[];
+}
+
+/** NodeFacts as parseFacts would return them for a node holding exactly these things. */
+export function fakeFacts(node: FakeNode): NodeFacts {
+  const files = new Map<string, FileFact>();
+  const dirs = new Map<string, string[] | null>();
+  for (const [path, content] of Object.entries(node.files ?? {})) {
+    files.set(path, { path, status: 'ok', size: content.length, mode: '644', uid: 0, gid: 0, content, truncated: false });
+    const dir = posix.dirname(path);
+    dirs.set(dir, [...(dirs.get(dir) ?? []), posix.basename(path)]);
+  }
+  const stats = new Map<string, FileFact>();
+  for (const path of node.keys ?? []) stats.set(path, { path, status: 'ok', size: 1700, mode: '600', uid: 0, gid: 0 });
+  const units = new Map();
+  if (node.kubeletUnit) {
+    const cat = node.kubeletUnit.map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`).join('\n');
+    units.set('kubelet', { name: 'kubelet', show: { LoadState: 'loaded', ActiveState: 'active' }, cat });
+  } else {
+    units.set('kubelet', { name: 'kubelet', show: { LoadState: 'not-found', ActiveState: 'inactive' }, cat: '' });
+  }
+  return {
+    processes: node.processes ?? [],
+    units,
+    files,
+    stats,
+    dirs,
+    pairs: node.pairs ?? [],
+    tools: { openssl: true, base64: true, systemctl: true },
+    uid: 0,
+    complete: true,
+  };
+}
