@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // The pure layers (decide, show) must not reach for I/O: gather → decide → show → confirm → change.
-const pureLayers = ['src/controls/**', 'src/edits/**', 'src/plan/**', 'src/report/**'];
+const pureLayers = ['src/facts/**', 'src/controls/**', 'src/edits/**', 'src/plan/**', 'src/report/**'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/lab/rootfs/**'] },
@@ -21,10 +21,26 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['node-ssh', 'ssh2', '@inquirer/prompts', 'node:child_process', 'node:fs', 'node:fs/promises'],
+          paths: [
+            'node-ssh',
+            'ssh2',
+            '@inquirer/prompts',
+            'node:child_process',
+            'node:fs',
+            'node:fs/promises',
+          ],
           patterns: [
-            { group: ['**/node/**', '../node/*', '**/commands/**', '../commands/*', '**/apply/**', '../apply/*'],
-              message: 'pure layers (controls, edits, plan, report) must not import I/O layers' },
+            {
+              group: [
+                '**/node/**',
+                '../node/*',
+                '**/commands/**',
+                '../commands/*',
+                '**/apply/**',
+                '../apply/*',
+              ],
+              message: 'pure layers (controls, edits, plan, report) must not import I/O layers',
+            },
           ],
         },
       ],

@@ -47,12 +47,14 @@ export const apiserverKubeletClientCert: Control = {
     const manCert = apiserver.manifest ? lastFlag(apiserver.manifest.flags, CERT_FLAG) : undefined;
     const manKey = apiserver.manifest ? lastFlag(apiserver.manifest.flags, KEY_FLAG) : undefined;
     if (apiserver.process) {
-      for (const f of [procCert, procKey]) if (f) evidence.push({ source: procSource, key: `--${f.name}`, value: f.value });
+      for (const f of [procCert, procKey])
+        if (f) evidence.push({ source: procSource, key: `--${f.name}`, value: f.value });
     }
     if (apiserver.manifest) {
       for (const f of [manCert, manKey])
         if (f) evidence.push({ source: apiserver.manifest.path, key: `--${f.name}`, value: f.value });
-      if (apiserver.manifest.error) return { status: 'error', reason: apiserver.manifest.error, evidence, warnings };
+      if (apiserver.manifest.error)
+        return { status: 'error', reason: apiserver.manifest.error, evidence, warnings };
     }
 
     const missing = (cert: typeof procCert, key: typeof procKey) =>
@@ -69,7 +71,9 @@ export const apiserverKubeletClientCert: Control = {
       const inManifest = apiserver.manifest && !missing(manCert, manKey);
       return fail(
         `${procMissing} ${procMissing.includes(' and ') ? 'are' : 'is'} not set on the running kube-apiserver${
-          inManifest ? ` (the manifest ${apiserver.manifest?.path ?? ''} has them: the kube-apiserver has not restarted since)` : ''
+          inManifest
+            ? ` (the manifest ${apiserver.manifest?.path ?? ''} has them: the kube-apiserver has not restarted since)`
+            : ''
         }`,
       );
     }
@@ -84,7 +88,9 @@ export const apiserverKubeletClientCert: Control = {
           `the manifest ${apiserver.manifest.path} and the running kube-apiserver disagree on the kubelet client certificate or key`,
         );
     } else {
-      warnings.push('no static pod manifest found for the kube-apiserver (is it a systemd service?); only the running process was checked');
+      warnings.push(
+        'no static pod manifest found for the kube-apiserver (is it a systemd service?); only the running process was checked',
+      );
     }
 
     const certPath = procCert?.value ?? '';
@@ -104,7 +110,11 @@ export const apiserverKubeletClientCert: Control = {
     const pair = facts.pairs.find((p) => p.cert === certPath && p.key === keyPath);
     switch (pair?.result) {
       case 'match':
-        evidence.push({ source: keyPath, key: 'pair', value: 'public keys match (checked on the node with openssl)' });
+        evidence.push({
+          source: keyPath,
+          key: 'pair',
+          value: 'public keys match (checked on the node with openssl)',
+        });
         break;
       case 'mismatch':
         return fail(`key ${keyPath} does not belong to certificate ${certPath}`);
@@ -113,7 +123,9 @@ export const apiserverKubeletClientCert: Control = {
       case 'badcert':
         return fail(`certificate ${certPath} could not be read by openssl`);
       default:
-        warnings.push('pair not verified: openssl is not available on the node to compare the certificate with its key');
+        warnings.push(
+          'pair not verified: openssl is not available on the node to compare the certificate with its key',
+        );
     }
 
     const ca = model.kubelet.clientCAFile?.value;

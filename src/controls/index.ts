@@ -10,7 +10,10 @@ export function resolveControls(list: string | undefined): { controls: Control[]
   if (!list) return { controls: [...CONTROLS], unknown: [] };
   const controls: Control[] = [];
   const unknown: string[] = [];
-  for (const name of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const c = CONTROLS.find((k) => k.id === name || k.aliases.includes(name));
     if (!c) unknown.push(name);
     else if (!controls.includes(c)) controls.push(c);
@@ -24,8 +27,18 @@ export function controlById(id: ControlId): Control {
   return c;
 }
 
-export function runControls(node: string, model: NodeModel, controls: readonly Control[], now: Date): AuditResult[] {
-  return controls.map((c) => ({ node, control: c.id, benchmarks: [...c.benchmarks], ...c.check(model, now) }));
+export function runControls(
+  node: string,
+  model: NodeModel,
+  controls: readonly Control[],
+  now: Date,
+): AuditResult[] {
+  return controls.map((c) => ({
+    node,
+    control: c.id,
+    benchmarks: [...c.benchmarks],
+    ...c.check(model, now),
+  }));
 }
 
 /** Results for a node that could not be read: one error per selected control. */

@@ -5,13 +5,15 @@ import { parsePemBundle } from './certs.js';
 import type { Control, Evidence } from './types.js';
 
 function describeSource(s: Sourced): string {
-  if (s.layer === 'flag') return s.via ? `the ${s.key} flag (set in ${s.via.file} via $${s.via.variable})` : `the ${s.key} flag`;
+  if (s.layer === 'flag')
+    return s.via ? `the ${s.key} flag (set in ${s.via.file} via $${s.via.variable})` : `the ${s.key} flag`;
   return `${s.key} in ${s.layer === 'drop-in' ? 'drop-in ' : ''}${s.source}`;
 }
 
 export function clientCaEvidence(s: Sourced): Evidence[] {
   const evidence: Evidence[] = [{ source: s.source, key: s.key, value: s.value }];
-  if (s.via) evidence.push({ source: s.via.file, key: s.via.variable, value: `(contains ${s.key}=${s.value})` });
+  if (s.via)
+    evidence.push({ source: s.via.file, key: s.via.variable, value: `(contains ${s.key}=${s.value})` });
   return evidence;
 }
 
@@ -42,10 +44,14 @@ export const kubeletClientCa: Control = {
     }
     const evidence: Evidence[] = [];
     const warnings: string[] = [];
-    if (!kubelet.process) warnings.push('the kubelet is not running; the result is read from its systemd unit and files');
-    if (kubelet.config) evidence.push({ source: kubelet.argvSource, key: '--config', value: kubelet.config.path });
-    if (kubelet.configDir) evidence.push({ source: kubelet.argvSource, key: '--config-dir', value: kubelet.configDir.path });
-    for (const d of kubelet.configDir?.dropIns ?? []) evidence.push({ source: d.path, key: 'drop-in', value: 'merged' });
+    if (!kubelet.process)
+      warnings.push('the kubelet is not running; the result is read from its systemd unit and files');
+    if (kubelet.config)
+      evidence.push({ source: kubelet.argvSource, key: '--config', value: kubelet.config.path });
+    if (kubelet.configDir)
+      evidence.push({ source: kubelet.argvSource, key: '--config-dir', value: kubelet.configDir.path });
+    for (const d of kubelet.configDir?.dropIns ?? [])
+      evidence.push({ source: d.path, key: 'drop-in', value: 'merged' });
 
     const ca = kubelet.clientCAFile;
     if (ca) evidence.push(...clientCaEvidence(ca));
@@ -63,7 +69,9 @@ export const kubeletClientCa: Control = {
           evidence: [...evidence, { source: hint.path, key: hint.key, value: '(ignored by the kubelet)' }],
           warnings,
         };
-      const where = ca ? `${describeSource(ca)} is empty` : 'neither --client-ca-file nor authentication.x509.clientCAFile is set';
+      const where = ca
+        ? `${describeSource(ca)} is empty`
+        : 'neither --client-ca-file nor authentication.x509.clientCAFile is set';
       return {
         status: 'fail',
         reason: `no client CA: ${where}, so the kubelet does not verify who calls its API`,

@@ -32,13 +32,16 @@ function containerArgv(container: Record<string, unknown>): string[] | undefined
   ].map(String);
   const shell = words.findIndex((w) => w === '-c');
   const flat =
-    shell > 0 && /(^|\/)(ba)?sh$/.test(words[0] ?? '') ? (words[shell + 1] ?? '').split(/\s+/).filter(Boolean) : words;
+    shell > 0 && /(^|\/)(ba)?sh$/.test(words[0] ?? '')
+      ? (words[shell + 1] ?? '').split(/\s+/).filter(Boolean)
+      : words;
   const bin = flat.findIndex(isApiserverBinary);
   if (bin >= 0) return flat.slice(bin);
   // hyperkube: `/hyperkube apiserver …` (kubespray v2.8).
   const hk = flat.findIndex((w) => posix.basename(w) === 'hyperkube');
   if (hk >= 0 && ['apiserver', 'kube-apiserver'].includes(flat[hk + 1] ?? '')) return flat.slice(hk + 1);
-  if (container['name'] === 'kube-apiserver') return ['kube-apiserver', ...flat.filter((w) => w.startsWith('-'))];
+  if (container['name'] === 'kube-apiserver')
+    return ['kube-apiserver', ...flat.filter((w) => w.startsWith('-'))];
   return undefined;
 }
 
@@ -52,7 +55,8 @@ export function manifestFlags(path: string, text: string): ManifestView | undefi
   }
   if (!Array.isArray(docs)) return undefined;
   for (const doc of docs) {
-    if (doc.errors.length > 0) return { path, flags: [], error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
+    if (doc.errors.length > 0)
+      return { path, flags: [], error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
     const pod = doc.toJS() as Record<string, unknown> | null;
     const containers = (pod?.['spec'] as Record<string, unknown> | undefined)?.['containers'];
     if (!Array.isArray(containers)) continue;
@@ -69,15 +73,21 @@ function findApiserverProcess(facts: NodeFacts): ProcessFact | undefined {
     (p) =>
       p.comm === 'kube-apiserver' ||
       isApiserverBinary(p.argv[0] ?? '') ||
-      (posix.basename(p.argv[0] ?? '') === 'hyperkube' && ['apiserver', 'kube-apiserver'].includes(p.argv[1] ?? '')),
+      (posix.basename(p.argv[0] ?? '') === 'hyperkube' &&
+        ['apiserver', 'kube-apiserver'].includes(p.argv[1] ?? '')),
   );
 }
 
-export function apiserverView(facts: NodeFacts, staticPodDir: string = DEFAULT_STATIC_POD_DIR): ApiserverView {
+export function apiserverView(
+  facts: NodeFacts,
+  staticPodDir: string = DEFAULT_STATIC_POD_DIR,
+): ApiserverView {
   const process = findApiserverProcess(facts);
   const dir = staticPodDir.replace(/\/+$/, '');
   const candidates = [...facts.files.values()]
-    .filter((f) => f.status === 'ok' && posix.dirname(f.path) === dir && !posix.basename(f.path).startsWith('.'))
+    .filter(
+      (f) => f.status === 'ok' && posix.dirname(f.path) === dir && !posix.basename(f.path).startsWith('.'),
+    )
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => manifestFlags(f.path, f.content ?? ''))
     .filter((m): m is ManifestView => m !== undefined);

@@ -1,7 +1,14 @@
 import { posix } from 'node:path';
 import { parseDocument } from 'yaml';
 import { lastFlag, parseFlags, type Flag } from './flags.js';
-import { expandExecStart, serviceEnvironment, serviceModel, splitSystemctlCat, type ServiceModel, type Word } from './systemd.js';
+import {
+  expandExecStart,
+  serviceEnvironment,
+  serviceModel,
+  splitSystemctlCat,
+  type ServiceModel,
+  type Word,
+} from './systemd.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 /** A setting's value and where it came from, as a reviewer needs to see it. */
@@ -53,13 +60,19 @@ function parseLayer(path: string, content: string): ConfigLayer {
   if (!trimmed) return { path, format, error: `${path} is empty (the kubelet refuses an empty config file)` };
   try {
     const doc = parseDocument(content, { uniqueKeys: false });
-    if (doc.errors.length > 0) return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
+    if (doc.errors.length > 0)
+      return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
     const data: unknown = doc.toJS();
     if (!data || typeof data !== 'object' || Array.isArray(data))
       return { path, format, error: `${path} is not a KubeletConfiguration object` };
     const obj = data as Record<string, unknown>;
     if (obj['kind'] !== KUBELET_KIND)
-      return { path, format, data: obj, error: `${path} has kind ${String(obj['kind'] ?? '(none)')}, not ${KUBELET_KIND}` };
+      return {
+        path,
+        format,
+        data: obj,
+        error: `${path} has kind ${String(obj['kind'] ?? '(none)')}, not ${KUBELET_KIND}`,
+      };
     return { path, format, data: obj };
   } catch (e) {
     return { path, format, error: `${path} does not parse: ${(e as Error).message}` };
@@ -115,7 +128,9 @@ export function kubeletView(facts: NodeFacts): KubeletView {
   let argv: Word[] = [];
   let argvSource = '';
   const unitWords =
-    service?.execStart !== undefined ? expandExecStart(service.execStart, serviceEnvironment(service, readFile)) : [];
+    service?.execStart !== undefined
+      ? expandExecStart(service.execStart, serviceEnvironment(service, readFile))
+      : [];
   if (process) {
     argvSource = `/proc/${process.pid}/cmdline`;
     argv = process.argv.map((text) => ({ text, source: argvSource }));
@@ -162,7 +177,11 @@ export function kubeletView(facts: NodeFacts): KubeletView {
     const text = readFile(path);
     const fact = facts.files.get(path);
     if (text === undefined) {
-      view.config = { path, format: path.endsWith('.json') ? 'json' : 'yaml', exists: fact?.status !== 'missing' };
+      view.config = {
+        path,
+        format: path.endsWith('.json') ? 'json' : 'yaml',
+        exists: fact?.status !== 'missing',
+      };
       view.errors.push(
         fact?.status === 'unreadable'
           ? `kubelet config ${path} (from --config) is not readable by this user`
@@ -178,15 +197,21 @@ export function kubeletView(facts: NodeFacts): KubeletView {
     const path = resolveAgainst(cwd, dirFlag.value);
     const listing = facts.dirs.get(path);
     const dropIns = [...facts.files.values()]
-      .filter((f) => f.path.startsWith(path.replace(/\/?$/, '/')) && f.path.endsWith('.conf') && f.status === 'ok')
+      .filter(
+        (f) => f.path.startsWith(path.replace(/\/?$/, '/')) && f.path.endsWith('.conf') && f.status === 'ok',
+      )
       .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
       .map((f) => parseLayer(f.path, f.content ?? ''));
     view.configDir = { path, exists: listing !== null && listing !== undefined, dropIns };
-    if (!view.configDir.exists) view.errors.push(`--config-dir ${path} does not exist (the kubelet exits on start)`);
+    if (!view.configDir.exists)
+      view.errors.push(`--config-dir ${path} does not exist (the kubelet exits on start)`);
     for (const d of dropIns) if (d.error) view.errors.push(d.error);
   }
 
-  const layers: ConfigLayer[] = [...(view.config?.data ? [view.config] : []), ...(view.configDir?.dropIns ?? [])];
+  const layers: ConfigLayer[] = [
+    ...(view.config?.data ? [view.config] : []),
+    ...(view.configDir?.dropIns ?? []),
+  ];
   for (const layer of layers) view.wrongCase.push(...findWrongCase(layer));
 
   // Precedence (node-facts §1.4): flags > drop-ins in order > --config file.

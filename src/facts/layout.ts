@@ -14,11 +14,23 @@ const exists = (facts: NodeFacts, path: string) =>
   facts.files.get(path)?.status === 'ok' || facts.stats.get(path)?.status === 'ok';
 
 /** Names the layout from what is on the node; null when there is no Kubernetes component at all. */
-export function detectLayout(facts: NodeFacts, kubelet: KubeletView, apiserver: ApiserverView): Layout | null {
+export function detectLayout(
+  facts: NodeFacts,
+  kubelet: KubeletView,
+  apiserver: ApiserverView,
+): Layout | null {
   const comms = facts.processes.map((p) => p.comm);
-  if (comms.some((c) => c.startsWith('k3s')) || exists(facts, '/etc/rancher/k3s/config.yaml') || exists(facts, '/usr/local/bin/k3s'))
+  if (
+    comms.some((c) => c.startsWith('k3s')) ||
+    exists(facts, '/etc/rancher/k3s/config.yaml') ||
+    exists(facts, '/usr/local/bin/k3s')
+  )
     return 'k3s';
-  if (comms.includes('rke2') || exists(facts, '/etc/rancher/rke2/config.yaml') || exists(facts, '/usr/local/bin/rke2'))
+  if (
+    comms.includes('rke2') ||
+    exists(facts, '/etc/rancher/rke2/config.yaml') ||
+    exists(facts, '/usr/local/bin/rke2')
+  )
     return 'rke2';
   const argvText = kubelet.argv.map((w) => `${w.text} ${w.variable ?? ''} ${w.source}`).join(' ');
   const unitText = kubelet.service?.files.map((f) => `${f.path}\n${f.text}`).join('\n') ?? '';
@@ -34,7 +46,10 @@ export function detectLayout(facts: NodeFacts, kubelet: KubeletView, apiserver: 
     unitText.includes('/etc/eks/')
   )
     return 'eks-al2';
-  if (exists(facts, '/etc/kubernetes/kubelet.env') || kubelet.config?.path === '/etc/kubernetes/kubelet-config.yaml')
+  if (
+    exists(facts, '/etc/kubernetes/kubelet.env') ||
+    kubelet.config?.path === '/etc/kubernetes/kubelet-config.yaml'
+  )
     return 'kubespray';
   if (
     unitText.includes('10-kubeadm.conf') ||

@@ -82,7 +82,11 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         break;
       }
       case 'PAIR':
-        facts.pairs.push({ cert: decode(f[2]), key: decode(f[3]), result: (f[4] ?? 'unreadable') as PairResult });
+        facts.pairs.push({
+          cert: decode(f[2]),
+          key: decode(f[3]),
+          result: (f[4] ?? 'unreadable') as PairResult,
+        });
         break;
     }
   }

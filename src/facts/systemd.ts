@@ -112,13 +112,18 @@ export function serviceModel(files: UnitFile[]): ServiceModel {
       } else if (key === 'Environment') {
         for (const word of splitWords(value)) {
           const e = word.indexOf('=');
-          if (e > 0) model.environment.push({ name: word.slice(0, e), value: word.slice(e + 1), source: file.path });
+          if (e > 0)
+            model.environment.push({ name: word.slice(0, e), value: word.slice(e + 1), source: file.path });
         }
       } else if (key === 'EnvironmentFile') {
         if (!value) model.environmentFiles = [];
         else {
           const optional = value.startsWith('-');
-          model.environmentFiles.push({ path: optional ? value.slice(1) : value, optional, source: file.path });
+          model.environmentFiles.push({
+            path: optional ? value.slice(1) : value,
+            optional,
+            source: file.path,
+          });
         }
       }
     }

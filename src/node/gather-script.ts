@@ -69,6 +69,26 @@ function shellWords(paths: readonly string[]): string {
   return paths.map((p) => `'${p.replaceAll("'", `'\\''`)}'`).join(' ');
 }
 
+/**
+ * sh function `values`: reads text on stdin, prints "key<TAB>value" for the settings kubemend follows.
+ * Exported for tests; the text is part of the gather script.
+ */
+export const VALUES_FUNCTION = `# Values of the settings we follow, found in any text: --flag=v, --flag v, key: v, "key": "v".
+# Prints "key<TAB>value" lines; keys are matched case-insensitively for config fields because the
+# wrong-case spelling (clientCaFile) is itself a finding.
+values() {
+  tr '\\000' '\\n' | awk '
+    BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1;
+      want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1;
+      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1 }
+    { gsub(/[\\t\\r "\\047=,\\\\{}\\[\\]]+/, " "); gsub(/: /, " "); gsub(/:$/, "");
+      n = split($0, w, " ");
+      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk);
+        if (k == "-" || k == "") continue;
+        if (pending != "") { if (k !~ /^-/) print pending "\\t" k; pending = ""; continue }
+        if (lk in want) pending = lk } }'
+}`;
+
 export function gatherScript(opts: GatherOptions = {}): string {
   const max = opts.maxFileBytes ?? 262_144;
   const extraPairs = (opts.extraPairs ?? []).map(([c, k]) => `pair ${shellWords([c, k])}`).join('\n');
@@ -119,21 +139,7 @@ pair() {
   fi
   echo "KM PAIR $(printf '%s' "$1" | b64) $(printf '%s' "$2" | b64) $r"
 }
-# Values of the settings we follow, found in any text: --flag=v, --flag v, key: v, "key": "v".
-# Prints "key<TAB>value" lines; keys are matched case-insensitively for config fields because the
-# wrong-case spelling (clientCaFile) is itself a finding.
-values() {
-  tr '\\000' '\\n' | awk '
-    BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1;
-      want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1;
-      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1 }
-    { gsub(/[\\t "\\047=,\\\\{}\\[\\]]+/, " "); gsub(/: /, " "); gsub(/:$/, "");
-      n = split($0, w, " ");
-      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk);
-        if (k == "-" || k == "") continue;
-        if (pending != "") { if (k !~ /^-/) print pending "\\t" k; pending = ""; continue }
-        if (lk in want) pending = lk } }'
-}
+${VALUES_FUNCTION}
 echo "KM1 BEGIN"
 for t in openssl base64 systemctl awk stat; do
   if command -v "$t" >/dev/null; then echo "KM TOOL $t yes"; else echo "KM TOOL $t no"; fi

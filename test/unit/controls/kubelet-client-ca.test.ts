@@ -12,8 +12,14 @@ const now = new Date();
 const check = (node: FakeNode) => kubeletClientCa.check(nodeModel(fakeFacts(node)), now);
 
 const kubeadmUnit = (...dropIns: { path: string; text: string }[]) => [
-  { path: '/usr/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
-  { path: '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/10-kubeadm.conf') },
+  {
+    path: '/usr/lib/systemd/system/kubelet.service',
+    text: fixture('lab-extra/units/kubeadm-kubelet.service'),
+  },
+  {
+    path: '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf',
+    text: fixture('kubeadm/10-kubeadm.conf'),
+  },
   ...dropIns,
 ];
 
@@ -42,7 +48,10 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
         path: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
         text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf'),
       }),
-      files: { '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.yaml'), '/etc/kubernetes/pki/ca.crt': pki.caCrt },
+      files: {
+        '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.yaml'),
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      },
     });
     expect(r.status).toBe('fail');
     expect(r.reason).toMatch(/neither --client-ca-file nor authentication.x509.clientCAFile is set/);
@@ -51,20 +60,34 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
   it('kubeadm 1.8 flags in Environment=: pass through the flag, naming the drop-in', () => {
     const r = check({
       kubeletUnit: [
-        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
-        { path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/legacy-v1.8/10-kubeadm.conf') },
+        {
+          path: '/lib/systemd/system/kubelet.service',
+          text: fixture('lab-extra/units/kubeadm-kubelet.service'),
+        },
+        {
+          path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+          text: fixture('kubeadm/legacy-v1.8/10-kubeadm.conf'),
+        },
       ],
       files: { '/etc/kubernetes/pki/ca.crt': pki.caCrt },
     });
     expect(r.status).toBe('pass');
-    expect(r.reason).toContain('--client-ca-file flag (set in /etc/systemd/system/kubelet.service.d/10-kubeadm.conf via $KUBELET_AUTHZ_ARGS)');
+    expect(r.reason).toContain(
+      '--client-ca-file flag (set in /etc/systemd/system/kubelet.service.d/10-kubeadm.conf via $KUBELET_AUTHZ_ARGS)',
+    );
   });
 
   it('kubeadm 1.5: no flag and no config: fail', () => {
     const r = check({
       kubeletUnit: [
-        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
-        { path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text: fixture('kubeadm/legacy-v1.5/10-kubeadm.conf') },
+        {
+          path: '/lib/systemd/system/kubelet.service',
+          text: fixture('lab-extra/units/kubeadm-kubelet.service'),
+        },
+        {
+          path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+          text: fixture('kubeadm/legacy-v1.5/10-kubeadm.conf'),
+        },
       ],
     });
     expect(r.status).toBe('fail');
@@ -72,18 +95,27 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
 
   it('commented-out x509 block: fail', () => {
     const r = check({
-      processes: [{ pid: 42, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] }],
+      processes: [
+        { pid: 42, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] },
+      ],
       files: { '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.commented.yaml') },
     });
     expect(r.status).toBe('fail');
-    expect(r.evidence).toContainEqual({ source: '/proc/42/cmdline', key: '--config', value: '/var/lib/kubelet/config.yaml' });
+    expect(r.evidence).toContainEqual({
+      source: '/proc/42/cmdline',
+      key: '--config',
+      value: '/var/lib/kubelet/config.yaml',
+    });
   });
 
   it('EKS AL2 (unit + 10-kubelet-args.conf + kubelet-config.json, space-separated --config): pass', () => {
     const r = check({
       kubeletUnit: [
         { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2/kubelet.service') },
-        { path: '/etc/systemd/system/kubelet.service.d/10-kubelet-args.conf', text: fixture('eks-al2/kubelet.service.d/10-kubelet-args.conf') },
+        {
+          path: '/etc/systemd/system/kubelet.service.d/10-kubelet-args.conf',
+          text: fixture('eks-al2/kubelet.service.d/10-kubelet-args.conf'),
+        },
       ],
       files: {
         '/etc/kubernetes/kubelet/kubelet-config.json': fixture('eks-al2/kubelet-config.json'),
@@ -95,7 +127,9 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
   });
 
   const al2023 = (dropIn: string, extra: Record<string, string> = {}): FakeNode => ({
-    kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2023/kubelet.service') }],
+    kubeletUnit: [
+      { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2023/kubelet.service') },
+    ],
     files: {
       '/etc/eks/kubelet/environment': fixture('eks-al2023/environment'),
       '/etc/kubernetes/kubelet/config.json': fixture('eks-al2023/config.json'),
@@ -108,7 +142,9 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
   it('EKS AL2023 with --config-dir: the drop-in keeps clientCAFile from config.json: pass', () => {
     const r = check(al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf')));
     expect(r.status).toBe('pass');
-    expect(r.evidence.map((e) => e.source)).toContain('/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf');
+    expect(r.evidence.map((e) => e.source)).toContain(
+      '/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf',
+    );
   });
 
   it('a later drop-in that empties clientCAFile wins over config.json: fail naming the drop-in', () => {
@@ -128,7 +164,10 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
   it('kOps 2025: config has x509: {} but the --client-ca-file flag wins: pass', () => {
     const r = check({
       kubeletUnit: [
-        { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kops-kubelet.service') },
+        {
+          path: '/lib/systemd/system/kubelet.service',
+          text: fixture('lab-extra/units/kops-kubelet.service'),
+        },
       ],
       files: {
         '/etc/sysconfig/kubelet': fixture('kops/2025-flags-and-config/kubelet'),
@@ -142,7 +181,12 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
 
   it('kOps legacy flags only, no CA: fail', () => {
     const r = check({
-      kubeletUnit: [{ path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kops-kubelet.service') }],
+      kubeletUnit: [
+        {
+          path: '/lib/systemd/system/kubelet.service',
+          text: fixture('lab-extra/units/kops-kubelet.service'),
+        },
+      ],
       files: { '/etc/sysconfig/kubelet': fixture('kops/legacy-2019/kubelet') },
     });
     expect(r.status).toBe('fail');
@@ -150,7 +194,12 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
 
   it('kubespray: follows --config to /etc/kubernetes/kubelet-config.yaml, not the unused /var/lib/kubelet/config.yaml', () => {
     const r = check({
-      kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubespray-kubelet.service') }],
+      kubeletUnit: [
+        {
+          path: '/etc/systemd/system/kubelet.service',
+          text: fixture('lab-extra/units/kubespray-kubelet.service'),
+        },
+      ],
       files: {
         '/etc/kubernetes/kubelet.env': fixture('kubespray/kubelet.env'),
         '/etc/kubernetes/kubelet-config.yaml': fixture('kubespray/kubelet-config.yaml'),
@@ -164,7 +213,9 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
 
   it('Bottlerocket standalone config (no x509 block): fail', () => {
     const r = check({
-      processes: [{ pid: 7, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/etc/kubernetes/kubelet/config'] }],
+      processes: [
+        { pid: 7, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/etc/kubernetes/kubelet/config'] },
+      ],
       files: { '/etc/kubernetes/kubelet/config': fixture('bottlerocket/standalone-mode/config') },
     });
     expect(r.status).toBe('fail');
@@ -172,22 +223,43 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
 
   it('RKE2 and k3s are reported as not supported (skip), not as failures', () => {
     const rke2 = check({
-      processes: [{ pid: 9, comm: 'kubelet', argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'] }],
+      processes: [
+        {
+          pid: 9,
+          comm: 'kubelet',
+          argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'],
+        },
+      ],
       files: {
         '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
-        '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture('rke2/00-rke2-defaults.conf'),
+        '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
+          'rke2/00-rke2-defaults.conf',
+        ),
       },
     });
     expect(rke2.status).toBe('skip');
     expect(rke2.reason).toMatch(/rke2 nodes are not supported/);
-    const k3s = check({ processes: [{ pid: 3, comm: 'k3s-server', argv: ['/usr/local/bin/k3s', 'server'] }], files: { '/etc/rancher/k3s/config.yaml': fixture('k3s/config.yaml') } });
+    const k3s = check({
+      processes: [{ pid: 3, comm: 'k3s-server', argv: ['/usr/local/bin/k3s', 'server'] }],
+      files: { '/etc/rancher/k3s/config.yaml': fixture('k3s/config.yaml') },
+    });
     expect(k3s.status).toBe('skip');
   });
 });
 
 describe('kubelet-client-ca decisions', () => {
-  const running = (config: string, files: Record<string, string> = {}, extraArgs: string[] = []): FakeNode => ({
-    processes: [{ pid: 100, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml', ...extraArgs] }],
+  const running = (
+    config: string,
+    files: Record<string, string> = {},
+    extraArgs: string[] = [],
+  ): FakeNode => ({
+    processes: [
+      {
+        pid: 100,
+        comm: 'kubelet',
+        argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml', ...extraArgs],
+      },
+    ],
     files: { '/var/lib/kubelet/config.yaml': config, ...files },
   });
   const cfg = (x509: string) =>
@@ -200,7 +272,9 @@ describe('kubelet-client-ca decisions', () => {
   });
 
   it('wrong-case clientCaFile fails with a hint that the kubelet ignores it', () => {
-    const r = check(running(cfg('    clientCaFile: /etc/kubernetes/pki/ca.crt'), { '/etc/kubernetes/pki/ca.crt': 'x' }));
+    const r = check(
+      running(cfg('    clientCaFile: /etc/kubernetes/pki/ca.crt'), { '/etc/kubernetes/pki/ca.crt': 'x' }),
+    );
     expect(r.status).toBe('fail');
     expect(r.reason).toContain('"authentication.x509.clientCaFile", which the kubelet silently ignores');
   });
@@ -220,19 +294,25 @@ describe('kubelet-client-ca decisions', () => {
   });
 
   it('relative clientCAFile resolves against the config file directory', () => {
-    const r = check(running(cfg('    clientCAFile: pki/ca.crt'), { '/var/lib/kubelet/pki/ca.crt': pki.caCrt }));
+    const r = check(
+      running(cfg('    clientCAFile: pki/ca.crt'), { '/var/lib/kubelet/pki/ca.crt': pki.caCrt }),
+    );
     expect(r.status).toBe('pass');
     expect(r.reason).toContain('/var/lib/kubelet/pki/ca.crt');
   });
 
   it('an empty --client-ca-file flag beats a good config file', () => {
-    const r = check(running(cfg('    clientCAFile: /ca.crt'), { '/ca.crt': pki.caCrt }, ['--client-ca-file=']));
+    const r = check(
+      running(cfg('    clientCAFile: /ca.crt'), { '/ca.crt': pki.caCrt }, ['--client-ca-file=']),
+    );
     expect(r.status).toBe('fail');
     expect(r.reason).toContain('the --client-ca-file flag is empty');
   });
 
   it('config file named by --config is missing: error, not pass or fail', () => {
-    const r = check({ processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/nope.yaml'] }] });
+    const r = check({
+      processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config', '/nope.yaml'] }],
+    });
     expect(r.status).toBe('error');
     expect(r.reason).toContain('/nope.yaml (from --config) does not exist');
   });

@@ -18,16 +18,54 @@ export function makePki(): TestPki {
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   try {
     const ca = (name: string) =>
-      run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`,
-        '-days', '3650', '-subj', `/CN=${name}`);
+      run(
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${name}`,
+      );
     ca('ca');
     ca('other-ca');
     const leaf = (name: string, signer: string, eku: string, days: string) => {
-      run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`,
-        '-subj', `/O=kubeadm:cluster-admins/CN=${name}`);
+      run(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/O=kubeadm:cluster-admins/CN=${name}`,
+      );
       writeFileSync(join(dir, `${name}.ext`), `extendedKeyUsage=${eku}\n`);
-      run('x509', '-req', '-in', `${name}.csr`, '-CA', `${signer}.crt`, '-CAkey', `${signer}.key`,
-        '-CAcreateserial', '-out', `${name}.crt`, '-days', days, '-extfile', `${name}.ext`);
+      run(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        `${signer}.crt`,
+        '-CAkey',
+        `${signer}.key`,
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        days,
+        '-extfile',
+        `${name}.ext`,
+      );
     };
     leaf('client', 'ca', 'clientAuth', '365');
     leaf('foreign', 'other-ca', 'clientAuth', '365');

@@ -22,18 +22,32 @@ export function fakeFacts(node: FakeNode): NodeFacts {
   const files = new Map<string, FileFact>();
   const dirs = new Map<string, string[] | null>();
   for (const [path, content] of Object.entries(node.files ?? {})) {
-    files.set(path, { path, status: 'ok', size: content.length, mode: '644', uid: 0, gid: 0, content, truncated: false });
+    files.set(path, {
+      path,
+      status: 'ok',
+      size: content.length,
+      mode: '644',
+      uid: 0,
+      gid: 0,
+      content,
+      truncated: false,
+    });
     const dir = posix.dirname(path);
     dirs.set(dir, [...(dirs.get(dir) ?? []), posix.basename(path)]);
   }
   const stats = new Map<string, FileFact>();
-  for (const path of node.keys ?? []) stats.set(path, { path, status: 'ok', size: 1700, mode: '600', uid: 0, gid: 0 });
+  for (const path of node.keys ?? [])
+    stats.set(path, { path, status: 'ok', size: 1700, mode: '600', uid: 0, gid: 0 });
   const units = new Map();
   if (node.kubeletUnit) {
     const cat = node.kubeletUnit.map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`).join('\n');
     units.set('kubelet', { name: 'kubelet', show: { LoadState: 'loaded', ActiveState: 'active' }, cat });
   } else {
-    units.set('kubelet', { name: 'kubelet', show: { LoadState: 'not-found', ActiveState: 'inactive' }, cat: '' });
+    units.set('kubelet', {
+      name: 'kubelet',
+      show: { LoadState: 'not-found', ActiveState: 'inactive' },
+      cat: '',
+    });
   }
   return {
     processes: node.processes ?? [],

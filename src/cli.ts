@@ -1,0 +1,94 @@
+import { Command, CommanderError } from 'commander';
+import { runAudit } from './commands/audit.js';
+import type { Io } from './commands/io.js';
+import { addCommonOptions, commonOptions } from './commands/options.js';
+import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { VERSION } from './version.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  audit: every control passed or was skipped; plan: nothing to change; apply: all applied and healthy
+  1  audit: a control failed; plan: changes planned or blocked; apply: a node rolled back, blocked or skipped
+  2  usage or input error before any node was touched
+  3  a node could not be read or changed (unreachable, authentication, host key, sudo, permission)
+  4  apply refused a node because the plan is stale`;
+
+/** Builds the command tree. Each action stores its exit code; nothing here calls process.exit. */
+export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
+  const program = new Command('kubemend')
+    .description(
+      'Audit and mend two CIS controls on Kubernetes nodes over SSH:\n' +
+        '  apiserver-kubelet-client-cert (CIS Kubernetes 1.2.5/1.2.4): kube-apiserver authenticates to kubelets\n' +
+        '  kubelet-client-ca (CIS EKS 3.2.3, CIS Kubernetes 4.2.3): the kubelet verifies its callers',
+    )
+    .version(`kubemend ${VERSION}`, '--version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride()
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  addCommonOptions(
+    program
+      .command('audit')
+      .summary('read-only audit of both controls on every selected node')
+      .description(
+        'Connects to each node over SSH, gathers its facts with one read-only command (nothing is written on\n' +
+          "the node, not even a temp file) and checks both controls: the running processes, the kubelet's\n" +
+          'effective config (flags > --config-dir drop-ins > --config file) and the files they point at.',
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kubemend audit                                  # every node in ./inventory.yaml
+  kubemend audit -i hosts.yaml -l 'prod,!cp-3'    # an Ansible inventory, group prod without cp-3
+  kubemend audit --controls cis-eks-3.2.3 -o json # one control, machine-readable
+  kubemend audit -o junit > kubemend.xml          # for a CI test report
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      setExit(await runAudit(commonOptions(raw), io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; every error ends up as a message and a code here. */
+export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
+  let code: ExitCode = ExitCode.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    io.stderr.write('\nkubemend with no arguments starts the interactive session, which needs a terminal.\n');
+    return ExitCode.usage;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; a bad flag has already been printed by commander.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (e instanceof UsageError) {
+      io.stderr.write(`kubemend: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
+      return ExitCode.usage;
+    }
+    if (e instanceof NodeError) {
+      io.stderr.write(`kubemend: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}\n`);
+      return ExitCode.unreachable;
+    }
+    const err = e instanceof InternalError ? e : (e as Error);
+    io.stderr.write(
+      `kubemend: internal error: ${err.stack ?? String(err)}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
+    );
+    return ExitCode.usage;
+  }
+}

@@ -1,0 +1,117 @@
+import { errorResults, runControls } from '../controls/index.js';
+import type { AuditResult } from '../controls/types.js';
+import { ExitCode, worstExit } from '../errors.js';
+import { loadInventory, selectNodes } from '../inventory/load.js';
+import { inspectNodes, type Inspection } from '../node/inspect.js';
+import { terminalPassphrasePrompt } from '../node/ssh/index.js';
+import { summarize, type AuditReport, type NodeSummary } from '../report/audit-report.js';
+import { makeColors } from '../report/colors.js';
+import { renderAuditJunit } from '../report/junit.js';
+import { renderAuditMarkdown } from '../report/markdown.js';
+import { renderAuditTable } from '../report/table.js';
+import { TOOL } from '../version.js';
+import { wantColor, type Io } from './io.js';
+import type { CommonOptions } from './options.js';
+import { Progress } from './progress.js';
+
+/** Connects to the selected nodes and inspects them, with progress on stderr. */
+export async function inspectSelected(opts: CommonOptions, io: Io, verb: string): Promise<Inspection[]> {
+  const nodes = selectNodes(
+    await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+    opts.limit,
+  );
+  const progress = new Progress(io, nodes.length, verb, opts.verbose);
+  const inspections = await inspectNodes(nodes, {
+    concurrency: opts.concurrency,
+    connectTimeoutSec: opts.connectTimeout,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    env: io.env,
+    ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
+    onStart: (n) => progress.start(n),
+    onDone: (i) => progress.finish(i.target.name, i.ok ? 'read' : `unreachable: ${i.error.message}`),
+  });
+  progress.end();
+  return inspections;
+}
+
+export function buildAuditReport(
+  inspections: readonly Inspection[],
+  opts: Pick<CommonOptions, 'controls'>,
+  startedAt: Date,
+  finishedAt: Date,
+): AuditReport {
+  const results: AuditResult[] = [];
+  const nodes: NodeSummary[] = [];
+  const errors: { node: string; error: string }[] = [];
+  for (const i of inspections) {
+    const name = i.target.name;
+    if (i.ok) {
+      nodes.push({
+        node: name,
+        host: i.target.host,
+        role: i.model.role,
+        layout: i.model.layout,
+        reachable: true,
+      });
+      results.push(...runControls(name, i.model, opts.controls, finishedAt));
+    } else {
+      nodes.push({
+        node: name,
+        host: i.target.host,
+        role: i.target.role ?? null,
+        layout: i.target.layout ?? null,
+        reachable: false,
+      });
+      const message = i.error.fix ? `${i.error.message} (fix: ${i.error.fix})` : i.error.message;
+      errors.push({ node: name, error: message });
+      results.push(...errorResults(name, opts.controls, i.error.message));
+    }
+  }
+  return {
+    version: 1,
+    tool: TOOL,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    nodes,
+    results,
+    errors,
+    summary: summarize(results),
+  };
+}
+
+/** 3 when a node could not be read; 1 for a failure or an undecidable result on a node that was read. */
+export function auditExitCode(report: AuditReport): ExitCode {
+  const down = new Set(report.errors.map((e) => e.node));
+  const findings = report.results.some(
+    (r) => r.status === 'fail' || (r.status === 'error' && !down.has(r.node)),
+  );
+  return worstExit([
+    down.size > 0 ? ExitCode.unreachable : ExitCode.ok,
+    findings ? ExitCode.findings : ExitCode.ok,
+  ]);
+}
+
+export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): string {
+  switch (opts.output) {
+    case 'json':
+      return JSON.stringify(report, null, 2) + '\n';
+    case 'junit':
+      return renderAuditJunit(report);
+    case 'markdown':
+      return renderAuditMarkdown(report);
+    case 'table': {
+      const colors = makeColors(wantColor(io, 'stdout', !opts.color));
+      let out = renderAuditTable(report, colors, { verbose: opts.verbose });
+      for (const e of report.errors) out += `${colors.magenta('error:')} ${e.error}\n`;
+      return out;
+    }
+  }
+}
+
+export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
+  const startedAt = io.now();
+  const inspections = await inspectSelected(opts, io, 'auditing');
+  const report = buildAuditReport(inspections, opts, startedAt, io.now());
+  io.stdout.write(renderAudit(report, opts, io));
+  return auditExitCode(report);
+}

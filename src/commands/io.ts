@@ -1,0 +1,24 @@
+/** The outside world a command talks to, swappable in tests (STYLE.md: one interface per effect). */
+export interface Io {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stdinIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  now(): Date;
+}
+
+export function processIo(): Io {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+    env: process.env,
+    now: () => new Date(),
+  };
+}
+
+/** Colors on a terminal unless --no-color or NO_COLOR (https://no-color.org) say otherwise. */
+export function wantColor(io: Io, stream: 'stdout' | 'stderr', noColorFlag: boolean): boolean {
+  if (noColorFlag || (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '')) return false;
+  return Boolean(io[stream].isTTY);
+}

@@ -1,0 +1,47 @@
+import type { Io } from './io.js';
+
+/**
+ * Per-node progress on stderr: one live status line on a terminal, nothing otherwise (a CI log
+ * gets the final output only; -v adds plain lines there).
+ */
+export class Progress {
+  private readonly running = new Set<string>();
+  private done = 0;
+  private readonly live: boolean;
+
+  constructor(
+    private readonly io: Io,
+    private readonly total: number,
+    private readonly verb: string,
+    private readonly verbose: boolean,
+  ) {
+    this.live = Boolean(io.stderr.isTTY);
+  }
+
+  start(node: string): void {
+    this.running.add(node);
+    if (this.verbose && !this.live) this.io.stderr.write(`${this.verb} ${node}…\n`);
+    this.draw();
+  }
+
+  finish(node: string, outcome: string): void {
+    this.running.delete(node);
+    this.done++;
+    if (this.live) this.io.stderr.write(`\r\x1b[K  ${node}: ${outcome}\n`);
+    else if (this.verbose) this.io.stderr.write(`${node}: ${outcome}\n`);
+    this.draw();
+  }
+
+  end(): void {
+    if (this.live) this.io.stderr.write('\r\x1b[K');
+  }
+
+  private draw(): void {
+    if (!this.live) return;
+    const names = [...this.running].slice(0, 3).join(', ');
+    const more = this.running.size > 3 ? ` +${this.running.size - 3}` : '';
+    this.io.stderr.write(
+      `\r\x1b[K${this.verb} ${this.done}/${this.total} nodes${names ? ` (${names}${more})` : ''}`,
+    );
+  }
+}

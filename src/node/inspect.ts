@@ -1,0 +1,52 @@
+import { NodeError } from '../errors.js';
+import { nodeModel, type NodeModel } from '../facts/model.js';
+import type { NodeTarget } from '../inventory/types.js';
+import type { GatherOptions } from './gather-script.js';
+import { gatherFacts } from './gather.js';
+import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
+
+export type Inspection =
+  | { target: NodeTarget; ok: true; model: NodeModel; hostKey: string }
+  | { target: NodeTarget; ok: false; error: NodeError };
+
+export interface InspectOptions extends SessionOptions {
+  concurrency: number;
+  gather?: (target: NodeTarget) => GatherOptions;
+  onStart?: (node: string) => void;
+  onDone?: (inspection: Inspection) => void;
+}
+
+function asNodeError(node: string, e: unknown): NodeError {
+  if (e instanceof NodeError) return e;
+  return new NodeError(node, `${node}: ${(e as Error).message ?? String(e)}`, 'unreachable');
+}
+
+/** Connects to every node (bounded concurrency), gathers its facts in one command, closes. */
+export async function inspectNodes(
+  targets: readonly NodeTarget[],
+  opts: InspectOptions,
+): Promise<Inspection[]> {
+  return mapLimit([...targets], opts.concurrency, async (target) => {
+    opts.onStart?.(target.name);
+    let inspection: Inspection;
+    try {
+      inspection = await withSession(target, opts, async (session) => {
+        const facts = await gatherFacts(session, opts.gather?.(target));
+        const given = {
+          ...(target.layout ? { layout: target.layout } : {}),
+          ...(target.role ? { role: target.role } : {}),
+        };
+        return {
+          target,
+          ok: true as const,
+          model: nodeModel(facts, given),
+          hostKey: session.hostKeyFingerprint,
+        };
+      });
+    } catch (e) {
+      inspection = { target, ok: false, error: asNodeError(target.name, e) };
+    }
+    opts.onDone?.(inspection);
+    return inspection;
+  });
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnvFile } from '../../../src/facts/envfile.js';
+import { parseFlags, lastFlag } from '../../../src/facts/flags.js';
+import {
+  expandExecStart,
+  serviceEnvironment,
+  serviceModel,
+  splitSystemctlCat,
+  splitWords,
+} from '../../../src/facts/systemd.js';
+import { fixture } from '../support/fake-node.js';
+
+describe('environment files', () => {
+  it('kubespray kubelet.env: a double-quoted value continued with backslashes', () => {
+    const env = parseEnvFile(fixture('kubespray/kubelet.env'));
+    expect(env.get('KUBELET_ARGS')?.split(' ').filter(Boolean)).toEqual([
+      '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf',
+      '--config=/etc/kubernetes/kubelet-config.yaml',
+      '--kubeconfig=/etc/kubernetes/kubelet.conf',
+      '--runtime-cgroups=/system.slice/containerd.service',
+    ]);
+    expect(env.get('KUBELET_CLOUDPROVIDER')).toBe('');
+  });
+
+  it('kubeadm-flags.env keeps single quotes inside double quotes', () => {
+    expect(parseEnvFile(fixture('kubeadm/kubeadm-flags.env')).get('KUBELET_KUBEADM_ARGS')).toContain(
+      "--node-labels='ingress-ready=true'",
+    );
+  });
+
+  it('AL2023 environment: unquoted, no trailing newline', () => {
+    expect(parseEnvFile(fixture('eks-al2023/environment')).get('NODEADM_KUBELET_ARGS')).toContain(
+      '--config-dir=/etc/kubernetes/kubelet/config.json.d',
+    );
+  });
+});
+
+describe('systemd units', () => {
+  const cat = (files: [string, string][]) => files.map(([p, t]) => `# ${p}\n${t}`).join('\n');
+
+  it('splits systemctl cat output into its files', () => {
+    const files = splitSystemctlCat(
+      cat([
+        ['/usr/lib/systemd/system/kubelet.service', fixture('lab-extra/units/kubeadm-kubelet.service')],
+        ['/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf', fixture('kubeadm/10-kubeadm.conf')],
+      ]),
+    );
+    expect(files.map((f) => f.path)).toEqual([
+      '/usr/lib/systemd/system/kubelet.service',
+      '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf',
+    ]);
+  });
+
+  it('expands $VAR into words and ${VAR} into one word, with the file that set each', () => {
+    const model = serviceModel([
+      {
+        path: '/u.service',
+        text: '[Service]\nEnvironment="A=--x=1 --y=2" "B=--z=3 4"\nEnvironmentFile=-/env\nExecStart=/bin/k $A ${B} $MISSING --w\n',
+      },
+    ]);
+    const env = serviceEnvironment(model, (p) => (p === '/env' ? 'A="--x=9"\n' : undefined));
+    const words = expandExecStart(model.execStart!, env);
+    expect(words.map((w) => w.text)).toEqual(['/bin/k', '--x=9', '--z=3 4', '--w']);
+    expect(words[1]).toMatchObject({ source: '/env', variable: 'A' });
+    expect(words[2]).toMatchObject({ source: '/u.service', variable: 'B' });
+  });
+
+  it('an empty ExecStart= in a later drop-in resets it (kubeadm external etcd)', () => {
+    const model = serviceModel([
+      { path: '/a.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+      { path: '/d/10-kubeadm.conf', text: fixture('kubeadm/10-kubeadm.conf') },
+      { path: '/d/20-etcd.conf', text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf') },
+    ]);
+    expect(model.execStart?.source).toBe('/d/20-etcd.conf');
+    expect(model.execStart?.line).not.toContain('--config');
+  });
+
+  it('joins backslash-continued ExecStart lines (Kubernetes the Hard Way unit)', () => {
+    const model = serviceModel([{ path: '/k.service', text: fixture('kthw/kube-apiserver.service') }]);
+    const flags = parseFlags(splitWords(model.execStart?.line ?? ''));
+    expect(lastFlag(flags, 'kubelet-client-certificate')?.value).toBe(
+      '/var/lib/kubernetes/kube-api-server.crt',
+    );
+  });
+});
+
+describe('flags', () => {
+  it('reads both forms, booleans without a value, and keeps the last of a repeated flag', () => {
+    const flags = parseFlags([
+      '/usr/bin/kubelet',
+      '/usr/local/lib/launcher.mjs',
+      '--config',
+      '/c.yaml',
+      '--anonymous-auth',
+      '--v=2',
+      '--config=/d.yaml',
+    ]);
+    expect(lastFlag(flags, 'config')?.value).toBe('/d.yaml');
+    expect(lastFlag(flags, 'anonymous-auth')?.value).toBe('true');
+    expect(flags.map((f) => f.name)).toEqual(['config', 'anonymous-auth', 'v', 'config']);
+  });
+});
