@@ -1,0 +1,48 @@
+/** The node session interface: the one outside effect every node operation goes through. */
+
+export interface SessionOptions {
+  /** TCP connect + SSH handshake + authentication, per hop (DESIGN: --connect-timeout, default 10). */
+  connectTimeoutSec: number;
+  /** --accept-new-host-keys: unknown host keys are appended to the known_hosts file (OpenSSH accept-new). */
+  acceptNewHostKeys: boolean;
+  /** Asks for a private key passphrase; undefined when there is no TTY. */
+  askPassphrase?: (keyFile: string) => Promise<string>;
+  /** For SSH_AUTH_SOCK; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where the default keys ~/.ssh/id_ed25519, id_ecdsa, id_rsa are looked for; default os.homedir(). */
+  homeDir?: string;
+}
+
+export interface ExecOptions {
+  /** Written to the command's stdin, which is then closed (stdin is closed at once without it). */
+  stdin?: string;
+  /** Bound on each of stdout and stderr (default 16 MiB). Past it the channel is closed: truncated. */
+  maxBytes?: number;
+  /** Kill the command after this long; exec then rejects with NodeError kind 'timeout'. */
+  timeoutSec?: number;
+  /** Default true: run through the node's `become` (sudo -n) unless the user is root. */
+  asRoot?: boolean;
+}
+
+export interface ExecResult {
+  /** Exit status; null when the command died from a signal or the output bound closed the channel. */
+  code: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+}
+
+export interface NodeSession {
+  readonly node: string;
+  /** "SHA256:<base64 without padding>", as `ssh-keygen -l` prints it. */
+  readonly hostKeyFingerprint: string;
+  /**
+   * Runs a command as the node's user, or via `sudo -n` when become=sudo (root user: no sudo).
+   * A non-zero exit is a result, not an error. Throws NodeError: 'sudo-password' / 'permission'
+   * when sudo refuses, 'timeout' past timeoutSec, 'unreachable' when the connection is lost.
+   */
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Closes the node connection and every jump hop. Idempotent. */
+  close(): Promise<void>;
+}
