@@ -66,7 +66,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
   });
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
-    io.stderr.write('\nkubemend with no arguments starts the interactive session, which needs a terminal.\n');
+    io.stderr.write('\nkubemend: give a command, e.g. kubemend audit -i inventory.yaml (the interactive session is not available yet)\n');
     return ExitCode.usage;
   }
   try {

@@ -1,0 +1,136 @@
+import { readFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { UsageError } from '../errors.js';
+import type { NodeTarget } from './types.js';
+import type { NodeSpec } from './fields.js';
+import { Problems, inventoryError } from './problems.js';
+import { YamlSource, isMap } from './yaml-source.js';
+import { exampleInventory, readOwnFormat } from './own-format.js';
+import { looksLikeAnsible, readAnsible } from './ansible.js';
+import { readSshConfig } from './ssh-config.js';
+import { readVarsFiles } from './vars-files.js';
+import { resolveNodes } from './resolve.js';
+import { resolveUserPath } from './paths.js';
+import { suggest } from './suggest.js';
+
+export { selectNodes } from './limit.js';
+
+export interface LoadOptions {
+  /** Default ~/.ssh/config. */
+  sshConfigPath?: string;
+  /**
+   * --known-hosts: replaces the default ~/.ssh/known_hosts, but not a knownHostsFile the
+   * inventory sets (per node or in defaults).
+   */
+  knownHostsFile?: string;
+  /** Default os.homedir(); used for ~ and for ~/.ssh. */
+  homeDir?: string;
+}
+
+/**
+ * Reads an inventory (kubemend's own format or an Ansible YAML inventory), applies ~/.ssh/config
+ * and defaults, and returns the nodes in inventory order. Every problem found is reported at once
+ * in one UsageError, each as `file:line: message — fix`.
+ */
+export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<NodeTarget[]> {
+  const homeDir = opts.homeDir ?? os.homedir();
+  const text = await readInventory(file);
+  const problems = new Problems();
+  const specs = await parseInventory(file, text, problems, homeDir);
+  // Keep going with the nodes that could be read, so a proxyJump loop is reported with the rest.
+  if (specs.length === 0) throw inventoryError(file, problems.items);
+
+  const ssh = await readSshConfig(
+    opts.sshConfigPath ?? path.join(homeDir, '.ssh', 'config'),
+    homeDir,
+    problems,
+  );
+  const knownHostsFile =
+    opts.knownHostsFile === undefined
+      ? path.join(homeDir, '.ssh', 'known_hosts')
+      : resolveUserPath(opts.knownHostsFile, process.cwd(), homeDir);
+  const nodes = resolveNodes(specs, {
+    problems,
+    ssh,
+    homeDir,
+    localUser: localUser(),
+    knownHostsFile,
+    inventoryFile: file,
+  });
+  if (problems.size > 0) throw inventoryError(file, problems.items);
+  return nodes;
+}
+
+async function readInventory(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what =
+      code === 'ENOENT'
+        ? 'not found'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'cannot be read (permission denied)'
+            : `cannot be read (${(error as Error).message})`;
+    throw new UsageError(`inventory ${file} ${what}`, [
+      'use -i FILE to point at your inventory, or create ./inventory.yaml, for example:',
+      ...exampleInventory.map((line) => `  ${line}`),
+    ]);
+  }
+}
+
+/** The nodes as the file defines them. Problems are collected, not thrown. */
+async function parseInventory(
+  file: string,
+  text: string,
+  problems: Problems,
+  homeDir: string,
+): Promise<NodeSpec[]> {
+  const source = YamlSource.parse(file, text, problems);
+  if (!source) return [];
+  const root = source.deref(source.doc.contents);
+  if (root === null) {
+    problems.add(
+      file,
+      1,
+      'the inventory is empty',
+      'list your nodes, e.g. `nodes: { cp-1: { host: 10.0.0.10, role: control-plane } }`',
+    );
+    return [];
+  }
+  if (!isMap(root)) {
+    problems.add(
+      file,
+      source.lineOf(root),
+      'an inventory must be a map with nodes: (kubemend format) or all: (Ansible format)',
+      'start the file with `nodes:` and one indented line per node',
+    );
+    return [];
+  }
+  const context = { problems, homeDir };
+  const keys = root.items.map((pair) => String(source.toJs(source.deref(pair.key))));
+  if (keys.includes('nodes') || keys.includes('defaults')) return readOwnFormat(source, root, context);
+  if (looksLikeAnsible(source, root)) return readAnsible(source, root, context, await readVarsFiles(file));
+  if (keys.some((key) => suggest(key, ['nodes', 'defaults']) !== undefined))
+    return readOwnFormat(source, root, context);
+  problems.add(
+    file,
+    source.lineOf(root),
+    `cannot tell the inventory format from its top-level keys (${keys.join(', ')})`,
+    'use `nodes:` (kubemend format) or `all:` with hosts:/children: (Ansible format)',
+  );
+  return [];
+}
+
+/** The local login name, which ssh uses when nothing names a user. */
+function localUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): fall back as ssh's own environment would.
+    return process.env['USER'] ?? process.env['LOGNAME'] ?? 'root';
+  }
+}
