@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { runAudit } from './commands/audit.js';
+import { runPlan } from './commands/plan.js';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
@@ -55,6 +56,43 @@ ${EXIT_CODES_HELP}`,
       setExit(await runAudit(commonOptions(raw), io));
     });
 
+  addCommonOptions(
+    program
+      .command('plan')
+      .summary('read-only: the exact edits that would fix each node, as diffs and a reviewable plan file')
+      .description(
+        'Audits each node, then computes the minimal, format-preserving edit that fixes each failing control in\n' +
+          'the layer of configuration that wins (a flag where it is set, a --config-dir drop-in, the --config file,\n' +
+          'the kube-apiserver manifest). Every file the fix points at is checked first (exists, parses, the cert\n' +
+          'and key match, client-auth usage, validity, CA cross-check); otherwise the node is "blocked", with the\n' +
+          'reason and the way out. Nothing is written on any node.',
+      )
+      .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
+      .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kubemend plan                                          # diffs on the terminal
+  kubemend plan --out change.plan.json --diff change.patch -o markdown > change.md
+                                                         # a plan, a patch and a summary for a change ticket
+  kubemend plan -l cp-1 -p kubespray                     # one node, a chosen playbook
+Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node could not be read.`,
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      setExit(
+        await runPlan(
+          {
+            ...commonOptions(raw),
+            ...(raw['out'] ? { out: raw['out'] as string } : {}),
+            ...(raw['diff'] ? { diff: raw['diff'] as string } : {}),
+          },
+          io,
+        ),
+      );
+    });
+
   return program;
 }
 
@@ -66,7 +104,9 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
   });
   if (argv.length === 0) {
     io.stderr.write(program.helpInformation());
-    io.stderr.write('\nkubemend: give a command, e.g. kubemend audit -i inventory.yaml (the interactive session is not available yet)\n');
+    io.stderr.write(
+      '\nkubemend: give a command, e.g. kubemend audit -i inventory.yaml (the interactive session is not available yet)\n',
+    );
     return ExitCode.usage;
   }
   try {

@@ -2,6 +2,8 @@ import { errorResults, runControls } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { ExitCode, worstExit } from '../errors.js';
 import { loadInventory, selectNodes } from '../inventory/load.js';
+import type { NodeTarget } from '../inventory/types.js';
+import type { GatherOptions } from '../node/gather-script.js';
 import { inspectNodes, type Inspection } from '../node/inspect.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import { summarize, type AuditReport, type NodeSummary } from '../report/audit-report.js';
@@ -15,7 +17,12 @@ import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
 
 /** Connects to the selected nodes and inspects them, with progress on stderr. */
-export async function inspectSelected(opts: CommonOptions, io: Io, verb: string): Promise<Inspection[]> {
+export async function inspectSelected(
+  opts: CommonOptions,
+  io: Io,
+  verb: string,
+  gather?: (target: NodeTarget) => GatherOptions,
+): Promise<Inspection[]> {
   const nodes = selectNodes(
     await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
     opts.limit,
@@ -26,6 +33,7 @@ export async function inspectSelected(opts: CommonOptions, io: Io, verb: string)
     connectTimeoutSec: opts.connectTimeout,
     acceptNewHostKeys: opts.acceptNewHostKeys,
     env: io.env,
+    ...(gather ? { gather } : {}),
     ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
     onStart: (n) => progress.start(n),
     onDone: (i) => progress.finish(i.target.name, i.ok ? 'read' : `unreachable: ${i.error.message}`),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FileFact, NodeFacts, PairResult } from './types.js';
 
 const decode = (b64: string | undefined): string =>
@@ -65,8 +66,10 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
           const chunks: string[] = [];
           while (i + 1 < lines.length && lines[i + 1] !== 'KM END') chunks.push(lines[++i] ?? '');
           i++;
-          fact.content = Buffer.from(chunks.join(''), 'base64').toString('utf8');
+          const bytes = Buffer.from(chunks.join(''), 'base64');
+          fact.content = bytes.toString('utf8');
           fact.truncated = (fact.size ?? 0) > maxFileBytes;
+          if (!fact.truncated) fact.sha256 = createHash('sha256').update(bytes).digest('hex');
         }
         facts.files.set(path, fact);
         break;

@@ -10,6 +10,8 @@ export interface FileFact {
   gid?: number;
   /** Text content (only for status ok, and only for files the script prints; at most the byte bound). */
   content?: string;
+  /** sha256 (hex) of the bytes as read on the node; only for status ok and not truncated. */
+  sha256?: string;
   truncated?: boolean;
 }
 

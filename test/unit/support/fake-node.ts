@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { posix } from 'node:path';
@@ -25,11 +26,12 @@ export function fakeFacts(node: FakeNode): NodeFacts {
     files.set(path, {
       path,
       status: 'ok',
-      size: content.length,
+      size: Buffer.byteLength(content),
       mode: '644',
       uid: 0,
       gid: 0,
       content,
+      sha256: createHash('sha256').update(content).digest('hex'),
       truncated: false,
     });
     const dir = posix.dirname(path);

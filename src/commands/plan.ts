@@ -1,0 +1,135 @@
+import { writeFileSync } from 'node:fs';
+import { runControls } from '../controls/index.js';
+import { ExitCode, UsageError, worstExit } from '../errors.js';
+import type { NodeTarget } from '../inventory/types.js';
+import type { GatherOptions } from '../node/gather-script.js';
+import type { Inspection } from '../node/inspect.js';
+import { loadBuiltinPlaybooks, playbookFor, resolvePlaybook, withParams } from '../playbook/load.js';
+import type { Playbook } from '../playbook/types.js';
+import { planNode } from '../plan/planner.js';
+import type { NodePlan, PlanFile } from '../plan/types.js';
+import { makeColors } from '../report/colors.js';
+import { renderPlanMarkdown, renderPlanPatch, renderPlanText } from '../report/plan-render.js';
+import { TOOL } from '../version.js';
+import { inspectSelected } from './audit.js';
+import { wantColor, type Io } from './io.js';
+import type { CommonOptions } from './options.js';
+import { loadTemplates } from './templates.js';
+
+export interface PlanOptions extends CommonOptions {
+  out?: string;
+  diff?: string;
+}
+
+/** The systemd drop-in kubemend may create; fetched so a plan knows whether it exists. */
+const KUBEMEND_UNIT_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+
+/** Every path a playbook may point a fix at, so one gather sees them all (no second round trip). */
+export function gatherFor(playbooks: readonly Playbook[]): GatherOptions {
+  const files = new Set<string>([KUBEMEND_UNIT_DROPIN]);
+  const keys = new Set<string>();
+  const pairs: [string, string][] = [];
+  for (const p of playbooks) {
+    files.add(p.kubelet.clientCAFile);
+    if (p.apiserver) {
+      files.add(p.apiserver.kubeletClientCertificate);
+      keys.add(p.apiserver.kubeletClientKey);
+      pairs.push([p.apiserver.kubeletClientCertificate, p.apiserver.kubeletClientKey]);
+      if (p.apiserver.issue) {
+        files.add(p.apiserver.issue.caCertificate);
+        keys.add(p.apiserver.issue.caKey);
+      }
+    }
+  }
+  return { extraFiles: [...files], extraKeys: [...keys], extraPairs: pairs };
+}
+
+/** The playbook for each node: inventory `playbook`, else -p, else by layout; then the node's params. */
+function choosePlaybook(
+  target: NodeTarget,
+  layout: string | null,
+  cli: string | undefined,
+  builtins: Playbook[],
+): Playbook {
+  const base = playbookFor(
+    layout,
+    { ...(target.playbook ? { node: target.playbook } : {}), ...(cli ? { cli } : {}) },
+    builtins,
+  );
+  return withParams(base, target.params, `node ${target.name}`);
+}
+
+export async function buildPlan(
+  opts: PlanOptions,
+  io: Io,
+): Promise<{ plan: PlanFile; inspections: Inspection[] }> {
+  const builtins = loadBuiltinPlaybooks();
+  const cliPlaybook = opts.playbook ? resolvePlaybook(opts.playbook) : undefined;
+  const templates = loadTemplates();
+  const inspections = await inspectSelected(opts, io, 'planning', (target) => {
+    const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
+    if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
+    return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
+  });
+  const now = io.now();
+  const nodes: NodePlan[] = inspections.map((i) => {
+    const id = {
+      node: i.target.name,
+      host: i.target.host,
+      port: i.target.port,
+      hostKey: i.ok ? i.hostKey : null,
+    };
+    if (!i.ok)
+      return {
+        ...id,
+        role: i.target.role ?? null,
+        layout: i.target.layout ?? null,
+        status: 'error',
+        changes: [],
+        blocked: [],
+        error: i.error.message,
+      };
+    const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, builtins);
+    const results = runControls(i.target.name, i.model, opts.controls, now);
+    return planNode(id, i.model, results, playbook, { node: i.target.name, templates }, now);
+  });
+  return { plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes }, inspections };
+}
+
+export function planExitCode(plan: PlanFile): ExitCode {
+  return worstExit([
+    plan.nodes.some((n) => n.status === 'error') ? ExitCode.unreachable : ExitCode.ok,
+    plan.nodes.some((n) => n.status === 'change' || n.status === 'blocked') ? ExitCode.findings : ExitCode.ok,
+  ]);
+}
+
+function writeOut(path: string, content: string, what: string): void {
+  try {
+    writeFileSync(path, content);
+  } catch (e) {
+    throw new UsageError(
+      `cannot write ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+}
+
+export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
+  if (opts.output === 'junit') throw new UsageError('plan has no junit output; use table, json or markdown');
+  const { plan } = await buildPlan(opts, io);
+  if (opts.out) writeOut(opts.out, JSON.stringify(plan, null, 2) + '\n', 'the plan file');
+  if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
+  switch (opts.output) {
+    case 'json':
+      io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+      break;
+    case 'markdown':
+      io.stdout.write(renderPlanMarkdown(plan));
+      break;
+    default:
+      io.stdout.write(renderPlanText(plan, makeColors(wantColor(io, 'stdout', !opts.color))));
+      if (opts.out)
+        io.stdout.write(`plan written to ${opts.out}: apply it with kubemend apply --plan ${opts.out}\n`);
+      if (opts.diff) io.stdout.write(`patch written to ${opts.diff}\n`);
+  }
+  return planExitCode(plan);
+}

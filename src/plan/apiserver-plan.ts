@@ -1,0 +1,133 @@
+import { CERT_FLAG, KEY_FLAG } from '../controls/apiserver-kubelet-client-cert.js';
+import { clientCertProblem, issuedBy, parsePemBundle } from '../controls/certs.js';
+import type { AuditResult } from '../controls/types.js';
+import { EditError } from '../edits/result.js';
+import { setApiserverFlags } from '../edits/apiserver-manifest.js';
+import { lastFlag } from '../facts/flags.js';
+import type { NodeModel } from '../facts/model.js';
+import type { Playbook } from '../playbook/types.js';
+import { fileChange, type PlanContext, type PlanPart } from './change.js';
+
+const CONTROL = 'apiserver-kubelet-client-cert' as const;
+
+const block = (reason: string, fix: string): PlanPart => ({ blocked: [{ control: CONTROL, reason, fix }] });
+
+/** Why this cert/key pair cannot be used, or undefined when it can (preflight, DESIGN.md). */
+export function pairProblem(
+  model: NodeModel,
+  cert: string,
+  key: string,
+  now: Date,
+  /** The kubelet client CA to cross-check against when the node's kubelet has none yet. */
+  plannedCa?: string,
+): string | undefined {
+  const { facts } = model;
+  const certFile = facts.files.get(cert);
+  if (!certFile || certFile.status === 'missing') return `certificate ${cert} does not exist`;
+  if (certFile.status !== 'ok') return `certificate ${cert} is not readable`;
+  const keyFile = facts.stats.get(key);
+  if (!keyFile || keyFile.status === 'missing') return `key ${key} does not exist`;
+  if (keyFile.status !== 'ok') return `key ${key} is not readable`;
+  const [parsed] = parsePemBundle(certFile.content ?? '');
+  if (!parsed) return `${cert} holds no PEM certificate`;
+  const problem = clientCertProblem(parsed, now);
+  if (problem) return `certificate ${cert} ${problem}`;
+  const pair = facts.pairs.find((p) => p.cert === cert && p.key === key)?.result;
+  if (pair === 'mismatch') return `key ${key} does not belong to certificate ${cert}`;
+  if (pair === 'badkey') return `key ${key} is not a readable unencrypted private key`;
+  if (pair !== 'match' && pair !== 'noopenssl')
+    return `the pair ${cert} / ${key} could not be checked on the node`;
+  const current = model.kubelet.clientCAFile?.value;
+  const caPath = current && facts.files.get(current)?.status === 'ok' ? current : plannedCa;
+  const ca = caPath ? facts.files.get(caPath) : undefined;
+  const cas = ca?.status === 'ok' ? parsePemBundle(ca.content ?? '') : [];
+  if (cas.length > 0 && !issuedBy(parsed, cas))
+    return `certificate ${cert} is not signed by the kubelet client CA ${caPath ?? ''}: kubelets would answer the kube-apiserver with 401`;
+  return undefined;
+}
+
+/** Plans --kubelet-client-certificate/--kubelet-client-key in the kube-apiserver's static pod manifest. */
+export function planApiserverClientCert(
+  model: NodeModel,
+  result: AuditResult,
+  playbook: Playbook,
+  ctx: PlanContext,
+  now: Date,
+): PlanPart {
+  if (result.status === 'pass' || result.status === 'skip') return {};
+  if (result.status === 'error')
+    return block(result.reason, 'fix the manifest so it parses, then plan again');
+  const { apiserver } = model;
+  const manifest = apiserver.manifest;
+  if (!manifest)
+    return block(
+      'the kube-apiserver does not run from a static pod manifest here',
+      'kubemend edits static pod manifests only; add the two flags to the kube-apiserver service by hand',
+    );
+  if (apiserver.shadowed.length > 0)
+    return block(
+      `${apiserver.shadowed.join(', ')} and ${manifest.path} all define the kube-apiserver pod in ${apiserver.staticPodDir}`,
+      `move the copies that are not meant to run out of ${apiserver.staticPodDir} (the kubelet reads every non-dot file there), then plan again`,
+    );
+  const manCert = lastFlag(manifest.flags, CERT_FLAG)?.value;
+  const manKey = lastFlag(manifest.flags, KEY_FLAG)?.value;
+
+  // The manifest already points at a usable pair: the fix is not an edit.
+  const plannedCa = playbook.kubelet.clientCAFile;
+  if (manCert && manKey && !pairProblem(model, manCert, manKey, now, plannedCa)) {
+    return block(
+      `the manifest ${manifest.path} is already right, but ${result.reason}`,
+      'check why the kubelet has not restarted the kube-apiserver: journalctl -u kubelet, crictl ps -a --name kube-apiserver',
+    );
+  }
+  const target = playbook.apiserver;
+  if (!target)
+    return block(
+      `playbook ${playbook.name} has no apiserver section`,
+      "choose a playbook for this layout with -p, or add apiserver paths to the node's params",
+    );
+  const problem = pairProblem(
+    model,
+    target.kubeletClientCertificate,
+    target.kubeletClientKey,
+    now,
+    plannedCa,
+  );
+  if (problem)
+    return block(
+      problem,
+      target.fix || `create the pair ${target.kubeletClientCertificate} / ${target.kubeletClientKey}`,
+    );
+
+  const before = model.facts.files.get(manifest.path);
+  if (before?.status !== 'ok' || before.truncated || before.content === undefined)
+    return block(`${manifest.path} could not be read in full from the node`, 'check the file on the node');
+  let after: string;
+  try {
+    after = setApiserverFlags(before.content, [
+      { name: CERT_FLAG, value: target.kubeletClientCertificate },
+      { name: KEY_FLAG, value: target.kubeletClientKey },
+    ]).content;
+  } catch (e) {
+    if (e instanceof EditError) return block(e.message, `edit ${manifest.path} by hand`);
+    throw e;
+  }
+  const notes =
+    model.layout === 'kubeadm'
+      ? [
+          "kubeadm upgrade regenerates this manifest; kubeadm's own defaults include both flags, so an upgrade keeps them",
+        ]
+      : [];
+  return {
+    changes: [
+      fileChange(ctx, {
+        control: CONTROL,
+        path: manifest.path,
+        before: before.content,
+        after,
+        restart: 'static-pod:kube-apiserver',
+        notes,
+      }),
+    ],
+  };
+}

@@ -1,0 +1,280 @@
+import { posix } from 'node:path';
+import { issuedBy, parsePemBundle } from '../controls/certs.js';
+import type { AuditResult } from '../controls/types.js';
+import { renderClientCADropIn } from '../edits/kubelet-dropin.js';
+import { setKubeletClientCA } from '../edits/kubelet-config.js';
+import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
+import { parseEnvFile } from '../facts/envfile.js';
+import { lastFlag } from '../facts/flags.js';
+import type { ConfigLayer } from '../facts/kubelet.js';
+import type { NodeModel } from '../facts/model.js';
+import type { Playbook } from '../playbook/types.js';
+import { fileChange, type PlanContext, type PlanPart } from './change.js';
+
+const CONTROL = 'kubelet-client-ca' as const;
+const ADMIN_ENV_FILES = ['/etc/default/kubelet', '/etc/sysconfig/kubelet'];
+
+const formatOf = (
+  layer: Pick<ConfigLayer, 'format'> | undefined,
+  content: string | undefined,
+): 'yaml' | 'json' => layer?.format ?? (content?.trimStart().startsWith('{') ? 'json' : 'yaml');
+
+/** Systemd directories: a change there needs `systemctl daemon-reload`. */
+const isUnitFile = (path: string) => /\.(service|conf)$/.test(path) && /\/systemd\//.test(path);
+
+/** The CA bundle the fix points at, checked before anything is planned. */
+function preflightCa(model: NodeModel, playbook: Playbook, caPath: string): PlanPart | undefined {
+  const file = model.facts.files.get(caPath);
+  const how = `copy the cluster CA bundle to ${caPath} on the node, or point kubelet.clientCAFile at the right file (inventory params or -p playbook)`;
+  if (!file || file.status === 'missing')
+    return {
+      blocked: [
+        { control: CONTROL, reason: `client CA bundle ${caPath} does not exist on the node`, fix: how },
+      ],
+    };
+  if (file.status !== 'ok')
+    return {
+      blocked: [
+        { control: CONTROL, reason: `client CA bundle ${caPath} is not readable (${file.status})`, fix: how },
+      ],
+    };
+  const cas = parsePemBundle(file.content ?? '');
+  if (cas.length === 0)
+    return { blocked: [{ control: CONTROL, reason: `${caPath} holds no PEM certificate`, fix: how }] };
+  // Cross-check (pitfall 9): a CA that did not sign the apiserver's kubelet client cert turns every
+  // kubectl logs/exec into a 401 while the kubelet looks healthy.
+  const apiCertPath =
+    lastFlag(model.apiserver.processFlags, 'kubelet-client-certificate')?.value ||
+    (model.apiserver.manifest &&
+      lastFlag(model.apiserver.manifest.flags, 'kubelet-client-certificate')?.value) ||
+    (model.role === 'control-plane' ? playbook.apiserver?.kubeletClientCertificate : undefined);
+  const apiCert = apiCertPath ? model.facts.files.get(apiCertPath) : undefined;
+  const [cert] = apiCert?.status === 'ok' ? parsePemBundle(apiCert.content ?? '') : [];
+  if (cert && !issuedBy(cert, cas))
+    return {
+      blocked: [
+        {
+          control: CONTROL,
+          reason: `the kube-apiserver's kubelet client certificate ${apiCertPath ?? ''} is not signed by ${caPath}: with this CA the kubelet would answer kubectl logs/exec with 401`,
+          fix: `use the CA that signed ${apiCertPath ?? ''} (kubelet.clientCAFile), or reissue the apiserver's kubelet client certificate from ${caPath}`,
+        },
+      ],
+    };
+  return undefined;
+}
+
+/** Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins. */
+export function planKubeletClientCa(
+  model: NodeModel,
+  result: AuditResult,
+  playbook: Playbook,
+  ctx: PlanContext,
+): PlanPart {
+  if (result.status === 'pass' || result.status === 'skip') return {};
+  const { kubelet, facts } = model;
+  if (result.status === 'error')
+    return {
+      blocked: [
+        {
+          control: CONTROL,
+          reason: result.reason,
+          fix: 'fix the kubelet configuration so it parses, then plan again',
+        },
+      ],
+    };
+
+  const caPath = playbook.kubelet.clientCAFile;
+  const blocked = preflightCa(model, playbook, caPath);
+  if (blocked) return blocked;
+  const text = (path: string) => {
+    const f = facts.files.get(path);
+    return f?.status === 'ok' && !f.truncated ? f.content : undefined;
+  };
+  const modify = (
+    path: string,
+    edit: (before: string) => string,
+    restart: 'kubelet' | 'kubelet+daemon-reload',
+    extra: { durable?: boolean; notes?: string[] } = {},
+  ): PlanPart => {
+    const before = text(path);
+    if (before === undefined)
+      return {
+        blocked: [
+          {
+            control: CONTROL,
+            reason: `${path} could not be read in full from the node`,
+            fix: 'check the file on the node',
+          },
+        ],
+      };
+    return {
+      changes: [fileChange(ctx, { control: CONTROL, path, before, after: edit(before), restart, ...extra })],
+    };
+  };
+  const ca = kubelet.clientCAFile;
+
+  // 1. A flag decides (it beats every file): change it where it is set.
+  if (ca?.layer === 'flag') {
+    if (!ca.via)
+      return {
+        blocked: [
+          {
+            control: CONTROL,
+            reason: `--client-ca-file is written directly in the kubelet's command line (${kubelet.argvSource})`,
+            fix: `set --client-ca-file=${caPath} in ${kubelet.service?.execStart?.source ?? 'the kubelet unit'} by hand; kubemend does not rewrite ExecStart lines`,
+          },
+        ],
+      };
+    const { file, variable } = ca.via;
+    if (isUnitFile(file))
+      return modify(
+        file,
+        (t) => setFlagInUnitEnvironment(t, variable, 'client-ca-file', caPath).content,
+        'kubelet+daemon-reload',
+      );
+    return modify(file, (t) => setFlagInEnvFile(t, variable, 'client-ca-file', caPath).content, 'kubelet');
+  }
+
+  // 2. A wrong-case key or an empty value in a drop-in: fix that layer in place.
+  const layers = [...(kubelet.config?.data ? [kubelet.config] : []), ...(kubelet.configDir?.dropIns ?? [])];
+  const wrongCase = kubelet.wrongCase.at(-1);
+  const winning = ca?.layer === 'drop-in' ? layers.find((l) => l.path === ca.source) : undefined;
+  const target = winning ?? (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined);
+  if (target)
+    return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');
+
+  // 3. --config-dir: a drop-in of kubemend's own, sorted late so it wins over the base file.
+  if (kubelet.configDir) {
+    const path = posix.join(kubelet.configDir.path, playbook.kubelet.dropInName);
+    const existing = text(path);
+    const format = formatOf(
+      kubelet.configDir.dropIns.at(-1),
+      kubelet.configDir.dropIns.at(-1) && text(kubelet.configDir.dropIns.at(-1)!.path),
+    );
+    if (existing !== undefined)
+      return modify(path, (t) => setKubeletClientCA(t, caPath, formatOf(undefined, t)).content, 'kubelet');
+    const template = format === 'json' ? ctx.templates.dropInJson : ctx.templates.dropInYaml;
+    return {
+      changes: [
+        fileChange(ctx, {
+          control: CONTROL,
+          path,
+          before: null,
+          after: renderClientCADropIn(template, caPath, format),
+          restart: 'kubelet',
+          notes: [
+            `a drop-in in --config-dir ${kubelet.configDir.path}: merged over ${kubelet.config?.path ?? 'the built-in defaults'}, and left alone by tools that regenerate the base file`,
+          ],
+        }),
+      ],
+    };
+  }
+
+  // 4. The --config file.
+  if (kubelet.config?.data) {
+    const regenerated = model.layout === 'eks-al2023';
+    const notes = playbook.kubelet.durabilityNote ? [playbook.kubelet.durabilityNote] : [];
+    return modify(
+      kubelet.config.path,
+      (t) => setKubeletClientCA(t, caPath, formatOf(kubelet.config, t)).content,
+      'kubelet',
+      {
+        durable: !regenerated,
+        notes,
+      },
+    );
+  }
+
+  // 5. Flags only: add --client-ca-file through a variable the kubelet's ExecStart expands.
+  return planFlagOnly(model, caPath, ctx, modify);
+}
+
+function planFlagOnly(
+  model: NodeModel,
+  caPath: string,
+  ctx: PlanContext,
+  modify: (
+    path: string,
+    edit: (t: string) => string,
+    restart: 'kubelet' | 'kubelet+daemon-reload',
+  ) => PlanPart,
+): PlanPart {
+  const service = model.kubelet.service;
+  const execLine = service?.execStart?.line ?? '';
+  const referenced = [...execLine.matchAll(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g)].map((m) => m[1] ?? '');
+  if (!service || referenced.length === 0)
+    return {
+      blocked: [
+        {
+          control: CONTROL,
+          reason:
+            'the kubelet has no config file and its ExecStart expands no environment variable kubemend could add --client-ca-file to',
+          fix: `add --client-ca-file=${caPath} to the kubelet's command line (${service?.execStart?.source ?? 'its systemd unit'})`,
+        },
+      ],
+    };
+  const flag = `--client-ca-file=${caPath}`;
+  // An environment file the unit reads, for a variable ExecStart expands (KUBELET_EXTRA_ARGS first:
+  // it is the documented place for admin additions).
+  const ordered = [...new Set(['KUBELET_EXTRA_ARGS', ...referenced])].filter((v) => referenced.includes(v));
+  const envFiles = service.environmentFiles
+    .map((f) => model.facts.files.get(f.path))
+    .filter((f): f is NonNullable<typeof f> => f?.status === 'ok');
+  for (const variable of ordered) {
+    // The env file that already sets the variable (the last one wins, as in systemd).
+    const setter = envFiles.filter((f) => parseEnvFile(f.content ?? '').has(variable)).at(-1);
+    if (setter)
+      return modify(
+        setter.path,
+        (t) => setFlagInEnvFile(t, variable, 'client-ca-file', caPath).content,
+        'kubelet',
+      );
+  }
+  // The admin's own env file (kubeadm packages read it for KUBELET_EXTRA_ARGS); never kubeadm-flags.env,
+  // which kubeadm rewrites.
+  const adminFile = envFiles.find((f) => ADMIN_ENV_FILES.includes(f.path));
+  if (adminFile && referenced.includes('KUBELET_EXTRA_ARGS'))
+    return modify(
+      adminFile.path,
+      (t) => setFlagInEnvFile(t, 'KUBELET_EXTRA_ARGS', 'client-ca-file', caPath).content,
+      'kubelet',
+    );
+  // A variable nobody sets: a systemd drop-in of kubemend's own sets it.
+  // KUBELET_EXTRA_ARGS first, the documented hook; a drop-in of kubemend's own leaves packaged files alone.
+  const unset = ordered.find((v) => !service.environment.some((e) => e.name === v));
+  if (unset) {
+    const path = `/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf`;
+    return {
+      changes: [
+        fileChange(ctx, {
+          control: CONTROL,
+          path,
+          before: null,
+          after: renderSystemdEnvDropIn(ctx.templates.systemdEnv, unset, flag),
+          restart: 'kubelet+daemon-reload',
+          notes: [
+            `sets $${unset}, which ${service.execStart?.source ?? 'the kubelet unit'} expands but nothing sets`,
+          ],
+        }),
+      ],
+    };
+  }
+  // Else a variable set by Environment= in a unit drop-in (kubeadm ≤1.10 keeps every flag there).
+  const setInUnit = service.environment.filter((e) => referenced.includes(e.name)).at(-1);
+  if (setInUnit)
+    return modify(
+      setInUnit.source,
+      (t) => setFlagInUnitEnvironment(t, setInUnit.name, 'client-ca-file', caPath).content,
+      'kubelet+daemon-reload',
+    );
+  return {
+    blocked: [
+      {
+        control: CONTROL,
+        reason:
+          'every variable the kubelet ExecStart expands is already set by an environment file kubemend cannot find',
+        fix: `add ${flag} to the kubelet's command line by hand`,
+      },
+    ],
+  };
+}

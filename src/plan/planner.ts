@@ -1,0 +1,52 @@
+import type { AuditResult } from '../controls/types.js';
+import type { NodeModel } from '../facts/model.js';
+import type { Playbook } from '../playbook/types.js';
+import { planApiserverClientCert } from './apiserver-plan.js';
+import type { PlanContext, PlanPart } from './change.js';
+import { planKubeletClientCa } from './kubelet-plan.js';
+import type { NodePlan } from './types.js';
+
+export interface NodeIdentity {
+  node: string;
+  host: string;
+  port: number;
+  hostKey: string | null;
+}
+
+/** Pure: a node's model and audit results → what kubemend would write there, or why it cannot. */
+export function planNode(
+  id: NodeIdentity,
+  model: NodeModel,
+  results: readonly AuditResult[],
+  playbook: Playbook,
+  ctx: PlanContext,
+  now: Date,
+): NodePlan {
+  const parts: PlanPart[] = [];
+  for (const r of results) {
+    if (r.control === 'apiserver-kubelet-client-cert')
+      parts.push(planApiserverClientCert(model, r, playbook, ctx, now));
+    else parts.push(planKubeletClientCa(model, r, playbook, ctx));
+  }
+  // An edit that changes nothing is no change (e.g. a value that is already right).
+  const changes = parts.flatMap((p) => p.changes ?? []).filter((c) => c.before?.sha256 !== c.after.sha256);
+  const blocked = parts.flatMap((p) => p.blocked ?? []);
+  const failing = results.filter((r) => r.status === 'fail' || r.status === 'error');
+  for (const r of failing) {
+    if (!changes.some((c) => c.control === r.control) && !blocked.some((b) => b.control === r.control))
+      blocked.push({
+        control: r.control,
+        reason: `${r.reason}; kubemend found no edit that fixes it`,
+        fix: 'fix it by hand',
+      });
+  }
+  return {
+    ...id,
+    role: model.role,
+    layout: model.layout,
+    status: changes.length > 0 ? 'change' : blocked.length > 0 ? 'blocked' : 'compliant',
+    changes,
+    blocked,
+    playbook: playbook.name,
+  };
+}

@@ -1,0 +1,50 @@
+import type { ControlId } from '../controls/types.js';
+
+export type RestartKind = 'kubelet' | 'kubelet+daemon-reload' | 'static-pod:kube-apiserver';
+
+/** One file kubemend will write (DESIGN.md "Plan file"). */
+export interface PlannedChange {
+  control: ControlId;
+  path: string;
+  action: 'modify' | 'create';
+  /** null for `create`: the file must still be absent at apply time. */
+  before: { sha256: string } | null;
+  after: { sha256: string; content: string };
+  diff: string;
+  restart: RestartKind;
+  /** false: takes effect now, but the node's tooling regenerates the file at boot. */
+  durable: boolean;
+  notes: string[];
+}
+
+export interface BlockedItem {
+  control: ControlId;
+  reason: string;
+  fix: string;
+}
+
+export type NodePlanStatus = 'compliant' | 'change' | 'blocked' | 'error';
+
+export interface NodePlan {
+  node: string;
+  host: string;
+  port: number;
+  /** SHA256 fingerprint of the host key seen while planning; apply refuses another key. */
+  hostKey: string | null;
+  role: 'control-plane' | 'worker' | null;
+  layout: string | null;
+  status: NodePlanStatus;
+  changes: PlannedChange[];
+  blocked: BlockedItem[];
+  /** kubemend addition: the playbook the node's changes came from. */
+  playbook?: string;
+  /** kubemend addition: why the node could not be planned (status error). */
+  error?: string;
+}
+
+export interface PlanFile {
+  version: 1;
+  tool: string;
+  createdAt: string;
+  nodes: NodePlan[];
+}

@@ -1,0 +1,113 @@
+import type { PlanFile, NodePlan } from '../plan/types.js';
+import type { Colors } from './colors.js';
+
+const RESTART_TEXT: Record<string, string> = {
+  kubelet: 'restart the kubelet',
+  'kubelet+daemon-reload': 'systemctl daemon-reload, then restart the kubelet',
+  'static-pod:kube-apiserver':
+    'the kubelet restarts the kube-apiserver static pod (API unavailable on this node meanwhile)',
+};
+
+export function restartsOf(node: NodePlan): string[] {
+  return [...new Set(node.changes.map((c) => RESTART_TEXT[c.restart] ?? c.restart))];
+}
+
+/** Colors a unified diff the way git does. */
+export function colorDiff(diff: string, c: Colors): string {
+  return diff
+    .split('\n')
+    .map((l) =>
+      l.startsWith('+++') || l.startsWith('---')
+        ? c.bold(l)
+        : l.startsWith('+')
+          ? c.green(l)
+          : l.startsWith('-')
+            ? c.red(l)
+            : l.startsWith('@@')
+              ? c.cyan(l)
+              : l,
+    )
+    .join('\n');
+}
+
+/** The terminal view of a plan: per node, its diffs, blocked items and the restarts it needs. */
+export function renderPlanText(plan: PlanFile, c: Colors): string {
+  const out: string[] = [];
+  for (const n of plan.nodes) {
+    const head = `${c.bold(n.node)} (${n.host}${n.role ? `, ${n.role}` : ''}${n.layout ? `, ${n.layout}` : ''}): `;
+    const status =
+      n.status === 'compliant'
+        ? c.green('compliant, nothing to change')
+        : n.status === 'change'
+          ? c.yellow(`${n.changes.length} change${n.changes.length > 1 ? 's' : ''}`)
+          : n.status === 'blocked'
+            ? c.red('blocked')
+            : c.magenta(`error: ${n.error ?? ''}`);
+    out.push(head + status);
+    for (const ch of n.changes) {
+      out.push(`  ${ch.action === 'create' ? 'create' : 'modify'} ${ch.path}  [${ch.control}]`);
+      if (!ch.durable) out.push(`  ${c.yellow('not durable:')} the node regenerates this file at boot`);
+      for (const note of ch.notes) out.push(`  ${c.dim(`note: ${note}`)}`);
+      out.push(
+        colorDiff(ch.diff, c)
+          .split('\n')
+          .map((l) => (l ? `    ${l}` : l))
+          .join('\n')
+          .trimEnd(),
+      );
+    }
+    for (const b of n.blocked) {
+      out.push(`  ${c.red('blocked')} [${b.control}]: ${b.reason}`);
+      out.push(`    way out: ${b.fix}`);
+    }
+    const restarts = restartsOf(n);
+    if (restarts.length > 0) out.push(`  restarts: ${restarts.join('; ')}`);
+    out.push('');
+  }
+  const count = (s: string) => plan.nodes.filter((n) => n.status === s).length;
+  out.push(
+    `${count('change')} node(s) to change, ${count('blocked')} blocked, ${count('compliant')} compliant, ${count('error')} unreachable`,
+  );
+  return out.join('\n') + '\n';
+}
+
+/** One patch for all nodes; paths are prefixed with the node name (a/<node>/etc/…). */
+export function renderPlanPatch(plan: PlanFile): string {
+  return plan.nodes.flatMap((n) => n.changes.map((c) => c.diff)).join('');
+}
+
+const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/** A summary for a change ticket: per node, controls, files, diffs, restart impact, blocked items. */
+export function renderPlanMarkdown(plan: PlanFile): string {
+  const lines = [
+    '# kubemend change plan',
+    '',
+    `${plan.tool}, created ${plan.createdAt}. Apply exactly this plan with \`kubemend apply --plan <file> --yes\`: a node whose files changed since is refused (exit 4).`,
+    '',
+    '| node | role | layout | status | files | restart impact |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const n of plan.nodes) {
+    lines.push(
+      `| ${cell(n.node)} | ${n.role ?? ''} | ${n.layout ?? ''} | ${n.status} | ${cell(n.changes.map((c) => `\`${c.path}\``).join('<br>'))} | ${cell(restartsOf(n).join('; '))} |`,
+    );
+  }
+  for (const n of plan.nodes.filter((x) => x.changes.length > 0 || x.blocked.length > 0 || x.error)) {
+    lines.push('', `## ${n.node}`, '');
+    if (n.error) lines.push(`Could not be planned: ${n.error}`, '');
+    for (const c of n.changes) {
+      lines.push(`### ${c.action} \`${c.path}\` (${c.control})`, '');
+      if (!c.durable) lines.push('**Not durable:** the node regenerates this file at boot.', '');
+      for (const note of c.notes) lines.push(`- ${note}`);
+      if (c.notes.length > 0) lines.push('');
+      lines.push('```diff', c.diff.trimEnd(), '```', '');
+    }
+    if (n.blocked.length > 0) {
+      lines.push('### Blocked', '');
+      for (const b of n.blocked) lines.push(`- **${b.control}**: ${b.reason}. Way out: ${b.fix}`);
+      lines.push('');
+    }
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,264 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runControls, CONTROLS } from '../../../src/controls/index.js';
+import { nodeModel } from '../../../src/facts/model.js';
+import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
+import type { Playbook } from '../../../src/playbook/types.js';
+import { sha256, type Templates } from '../../../src/plan/change.js';
+import { planNode } from '../../../src/plan/planner.js';
+import { makePki, type TestPki } from '../support/certs.js';
+import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+
+const templates: Templates = {
+  dropInYaml: readFileSync(
+    new URL('../../../templates/kubelet-client-ca.dropin.yaml', import.meta.url),
+    'utf8',
+  ),
+  dropInJson: readFileSync(
+    new URL('../../../templates/kubelet-client-ca.dropin.json', import.meta.url),
+    'utf8',
+  ),
+  systemdEnv: readFileSync(new URL('../../../templates/kubelet-env.dropin.conf', import.meta.url), 'utf8'),
+};
+const playbooks = loadBuiltinPlaybooks();
+const pb = (name: string) => playbooks.find((p) => p.name === name)!;
+
+let pki: TestPki;
+beforeAll(() => {
+  pki = makePki();
+});
+
+function plan(node: FakeNode, playbook: Playbook) {
+  const model = nodeModel(fakeFacts(node));
+  const now = new Date();
+  const results = runControls('n1', model, CONTROLS, now);
+  return planNode(
+    { node: 'n1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
+    model,
+    results,
+    playbook,
+    { node: 'n1', templates },
+    now,
+  );
+}
+
+const PKI = '/etc/kubernetes/pki';
+const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+const unfixedManifest = () =>
+  fixture('kubeadm/kube-apiserver.yaml').replace(/^.*--kubelet-client-.*\n/gm, '');
+const argsOf = (manifest: string) => {
+  const pod = parse(manifest) as { spec: { containers: { command: string[] }[] } };
+  return pod.spec.containers[0]!.command;
+};
+
+const kubeadmCp = (over: Partial<FakeNode> = {}): FakeNode => ({
+  processes: [
+    { pid: 10, comm: 'kube-apiserver', argv: argsOf(unfixedManifest()) },
+    { pid: 20, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] },
+  ],
+  files: {
+    [MANIFEST]: unfixedManifest(),
+    '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.commented.yaml'),
+    [`${PKI}/ca.crt`]: pki.caCrt,
+    [`${PKI}/apiserver-kubelet-client.crt`]: pki.clientCrt,
+  },
+  keys: [`${PKI}/apiserver-kubelet-client.key`],
+  pairs: [
+    {
+      cert: `${PKI}/apiserver-kubelet-client.crt`,
+      key: `${PKI}/apiserver-kubelet-client.key`,
+      result: 'match',
+    },
+  ],
+  ...over,
+});
+
+describe('plan on a kubeadm control plane failing both controls', () => {
+  it('plans the manifest flags and the kubelet config edit, with hashes, diffs and restarts', () => {
+    const p = plan(kubeadmCp(), pb('kubeadm'));
+    expect(p.status).toBe('change');
+    expect(p.blocked).toEqual([]);
+    const [manifest, config] = p.changes;
+    expect(manifest).toMatchObject({
+      control: 'apiserver-kubelet-client-cert',
+      path: MANIFEST,
+      action: 'modify',
+      before: { sha256: sha256(unfixedManifest()) },
+      restart: 'static-pod:kube-apiserver',
+      durable: true,
+    });
+    expect(argsOf(manifest!.after.content)).toContain(
+      `--kubelet-client-certificate=${PKI}/apiserver-kubelet-client.crt`,
+    );
+    expect(manifest!.diff).toContain(`--- a/n1${MANIFEST}`);
+    expect(manifest!.diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual([
+      `+    - --kubelet-client-certificate=${PKI}/apiserver-kubelet-client.crt`,
+      `+    - --kubelet-client-key=${PKI}/apiserver-kubelet-client.key`,
+    ]);
+    expect(config).toMatchObject({
+      control: 'kubelet-client-ca',
+      path: '/var/lib/kubelet/config.yaml',
+      restart: 'kubelet',
+    });
+    expect(
+      (parse(config!.after.content) as { authentication: { x509: { clientCAFile: string } } }).authentication
+        .x509.clientCAFile,
+    ).toBe(`${PKI}/ca.crt`);
+  });
+
+  it('blocks the apiserver fix when the pair is missing, with the kubeadm way out; the kubelet fix still goes ahead', () => {
+    const node = kubeadmCp({ keys: [] });
+    const p = plan(node, pb('kubeadm'));
+    expect(p.blocked).toEqual([
+      {
+        control: 'apiserver-kubelet-client-cert',
+        reason: `key ${PKI}/apiserver-kubelet-client.key does not exist`,
+        fix: 'kubeadm init phase certs apiserver-kubelet-client',
+      },
+    ]);
+    expect(p.changes.map((c) => c.control)).toEqual(['kubelet-client-ca']);
+  });
+
+  it("blocks when the client CA does not sign the apiserver's kubelet client certificate", () => {
+    const node = kubeadmCp();
+    node.files![`${PKI}/apiserver-kubelet-client.crt`] = pki.foreignClientCrt;
+    const p = plan(node, pb('kubeadm'));
+    expect(p.status).toBe('blocked');
+    expect(p.blocked.map((b) => b.control).sort()).toEqual([
+      'apiserver-kubelet-client-cert',
+      'kubelet-client-ca',
+    ]);
+    expect(p.blocked.find((b) => b.control === 'kubelet-client-ca')?.reason).toMatch(/401/);
+  });
+
+  it('a compliant node plans nothing', () => {
+    const fixed = fixture('kubeadm/kube-apiserver.yaml');
+    const p = plan(
+      kubeadmCp({
+        processes: [
+          { pid: 10, comm: 'kube-apiserver', argv: argsOf(fixed) },
+          { pid: 20, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] },
+        ],
+        files: {
+          [MANIFEST]: fixed,
+          '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.yaml'),
+          [`${PKI}/ca.crt`]: pki.caCrt,
+          [`${PKI}/apiserver-kubelet-client.crt`]: pki.clientCrt,
+        },
+      }),
+      pb('kubeadm'),
+    );
+    expect(p).toMatchObject({ status: 'compliant', changes: [], blocked: [] });
+  });
+});
+
+describe('plan on kubelet layouts', () => {
+  const al2023 = (withDropInDir: boolean): FakeNode => {
+    const env = fixture('eks-al2023/environment');
+    return {
+      kubeletUnit: [
+        { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2023/kubelet.service') },
+      ],
+      files: {
+        '/etc/eks/kubelet/environment': withDropInDir
+          ? env
+          : env.replace(' --config-dir=/etc/kubernetes/kubelet/config.json.d', ''),
+        '/etc/kubernetes/kubelet/config.json': fixture('eks-al2023/config.json').replace(
+          /\s*"clientCAFile": "[^"]*"/,
+          '',
+        ),
+        '/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf': fixture(
+          'eks-al2023/config.json.d/40-nodeadm.conf',
+        ),
+        [`${PKI}/ca.crt`]: pki.caCrt,
+      },
+    };
+  };
+
+  it("AL2023 with --config-dir: a new JSON drop-in, sorted after nodeadm's", () => {
+    const p = plan(al2023(true), pb('eks'));
+    expect(p.changes).toHaveLength(1);
+    expect(p.changes[0]).toMatchObject({
+      path: '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf',
+      action: 'create',
+      before: null,
+      restart: 'kubelet',
+      durable: true,
+    });
+    expect(JSON.parse(p.changes[0]!.after.content)).toMatchObject({
+      authentication: { x509: { clientCAFile: `${PKI}/ca.crt` } },
+    });
+    expect(p.changes[0]!.diff).toContain('--- /dev/null');
+  });
+
+  it('AL2023 without --config-dir: edits config.json now, and says nodeadm will undo it at boot', () => {
+    const p = plan(al2023(false), pb('eks'));
+    expect(p.changes[0]).toMatchObject({
+      path: '/etc/kubernetes/kubelet/config.json',
+      action: 'modify',
+      durable: false,
+    });
+    expect(p.changes[0]!.notes.join()).toMatch(/NodeConfig/);
+  });
+
+  it('kOps 2025 with an empty --client-ca-file flag: fixes the flag in /etc/sysconfig/kubelet', () => {
+    const p = plan(
+      {
+        kubeletUnit: [
+          {
+            path: '/lib/systemd/system/kubelet.service',
+            text: fixture('lab-extra/units/kops-kubelet.service'),
+          },
+        ],
+        files: {
+          '/etc/sysconfig/kubelet': fixture('kops/2025-flags-and-config/kubelet').replace(
+            '--client-ca-file=/srv/kubernetes/ca.crt',
+            '--client-ca-file=',
+          ),
+          '/var/lib/kubelet/kubelet.conf': fixture('kops/2025-flags-and-config/kubelet.conf'),
+          '/srv/kubernetes/ca.crt': pki.caCrt,
+        },
+      },
+      { ...pb('generic'), kubelet: { ...pb('generic').kubelet, clientCAFile: '/srv/kubernetes/ca.crt' } },
+    );
+    expect(p.changes).toHaveLength(1);
+    expect(p.changes[0]).toMatchObject({ path: '/etc/sysconfig/kubelet', restart: 'kubelet' });
+    expect(p.changes[0]!.after.content).toContain('--client-ca-file=/srv/kubernetes/ca.crt');
+  });
+
+  it('kubeadm 1.5 flags only: a systemd drop-in sets $KUBELET_EXTRA_ARGS, with a daemon-reload', () => {
+    const p = plan(
+      {
+        kubeletUnit: [
+          {
+            path: '/lib/systemd/system/kubelet.service',
+            text: fixture('lab-extra/units/kubeadm-kubelet.service'),
+          },
+          {
+            path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+            text: fixture('kubeadm/legacy-v1.5/10-kubeadm.conf'),
+          },
+        ],
+        files: { [`${PKI}/ca.crt`]: pki.caCrt },
+      },
+      pb('kubeadm'),
+    );
+    expect(p.changes[0]).toMatchObject({
+      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+      action: 'create',
+      restart: 'kubelet+daemon-reload',
+    });
+    expect(p.changes[0]!.after.content).toContain(
+      `Environment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt"`,
+    );
+  });
+
+  it('the CA bundle the fix points at is missing: blocked, with the way out', () => {
+    const node = al2023(true);
+    delete node.files![`${PKI}/ca.crt`];
+    const p = plan(node, pb('eks'));
+    expect(p.status).toBe('blocked');
+    expect(p.blocked[0]?.reason).toBe(`client CA bundle ${PKI}/ca.crt does not exist on the node`);
+  });
+});
