@@ -2,6 +2,23 @@
 import { main } from './cli.js';
 import { processIo } from './commands/io.js';
 
-// The only place that touches process.argv and process.exit.
-const code = await main(process.argv.slice(2), processIo());
+// The only place that touches process.argv, signals and the exit code.
+const args = process.argv.slice(2);
+// Read-only commands stop at once on Ctrl-C; commands that change nodes must not stop mid-write.
+const changesNodes = args.length === 0 || args[0] === 'apply' || args[0] === 'rollback';
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts++;
+  if (!changesNodes) process.exit(130);
+  // Never die mid-write: the node in flight finishes or rolls back, and nothing new starts.
+  process.stderr.write(
+    interrupts === 1
+      ? '\nkubemend: interrupted: finishing the node in flight (or rolling it back); no other node will start\n'
+      : '\nkubemend: still finishing the node in flight; it is not safe to stop in the middle of a write\n',
+  );
+});
+const code = await main(
+  args,
+  processIo(() => interrupts > 0),
+);
 process.exitCode = code;

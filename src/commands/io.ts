@@ -5,10 +5,13 @@ export interface Io {
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   now(): Date;
+  /** True once the user pressed Ctrl-C: long work finishes what is in flight and starts nothing new. */
+  interrupted(): boolean;
 }
 
-export function processIo(): Io {
+export function processIo(interrupted: () => boolean): Io {
   return {
+    interrupted,
     stdout: process.stdout,
     stderr: process.stderr,
     stdinIsTTY: Boolean(process.stdin.isTTY),

@@ -7,7 +7,7 @@ import { NodeError } from '../../errors.js';
 import type { NodeTarget } from '../../inventory/types.js';
 import { connectChain, closeClients } from './jump.js';
 import { sudoFailure, sudoWrap } from './shell.js';
-import type { ExecOptions, ExecResult, NodeSession, SessionOptions } from './types.js';
+import type { ExecOptions, ExecResult, HeldCommand, NodeSession, SessionOptions } from './types.js';
 
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -216,6 +216,52 @@ class SshNodeSession implements NodeSession {
           `grant ${user} sudo rights (NOPASSWD) on ${this.node}, or connect as root`,
         );
     }
+  }
+
+  hold(command: string): Promise<HeldCommand> {
+    const line = this.usesSudo(true) ? sudoWrap(command) : command;
+    return new Promise<HeldCommand>((resolve, reject) => {
+      this.client.exec(line, (err, channel) => {
+        if (err) {
+          reject(
+            new NodeError(
+              this.node,
+              `cannot run '${shorten(command)}' on node ${this.node}: ${err.message}`,
+              'unreachable',
+            ),
+          );
+          return;
+        }
+        let out = '';
+        let errText = '';
+        let ended = false;
+        let settled = false;
+        const closed = new Promise<void>((done) => channel.on('close', () => done()));
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          resolve({
+            firstLine: out.split('\n')[0] ?? '',
+            running: !ended,
+            stderr: () => errText,
+            release: async () => {
+              if (!ended) channel.end();
+              await closed;
+            },
+          });
+        };
+        channel.on('data', (chunk: Buffer) => {
+          out += chunk.toString('utf8');
+          if (out.includes('\n')) settle();
+        });
+        channel.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString('utf8')));
+        channel.on('error', () => undefined);
+        channel.on('close', () => {
+          ended = true;
+          settle();
+        });
+      });
+    });
   }
 
   close(): Promise<void> {

@@ -43,6 +43,22 @@ export interface NodeSession {
    * when sudo refuses, 'timeout' past timeoutSec, 'unreachable' when the connection is lost.
    */
   exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /**
+   * Starts a command that keeps running while its stdin stays open (a lock holder such as
+   * `flock … cat`). Resolves with the first line it prints; release() closes its stdin and waits for
+   * it to end. When the connection drops, the command gets EOF and ends on the node by itself.
+   */
+  hold(command: string): Promise<HeldCommand>;
   /** Closes the node connection and every jump hop. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface HeldCommand {
+  /** The first line the command printed (without the newline); '' if it ended silently. */
+  firstLine: string;
+  /** Whether the command is still running (false: it ended before or right after its first line). */
+  running: boolean;
+  /** stderr so far, for messages. */
+  stderr(): string;
+  release(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../../src/errors.js';
+import type { UsageError } from '../../../src/errors.js';
 import { loadBuiltinPlaybooks, parsePlaybook, playbookFor, withParams } from '../../../src/playbook/load.js';
 
 describe('playbooks', () => {

@@ -1,0 +1,130 @@
+import { lastFlag, type Flag } from '../facts/flags.js';
+import type { NodeModel } from '../facts/model.js';
+import { apiserverStateScript, kubeletStateScript } from '../node/change-scripts.js';
+import type { NodeSession } from '../node/ssh/index.js';
+import type { Clock } from './clock.js';
+
+export interface KubeletState {
+  mainPid: number;
+  nRestarts: number;
+  active: string;
+  sub: string;
+  healthz: string;
+}
+
+/** Where the kubelet answers /healthz (node-facts §7), or null when healthzPort is 0. */
+export function kubeletHealthzUrl(model: NodeModel): string | null {
+  const layers = [model.kubelet.config?.data, ...(model.kubelet.configDir?.dropIns.map((d) => d.data) ?? [])];
+  let port: unknown = 10248;
+  let address: unknown = '127.0.0.1';
+  for (const l of layers) {
+    if (l && 'healthzPort' in l) port = l['healthzPort'];
+    if (l && 'healthzBindAddress' in l) address = l['healthzBindAddress'];
+  }
+  const flags = model.kubelet.flags;
+  port = lastFlag(flags, 'healthz-port')?.value ?? port;
+  address = lastFlag(flags, 'healthz-bind-address')?.value ?? address;
+  if (Number(port) === 0) return null;
+  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : String(address);
+  return `http://${host}:${Number(port)}/healthz`;
+}
+
+export function apiserverPort(flags: readonly Flag[]): number {
+  return Number(lastFlag(flags, 'secure-port')?.value ?? 6443) || 6443;
+}
+
+export async function kubeletState(session: NodeSession, healthzUrl: string | null): Promise<KubeletState> {
+  const r = await session.exec(kubeletStateScript(healthzUrl), { timeoutSec: 30 });
+  const v = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  return {
+    mainPid: Number(v('MainPID')) || 0,
+    nRestarts: Number(v('NRestarts')) || 0,
+    active: v('ActiveState'),
+    sub: v('SubState'),
+    healthz: v('Healthz'),
+  };
+}
+
+export interface ApiserverState {
+  processes: { pid: number; argv: string[] }[];
+  livez: string;
+}
+
+export async function apiserverState(session: NodeSession, port: number): Promise<ApiserverState> {
+  const r = await session.exec(apiserverStateScript(port), { timeoutSec: 30 });
+  const processes = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('PROC '))
+    .map((l) => {
+      const [, pid, b64] = l.split(' ');
+      return {
+        pid: Number(pid),
+        argv: Buffer.from(b64 ?? '', 'base64')
+          .toString('utf8')
+          .split('\0')
+          .filter(Boolean),
+      };
+    });
+  return { processes, livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '' };
+}
+
+const healthy = (s: KubeletState, url: string | null) =>
+  s.active === 'active' && s.mainPid > 0 && (url === null || s.healthz === 'ok');
+
+/**
+ * After `systemctl restart kubelet`: a new MainPID, active, healthz ok, and still so after
+ * `stableSec` (a kubelet that exits on a bad config looks active for a moment).
+ */
+export async function waitKubeletHealthy(
+  session: NodeSession,
+  opts: { before: KubeletState; url: string | null; timeoutSec: number; stableSec: number; clock: Clock },
+): Promise<{ ok: true; state: KubeletState } | { ok: false; reason: string; state: KubeletState }> {
+  const deadline = opts.clock.now() + opts.timeoutSec * 1000;
+  let state = await kubeletState(session, opts.url);
+  while (opts.clock.now() < deadline) {
+    if (state.mainPid !== opts.before.mainPid && healthy(state, opts.url)) {
+      await opts.clock.sleep(opts.stableSec * 1000);
+      const later = await kubeletState(session, opts.url);
+      if (later.mainPid === state.mainPid && later.nRestarts === state.nRestarts && healthy(later, opts.url))
+        return { ok: true, state: later };
+      state = later;
+      continue;
+    }
+    await opts.clock.sleep(1000);
+    state = await kubeletState(session, opts.url);
+  }
+  const why =
+    state.mainPid === opts.before.mainPid
+      ? `the kubelet kept its old PID ${state.mainPid}`
+      : state.active !== 'active'
+        ? `the kubelet is ${state.active} (${state.sub}), ${state.nRestarts - opts.before.nRestarts} restarts since`
+        : `the kubelet's healthz answered "${state.healthz || 'nothing'}"`;
+  return { ok: false, reason: `kubelet not healthy after ${opts.timeoutSec}s: ${why}`, state };
+}
+
+/**
+ * After a manifest change: a kube-apiserver process that was not running before, whose argv
+ * carries every expected flag, and whose /livez answers ok.
+ */
+export async function waitApiserverHealthy(
+  session: NodeSession,
+  opts: { beforePids: number[]; expect: string[]; port: number; timeoutSec: number; clock: Clock },
+): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
+  const deadline = opts.clock.now() + opts.timeoutSec * 1000;
+  let last: ApiserverState = { processes: [], livez: '' };
+  while (opts.clock.now() < deadline) {
+    last = await apiserverState(session, opts.port);
+    const fresh = last.processes.find(
+      (p) => !opts.beforePids.includes(p.pid) && opts.expect.every((flag) => p.argv.includes(flag)),
+    );
+    if (fresh && last.livez === 'ok') return { ok: true, pid: fresh.pid };
+    await opts.clock.sleep(1000);
+  }
+  const running = last.processes.map((p) => p.pid);
+  return {
+    ok: false,
+    reason: `no healthy kube-apiserver with ${opts.expect.join(' ')} within ${opts.timeoutSec}s (running: ${
+      running.length ? running.join(', ') : 'none'
+    }; /livez: "${last.livez || 'no answer'}")`,
+  };
+}

@@ -1,0 +1,447 @@
+import { CONTROLS, runControls } from '../controls/index.js';
+import { manifestFlags } from '../facts/apiserver.js';
+import { lastFlag } from '../facts/flags.js';
+import { nodeModel, type NodeModel } from '../facts/model.js';
+import type { NodeTarget } from '../inventory/types.js';
+import {
+  appendNodeJournalScript,
+  backupName,
+  backupScript,
+  BACKUP_ROOT,
+  INFLIGHT_FILE,
+  lockHolderScript,
+  readLockOwnerScript,
+  restoreScript,
+  writeScript,
+  type BackupEntry,
+  type FileToWrite,
+} from '../node/change-scripts.js';
+import type { GatherOptions } from '../node/gather-script.js';
+import { gatherFacts } from '../node/gather.js';
+import type { NodeSession } from '../node/ssh/index.js';
+import type { Playbook } from '../playbook/types.js';
+import type { Templates } from '../plan/change.js';
+import { planNode } from '../plan/planner.js';
+import type { NodePlan, PlannedChange } from '../plan/types.js';
+import { TOOL, VERSION } from '../version.js';
+import type { Clock } from './clock.js';
+import {
+  apiserverPort,
+  apiserverState,
+  kubeletHealthzUrl,
+  kubeletState,
+  waitApiserverHealthy,
+  waitKubeletHealthy,
+  type KubeletState,
+} from './health.js';
+import type { Journal } from './journal.js';
+
+export type NodeOutcome =
+  | { node: string; status: 'applied'; backup: string; changed: string[] }
+  | { node: string; status: 'compliant' }
+  | { node: string; status: 'stale'; reason: string }
+  | { node: string; status: 'blocked'; reason: string }
+  | { node: string; status: 'skipped'; reason: string }
+  | { node: string; status: 'rolled-back'; reason: string; backup: string; evidence: string[] }
+  | { node: string; status: 'rollback-failed'; reason: string; backup: string; manual: string[] }
+  | { node: string; status: 'error'; reason: string };
+
+export type Stage =
+  'lock' | 'preflight' | 'backup' | 'write' | 'restart' | 'health' | 're-audit' | 'rollback' | 'done';
+
+export interface ApplyContext {
+  runId: string;
+  target: NodeTarget;
+  plan: NodePlan;
+  playbook: Playbook;
+  templates: Templates;
+  gather: GatherOptions;
+  journal: Journal;
+  clock: Clock;
+  now: () => Date;
+  onStage: (stage: Stage, detail?: string) => void;
+}
+
+export interface Inflight {
+  runId: string;
+  tool: string;
+  startedAt: string;
+  backup: string;
+  restarts: PlannedChange['restart'][];
+  files: BackupEntry[];
+}
+
+class Step extends Error {
+  constructor(
+    message: string,
+    readonly evidence: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/** Applies one node's planned changes under its lock; every failure after the first write rolls back. */
+export async function applyNode(session: NodeSession, ctx: ApplyContext): Promise<NodeOutcome> {
+  const node = ctx.target.name;
+  const log = async (event: string, extra: Record<string, unknown> = {}, onNode = true) => {
+    const line = ctx.journal.write({ runId: ctx.runId, node, event, ...extra });
+    if (onNode)
+      await session.exec(appendNodeJournalScript(ctx.runId, line), { timeoutSec: 30 }).catch(() => undefined);
+  };
+
+  ctx.onStage('lock');
+  const lock = await session.hold(
+    lockHolderScript(JSON.stringify({ runId: ctx.runId, tool: TOOL, since: ctx.now().toISOString() })),
+  );
+  if (lock.firstLine !== 'LOCKED') {
+    await lock.release();
+    if (lock.firstLine === 'NOFLOCK')
+      return {
+        node,
+        status: 'error',
+        reason: `flock (util-linux) is not installed on ${node}; kubemend needs it to lock the node`,
+      };
+    const owner = (await session.exec(readLockOwnerScript, { timeoutSec: 30 })).stdout.split('\n')[0] ?? '';
+    await log('refused-locked', { owner }, false);
+    return {
+      node,
+      status: 'error',
+      reason: `${node} is locked by another kubemend run (${owner || 'owner unknown'}); wait for it to finish`,
+    };
+  }
+  try {
+    const recovered = await recoverDeadRun(session, ctx, log);
+    if (recovered) return recovered;
+    return await applyLocked(session, ctx, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+type Log = (event: string, extra?: Record<string, unknown>, onNode?: boolean) => Promise<void>;
+
+/**
+ * A run that died after writing (connection lost, Ctrl-C twice) leaves its inflight record behind.
+ * The node may hold the new files without having been restarted or verified: put the backups back,
+ * restart, and wait for health, so this run starts from the state its plan was made against.
+ */
+async function recoverDeadRun(
+  session: NodeSession,
+  ctx: ApplyContext,
+  log: Log,
+): Promise<NodeOutcome | undefined> {
+  const r = await session.exec(`cat ${INFLIGHT_FILE} 2>/dev/null`, { timeoutSec: 30 });
+  if (!r.stdout.trim()) return undefined;
+  let dead: Inflight;
+  try {
+    dead = JSON.parse(r.stdout) as Inflight;
+  } catch {
+    return {
+      node: ctx.target.name,
+      status: 'error',
+      reason: `${INFLIGHT_FILE} on ${ctx.target.name} is unreadable; inspect it and remove it`,
+    };
+  }
+  ctx.onStage('rollback', `finishing run ${dead.runId}, which stopped mid-apply`);
+  await log('recover-dead-run', { deadRun: dead.runId, backup: dead.backup });
+  const facts = await gatherFacts(session, ctx.gather);
+  const outcome = await rollBack(session, ctx, dead, nodeModel(facts), { beforePids: [] }, log);
+  if (outcome) {
+    return {
+      node: ctx.target.name,
+      status: 'rollback-failed',
+      reason: `run ${dead.runId} stopped mid-apply and its changes could not be rolled back: ${outcome}`,
+      backup: dead.backup,
+      manual: manualSteps(ctx.target.name, dead),
+    };
+  }
+  await log('recovered-dead-run', { deadRun: dead.runId, state: 'rolled back to the backup of that run' });
+  return undefined;
+}
+
+async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): Promise<NodeOutcome> {
+  const node = ctx.target.name;
+  const changes = ctx.plan.changes;
+  if (changes.length === 0) return { node, status: 'compliant' };
+
+  // Preflight again, on fresh facts: nothing is written when it fails.
+  ctx.onStage('preflight');
+  const facts = await gatherFacts(session, {
+    ...ctx.gather,
+    extraFiles: [...(ctx.gather.extraFiles ?? []), ...changes.map((c) => c.path)],
+  });
+  for (const c of changes) {
+    const f = facts.files.get(c.path);
+    if (c.action === 'create' && f && f.status !== 'missing')
+      return stale(node, `${c.path} exists now, but the plan creates it`, log);
+    if (c.action === 'modify') {
+      if (!f || f.status !== 'ok') return stale(node, `${c.path} no longer exists or is unreadable`, log);
+      if (f.sha256 !== c.before?.sha256) return stale(node, `${c.path} changed since the plan was made`, log);
+    }
+  }
+  const model = nodeModel(facts, { ...(ctx.plan.layout ? { layout: ctx.plan.layout } : {}) });
+  const now = ctx.now();
+  const fresh = planNode(
+    { node, host: ctx.plan.host, port: ctx.plan.port, hostKey: ctx.plan.hostKey },
+    model,
+    runControls(node, model, CONTROLS, now),
+    ctx.playbook,
+    { node, templates: ctx.templates },
+    now,
+  );
+  for (const c of changes) {
+    const blocked = fresh.blocked.find((b) => b.control === c.control);
+    if (blocked) {
+      await log('preflight-failed', { reason: blocked.reason }, false);
+      return { node, status: 'blocked', reason: `preflight: ${blocked.reason} (way out: ${blocked.fix})` };
+    }
+    if (!fresh.changes.some((f) => f.path === c.path && f.after.sha256 === c.after.sha256)) {
+      await log('preflight-failed', { reason: 'plan differs', path: c.path }, false);
+      return {
+        node,
+        status: 'blocked',
+        reason: `preflight: kubemend would no longer write ${c.path} as planned (the node's certificates or settings changed); plan again`,
+      };
+    }
+  }
+
+  // Backup (with the disk space check): exit 4 = stale at the last moment, 28 = no space.
+  ctx.onStage('backup');
+  const backup = `${BACKUP_ROOT}/${ctx.runId}`;
+  const files: FileToWrite[] = changes.map((c) => ({
+    path: c.path,
+    action: c.action,
+    beforeSha256: c.before?.sha256 ?? null,
+    content: c.after.content,
+    afterSha256: c.after.sha256,
+  }));
+  const entries: BackupEntry[] = changes.map((c, i) => {
+    const f = facts.files.get(c.path);
+    return c.action === 'modify'
+      ? {
+          path: c.path,
+          action: 'modified',
+          sha256: c.before?.sha256 ?? '',
+          ...(f?.mode ? { mode: f.mode } : {}),
+          ...(f?.uid !== undefined ? { uid: f.uid } : {}),
+          ...(f?.gid !== undefined ? { gid: f.gid } : {}),
+          copy: backupName(i, c.path),
+          restart: c.restart,
+        }
+      : { path: c.path, action: 'created', sha256: c.after.sha256, restart: c.restart };
+  });
+  const metadata = {
+    id: ctx.runId,
+    createdAt: ctx.now().toISOString(),
+    tool: TOOL,
+    version: VERSION,
+    node,
+    files: entries,
+  };
+  const b = await session.exec(backupScript(ctx.runId, files, metadata), { timeoutSec: 120 });
+  if (b.code === 4) return stale(node, b.stdout.trim().replace(/^(STALE|EXISTS) /, ''), log);
+  if (b.code !== 0 || !b.stdout.includes('BACKED-UP')) {
+    const why = (b.stdout + b.stderr).trim().replace(/^NOSPACE /, '') || `exit ${b.code ?? 'signal'}`;
+    await log('backup-failed', { reason: why }, false);
+    return { node, status: 'blocked', reason: `backup failed, nothing was changed: ${why}` };
+  }
+  await log('backed-up', { backup, files: entries.map((e) => e.path) });
+
+  const restarts = [...new Set(changes.map((c) => c.restart))];
+  const inflight: Inflight = {
+    runId: ctx.runId,
+    tool: TOOL,
+    startedAt: ctx.now().toISOString(),
+    backup,
+    restarts,
+    files: entries,
+  };
+  const url = kubeletHealthzUrl(model);
+  const beforeKubelet = await kubeletState(session, url).catch(() => undefined);
+  const manifestChange = changes.find((c) => c.restart === 'static-pod:kube-apiserver');
+  const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
+  const beforePids = manifestChange ? (await apiserverState(session, port)).processes.map((p) => p.pid) : [];
+
+  try {
+    ctx.onStage('write');
+    const w = await session.exec(writeScript(ctx.runId, files, inflight), { timeoutSec: 120 });
+    if (w.code !== 0 || !w.stdout.includes('WRITTEN'))
+      throw new Step(`writing failed: ${(w.stdout + w.stderr).trim()}`);
+    await log('written', { files: files.map((f) => f.path) });
+
+    await restartAndWait(session, ctx, { restarts, url, beforeKubelet, manifestChange, port, beforePids });
+
+    ctx.onStage('re-audit');
+    const after = nodeModel(await gatherFacts(session, ctx.gather));
+    const results = runControls(
+      node,
+      after,
+      CONTROLS.filter((k) => changes.some((c) => c.control === k.id)),
+      ctx.now(),
+    );
+    const failing = results.filter((r) => r.status !== 'pass');
+    if (failing.length > 0)
+      throw new Step(`re-audit: ${failing.map((r) => `${r.control} ${r.status}: ${r.reason}`).join('; ')}`);
+    await session.exec(`rm -f ${INFLIGHT_FILE}`, { timeoutSec: 30 });
+    await log('applied', { backup });
+    ctx.onStage('done');
+    return { node, status: 'applied', backup, changed: files.map((f) => f.path) };
+  } catch (e) {
+    const reason = e instanceof Step ? e.message : (e as Error).message;
+    const evidence = e instanceof Step ? e.evidence : [];
+    await log('failed', { reason }).catch(() => undefined);
+    ctx.onStage('rollback', reason);
+    const rollbackError = await rollBack(
+      session,
+      ctx,
+      inflight,
+      model,
+      { beforePids: [], beforeKubelet },
+      log,
+    ).catch((err: Error) => err.message);
+    if (rollbackError)
+      return {
+        node,
+        status: 'rollback-failed',
+        reason: `${reason}; rollback failed: ${rollbackError}`,
+        backup,
+        manual: manualSteps(node, inflight),
+      };
+    return {
+      node,
+      status: 'rolled-back',
+      reason,
+      backup,
+      evidence: [...evidence, ...(await kubeletJournal(session, inflight.startedAt))],
+    };
+  }
+}
+
+async function stale(node: string, reason: string, log: Log): Promise<NodeOutcome> {
+  await log('refused-stale', { reason }, false);
+  return { node, status: 'stale', reason };
+}
+
+async function restartAndWait(
+  session: NodeSession,
+  ctx: ApplyContext,
+  s: {
+    restarts: PlannedChange['restart'][];
+    url: string | null;
+    beforeKubelet: KubeletState | undefined;
+    manifestChange: PlannedChange | undefined;
+    port: number;
+    beforePids: number[];
+  },
+): Promise<void> {
+  const t = ctx.playbook.timeouts;
+  if (s.restarts.some((r) => r !== 'static-pod:kube-apiserver')) {
+    ctx.onStage('restart', 'kubelet');
+    if (s.restarts.includes('kubelet+daemon-reload')) await mustRun(session, 'systemctl daemon-reload');
+    const before = s.beforeKubelet ?? (await kubeletState(session, s.url));
+    await mustRun(session, 'systemctl restart kubelet');
+    ctx.onStage('health', 'kubelet');
+    const h = await waitKubeletHealthy(session, {
+      before,
+      url: s.url,
+      timeoutSec: t.kubeletHealthySec,
+      stableSec: t.kubeletStableSec,
+      clock: ctx.clock,
+    });
+    if (!h.ok) throw new Step(h.reason);
+  }
+  if (s.manifestChange) {
+    ctx.onStage('health', 'kube-apiserver');
+    const flags = manifestFlags(s.manifestChange.path, s.manifestChange.after.content)?.flags ?? [];
+    const expect = ['kubelet-client-certificate', 'kubelet-client-key']
+      .map((n) => lastFlag(flags, n))
+      .filter((f) => f !== undefined)
+      .map((f) => `--${f.name}=${f.value}`);
+    const h = await waitApiserverHealthy(session, {
+      beforePids: s.beforePids,
+      expect,
+      port: s.port,
+      timeoutSec: t.apiserverRestartSec,
+      clock: ctx.clock,
+    });
+    if (!h.ok) throw new Step(h.reason);
+  }
+}
+
+async function mustRun(session: NodeSession, command: string): Promise<void> {
+  const r = await session.exec(command, { timeoutSec: 120 });
+  if (r.code !== 0) throw new Step(`'${command}' failed: ${r.stderr.trim() || `exit ${r.code ?? 'signal'}`}`);
+}
+
+/** Restores a run's backup, restarts what it restarted, and waits for health. Returns an error text, or undefined. */
+export async function rollBack(
+  session: NodeSession,
+  ctx: ApplyContext,
+  run: Inflight,
+  model: NodeModel,
+  s: { beforePids: number[]; beforeKubelet?: KubeletState | undefined },
+  log: Log,
+): Promise<string | undefined> {
+  const r = await session.exec(restoreScript(run.runId, run.files), { timeoutSec: 120 });
+  if (r.code !== 0 || !r.stdout.includes('RESTORE-DONE'))
+    return (r.stdout + r.stderr).trim() || `exit ${r.code ?? 'signal'}`;
+  await log('restored', { files: run.files.map((f) => f.path), fromRun: run.runId });
+  const url = kubeletHealthzUrl(model);
+  const t = ctx.playbook.timeouts;
+  try {
+    if (run.restarts.some((x) => x !== 'static-pod:kube-apiserver')) {
+      if (run.restarts.includes('kubelet+daemon-reload')) await mustRun(session, 'systemctl daemon-reload');
+      const before = await kubeletState(session, url);
+      await mustRun(session, 'systemctl restart kubelet');
+      const h = await waitKubeletHealthy(session, {
+        before,
+        url,
+        timeoutSec: t.kubeletHealthySec,
+        stableSec: t.kubeletStableSec,
+        clock: ctx.clock,
+      });
+      if (!h.ok) return `after restoring: ${h.reason}`;
+    }
+    if (run.restarts.includes('static-pod:kube-apiserver')) {
+      const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
+      const h = await waitApiserverHealthy(session, {
+        beforePids: s.beforePids,
+        expect: [],
+        port,
+        timeoutSec: t.apiserverRestartSec,
+        clock: ctx.clock,
+      });
+      if (!h.ok) return `after restoring: ${h.reason}`;
+    }
+  } catch (e) {
+    return (e as Error).message;
+  }
+  await session.exec(`rm -f ${INFLIGHT_FILE}`, { timeoutSec: 30 });
+  await log('rolled-back', { backup: run.backup });
+  return undefined;
+}
+
+async function kubeletJournal(session: NodeSession, since: string): Promise<string[]> {
+  const r = await session
+    .exec(
+      `journalctl -u kubelet --since '${since.replace('T', ' ').replace(/\..*$/, '')}' -n 40 --no-pager -o cat 2>/dev/null`,
+      {
+        timeoutSec: 30,
+      },
+    )
+    .catch(() => undefined);
+  return (r?.stdout ?? '').split('\n').filter(Boolean).slice(-40);
+}
+
+export function manualSteps(node: string, run: Pick<Inflight, 'files' | 'backup' | 'restarts'>): string[] {
+  const steps = run.files.map((f) =>
+    f.action === 'modified'
+      ? `on ${node}: cp -p ${run.backup}/${f.copy ?? ''} ${f.path}   # restores the original (sha256 ${f.sha256})`
+      : `on ${node}: rm -f ${f.path}   # kubemend created it`,
+  );
+  if (run.restarts.includes('kubelet+daemon-reload')) steps.push(`on ${node}: systemctl daemon-reload`);
+  if (run.restarts.some((r) => r !== 'static-pod:kube-apiserver'))
+    steps.push(`on ${node}: systemctl restart kubelet`);
+  steps.push(`on ${node}: rm -f ${INFLIGHT_FILE}   # once the node is healthy again`);
+  return steps;
+}

@@ -1,0 +1,75 @@
+import { ExitCode, UsageError } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
+import type { NodeTarget } from '../inventory/types.js';
+import { listBackupsScript, type BackupEntry } from '../node/change-scripts.js';
+import { withSession, type NodeSession } from '../node/ssh/index.js';
+import type { Io } from './io.js';
+import type { CommonOptions } from './options.js';
+
+export interface BackupInfo {
+  id: string;
+  createdAt: string;
+  tool?: string;
+  files: BackupEntry[];
+}
+
+/** Reads every backup's metadata.json on the node, oldest first. */
+export async function readBackups(session: NodeSession): Promise<BackupInfo[]> {
+  const r = await session.exec(listBackupsScript, { timeoutSec: 60 });
+  const list: BackupInfo[] = [];
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    try {
+      list.push(JSON.parse(Buffer.from(line, 'base64').toString('utf8')) as BackupInfo);
+    } catch {
+      // a half-written metadata file of a run that died while backing up: nothing to restore from
+    }
+  }
+  return list.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+}
+
+export async function nodeTarget(opts: CommonOptions, name: string): Promise<NodeTarget> {
+  const nodes = await loadInventory(
+    opts.inventory,
+    opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {},
+  );
+  const target = nodes.find((n) => n.name === name);
+  if (!target)
+    throw new UsageError(`node ${name} is not in ${opts.inventory}`, [
+      `known nodes: ${nodes.map((n) => n.name).join(', ')}`,
+    ]);
+  return target;
+}
+
+export const sessionOptions = (opts: CommonOptions, io: Io) => ({
+  connectTimeoutSec: opts.connectTimeout,
+  acceptNewHostKeys: opts.acceptNewHostKeys,
+  env: io.env,
+});
+
+export async function runBackups(opts: CommonOptions & { node: string }, io: Io): Promise<ExitCode> {
+  const target = await nodeTarget(opts, opts.node);
+  const backups = await withSession(target, sessionOptions(opts, io), readBackups);
+  if (opts.output === 'json') {
+    const json = {
+      node: target.name,
+      backups: backups.map((b) => ({
+        id: b.id,
+        createdAt: b.createdAt,
+        files: b.files.map((f) => ({ path: f.path, sha256: f.sha256, action: f.action })),
+      })),
+    };
+    io.stdout.write(JSON.stringify(json, null, 2) + '\n');
+    return ExitCode.ok;
+  }
+  if (backups.length === 0) {
+    io.stdout.write(`${target.name}: no kubemend backups in /var/lib/kubemend/backups\n`);
+    return ExitCode.ok;
+  }
+  for (const b of backups) {
+    io.stdout.write(`${b.id}  ${b.createdAt}  ${b.tool ?? ''}\n`);
+    for (const f of b.files)
+      io.stdout.write(`    ${f.action.padEnd(8)}  ${f.path}  sha256 ${f.sha256.slice(0, 12)}…\n`);
+  }
+  io.stdout.write(`\nundo a run: kubemend rollback --node ${target.name} --backup ID\n`);
+  return ExitCode.ok;
+}

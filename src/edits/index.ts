@@ -1,0 +1,7 @@
+/** Text in, text out: the edits kubemend makes to node files. Pure; the caller reads and writes. */
+export { EditError, type EditResult } from './result.js';
+export { setApiserverFlags, type FlagSetting } from './apiserver-manifest.js';
+export { setKubeletClientCA } from './kubelet-config.js';
+export { renderClientCADropIn } from './kubelet-dropin.js';
+export { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from './flags-text.js';
+export { unifiedDiff } from './diff.js';

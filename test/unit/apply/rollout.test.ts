@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { parseNotAfter, rolloutBatches } from '../../../src/apply/rollout.js';
+
+describe('rollout order', () => {
+  it('control planes one at a time and first, then the rest in batches of --serial', () => {
+    const nodes = [
+      { name: 'w1', role: 'worker' as const },
+      { name: 'cp1', role: 'control-plane' as const },
+      { name: 'w2', role: 'worker' as const },
+      { name: 'cp2', role: 'control-plane' as const },
+      { name: 'w3', role: null },
+    ];
+    expect(rolloutBatches(nodes, 2).map((b) => b.map((n) => n.name))).toEqual([
+      ['cp1'],
+      ['cp2'],
+      ['w1', 'w2'],
+      ['w3'],
+    ]);
+    expect(rolloutBatches(nodes, 1)).toHaveLength(5);
+  });
+
+  it('--not-after takes a clock time today or an ISO date', () => {
+    const now = new Date(2026, 10, 22, 1, 0);
+    expect(parseNotAfter('05:30', now)).toEqual(new Date(2026, 10, 22, 5, 30));
+    expect(parseNotAfter('2026-11-23T04:00:00Z', now)?.toISOString()).toBe('2026-11-23T04:00:00.000Z');
+    expect(parseNotAfter('tomorrow', now)).toBeUndefined();
+    expect(parseNotAfter('25:00', now)).toBeUndefined();
+  });
+});

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  renderClientCADropIn,
+  setApiserverFlags,
+  setFlagInEnvFile,
+  setKubeletClientCA,
+  unifiedDiff,
+} from '../../../src/edits/index.js';
+import { applyPatch, fixture, template } from './helpers.js';
+
+const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+const CA = '/etc/kubernetes/pki/ca.crt';
+
+describe('unifiedDiff', () => {
+  it('names files a/<node><path> and b/<node><path>, 3 lines of context', () => {
+    const before = fixture('kops/2025-flags-and-config/kubelet.conf');
+    const after = setKubeletClientCA(before, '/srv/kubernetes/ca.crt', 'yaml').content;
+    expect(unifiedDiff('cp-1', '/var/lib/kubelet/kubelet.conf', before, after)).toBe(
+      [
+        '--- a/cp-1/var/lib/kubelet/kubelet.conf',
+        '+++ b/cp-1/var/lib/kubelet/kubelet.conf',
+        '@@ -3,7 +3,8 @@',
+        '   anonymous: {}',
+        '   webhook:',
+        '     cacheTTL: 0s',
+        '-  x509: {}',
+        '+  x509:',
+        '+    clientCAFile: /srv/kubernetes/ca.crt',
+        ' authorization:',
+        '   webhook:',
+        '     cacheAuthorizedTTL: 0s',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('is empty when nothing changes', () => {
+    const text = fixture('kubeadm/kube-apiserver.yaml');
+    expect(unifiedDiff('cp-1', MANIFEST, text, text)).toBe('');
+  });
+
+  it('uses /dev/null for a created file', () => {
+    const after = renderClientCADropIn(template('kubelet-client-ca.dropin.yaml'), CA, 'yaml');
+    const diff = unifiedDiff(
+      'w-1',
+      '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf',
+      null,
+      after,
+    );
+    expect(diff.split('\n').slice(0, 3)).toEqual([
+      '--- /dev/null',
+      '+++ b/w-1/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf',
+      `@@ -0,0 +1,${after.split('\n').length - 1} @@`,
+    ]);
+  });
+
+  it('marks a missing final newline', () => {
+    const before = fixture('eks-al2023/environment');
+    const after = setFlagInEnvFile(before, 'NODEADM_KUBELET_ARGS', 'client-ca-file', CA).content;
+    const diff = unifiedDiff('w-1', '/etc/eks/kubelet/environment', before, after);
+    expect(diff.split('\n').filter((l) => l === '\\ No newline at end of file')).toHaveLength(2);
+  });
+});
+
+describe('the patch applies with git apply and patch -p1', () => {
+  const cases = () => {
+    const minikube = fixture('minikube/kube-apiserver-mirror-pod-no-kubelet-client.yaml');
+    const env = fixture('eks-al2023/environment');
+    const commented = fixture('kubeadm/config.commented.yaml');
+    const dropin = renderClientCADropIn(template('kubelet-client-ca.dropin.json'), CA, 'json');
+    return [
+      {
+        path: 'cp-1/etc/kubernetes/manifests/kube-apiserver.yaml',
+        before: minikube,
+        after: setApiserverFlags(minikube, [
+          {
+            name: 'kubelet-client-certificate',
+            value: '/var/lib/minikube/certs/apiserver-kubelet-client.crt',
+          },
+          { name: 'kubelet-client-key', value: '/var/lib/minikube/certs/apiserver-kubelet-client.key' },
+        ]).content,
+      },
+      {
+        path: 'w-1/etc/eks/kubelet/environment',
+        before: env,
+        after: setFlagInEnvFile(env, 'NODEADM_KUBELET_ARGS', 'client-ca-file', CA).content,
+      },
+      {
+        path: 'w-2/var/lib/kubelet/config.yaml',
+        before: commented,
+        after: setKubeletClientCA(commented, CA, 'yaml').content,
+      },
+      { path: 'w-1/etc/kubernetes/kubelet/config.json.d/90-kubemend.conf', before: null, after: dropin },
+    ];
+  };
+
+  it.each(['git', 'patch'] as const)(
+    '%s: CRLF manifest, no-final-newline env file, YAML edit and a created file in one patch',
+    (tool) => {
+      const all = cases();
+      const patch = all
+        .map((c) => {
+          const [node, ...rest] = c.path.split('/');
+          return unifiedDiff(node ?? '', `/${rest.join('/')}`, c.before, c.after);
+        })
+        .join('');
+      const files = Object.fromEntries(
+        all.filter((c) => c.before !== null).map((c) => [c.path, c.before as string]),
+      );
+      const result = applyPatch(
+        files,
+        patch,
+        all.map((c) => c.path),
+        tool,
+      );
+      for (const c of all) expect(result[c.path]).toBe(c.after);
+    },
+  );
+});
