@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { runAudit } from './commands/audit.js';
+import { runApply } from './commands/apply.js';
+import { runBackups } from './commands/backups.js';
 import { runPlan } from './commands/plan.js';
+import { runRollback } from './commands/rollback.js';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
@@ -91,6 +94,100 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
           io,
         ),
       );
+    });
+
+  addCommonOptions(
+    program
+      .command('apply')
+      .summary('apply the plan: backup, atomic write, restart, health gate, re-audit; roll back on failure')
+      .description(
+        "Applies each node's changes, control-plane nodes first and one at a time, then the others in batches of\n" +
+          '--serial. On each node: lock, preflight again, back up every file under /var/lib/kubemend/backups/<run>/,\n' +
+          'write atomically (dot-file, fsync, rename), restart (kubelet: new PID, healthz, stays up; kube-apiserver:\n' +
+          'a new process with the new flags and /livez ok), re-audit. Any failed step restores the backup, restarts\n' +
+          'and waits for health again. On a terminal each node is confirmed; without one, --yes is required.',
+      )
+      .option(
+        '--plan <file>',
+        'apply exactly this saved plan (a node whose files changed since is refused, exit 4)',
+      )
+      .option('-y, --yes', 'no prompts: apply every planned node (required without a terminal)', false)
+      .option('--serial <n>', 'worker nodes changed at once (control planes are always one at a time)', '1')
+      .option('--keep-going', 'continue past a node that was rolled back or refused', false)
+      .option('--not-after <time>', 'start no node after this time (HH:MM today, or an ISO date-time)')
+      .option(
+        '--journal <file>',
+        'append every action to this JSON-lines journal (default ~/.local/state/kubemend/journal.jsonl)',
+      ),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  kubemend apply                                        # plan now, confirm each node on the terminal
+  kubemend apply --plan change.plan.json --yes --not-after 05:30
+                                                        # a reviewed plan, unattended, in a maintenance window
+  kubemend apply -l workers --serial 5 --keep-going --yes
+Exit codes: 0 all applied and healthy, 1 a node rolled back, blocked or skipped, 2 usage (also: no terminal
+and no --yes), 3 a node could not be reached or changed, 4 a node refused because the plan is stale.`,
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      const serial = Number(raw['serial']);
+      if (!Number.isInteger(serial) || serial < 1)
+        throw new UsageError(`--serial must be a whole number of at least 1, not "${String(raw['serial'])}"`);
+      setExit(
+        await runApply(
+          {
+            ...commonOptions(raw),
+            ...(raw['plan'] ? { plan: raw['plan'] as string } : {}),
+            yes: Boolean(raw['yes']),
+            serial,
+            keepGoing: Boolean(raw['keepGoing']),
+            ...(raw['notAfter'] ? { notAfter: raw['notAfter'] as string } : {}),
+            ...(raw['journal'] ? { journal: raw['journal'] as string } : {}),
+          },
+          io,
+        ),
+      );
+    });
+
+  addCommonOptions(
+    program
+      .command('rollback')
+      .summary('restore a node to one of its backups, restart and wait for health')
+      .requiredOption('--node <name>', 'the node to roll back')
+      .option('--backup <id>', 'the backup (run id) to restore; default: the newest (see kubemend backups)')
+      .option('-y, --yes', 'no prompt (required without a terminal)', false)
+      .option('--journal <file>', 'journal file (default ~/.local/state/kubemend/journal.jsonl)'),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  kubemend rollback --node cp-1 --backup 20261122T031500-1a2b3c --yes\n',
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      setExit(
+        await runRollback(
+          {
+            ...commonOptions(raw),
+            node: raw['node'] as string,
+            ...(raw['backup'] ? { backup: raw['backup'] as string } : {}),
+            yes: Boolean(raw['yes']),
+            ...(raw['journal'] ? { journal: raw['journal'] as string } : {}),
+          },
+          io,
+        ),
+      );
+    });
+
+  addCommonOptions(
+    program
+      .command('backups')
+      .summary('list the backups kubemend keeps on a node')
+      .requiredOption('--node <name>', 'the node'),
+  )
+    .addHelpText('after', '\nExample:\n  kubemend backups --node cp-1 -o json\n')
+    .action(async (raw: Record<string, unknown>) => {
+      setExit(await runBackups({ ...commonOptions(raw), node: raw['node'] as string }, io));
     });
 
   return program;
