@@ -382,6 +382,12 @@ export async function rollBack(
   s: { beforePids: number[]; beforeKubelet?: KubeletState | undefined },
   log: Log,
 ): Promise<string | undefined> {
+  const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
+  const manifestRestored = run.restarts.includes('static-pod:kube-apiserver');
+  // The restored manifest must bring up a new process: remember the ones running now.
+  const beforePids = manifestRestored
+    ? (await apiserverState(session, port)).processes.map((p) => p.pid)
+    : s.beforePids;
   const r = await session.exec(restoreScript(run.runId, run.files), { timeoutSec: 120 });
   if (r.code !== 0 || !r.stdout.includes('RESTORE-DONE'))
     return (r.stdout + r.stderr).trim() || `exit ${r.code ?? 'signal'}`;
@@ -402,10 +408,9 @@ export async function rollBack(
       });
       if (!h.ok) return `after restoring: ${h.reason}`;
     }
-    if (run.restarts.includes('static-pod:kube-apiserver')) {
-      const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
+    if (manifestRestored) {
       const h = await waitApiserverHealthy(session, {
-        beforePids: s.beforePids,
+        beforePids,
         expect: [],
         port,
         timeoutSec: t.apiserverRestartSec,
