@@ -1,4 +1,5 @@
 import { CONTROLS, runControls } from '../controls/index.js';
+import { NodeError } from '../errors.js';
 import { manifestFlags } from '../facts/apiserver.js';
 import { lastFlag } from '../facts/flags.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
@@ -289,6 +290,13 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
   } catch (e) {
     const reason = e instanceof Step ? e.message : (e as Error).message;
     const evidence = e instanceof Step ? e.evidence : [];
+    if (e instanceof NodeError && (e.kind === 'unreachable' || e.kind === 'timeout')) {
+      // Nothing more can be done from here. The node holds the written files (the write script is
+      // all-or-stop), possibly not yet restarted; its inflight record makes the next run roll back.
+      const state = `connection lost after the backup (${backup}); the node may hold the new files, not yet verified; the next kubemend run on ${node} restores the backup first, or run: kubemend rollback --node ${node} --backup ${ctx.runId}`;
+      ctx.journal.write({ runId: ctx.runId, node, event: 'connection-lost', reason, state });
+      return { node, status: 'error', reason: `${reason}; ${state}` };
+    }
     await log('failed', { reason }).catch(() => undefined);
     ctx.onStage('rollback', reason);
     const rollbackError = await rollBack(

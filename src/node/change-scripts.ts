@@ -14,11 +14,14 @@ export const INFLIGHT_FILE = `${STATE_DIR}/inflight.json`;
 export const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
-/** Holds the node lock for as long as the SSH channel stays open (flock dies with the connection). */
+/**
+ * Holds the node lock while the controller keeps writing heartbeat lines (session.hold): it ends on
+ * EOF, on a dropped connection, or after 20 s without a heartbeat, and the kernel drops the flock.
+ */
 export function lockHolderScript(owner: string): string {
   return `mkdir -p ${BACKUP_ROOT} && chmod 700 ${STATE_DIR} ${BACKUP_ROOT} || exit 70
 command -v flock >/dev/null || { echo NOFLOCK; exit 71; }
-exec flock -n -E 75 ${LOCK_FILE} sh -c 'printf %s ${shq(b64(owner))} | base64 -d > ${LOCK_FILE}.owner; echo LOCKED; cat >/dev/null'`;
+exec flock -n -E 75 ${LOCK_FILE} sh -c 'printf %s ${b64(owner)} | base64 -d > ${LOCK_FILE}.owner; echo LOCKED; while l=$(timeout 20 head -n 1) && [ -n "$l" ]; do :; done'`;
 }
 
 export const readLockOwnerScript = `cat ${LOCK_FILE}.owner 2>/dev/null; echo; cat ${INFLIGHT_FILE} 2>/dev/null`;

@@ -10,6 +10,8 @@ import { sudoFailure, sudoWrap } from './shell.js';
 import type { ExecOptions, ExecResult, HeldCommand, NodeSession, SessionOptions } from './types.js';
 
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+/** How often hold() writes a line to the held command's stdin. */
+export const HOLD_HEARTBEAT_MS = 5_000;
 
 /** Connects to the node (through its jump hosts). Rejects with a NodeError whose kind says what failed. */
 export async function openSession(target: NodeTarget, opts: SessionOptions): Promise<NodeSession> {
@@ -237,6 +239,12 @@ class SshNodeSession implements NodeSession {
         let ended = false;
         let settled = false;
         const closed = new Promise<void>((done) => channel.on('close', () => done()));
+        // A heartbeat on stdin: the holder gives up when it stops (a cut link can leave the TCP
+        // connection half-open on the node for hours, and with it the lock).
+        const beat = setInterval(() => {
+          if (!ended) channel.write('beat\n');
+        }, HOLD_HEARTBEAT_MS);
+        channel.on('close', () => clearInterval(beat));
         const settle = () => {
           if (settled) return;
           settled = true;
@@ -245,6 +253,7 @@ class SshNodeSession implements NodeSession {
             running: !ended,
             stderr: () => errText,
             release: async () => {
+              clearInterval(beat);
               if (!ended) channel.end();
               await closed;
             },
