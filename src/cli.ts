@@ -4,6 +4,7 @@ import { runApply } from './commands/apply.js';
 import { runBackups } from './commands/backups.js';
 import { runPlan } from './commands/plan.js';
 import { runRollback } from './commands/rollback.js';
+import { runSession } from './commands/session.js';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
@@ -200,11 +201,27 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
     code = c;
   });
   if (argv.length === 0) {
-    io.stderr.write(program.helpInformation());
-    io.stderr.write(
-      '\nkubemend: give a command, e.g. kubemend audit -i inventory.yaml (the interactive session is not available yet)\n',
-    );
-    return ExitCode.usage;
+    if (!io.stdinIsTTY || !io.stdout.isTTY) {
+      io.stderr.write(program.helpInformation());
+      io.stderr.write(
+        '\nkubemend with no command starts an interactive session, which needs a terminal; give a command instead.\n',
+      );
+      return ExitCode.usage;
+    }
+    try {
+      return await runSession(
+        commonOptions({
+          inventory: './inventory.yaml',
+          output: 'table',
+          concurrency: '20',
+          connectTimeout: '10',
+          color: true,
+        }),
+        io,
+      );
+    } catch (e) {
+      return reportError(e, io);
+    }
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -214,18 +231,23 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
       // --help and --version exit 0; a bad flag has already been printed by commander.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (e instanceof UsageError) {
-      io.stderr.write(`kubemend: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
-      return ExitCode.usage;
-    }
-    if (e instanceof NodeError) {
-      io.stderr.write(`kubemend: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}\n`);
-      return ExitCode.unreachable;
-    }
-    const err = e instanceof InternalError ? e : (e as Error);
-    io.stderr.write(
-      `kubemend: internal error: ${err.stack ?? String(err)}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
-    );
+    return reportError(e, io);
+  }
+}
+
+/** Turns any error into a message on stderr and its exit code. */
+function reportError(e: unknown, io: Io): ExitCode {
+  if (e instanceof UsageError) {
+    io.stderr.write(`kubemend: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
     return ExitCode.usage;
   }
+  if (e instanceof NodeError) {
+    io.stderr.write(`kubemend: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}\n`);
+    return ExitCode.unreachable;
+  }
+  const err = e instanceof InternalError ? e : (e as Error);
+  io.stderr.write(
+    `kubemend: internal error: ${err.stack ?? String(err)}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
+  );
+  return ExitCode.usage;
 }

@@ -36,6 +36,8 @@ export interface Confirmer {
 export interface ApplyDeps {
   clock?: Clock;
   confirmer?: Confirmer;
+  /** Nodes already planned in this process (the interactive session); skips planning. */
+  planned?: { plan: NodePlan; target: NodeTarget }[];
 }
 
 export interface ApplyReport {
@@ -114,7 +116,9 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const colors = makeColors(wantColor(io, 'stderr', !opts.color));
 
   let planned: { plan: NodePlan; target: NodeTarget }[];
-  if (opts.plan) {
+  if (deps.planned) {
+    planned = deps.planned;
+  } else if (opts.plan) {
     let text: string;
     try {
       text = readFileSync(opts.plan, 'utf8');

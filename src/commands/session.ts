@@ -1,0 +1,179 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { checkbox, confirm, input, Separator } from '@inquirer/prompts';
+import { ExitCode } from '../errors.js';
+import { loadInventory } from '../inventory/load.js';
+import type { NodeTarget } from '../inventory/types.js';
+import { makeColors } from '../report/colors.js';
+import { colorDiff, restartsOf } from '../report/plan-render.js';
+import { renderAuditTable } from '../report/table.js';
+import { runApply } from './apply.js';
+import { buildAuditReport } from './audit.js';
+import { wantColor, type Io } from './io.js';
+import type { CommonOptions } from './options.js';
+import { buildPlan } from './plan.js';
+
+/** Inventory files looked for in the current directory, in this order. */
+const CANDIDATES = [
+  'inventory.yaml',
+  'inventory.yml',
+  'hosts.yaml',
+  'hosts.yml',
+  'inventory/hosts.yaml',
+  'inventory/hosts.yml',
+];
+
+/** Ctrl-C at an inquirer prompt: leave every node untouched and stop. */
+class Cancelled extends Error {}
+const cancellable = <T>(p: Promise<T>): Promise<T> =>
+  p.catch((e: Error) => {
+    if (e.name === 'ExitPromptError' || e.name === 'AbortPromptError') throw new Cancelled();
+    throw e;
+  });
+
+/** Shows long text through a pager (less -R) on a terminal, like git does. */
+function page(text: string, io: Io): void {
+  const rows = process.stdout.rows || 40;
+  if (text.split('\n').length < rows - 4) {
+    io.stdout.write(text);
+    return;
+  }
+  const pager = io.env['PAGER'] || 'less';
+  const r = spawnSync(pager === 'less' ? 'less' : pager, pager === 'less' ? ['-R', '-F', '-X'] : [], {
+    input: text,
+    stdio: ['pipe', 'inherit', 'inherit'],
+  });
+  if (r.error) io.stdout.write(text);
+}
+
+/**
+ * `kubemend` on a terminal: find the inventory, choose nodes, audit, choose findings, review the
+ * diffs, confirm, apply with live progress, and say where the backups are.
+ */
+export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode> {
+  const c = makeColors(wantColor(io, 'stdout', !base.color));
+  try {
+    io.stdout.write(
+      `${c.bold('kubemend')}: audit and fix the kubelet client CA and the apiserver's kubelet client certificate\n\n`,
+    );
+    let inventory = existsSync(base.inventory) ? base.inventory : CANDIDATES.find((f) => existsSync(f));
+    if (!inventory)
+      inventory = await cancellable(
+        input({
+          message: 'Inventory file (kubemend YAML or Ansible YAML):',
+          validate: (v) => (existsSync(v) ? true : `${v} does not exist`),
+        }),
+      );
+    io.stdout.write(`inventory: ${inventory}\n`);
+    const nodes = await loadInventory(inventory, base.knownHosts ? { knownHostsFile: base.knownHosts } : {});
+
+    const chosen = await cancellable(
+      checkbox<string>({
+        message: 'Nodes to audit (space toggles, a toggles all, enter confirms)',
+        pageSize: 20,
+        required: true,
+        choices: groupedChoices(nodes),
+      }),
+    );
+    const opts: CommonOptions = { ...base, inventory, limit: chosen.join(',') };
+
+    const startedAt = io.now();
+    const { plan, inspections } = await buildPlan(opts, io);
+    const report = buildAuditReport(inspections, opts, startedAt, io.now());
+    io.stdout.write(`\n${renderAuditTable(report, c)}`);
+    for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${e.error}\n`);
+
+    const fixable = plan.nodes.flatMap((n) =>
+      [...new Set([...n.changes.map((ch) => ch.control), ...n.blocked.map((b) => b.control)])].map(
+        (control) => ({
+          node: n.node,
+          control,
+          blocked: n.blocked.find((b) => b.control === control),
+        }),
+      ),
+    );
+    if (fixable.length === 0) {
+      io.stdout.write(`\n${c.green('Nothing to fix on the selected nodes.')}\n`);
+      return report.errors.length > 0 ? ExitCode.unreachable : ExitCode.ok;
+    }
+    const selected = await cancellable(
+      checkbox<string>({
+        message: 'Findings to fix',
+        pageSize: 20,
+        choices: fixable.map((f) => ({
+          name: `${f.node}: ${f.control}${f.blocked ? c.red(` (blocked: ${f.blocked.reason})`) : ''}`,
+          value: `${f.node}\0${f.control}`,
+          checked: !f.blocked,
+          disabled: f.blocked ? 'blocked' : false,
+        })),
+      }),
+    );
+    const wanted = new Set(selected);
+    const planned = plan.nodes
+      .map((n) => {
+        const changes = n.changes.filter((ch) => wanted.has(`${n.node}\0${ch.control}`));
+        return {
+          ...n,
+          changes,
+          blocked: [],
+          status: changes.length > 0 ? ('change' as const) : ('compliant' as const),
+        };
+      })
+      .filter((n) => n.changes.length > 0);
+    if (planned.length === 0) {
+      io.stdout.write('Nothing selected; no node was changed.\n');
+      return ExitCode.findings;
+    }
+
+    let review = '';
+    for (const n of planned) {
+      review += `\n${c.bold(n.node)} (${n.role ?? 'role unknown'}, ${n.layout ?? 'layout unknown'})\n`;
+      for (const ch of n.changes) {
+        review += `${colorDiff(ch.diff, c)}\n`;
+        if (!ch.durable) review += `${c.yellow('not durable:')} ${ch.notes.join(' ')}\n`;
+      }
+      review += `restarts: ${restartsOf(n).join('; ')}\n`;
+    }
+    page(review, io);
+    const go = await cancellable(
+      confirm({
+        message: `Apply ${planned.reduce((k, n) => k + n.changes.length, 0)} change(s) to ${planned.length} node(s)? (backups, health gates, automatic rollback)`,
+        default: false,
+      }),
+    );
+    if (!go) {
+      io.stdout.write('No node was changed.\n');
+      return ExitCode.findings;
+    }
+    const targets = new Map<string, NodeTarget>(inspections.map((i) => [i.target.name, i.target]));
+    return await runApply({ ...opts, yes: true, keepGoing: false }, io, {
+      planned: planned.map((p) => ({ plan: p, target: targets.get(p.node)! })),
+    });
+  } catch (e) {
+    if (e instanceof Cancelled) {
+      io.stdout.write('\nCancelled: no node was changed.\n');
+      return ExitCode.findings;
+    }
+    throw e;
+  }
+}
+
+/** Checkbox choices grouped by the node's first group (and role, when the inventory gives it). */
+function groupedChoices(
+  nodes: readonly NodeTarget[],
+): (Separator | { name: string; value: string; checked: boolean })[] {
+  const groups = new Map<string, NodeTarget[]>();
+  for (const n of nodes) {
+    const key = n.groups[0] ?? 'ungrouped';
+    groups.set(key, [...(groups.get(key) ?? []), n]);
+  }
+  const out: (Separator | { name: string; value: string; checked: boolean })[] = [];
+  for (const [group, members] of groups) {
+    out.push(new Separator(`── ${group}`));
+    for (const n of [...members].sort(
+      (a, b) => Number(b.role === 'control-plane') - Number(a.role === 'control-plane'),
+    ))
+      out.push({ name: `${n.name}  ${n.host}${n.role ? `  ${n.role}` : ''}`, value: n.name, checked: true });
+  }
+  return out;
+}

@@ -1,0 +1,106 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { downLab, upLab, type Lab } from '../lab/lab.js';
+import { waitUntil } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const canRun = inject('lab') !== undefined;
+const LAB = 'e2e-tty';
+const SESSION = `kubemend-e2e-${process.pid}`;
+
+/** The interactive session, driven in a real terminal: tmux send-keys in, capture-pane out. */
+describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
+  let lab: Lab;
+  let dir: string;
+  const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+  const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', SESSION);
+  const waitFor = (text: string | RegExp, ms = 60_000) =>
+    waitUntil(
+      `the screen to show ${String(text)}`,
+      async () => {
+        const s = screen();
+        return (typeof text === 'string' ? s.includes(text) : text.test(s)) && s;
+      },
+      ms,
+      200,
+    );
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kubemend-e2e-tty-'));
+    lab = await upLab({ name: LAB, nodes: ['kubeadm-cp-bad', 'eks-al2023-dropin-ok'], replace: true });
+    copyFileSync(lab.inventoryPath, join(dir, 'inventory.yaml'));
+  });
+  afterAll(async () => {
+    try {
+      tmux('kill-session', '-t', SESSION);
+    } catch {
+      // already gone
+    }
+    await downLab(LAB);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('goes from node choice through audit, findings, diffs and confirmation to an applied node', async () => {
+    const sha = async () =>
+      (await lab.ssh('kubeadm-cp-bad', 'sha256sum /etc/kubernetes/manifests/kube-apiserver.yaml')).stdout;
+    const before = await sha();
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      SESSION,
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-c',
+      dir,
+      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
+    );
+    await waitFor('Nodes to audit');
+    expect(screen()).toMatch(/kubeadm-cp-bad\s+10\.213/);
+    tmux('send-keys', '-t', SESSION, 'Enter');
+    await waitFor('Findings to fix');
+    const audit = screen();
+    expect(audit).toMatch(/kubeadm-cp-bad\s+apiserver-kubelet-client-cert\s+FAIL/);
+    expect(audit).toMatch(/eks-al2023-dropin-ok\s+kubelet-client-ca\s+PASS/);
+    tmux('send-keys', '-t', SESSION, 'Enter');
+    await waitFor(/Apply 2 change\(s\) to 1 node\(s\)\?/);
+    expect(screen()).toContain(
+      '+    - --kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt',
+    );
+    expect(await sha()).toBe(before);
+    tmux('send-keys', '-t', SESSION, 'y', 'Enter');
+    const done = await waitFor(/KUBEMEND-EXIT=\d+/, 120_000);
+    expect(done).toContain('KUBEMEND-EXIT=0');
+    expect(done).toMatch(/kubemend rollback --node kubeadm-cp-bad --backup \S+/);
+    expect(await sha()).not.toBe(before);
+  });
+
+  it('Ctrl-C at a prompt leaves every node untouched', async () => {
+    tmux('kill-session', '-t', SESSION);
+    const r = await lab.ssh('kubeadm-cp-bad', 'ls /var/lib/kubemend/backups | wc -l');
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      SESSION,
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-c',
+      dir,
+      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
+    );
+    await waitFor('Nodes to audit');
+    tmux('send-keys', '-t', SESSION, 'C-c');
+    const out = await waitFor(/KUBEMEND-EXIT=\d+/);
+    expect(out).toContain('no node was changed');
+    expect((await lab.ssh('kubeadm-cp-bad', 'ls /var/lib/kubemend/backups | wc -l')).stdout).toBe(r.stdout);
+  });
+});
