@@ -10,9 +10,13 @@ const info = inject('lab');
 
 /** Paths and sizes of everything a node has written since boot, except logs sshd and journald keep. */
 function upperSnapshot(upperDir: string): string {
-  return execFileSync('find', [upperDir, '-path', `${upperDir}/var/log`, '-prune', '-o', '-printf', '%P %s %T@\n'], {
-    encoding: 'utf8',
-  })
+  return execFileSync(
+    'find',
+    [upperDir, '-path', `${upperDir}/var/log`, '-prune', '-o', '-printf', '%P %s %T@\n'],
+    {
+      encoding: 'utf8',
+    },
+  )
     .split('\n')
     .filter((l) => l && !/^(var\/log|var\/lib\/systemd|var\/lib\/lastlog)/.test(l))
     .sort()
@@ -46,7 +50,8 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     }
     const expectFail = lab.nodes.some((n) => Object.values(n.expected).includes('fail'));
     expect(r.code).toBe(expectFail ? 1 : 0);
-    for (const n of lab.nodes) expect(upperSnapshot(n.upperDir), `${n.name} was written to`).toBe(before.get(n.name));
+    for (const n of lab.nodes)
+      expect(upperSnapshot(n.upperDir), `${n.name} was written to`).toBe(before.get(n.name));
   });
 
   it('names the layouts it detects', async () => {
@@ -55,8 +60,7 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     const report = JSON.parse(r.stdout) as AuditReport;
     const layoutOf = (name: string) => report.nodes.find((n) => n.node === name)?.layout;
     for (const n of lab.nodes) {
-      const expected =
-        n.family === 'plain' ? null : n.family === 'flags' ? 'kubeadm' : n.family;
+      const expected = n.family === 'plain' ? null : n.family === 'flags' ? 'kubeadm' : n.family;
       if (n.family !== 'flags') expect(layoutOf(n.name), n.name).toBe(expected);
     }
   });
@@ -76,7 +80,11 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     expect(report.errors.map((e) => e.node)).toEqual(['ghost']);
     expect(report.results.filter((x) => x.node === 'ghost').map((x) => x.status)).toEqual(['error', 'error']);
     expect(report.results.filter((x) => x.node === first.name).every((x) => x.status !== 'error')).toBe(true);
-    expect(report.nodes.find((n) => n.node === 'ghost')).toMatchObject({ reachable: false, role: null, layout: null });
+    expect(report.nodes.find((n) => n.node === 'ghost')).toMatchObject({
+      reachable: false,
+      role: null,
+      layout: null,
+    });
   });
 
   it('a changed host key is an error that says so; exit 3', async () => {
@@ -84,11 +92,18 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     const node = lab.nodes[0]!;
     const other = lab.nodes[1]!;
     const lines = readFileSync(lab.knownHostsPath, 'utf8').split('\n').filter(Boolean);
-    const otherKey = lines.find((l) => l.startsWith(`${other.host} `))!.split(' ').slice(1).join(' ');
+    const otherKey = lines
+      .find((l) => l.startsWith(`${other.host} `))!
+      .split(' ')
+      .slice(1)
+      .join(' ');
     const kh = join(dir, 'changed_known_hosts');
     writeFileSync(kh, `${node.host} ${otherKey}\n`);
     const inv = join(dir, 'changed.yaml');
-    writeFileSync(inv, `defaults: { user: root, identityFile: ${lab.keyPath}, knownHostsFile: ${kh} }\nnodes:\n  ${node.name}: { host: ${node.host} }\n`);
+    writeFileSync(
+      inv,
+      `defaults: { user: root, identityFile: ${lab.keyPath}, knownHostsFile: ${kh} }\nnodes:\n  ${node.name}: { host: ${node.host} }\n`,
+    );
     const r = await kubemend(['audit', '-i', inv]);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/HOST IDENTIFICATION HAS CHANGED|host key.*changed/i);
@@ -100,7 +115,10 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     const kh = join(dir, 'empty_known_hosts');
     writeFileSync(kh, '');
     const inv = join(dir, 'unknown.yaml');
-    writeFileSync(inv, `defaults: { user: root, identityFile: ${lab.keyPath}, knownHostsFile: ${kh} }\nnodes:\n  ${node.name}: { host: ${node.host} }\n`);
+    writeFileSync(
+      inv,
+      `defaults: { user: root, identityFile: ${lab.keyPath}, knownHostsFile: ${kh} }\nnodes:\n  ${node.name}: { host: ${node.host} }\n`,
+    );
     const refused = await kubemend(['audit', '-i', inv]);
     expect(refused.code).toBe(3);
     expect(refused.stdout).toContain('--accept-new-host-keys');
@@ -122,7 +140,9 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     const r = await kubemend(['audit', '-i', inv, '-o', 'json']);
     const report = JSON.parse(r.stdout) as AuditReport;
     for (const control of ['apiserver-kubelet-client-cert', 'kubelet-client-ca'] as const)
-      expect(report.results.find((x) => x.node === 'as-admin' && x.control === control)?.status).toBe(node.expected[control]);
+      expect(report.results.find((x) => x.node === 'as-admin' && x.control === control)?.status).toBe(
+        node.expected[control],
+      );
     expect(report.errors.find((e) => e.node === 'as-nopw')?.error).toMatch(/password.*sudo|sudo.*password/);
     expect(r.code).toBe(3);
   });
@@ -138,7 +158,9 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     const r = await kubemend(['audit', '-i', inv, '-o', 'json']);
     const report = JSON.parse(r.stdout) as AuditReport;
     expect(report.errors).toEqual([]);
-    expect(report.results.find((x) => x.control === 'kubelet-client-ca')?.status).toBe(target.expected['kubelet-client-ca']);
+    expect(report.results.find((x) => x.control === 'kubelet-client-ca')?.status).toBe(
+      target.expected['kubelet-client-ca'],
+    );
   });
 
   it('junit and markdown outputs carry one entry per node and control', async () => {

@@ -16,7 +16,10 @@ export interface CliResult {
  * Runs the built CLI as the acceptance suite does: no TTY, a fresh HOME (so nothing from the
  * developer's ~/.ssh leaks in), CI-like environment.
  */
-export function kubemend(args: string[], opts: { home?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function kubemend(
+  args: string[],
+  opts: { home?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'kubemend-home-'));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {

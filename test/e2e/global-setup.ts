@@ -1,0 +1,26 @@
+// vitest globalSetup for the e2e project: one lab with every layout, shared by all e2e files.
+import type { TestProject } from 'vitest/node';
+import { downLab, labInfo, upLab } from '../lab/lab.js';
+import { labProblems } from '../lab/preflight.js';
+
+const LAB_NAME = 'e2e';
+const log = (line: string) => console.log(`[lab] ${line}`);
+const ciIsSet = (): boolean => !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
+
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+  const problems = labProblems('up');
+  if (problems.length > 0) {
+    const notice = `e2e tier skipped: ${problems.join('; ')}`;
+    console.warn(notice);
+    // A CI run that silently skips the tier that talks to real nodes would pass for nothing.
+    if (ciIsSet()) throw new Error(`${notice}\n(CI is set, and a skipped e2e tier fails CI)`);
+    project.provide('lab', undefined);
+    return undefined;
+  }
+  // replace: a lab left by an interrupted run (teardown never ran) is torn down first.
+  const lab = await upLab({ name: LAB_NAME, replace: true, log });
+  project.provide('lab', labInfo(lab));
+  return async () => {
+    await downLab(LAB_NAME, { log });
+  };
+}

@@ -1,0 +1,27 @@
+import { inject } from 'vitest';
+import { attachLab } from '../lab/lab.js';
+import type { Lab } from '../lab/lab.js';
+
+/** The lab from globalSetup, or undefined when the e2e tier is skipped (guard with describe.skipIf). */
+export function injectLab(): Lab | undefined {
+  const info = inject('lab');
+  return info ? attachLab(info) : undefined;
+}
+
+export async function waitUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+  stepMs = 500,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Single-quotes a string for a POSIX shell. */
+export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
