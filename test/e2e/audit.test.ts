@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PlanFile } from '../../src/plan/types.js';
 import type { AuditReport } from '../../src/report/audit-report.js';
 import { kubemend } from './cli.js';
 
@@ -169,5 +170,47 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     expect(junit.stdout.match(/<testcase /g)?.length).toBe(lab.nodes.length * 2);
     const md = await kubemend(['audit', '-i', lab.inventoryPath, '-o', 'markdown', '-l', lab.nodes[0]!.name]);
     expect(md.stdout).toContain(`| ${lab.nodes[0]!.name} |`);
+  });
+});
+
+describe.skipIf(!info)('kubemend plan on the lab', () => {
+  it('plans a change for every failing node and nothing for compliant ones, and writes nothing, restarts nothing', async () => {
+    const lab = info!;
+    const dir = mkdtempSync(join(tmpdir(), 'kubemend-e2e-plan-'));
+    try {
+      const before = new Map(lab.nodes.map((n) => [n.name, upperSnapshot(n.upperDir)]));
+      const pids = execFileSync('sh', ['-c', 'pgrep -x kubelet | sort'], { encoding: 'utf8' });
+      const out = join(dir, 'plan.json');
+      const patch = join(dir, 'plan.patch');
+      const r = await kubemend([
+        'plan',
+        '-i',
+        lab.inventoryPath,
+        '--out',
+        out,
+        '--diff',
+        patch,
+        '-o',
+        'markdown',
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('# kubemend change plan');
+      const plan = JSON.parse(readFileSync(out, 'utf8')) as PlanFile;
+      for (const n of lab.nodes) {
+        const p = plan.nodes.find((x) => x.node === n.name);
+        const failing = Object.values(n.expected).includes('fail');
+        expect({ node: n.name, status: p?.status, blocked: p?.blocked }).toMatchObject({
+          status: failing ? 'change' : 'compliant',
+          blocked: [],
+        });
+        for (const c of p?.changes ?? [])
+          expect(readFileSync(patch, 'utf8')).toContain(`+++ b/${n.name}${c.path}`);
+      }
+      for (const n of lab.nodes)
+        expect(upperSnapshot(n.upperDir), `${n.name} was written to`).toBe(before.get(n.name));
+      expect(execFileSync('sh', ['-c', 'pgrep -x kubelet | sort'], { encoding: 'utf8' })).toBe(pids);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { RunResult } from './exec.js';
-import { ALL_NODES, nodeSpec } from './layouts.js';
+import { nodeSpec } from './layouts.js';
 import type { ExpectedResults, NodeSpec, Role, Variant } from './layouts.js';
 import { hostAddress, subnetPrefix } from './network.js';
 import { labDir } from './paths.js';
@@ -48,16 +48,19 @@ export const nodeAddress = (index: number, spec: NodeSpec): string =>
 
 export function labInfoFromState(state: LabState): LabInfo {
   const dir = labDir(state.name);
-  const nodes = ALL_NODES.filter((s) => state.nodes[s.name]).map((spec): LabNode => ({
-    name: spec.name,
-    host: nodeAddress(state.index, spec),
-    layout: spec.layout.id,
-    family: spec.layout.family,
-    variant: spec.variant,
-    role: spec.layout.role,
-    upperDir: join(dir, spec.name, 'upper'),
-    expected: spec.layout.expected(spec.variant),
-  }));
+  const nodes = Object.keys(state.nodes)
+    .map(nodeSpec)
+    .sort((a, b) => a.number - b.number)
+    .map((spec): LabNode => ({
+      name: spec.name,
+      host: nodeAddress(state.index, spec),
+      layout: spec.layout.id,
+      family: spec.layout.family,
+      variant: spec.variant,
+      role: spec.layout.role,
+      upperDir: join(dir, spec.name, 'upper'),
+      expected: spec.layout.expected(spec.variant),
+    }));
   return {
     name: state.name,
     index: state.index,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCgroup, labCgroup, nodeCgroup, removeEmptyCgroup } from './cgroups.js';
@@ -129,6 +129,7 @@ export async function upLab(opts: UpOptions = {}): Promise<Lab> {
   const name = opts.name ?? 'default';
   checkName(name);
   assertLabCanRun('up');
+  raiseInotifyLimits(log);
   const specs = opts.nodes ? [...new Set(opts.nodes)].map(nodeSpec) : [...ALL_NODES];
   if (specs.length === 0) throw new Error('no nodes selected');
   if (!existsSync(FIXTURES_DIR))
@@ -315,3 +316,21 @@ export function openLab(name = 'default'): Lab | undefined {
 }
 
 export { listLabs };
+
+/**
+ * Every node's systemd and kubelet take inotify instances from the host's per-user limit (default
+ * 128): with a few dozen nodes, units fail with "Failed to create inotify object: Too many open
+ * files". Raise the limits (never lower them) before booting.
+ */
+function raiseInotifyLimits(log: Log): void {
+  for (const [file, want] of [
+    ['/proc/sys/fs/inotify/max_user_instances', 8192],
+    ['/proc/sys/fs/inotify/max_user_watches', 524288],
+  ] as const) {
+    const have = Number(readFileSync(file, 'utf8').trim());
+    if (have < want) {
+      writeFileSync(file, `${want}\n`);
+      log(`raised ${file} from ${have} to ${want} (many nodes share this host's inotify limits)`);
+    }
+  }
+}

@@ -44,8 +44,27 @@ export const ALL_NODES: readonly NodeSpec[] = LAYOUTS.flatMap((layout) =>
   })),
 ).map((spec, number) => ({ ...spec, number }));
 
+/**
+ * A node by name. `<name>-x<k>` (k = 2…15) is the k-th copy of a node, for benchmarks that need more
+ * nodes than there are layouts: same layout and variant, its own address.
+ */
 export function nodeSpec(name: string): NodeSpec {
-  const spec = ALL_NODES.find((n) => n.name === name);
-  if (!spec) throw new Error(`unknown lab node "${name}"; known: ${ALL_NODES.map((n) => n.name).join(', ')}`);
-  return spec;
+  const copy = /^(.*)-x(\d+)$/.exec(name);
+  const baseName = copy ? (copy[1] ?? '') : name;
+  const k = copy ? Number(copy[2]) : 1;
+  const spec = ALL_NODES.find((n) => n.name === baseName);
+  if (!spec || k < 1 || k > 15)
+    throw new Error(
+      `unknown lab node "${name}"; known: ${ALL_NODES.map((n) => n.name).join(', ')} (and copies NAME-x2 … NAME-x15)`,
+    );
+  return k === 1 ? spec : { ...spec, name, number: spec.number + ALL_NODES.length * (k - 1) };
+}
+
+/** `count` node names: every layout first, then copies (NAME-x2, …) in the same order. */
+export function nodeNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const base = ALL_NODES[i % ALL_NODES.length]!.name;
+    const k = Math.floor(i / ALL_NODES.length) + 1;
+    return k === 1 ? base : `${base}-x${k}`;
+  });
 }

@@ -25,7 +25,9 @@ export function hopSpecs(target: NodeTarget): HopSpec[] {
     host: j.host,
     port: j.port,
     user: j.user,
-    ...(j.identityFile ? { identityFile: j.identityFile } : {}),
+    // A jump host with no key of its own uses the node's: an inventory that names one key for
+    // the fleet expects it to open the bastion too.
+    ...(j.identityFile || target.identityFile ? { identityFile: j.identityFile ?? target.identityFile } : {}),
     knownHostsFile: target.knownHostsFile,
   }));
   const last: HopSpec = {
