@@ -72,7 +72,12 @@ ${EXIT_CODES_HELP}`,
           'reason and the way out. Nothing is written on any node.',
       )
       .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
-      .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)'),
+      .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)')
+      .option(
+        '--issue-certs',
+        "where the kube-apiserver's kubelet client cert and key are both missing and the cluster CA key is on the node (kubeadm, kubespray), plan a new pair signed on the node (clientAuth, one year); keys never leave the node",
+        false,
+      ),
   )
     .addHelpText(
       'after',
@@ -91,6 +96,7 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
             ...commonOptions(raw),
             ...(raw['out'] ? { out: raw['out'] as string } : {}),
             ...(raw['diff'] ? { diff: raw['diff'] as string } : {}),
+            issueCerts: Boolean(raw['issueCerts']),
           },
           io,
         ),

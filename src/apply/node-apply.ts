@@ -10,6 +10,8 @@ import {
   backupScript,
   BACKUP_ROOT,
   INFLIGHT_FILE,
+  issueScript,
+  metadataScript,
   lockHolderScript,
   readLockOwnerScript,
   restoreScript,
@@ -48,7 +50,16 @@ export type NodeOutcome =
   | { node: string; status: 'error'; reason: string };
 
 export type Stage =
-  'lock' | 'preflight' | 'backup' | 'write' | 'restart' | 'health' | 're-audit' | 'rollback' | 'done';
+  | 'lock'
+  | 'preflight'
+  | 'backup'
+  | 'issue'
+  | 'write'
+  | 'restart'
+  | 'health'
+  | 're-audit'
+  | 'rollback'
+  | 'done';
 
 export interface ApplyContext {
   runId: string;
@@ -163,7 +174,7 @@ async function recoverDeadRun(
 async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): Promise<NodeOutcome> {
   const node = ctx.target.name;
   const changes = ctx.plan.changes;
-  if (changes.length === 0) return { node, status: 'compliant' };
+  if (changes.length === 0 && !ctx.plan.issue?.length) return { node, status: 'compliant' };
 
   // Preflight again, on fresh facts: nothing is written when it fails.
   ctx.onStage('preflight');
@@ -187,9 +198,17 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
     model,
     runControls(node, model, CONTROLS, now),
     ctx.playbook,
-    { node, templates: ctx.templates },
+    { node, templates: ctx.templates, issueCerts: (ctx.plan.issue?.length ?? 0) > 0 },
     now,
   );
+  for (const i of ctx.plan.issue ?? []) {
+    if (!fresh.issue?.some((f) => f.certificate === i.certificate && f.key === i.key && f.caKey === i.caKey))
+      return {
+        node,
+        status: 'blocked',
+        reason: `preflight: ${i.certificate} can no longer be issued as planned (${fresh.blocked.map((b) => b.reason).join('; ') || 'the node changed'}); plan again`,
+      };
+  }
   for (const c of changes) {
     const blocked = fresh.blocked.find((b) => b.control === c.control);
     if (blocked) {
@@ -231,6 +250,9 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
         }
       : { path: c.path, action: 'created', sha256: c.after.sha256, restart: c.restart };
   });
+  for (const i of ctx.plan.issue ?? [])
+    for (const path of [i.key, i.certificate])
+      entries.push({ path, action: 'created', sha256: '', restart: 'static-pod:kube-apiserver' });
   const metadata = {
     id: ctx.runId,
     createdAt: ctx.now().toISOString(),
@@ -264,6 +286,16 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
   const beforePids = manifestChange ? (await apiserverState(session, port)).processes.map((p) => p.pid) : [];
 
   try {
+    for (const i of ctx.plan.issue ?? []) {
+      ctx.onStage('issue', i.certificate);
+      const r = await session.exec(issueScript(ctx.runId, i), { timeoutSec: 120 });
+      const m = /^ISSUED (\S+) (\S+)$/m.exec(r.stdout);
+      if (!m) throw new Step(`issuing ${i.certificate} failed: ${(r.stdout + r.stderr).trim()}`);
+      for (const e of entries) if (e.path === i.certificate) e.sha256 = m[1] ?? '';
+      for (const e of entries) if (e.path === i.key) e.sha256 = m[2] ?? '';
+      await session.exec(metadataScript(ctx.runId, { ...metadata, files: entries }), { timeoutSec: 30 });
+      await log('issued', { certificate: i.certificate, key: i.key, signedBy: i.caCertificate });
+    }
     ctx.onStage('write');
     const w = await session.exec(writeScript(ctx.runId, files, inflight), { timeoutSec: 120 });
     if (w.code !== 0 || !w.stdout.includes('WRITTEN'))
@@ -277,7 +309,7 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
     const results = runControls(
       node,
       after,
-      CONTROLS.filter((k) => changes.some((c) => c.control === k.id)),
+      CONTROLS.filter((k) => [...changes, ...(ctx.plan.issue ?? [])].some((c) => c.control === k.id)),
       ctx.now(),
     );
     const failing = results.filter((r) => r.status !== 'pass');

@@ -19,6 +19,7 @@ import { loadTemplates } from './templates.js';
 export interface PlanOptions extends CommonOptions {
   out?: string;
   diff?: string;
+  issueCerts?: boolean;
 }
 
 /** The systemd drop-in kubemend may create; fetched so a plan knows whether it exists. */
@@ -91,7 +92,14 @@ export async function buildPlan(
       };
     const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, builtins);
     const results = runControls(i.target.name, i.model, opts.controls, now);
-    return planNode(id, i.model, results, playbook, { node: i.target.name, templates }, now);
+    return planNode(
+      id,
+      i.model,
+      results,
+      playbook,
+      { node: i.target.name, templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
+      now,
+    );
   });
   return { plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes }, inspections };
 }

@@ -46,6 +46,19 @@ export const apiserverKubeletClientCert: Control = {
     const procKey = lastFlag(apiserver.processFlags, KEY_FLAG);
     const manCert = apiserver.manifest ? lastFlag(apiserver.manifest.flags, CERT_FLAG) : undefined;
     const manKey = apiserver.manifest ? lastFlag(apiserver.manifest.flags, KEY_FLAG) : undefined;
+    // Where the values were looked for, also when they are missing: a reviewer sees what was read.
+    if (apiserver.process)
+      evidence.push({
+        source: procSource,
+        key: 'process',
+        value: `kube-apiserver, pid ${apiserver.process.pid}`,
+      });
+    if (apiserver.manifest)
+      evidence.push({
+        source: apiserver.manifest.path,
+        key: 'manifest',
+        value: 'defines the kube-apiserver pod',
+      });
     if (apiserver.process) {
       for (const f of [procCert, procKey])
         if (f) evidence.push({ source: procSource, key: `--${f.name}`, value: f.value });

@@ -140,6 +140,10 @@ echo "RESTORED ${e.path}"`;
 echo RESTORE-DONE`;
 }
 
+/** Rewrites a run's metadata.json (after issuing certificates, to record their sha256). */
+export const metadataScript = (runId: string, metadata: object) =>
+  `printf %s ${shq(b64(JSON.stringify(metadata, null, 2)))} | base64 -d > ${BACKUP_ROOT}/${runId}/metadata.json`;
+
 /** Lists every backup's metadata on the node, one base64 JSON per line. */
 export const listBackupsScript = `for m in ${BACKUP_ROOT}/*/metadata.json; do [ -f "$m" ] && base64 < "$m" | tr -d '\\n' && echo; done; true`;
 
@@ -159,3 +163,40 @@ ${
 export const apiserverStateScript = (port: number) =>
   `for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = kube-apiserver ] && echo "PROC \${d#/proc/} $(base64 < $d/cmdline | tr -d '\\n')"; done
 l=$( (curl -sk -m 2 https://127.0.0.1:${port}/livez || wget -qO- -T 2 --no-check-certificate https://127.0.0.1:${port}/livez) 2>/dev/null ); echo "Livez=$l"`;
+
+export interface IssueSpec {
+  certificate: string;
+  key: string;
+  caCertificate: string;
+  caKey: string;
+  subject: string;
+  days: number;
+}
+
+/**
+ * plan --issue-certs: makes a key and a client certificate signed by the cluster CA, on the node
+ * (the keys never travel), only while neither file exists; checks pair and chain before putting
+ * them in place with a rename. Prints "ISSUED <cert sha256> <key sha256>".
+ */
+export function issueScript(runId: string, i: IssueSpec): string {
+  const place = (from: string, to: string, mode: string) => {
+    const d = to.replace(/\/[^/]*$/, '') || '/';
+    const tmp = `${d}/.${to.slice(d.length + 1)}.kubemend-${runId}.tmp`;
+    return `cp "$T/${from}" ${shq(tmp)} && chmod ${mode} ${shq(tmp)} && sync ${shq(tmp)} 2>/dev/null; mv -f ${shq(tmp)} ${shq(to)} || fail "cannot place ${to}"`;
+  };
+  return `umask 077
+T=$(mktemp -d ${STATE_DIR}/issue.XXXXXX) || { echo "ISSUE-FAILED cannot make a work directory"; exit 1; }
+fail() { rm -rf "$T"; echo "ISSUE-FAILED $1"; exit 1; }
+[ ! -e ${shq(i.certificate)} ] && [ ! -e ${shq(i.key)} ] || { rm -rf "$T"; echo "EXISTS ${i.certificate} or ${i.key} exists now"; exit 4; }
+openssl genrsa -out "$T/key" 2048 2>/dev/null || fail "openssl genrsa"
+openssl req -new -key "$T/key" -subj ${shq(i.subject)} -out "$T/csr" 2>/dev/null || fail "openssl req"
+printf 'basicConstraints=CA:FALSE\\nkeyUsage=critical,digitalSignature,keyEncipherment\\nextendedKeyUsage=clientAuth\\n' > "$T/ext"
+openssl x509 -req -in "$T/csr" -CA ${shq(i.caCertificate)} -CAkey ${shq(i.caKey)} -set_serial "0x$(openssl rand -hex 16)" -days ${i.days} -sha256 -extfile "$T/ext" -out "$T/crt" 2>/dev/null || fail "openssl x509 -req (signing with ${i.caKey})"
+[ "$(openssl x509 -noout -pubkey -in "$T/crt")" = "$(openssl pkey -pubout -in "$T/key")" ] || fail "the new certificate does not match its key"
+openssl verify -CAfile ${shq(i.caCertificate)} "$T/crt" >/dev/null 2>&1 || fail "the new certificate does not verify against ${i.caCertificate}"
+mkdir -p "$(dirname ${shq(i.key)})" "$(dirname ${shq(i.certificate)})"
+${place('key', i.key, '600')}
+${place('crt', i.certificate, '644')}
+echo "ISSUED $(sha256sum < ${shq(i.certificate)} | cut -d ' ' -f 1) $(sha256sum < ${shq(i.key)} | cut -d ' ' -f 1)"
+rm -rf "$T"`;
+}

@@ -7,6 +7,7 @@ import { lastFlag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from './change.js';
+import type { IssueCert } from './types.js';
 
 const CONTROL = 'apiserver-kubelet-client-cert' as const;
 
@@ -86,6 +87,7 @@ export function planApiserverClientCert(
       `playbook ${playbook.name} has no apiserver section`,
       "choose a playbook for this layout with -p, or add apiserver paths to the node's params",
     );
+  let issue: IssueCert | undefined;
   const problem = pairProblem(
     model,
     target.kubeletClientCertificate,
@@ -93,11 +95,20 @@ export function planApiserverClientCert(
     now,
     plannedCa,
   );
-  if (problem)
-    return block(
-      problem,
-      target.fix || `create the pair ${target.kubeletClientCertificate} / ${target.kubeletClientKey}`,
-    );
+  if (problem) {
+    const issuable = ctx.issueCerts ? issuePlan(model, target, plannedCa) : undefined;
+    if (typeof issuable === 'string') return block(issuable, target.fix || 'create the pair by hand');
+    if (!issuable)
+      return block(
+        problem,
+        `${target.fix || `create the pair ${target.kubeletClientCertificate} / ${target.kubeletClientKey}`}${
+          target.issue && !ctx.issueCerts
+            ? ', or plan with --issue-certs to sign one on the node with the cluster CA'
+            : ''
+        }`,
+      );
+    issue = issuable;
+  }
 
   const before = model.facts.files.get(manifest.path);
   if (before?.status !== 'ok' || before.truncated || before.content === undefined)
@@ -119,6 +130,7 @@ export function planApiserverClientCert(
         ]
       : [];
   return {
+    ...(issue ? { issue: [issue] } : {}),
     changes: [
       fileChange(ctx, {
         control: CONTROL,
@@ -129,5 +141,45 @@ export function planApiserverClientCert(
         notes,
       }),
     ],
+  };
+}
+
+/**
+ * --issue-certs: whether the missing pair can be signed on the node by the cluster CA. Returns the
+ * recipe, a reason why not (string), or undefined when the playbook has no recipe.
+ */
+function issuePlan(
+  model: NodeModel,
+  target: NonNullable<Playbook['apiserver']>,
+  plannedCa: string,
+): IssueCert | string | undefined {
+  const recipe = target.issue;
+  if (!recipe) return undefined;
+  const { facts } = model;
+  const present = [target.kubeletClientCertificate, target.kubeletClientKey].filter((p) =>
+    [facts.files.get(p)?.status, facts.stats.get(p)?.status].some((st) => st === 'ok' || st === 'unreadable'),
+  );
+  if (present.length > 0)
+    return `--issue-certs creates a new pair only where neither file exists, but ${present.join(' and ')} exists: kubemend does not overwrite key material`;
+  if (!facts.tools['openssl']) return '--issue-certs needs openssl on the node to sign the certificate there';
+  const caCert = facts.files.get(recipe.caCertificate);
+  const [ca] = caCert?.status === 'ok' ? parsePemBundle(caCert.content ?? '') : [];
+  if (!ca)
+    return `--issue-certs: the cluster CA certificate ${recipe.caCertificate} is missing or unreadable`;
+  if (facts.stats.get(recipe.caKey)?.status !== 'ok')
+    return `--issue-certs: the cluster CA key ${recipe.caKey} is missing or unreadable (an external CA?)`;
+  // The kubelets must trust the signer, or every kubectl logs/exec would get 401.
+  const bundle = facts.files.get(model.kubelet.clientCAFile?.value ?? plannedCa);
+  const trusted = bundle?.status === 'ok' ? parsePemBundle(bundle.content ?? '') : [];
+  if (trusted.length > 0 && !trusted.some((t) => t.fingerprint256 === ca.fingerprint256))
+    return `--issue-certs: the kubelet client CA does not contain ${recipe.caCertificate}, so kubelets would reject a certificate it signs`;
+  return {
+    control: CONTROL,
+    certificate: target.kubeletClientCertificate,
+    key: target.kubeletClientKey,
+    caCertificate: recipe.caCertificate,
+    caKey: recipe.caKey,
+    subject: recipe.subject,
+    days: recipe.days,
   };
 }

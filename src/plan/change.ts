@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unifiedDiff } from '../edits/diff.js';
-import type { BlockedItem, PlannedChange, RestartKind } from './types.js';
+import type { BlockedItem, IssueCert, PlannedChange, RestartKind } from './types.js';
 import type { ControlId } from '../controls/types.js';
 
 /** Templates the planner renders (read from templates/ by the caller: the planner does no I/O). */
@@ -13,12 +13,15 @@ export interface Templates {
 export interface PlanContext {
   node: string;
   templates: Templates;
+  /** plan --issue-certs: a missing kubelet client pair may be issued on the node from the cluster CA. */
+  issueCerts?: boolean;
 }
 
 /** What planning one control on one node produced. */
 export interface PlanPart {
   changes?: PlannedChange[];
   blocked?: BlockedItem[];
+  issue?: IssueCert[];
 }
 
 export const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -45,6 +45,21 @@ const schema = {
           status: { enum: ['compliant', 'change', 'blocked', 'error'] },
           changes: { type: 'array', items: change },
           blocked: { type: 'array' },
+          issue: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['control', 'certificate', 'key', 'caCertificate', 'caKey', 'subject', 'days'],
+              properties: {
+                certificate: { type: 'string', pattern: '^/' },
+                key: { type: 'string', pattern: '^/' },
+                caCertificate: { type: 'string', pattern: '^/' },
+                caKey: { type: 'string', pattern: '^/' },
+                subject: { type: 'string', pattern: '^(/[A-Za-z]+=[^/]+)+$' },
+                days: { type: 'integer', minimum: 1, maximum: 3650 },
+              },
+            },
+          },
         },
       },
     },

@@ -31,9 +31,11 @@ export function planNode(
   // An edit that changes nothing is no change (e.g. a value that is already right).
   const changes = parts.flatMap((p) => p.changes ?? []).filter((c) => c.before?.sha256 !== c.after.sha256);
   const blocked = parts.flatMap((p) => p.blocked ?? []);
+  const issue = parts.flatMap((p) => p.issue ?? []);
   const failing = results.filter((r) => r.status === 'fail' || r.status === 'error');
   for (const r of failing) {
-    if (!changes.some((c) => c.control === r.control) && !blocked.some((b) => b.control === r.control))
+    const handled = [...changes, ...blocked, ...issue].some((x) => x.control === r.control);
+    if (!handled)
       blocked.push({
         control: r.control,
         reason: `${r.reason}; kubemend found no edit that fixes it`,
@@ -44,9 +46,10 @@ export function planNode(
     ...id,
     role: model.role,
     layout: model.layout,
-    status: changes.length > 0 ? 'change' : blocked.length > 0 ? 'blocked' : 'compliant',
+    status: changes.length > 0 || issue.length > 0 ? 'change' : blocked.length > 0 ? 'blocked' : 'compliant',
     changes,
     blocked,
+    ...(issue.length > 0 ? { issue } : {}),
     playbook: playbook.name,
   };
 }

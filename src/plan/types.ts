@@ -17,6 +17,22 @@ export interface PlannedChange {
   notes: string[];
 }
 
+/**
+ * kubemend addition (`plan --issue-certs`): a key and certificate to create on the node itself,
+ * signed by the cluster CA there. The private keys never leave the node, so the plan holds the
+ * recipe, not the bytes; apply creates both only while they are still absent.
+ */
+export interface IssueCert {
+  control: ControlId;
+  certificate: string;
+  key: string;
+  caCertificate: string;
+  caKey: string;
+  /** openssl -subj form, e.g. /O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client */
+  subject: string;
+  days: number;
+}
+
 export interface BlockedItem {
   control: ControlId;
   reason: string;
@@ -36,6 +52,8 @@ export interface NodePlan {
   status: NodePlanStatus;
   changes: PlannedChange[];
   blocked: BlockedItem[];
+  /** kubemend addition: certificates to issue on the node before the changes (plan --issue-certs). */
+  issue?: IssueCert[];
   /** kubemend addition: the playbook the node's changes came from. */
   playbook?: string;
   /** kubemend addition: why the node could not be planned (status error). */

@@ -44,6 +44,10 @@ export function renderPlanText(plan: PlanFile, c: Colors): string {
             ? c.red('blocked')
             : c.magenta(`error: ${n.error ?? ''}`);
     out.push(head + status);
+    for (const i of n.issue ?? [])
+      out.push(
+        `  issue ${i.certificate} and ${i.key} on the node: subject ${i.subject}, clientAuth, ${i.days} days, signed by ${i.caCertificate}  [${i.control}]`,
+      );
     for (const ch of n.changes) {
       out.push(`  ${ch.action === 'create' ? 'create' : 'modify'} ${ch.path}  [${ch.control}]`);
       if (!ch.durable) out.push(`  ${c.yellow('not durable:')} the node regenerates this file at boot`);
@@ -96,6 +100,13 @@ export function renderPlanMarkdown(plan: PlanFile): string {
   for (const n of plan.nodes.filter((x) => x.changes.length > 0 || x.blocked.length > 0 || x.error)) {
     lines.push('', `## ${n.node}`, '');
     if (n.error) lines.push(`Could not be planned: ${n.error}`, '');
+    for (const i of n.issue ?? [])
+      lines.push(
+        `### issue \`${i.certificate}\` and \`${i.key}\` (${i.control})`,
+        '',
+        `A new key and certificate made on the node itself (the key never leaves it): subject \`${i.subject}\`, extended key usage clientAuth, ${i.days} days, signed by \`${i.caCertificate}\` with \`${i.caKey}\`.`,
+        '',
+      );
     for (const c of n.changes) {
       lines.push(`### ${c.action} \`${c.path}\` (${c.control})`, '');
       if (!c.durable) lines.push('**Not durable:** the node regenerates this file at boot.', '');

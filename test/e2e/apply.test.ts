@@ -21,8 +21,17 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
   let home: string;
   let inventory: string;
 
+  // Only the commands that change nodes keep a journal.
   const run = (args: string[]): Promise<CliResult> =>
-    kubemend([...args, '-i', inventory, '--journal', join(dir, 'journal.jsonl')], { home });
+    kubemend(
+      [
+        ...args,
+        '-i',
+        inventory,
+        ...(['apply', 'rollback'].includes(args[0] ?? '') ? ['--journal', join(dir, 'journal.jsonl')] : []),
+      ],
+      { home },
+    );
   const ssh = async (node: string, command: string) => {
     const r = await lab.ssh(node, command);
     if (r.code !== 0) throw new Error(`${node}: ${command}: exit ${r.code}: ${r.stderr}`);
@@ -223,6 +232,30 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     expect((await run(['audit', '-l', node])).code).toBe(0);
   });
 
+  it('--issue-certs signs a missing kubelet client pair on the node with the cluster CA', async () => {
+    const node = 'kubeadm-cp-ok';
+    const crt = '/etc/kubernetes/pki/apiserver-kubelet-client.crt';
+    const key = '/etc/kubernetes/pki/apiserver-kubelet-client.key';
+    await ssh(node, `rm -f ${crt} ${key}`);
+    expect((await run(['audit', '-l', node])).stdout).toMatch(
+      /certificate .*apiserver-kubelet-client\.crt does not exist/,
+    );
+    const blocked = await run(['plan', '-l', node, '-o', 'json']);
+    expect(blocked.stdout).toContain('--issue-certs');
+    const planFile = join(dir, 'issue.plan.json');
+    expect((await run(['plan', '-l', node, '--issue-certs', '--out', planFile])).code).toBe(1);
+    const r = await run(['apply', '--plan', planFile, '--yes', '-o', 'json']);
+    expect((JSON.parse(r.stdout) as ApplyReport).outcomes).toMatchObject([{ node, status: 'applied' }]);
+    expect(r.code).toBe(0);
+    expect(
+      await ssh(node, `stat -c %a ${key}; openssl verify -CAfile /etc/kubernetes/pki/ca.crt ${crt}`),
+    ).toBe(`600\n${crt}: OK\n`);
+    expect(await ssh(node, `openssl x509 -noout -subject -ext extendedKeyUsage -in ${crt}`)).toMatch(
+      /CN = kube-apiserver-kubelet-client[\s\S]*TLS Web Client Authentication/,
+    );
+    expect((await run(['audit', '-l', node])).code).toBe(0);
+  });
+
   it('applies every layout: re-audit passes, backups outside the manifests, restarts seen; a second apply changes nothing', async () => {
     const bad = lab.nodes.filter((n) => n.variant === 'bad').map((n) => n.name);
     const pids = new Map(await Promise.all(bad.map(async (n) => [n, await kubeletPid(n)] as const)));
@@ -230,7 +263,8 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const report = JSON.parse(r.stdout) as ApplyReport;
     for (const o of report.outcomes) {
       const node = lab.node(o.node);
-      if (node.variant === 'bad' && o.node !== 'flags-bad')
+      // kubespray-cp-bad and flags-bad were fixed by the lock and connection-loss tests above.
+      if (node.variant === 'bad' && !['flags-bad', 'kubespray-cp-bad'].includes(o.node))
         expect(o, o.node).toMatchObject({ status: 'applied' });
       else expect(o.status, o.node).toBe('compliant');
     }
@@ -238,7 +272,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const audit = await run(['audit', '-o', 'json']);
     expect(audit.code).toBe(0);
     for (const n of bad) {
-      if (n === 'flags-bad') continue;
+      if (n === 'flags-bad' || n === 'kubespray-cp-bad') continue;
       const changedKubelet = (await ssh(n, 'cat /var/lib/kubemend/backups/*/metadata.json')).includes(
         '"restart": "kubelet',
       );

@@ -323,3 +323,30 @@ describe('kubelet-client-ca decisions', () => {
     expect(r.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
   });
 });
+
+describe('kOps kubelet.conf on its own', () => {
+  it('a KubeletConfiguration YAML with a .conf name and zero-value serialisation: pass', () => {
+    const r = kubeletClientCa.check(
+      nodeModel(
+        fakeFacts({
+          processes: [
+            {
+              pid: 3,
+              comm: 'kubelet',
+              argv: ['/usr/local/bin/kubelet', '--config=/var/lib/kubelet/kubelet.conf'],
+            },
+          ],
+          files: {
+            '/var/lib/kubelet/kubelet.conf': fixture('kops/kubelet.conf'),
+            '/srv/kubernetes/ca.crt': pki.caCrt,
+          },
+        }),
+      ),
+      now,
+    );
+    expect(r.status).toBe('pass');
+    expect(r.reason).toBe(
+      'client CA /srv/kubernetes/ca.crt from authentication.x509.clientCAFile in /var/lib/kubelet/kubelet.conf',
+    );
+  });
+});

@@ -29,7 +29,7 @@ beforeAll(() => {
   pki = makePki();
 });
 
-function plan(node: FakeNode, playbook: Playbook) {
+function plan(node: FakeNode, playbook: Playbook, issueCerts = false) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
   const results = runControls('n1', model, CONTROLS, now);
@@ -38,7 +38,7 @@ function plan(node: FakeNode, playbook: Playbook) {
     model,
     results,
     playbook,
-    { node: 'n1', templates },
+    { node: 'n1', templates, issueCerts },
     now,
   );
 }
@@ -114,7 +114,7 @@ describe('plan on a kubeadm control plane failing both controls', () => {
       {
         control: 'apiserver-kubelet-client-cert',
         reason: `key ${PKI}/apiserver-kubelet-client.key does not exist`,
-        fix: 'kubeadm init phase certs apiserver-kubelet-client',
+        fix: 'kubeadm init phase certs apiserver-kubelet-client, or plan with --issue-certs to sign one on the node with the cluster CA',
       },
     ]);
     expect(p.changes.map((c) => c.control)).toEqual(['kubelet-client-ca']);
@@ -260,5 +260,47 @@ describe('plan on kubelet layouts', () => {
     const p = plan(node, pb('eks'));
     expect(p.status).toBe('blocked');
     expect(p.blocked[0]?.reason).toBe(`client CA bundle ${PKI}/ca.crt does not exist on the node`);
+  });
+});
+
+describe('plan --issue-certs', () => {
+  const missingPair = (over: Partial<FakeNode> = {}) => {
+    const node = kubeadmCp({ keys: [`${PKI}/ca.key`], pairs: [], ...over });
+    delete node.files![`${PKI}/apiserver-kubelet-client.crt`];
+    return node;
+  };
+
+  it('plans a pair signed on the node by the cluster CA, then the manifest change', () => {
+    const p = plan(missingPair(), pb('kubeadm'), true);
+    expect(p.blocked).toEqual([]);
+    expect(p.issue).toEqual([
+      {
+        control: 'apiserver-kubelet-client-cert',
+        certificate: `${PKI}/apiserver-kubelet-client.crt`,
+        key: `${PKI}/apiserver-kubelet-client.key`,
+        caCertificate: `${PKI}/ca.crt`,
+        caKey: `${PKI}/ca.key`,
+        subject: '/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client',
+        days: 365,
+      },
+    ]);
+    expect(p.changes.map((c) => c.path)).toContain(MANIFEST);
+  });
+
+  it('without the option, the missing pair blocks and the way out mentions it', () => {
+    const p = plan(missingPair(), pb('kubeadm'));
+    expect(p.issue).toBeUndefined();
+    expect(p.blocked[0]?.fix).toMatch(/--issue-certs/);
+  });
+
+  it('never overwrites key material, and needs the CA key on the node', () => {
+    const keyOnly = plan(
+      missingPair({ keys: [`${PKI}/ca.key`, `${PKI}/apiserver-kubelet-client.key`] }),
+      pb('kubeadm'),
+      true,
+    );
+    expect(keyOnly.blocked[0]?.reason).toMatch(/does not overwrite key material/);
+    const noCaKey = plan(missingPair({ keys: [] }), pb('kubeadm'), true);
+    expect(noCaKey.blocked[0]?.reason).toMatch(/cluster CA key .*ca\.key is missing/);
   });
 });
