@@ -5,6 +5,8 @@
  * planned sha256, and renamed over the target: a reader sees the old file or the new one, never half.
  */
 
+import type { IssueCert } from '../plan/types.js';
+
 export const STATE_DIR = '/var/lib/kubemend';
 export const BACKUP_ROOT = `${STATE_DIR}/backups`;
 export const LOCK_FILE = `${STATE_DIR}/lock`;
@@ -164,14 +166,7 @@ export const apiserverStateScript = (port: number) =>
   `for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = kube-apiserver ] && echo "PROC \${d#/proc/} $(base64 < $d/cmdline | tr -d '\\n')"; done
 l=$( (curl -sk -m 2 https://127.0.0.1:${port}/livez || wget -qO- -T 2 --no-check-certificate https://127.0.0.1:${port}/livez) 2>/dev/null ); echo "Livez=$l"`;
 
-export interface IssueSpec {
-  certificate: string;
-  key: string;
-  caCertificate: string;
-  caKey: string;
-  subject: string;
-  days: number;
-}
+export type IssueSpec = Omit<IssueCert, 'control'>;
 
 /**
  * plan --issue-certs: makes a key and a client certificate signed by the cluster CA, on the node

@@ -18,6 +18,21 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
   let dir: string;
   const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', SESSION);
+  /** `kubemend` with no arguments in a fresh 200×60 terminal, as a user would start it. */
+  const startKubemend = () =>
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      SESSION,
+      '-x',
+      '200',
+      '-y',
+      '60',
+      '-c',
+      dir,
+      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
+    );
   const waitFor = (text: string | RegExp, ms = 60_000) =>
     waitUntil(
       `the screen to show ${String(text)}`,
@@ -48,19 +63,7 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
     const sha = async () =>
       (await lab.ssh('kubeadm-cp-bad', 'sha256sum /etc/kubernetes/manifests/kube-apiserver.yaml')).stdout;
     const before = await sha();
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      SESSION,
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-c',
-      dir,
-      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
-    );
+    startKubemend();
     await waitFor('Nodes to audit');
     expect(screen()).toMatch(/kubeadm-cp-bad\s+10\.213/);
     tmux('send-keys', '-t', SESSION, 'Enter');
@@ -84,19 +87,7 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
   it('Ctrl-C at a prompt leaves every node untouched', async () => {
     tmux('kill-session', '-t', SESSION);
     const r = await lab.ssh('kubeadm-cp-bad', 'ls /var/lib/kubemend/backups | wc -l');
-    tmux(
-      'new-session',
-      '-d',
-      '-s',
-      SESSION,
-      '-x',
-      '200',
-      '-y',
-      '60',
-      '-c',
-      dir,
-      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
-    );
+    startKubemend();
     await waitFor('Nodes to audit');
     tmux('send-keys', '-t', SESSION, 'C-c');
     const out = await waitFor(/KUBEMEND-EXIT=\d+/);
