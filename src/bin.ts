@@ -4,6 +4,12 @@ import { processIo } from './commands/io.js';
 
 // The only place that touches process.argv, signals and the exit code.
 const args = process.argv.slice(2);
+// `kubemend … | head`: a closed pipe ends the output, not with a stack trace.
+for (const stream of [process.stdout, process.stderr])
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
 // Read-only commands stop at once on Ctrl-C; commands that change nodes must not stop mid-write.
 const changesNodes = args.length === 0 || args[0] === 'apply' || args[0] === 'rollback';
 let interrupts = 0;

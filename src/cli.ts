@@ -22,9 +22,7 @@ Exit codes:
 export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
   const program = new Command('kubemend')
     .description(
-      'Audit and mend two CIS controls on Kubernetes nodes over SSH:\n' +
-        '  apiserver-kubelet-client-cert (CIS Kubernetes 1.2.5/1.2.4): kube-apiserver authenticates to kubelets\n' +
-        '  kubelet-client-ca (CIS EKS 3.2.3, CIS Kubernetes 4.2.3): the kubelet verifies its callers',
+      'Audit and mend two CIS controls on Kubernetes nodes over SSH: apiserver-kubelet-client-cert (CIS Kubernetes 1.2.5/1.2.4: the kube-apiserver authenticates to kubelets) and kubelet-client-ca (CIS EKS 3.2.3, CIS Kubernetes 4.2.3: the kubelet verifies its callers). Without a command, on a terminal: an interactive session.',
     )
     .version(`kubemend ${VERSION}`, '--version', 'print the version')
     .helpOption('-h, --help', 'show help')
@@ -41,8 +39,8 @@ export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command
       .command('audit')
       .summary('read-only audit of both controls on every selected node')
       .description(
-        'Connects to each node over SSH, gathers its facts with one read-only command (nothing is written on\n' +
-          "the node, not even a temp file) and checks both controls: the running processes, the kubelet's\n" +
+        'Connects to each node over SSH, gathers its facts with one read-only command (nothing is written on ' +
+          "the node, not even a temp file) and checks both controls: the running processes, the kubelet's " +
           'effective config (flags > --config-dir drop-ins > --config file) and the files they point at.',
       ),
   )
@@ -65,10 +63,10 @@ ${EXIT_CODES_HELP}`,
       .command('plan')
       .summary('read-only: the exact edits that would fix each node, as diffs and a reviewable plan file')
       .description(
-        'Audits each node, then computes the minimal, format-preserving edit that fixes each failing control in\n' +
-          'the layer of configuration that wins (a flag where it is set, a --config-dir drop-in, the --config file,\n' +
-          'the kube-apiserver manifest). Every file the fix points at is checked first (exists, parses, the cert\n' +
-          'and key match, client-auth usage, validity, CA cross-check); otherwise the node is "blocked", with the\n' +
+        'Audits each node, then computes the minimal, format-preserving edit that fixes each failing control in ' +
+          'the layer of configuration that wins (a flag where it is set, a --config-dir drop-in, the --config file, ' +
+          'the kube-apiserver manifest). Every file the fix points at is checked first (exists, parses, the cert ' +
+          'and key match, client-auth usage, validity, CA cross-check); otherwise the node is "blocked", with the ' +
           'reason and the way out. Nothing is written on any node.',
       )
       .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
@@ -108,10 +106,10 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
       .command('apply')
       .summary('apply the plan: backup, atomic write, restart, health gate, re-audit; roll back on failure')
       .description(
-        "Applies each node's changes, control-plane nodes first and one at a time, then the others in batches of\n" +
-          '--serial. On each node: lock, preflight again, back up every file under /var/lib/kubemend/backups/<run>/,\n' +
-          'write atomically (dot-file, fsync, rename), restart (kubelet: new PID, healthz, stays up; kube-apiserver:\n' +
-          'a new process with the new flags and /livez ok), re-audit. Any failed step restores the backup, restarts\n' +
+        "Applies each node's changes, control-plane nodes first and one at a time, then the others in batches of " +
+          '--serial. On each node: lock, preflight again, back up every file under /var/lib/kubemend/backups/<run>/, ' +
+          'write atomically (dot-file, fsync, rename), restart (kubelet: new PID, healthz, stays up; kube-apiserver: ' +
+          'a new process with the new flags and /livez ok), re-audit. Any failed step restores the backup, restarts ' +
           'and waits for health again. On a terminal each node is confirmed; without one, --yes is required.',
       )
       .option(

@@ -1,0 +1,115 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli.js';
+import type { Io } from '../../src/commands/io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kubemend-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The CLI with captured output and no terminal, as CI runs it. */
+async function cli(...argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+    stdinIsTTY: false,
+    env: { HOME: dir },
+    now: () => new Date('2026-11-22T03:00:00Z'),
+    interrupted: () => false,
+  };
+  const code = await main(argv, io);
+  return { code, stdout, stderr };
+}
+
+describe('the command line', () => {
+  it('--version and --help answer with exit 0; help lists every command and the exit codes', async () => {
+    expect(await cli('--version')).toMatchObject({ code: 0, stdout: 'kubemend 0.1.0\n' });
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    for (const c of ['audit', 'plan', 'apply', 'rollback', 'backups']) expect(help.stdout).toContain(c);
+    expect(help.stdout).toContain('4  apply refused a node because the plan is stale');
+    expect((await cli('apply', '--help')).stdout).toContain(
+      'kubemend apply --plan change.plan.json --yes --not-after 05:30',
+    );
+  });
+
+  it('no command without a terminal: usage, exit 2', async () => {
+    const r = await cli();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('interactive session, which needs a terminal');
+  });
+
+  it('a bad flag or value is a usage error (exit 2) before anything is touched', async () => {
+    expect((await cli('audit', '--bogus')).code).toBe(2);
+    expect((await cli('audit', '-o', 'yaml')).code).toBe(2);
+    const controls = await cli('audit', '--controls', 'cis-9.9.9');
+    expect(controls).toMatchObject({ code: 2 });
+    expect(controls.stderr).toContain('unknown control cis-9.9.9');
+    expect((await cli('audit', '--concurrency', '0')).stderr).toContain(
+      '--concurrency must be a whole number',
+    );
+  });
+
+  it('apply without a terminal and without --yes refuses with exit 2 and says why', async () => {
+    const r = await cli('apply', '-i', join(dir, 'none.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --yes');
+  });
+
+  it('an invalid inventory is reported whole, each problem with its line, exit 2', async () => {
+    const inv = join(dir, 'bad.yaml');
+    writeFileSync(
+      inv,
+      'nodes:\n  a: { host: 10.0.0.1, prot: 22 }\n  b: { host: 10.0.0.2, become: always }\n',
+    );
+    const r = await cli('audit', '-i', inv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/has 2 problems/);
+    expect(r.stderr).toMatch(/bad\.yaml:2: .*prot/);
+    expect(r.stderr).toMatch(/bad\.yaml:3: .*become/);
+  });
+
+  it('a plan file that was edited after review is refused (exit 2)', async () => {
+    const plan = join(dir, 'edited.plan.json');
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        version: 1,
+        tool: 'kubemend 0.1.0',
+        createdAt: '2026-11-22T00:00:00Z',
+        nodes: [
+          {
+            node: 'cp-1',
+            host: '10.0.0.10',
+            port: 22,
+            hostKey: 'SHA256:x',
+            role: 'control-plane',
+            layout: 'kubeadm',
+            status: 'change',
+            blocked: [],
+            changes: [
+              {
+                control: 'kubelet-client-ca',
+                path: '/var/lib/kubelet/config.yaml',
+                action: 'modify',
+                before: { sha256: 'a'.repeat(64) },
+                after: { sha256: 'b'.repeat(64), content: 'tampered' },
+                diff: '',
+                restart: 'kubelet',
+                durable: true,
+                notes: [],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    writeFileSync(join(dir, 'inv.yaml'), 'nodes:\n  cp-1: { host: 10.0.0.10 }\n');
+    const r = await cli('apply', '--plan', plan, '--yes', '-i', join(dir, 'inv.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the content does not match its sha256 (the plan was edited after review)');
+  });
+});
