@@ -4,18 +4,36 @@ import type { FileFact, NodeFacts, PairResult } from './types.js';
 const decode = (b64: string | undefined): string =>
   b64 === undefined || b64 === '-' ? '' : Buffer.from(b64, 'base64').toString('utf8');
 
-const decodeBytes = (b64: string | undefined): Buffer =>
-  b64 === undefined || b64 === '-' ? Buffer.alloc(0) : Buffer.from(b64, 'base64');
+/** `<size> <mode> <uid> <gid> <path…>`: the path is the rest of the line, spaces included. */
+function statLine(status: string, rest: string): FileFact {
+  const m = /^(\d+) (\d+) (\d+) (\d+) (.*)$/.exec(rest);
+  if (!m) return { path: rest, status: status as FileFact['status'] };
+  return {
+    path: m[5] ?? '',
+    status: status as FileFact['status'],
+    size: Number(m[1]),
+    mode: m[2] ?? '',
+    uid: Number(m[3]),
+    gid: Number(m[4]),
+  };
+}
 
-function statFields(path: string, status: string, rest: string[]): FileFact {
-  const fact: FileFact = { path, status: status as FileFact['status'] };
-  if (rest.length >= 4) {
-    fact.size = Number(rest[0]);
-    fact.mode = rest[1];
-    fact.uid = Number(rest[2]);
-    fact.gid = Number(rest[3]);
+/** Splits "KM <TAG> <word> <rest…>". */
+function fields(line: string, n: number): string[] {
+  const out: string[] = [];
+  let rest = line;
+  for (let i = 0; i < n; i++) {
+    const sp = rest.indexOf(' ');
+    if (sp < 0) {
+      out.push(rest);
+      rest = '';
+      break;
+    }
+    out.push(rest.slice(0, sp));
+    rest = rest.slice(sp + 1);
   }
-  return fact;
+  out.push(rest);
+  return out;
 }
 
 /** Decodes the gather script's framed output (see src/node/gather-script.ts). */
@@ -31,66 +49,91 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
     complete: false,
   };
   const lines = output.split('\n');
+  const block = (from: number): { body: string[]; next: number } => {
+    const body: string[] = [];
+    let i = from;
+    while (i + 1 < lines.length && lines[i + 1] !== 'KM END') body.push(lines[++i] ?? '');
+    return { body, next: i + 1 };
+  };
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? '';
-    const f = line.split(' ');
-    if (f[0] === 'KM1' && f[1] === 'DONE') facts.complete = true;
-    if (f[0] !== 'KM') continue;
-    switch (f[1]) {
-      case 'TOOL':
-        facts.tools[f[2] ?? ''] = f[3] === 'yes';
+    if (line === 'KM1 DONE') facts.complete = true;
+    if (!line.startsWith('KM ')) continue;
+    const [, tag] = fields(line, 2);
+    switch (tag) {
+      case 'TOOL': {
+        const [, , name, answer] = fields(line, 3);
+        facts.tools[name ?? ''] = answer === 'yes';
         break;
+      }
       case 'WHOAMI':
-        facts.uid = Number(f[2]);
+        facts.uid = Number(fields(line, 2)[2]);
         break;
       case 'PROC': {
-        const argv = decodeBytes(f[4]).toString('utf8').split('\0');
+        const [, , pid, comm, cmdline, cwd] = fields(line, 5);
+        const argv = Buffer.from(cmdline ?? '', 'base64')
+          .toString('utf8')
+          .split('\0');
         if (argv.at(-1) === '') argv.pop();
-        const cwd = decode(f[5]);
-        facts.processes.push({ pid: Number(f[2]), comm: decode(f[3]), argv, ...(cwd ? { cwd } : {}) });
+        facts.processes.push({ pid: Number(pid), comm: comm ?? '', argv, ...(cwd ? { cwd } : {}) });
         break;
       }
       case 'UNIT': {
+        const [, , name, showB64, catB64] = fields(line, 4);
         const show: Record<string, string> = {};
-        for (const l of decode(f[3]).split('\n')) {
+        for (const l of decode(showB64).split('\n')) {
           const eq = l.indexOf('=');
           if (eq > 0) show[l.slice(0, eq)] = l.slice(eq + 1);
         }
-        facts.units.set(f[2] ?? '', { name: f[2] ?? '', show, cat: decode(f[4]) });
+        facts.units.set(name ?? '', { name: name ?? '', show, cat: decode(catB64) });
         break;
       }
       case 'FILE': {
-        const path = decode(f[2]);
-        const fact = statFields(path, f[3] ?? 'missing', f.slice(4));
-        if (fact.status === 'ok') {
-          const chunks: string[] = [];
-          while (i + 1 < lines.length && lines[i + 1] !== 'KM END') chunks.push(lines[++i] ?? '');
-          i++;
-          const bytes = Buffer.from(chunks.join(''), 'base64');
-          fact.content = bytes.toString('utf8');
-          fact.truncated = (fact.size ?? 0) > maxFileBytes;
-          if (!fact.truncated) fact.sha256 = createHash('sha256').update(bytes).digest('hex');
+        const [, , status, rest] = fields(line, 3);
+        if (status !== 'ok') {
+          facts.files.set(rest ?? '', { path: rest ?? '', status: status as FileFact['status'] });
+          break;
         }
-        facts.files.set(path, fact);
+        const fact = statLine('ok', rest ?? '');
+        const { body, next } = block(i);
+        i = next;
+        const bytes = Buffer.from(body.join(''), 'base64');
+        fact.content = bytes.toString('utf8');
+        fact.truncated = (fact.size ?? 0) > maxFileBytes;
+        if (!fact.truncated) fact.sha256 = createHash('sha256').update(bytes).digest('hex');
+        facts.files.set(fact.path, fact);
         break;
       }
       case 'STAT': {
-        const path = decode(f[2]);
-        facts.stats.set(path, statFields(path, f[3] ?? 'missing', f.slice(4)));
+        const [, , status, rest] = fields(line, 3);
+        const fact =
+          status === 'missing'
+            ? { path: rest ?? '', status: 'missing' as const }
+            : statLine(status ?? '', rest ?? '');
+        facts.stats.set(fact.path, fact);
         break;
       }
       case 'LIST': {
-        const dir = decode(f[2]);
-        facts.dirs.set(dir, f[3] === 'missing' ? null : decode(f[3]).split('\n').filter(Boolean));
+        const [, , status, dir] = fields(line, 3);
+        if (status === 'missing') {
+          facts.dirs.set(dir ?? '', null);
+          break;
+        }
+        const { body, next } = block(i);
+        i = next;
+        facts.dirs.set(dir ?? '', body.filter(Boolean));
         break;
       }
-      case 'PAIR':
+      case 'PAIR': {
+        const [, , result, rest] = fields(line, 3);
+        const tab = (rest ?? '').indexOf('\t');
         facts.pairs.push({
-          cert: decode(f[2]),
-          key: decode(f[3]),
-          result: (f[4] ?? 'unreadable') as PairResult,
+          cert: (rest ?? '').slice(0, tab),
+          key: (rest ?? '').slice(tab + 1),
+          result: (result ?? 'unreadable') as PairResult,
         });
         break;
+      }
     }
   }
   return facts;

@@ -6,16 +6,18 @@
  * going past missing files and permission errors. Private keys are only stat'ed and, when openssl
  * exists, compared with their certificate on the node: their bytes never leave it.
  *
- * Output is line-framed, every free-form field base64-encoded (see src/facts/parse.ts):
+ * Output is line-framed; a path is always the last field, raw (a path with a newline in it is not
+ * supported); free-form text is base64 (see src/facts/parse.ts):
  *   KM1 BEGIN
- *   KM PROC <pid> <b64 comm> <b64 cmdline (NUL-separated)> <b64 cwd>
- *   KM UNIT <name> <b64 `systemctl show`> <b64 `systemctl cat`>
- *   KM FILE <b64 path> ok <size> <mode> <uid> <gid>   followed by base64 lines and `KM END`
- *   KM FILE <b64 path> missing|unreadable|dir|toolarge
- *   KM STAT <b64 path> ok <size> <mode> <uid> <gid> | missing | unreadable
- *   KM LIST <b64 dir> <b64 newline-separated entry names> | KM LIST <b64 dir> missing
- *   KM PAIR <b64 cert> <b64 key> match|mismatch|badcert|badkey|unreadable|noopenssl
+ *   KM PROC <pid> <comm> <b64 cmdline (NUL-separated)> <cwd>
+ *   KM UNIT kubelet <b64 `systemctl show`> <b64 `systemctl cat`>
+ *   KM FILE ok <size> <mode> <uid> <gid> <path>   then base64 lines and `KM END`
+ *   KM FILE missing|unreadable|dir <path>
+ *   KM STAT ok|unreadable <size> <mode> <uid> <gid> <path> | KM STAT missing <path>
+ *   KM LIST ok <dir>   then one entry name a line and `KM END` | KM LIST missing <dir>
+ *   KM PAIR match|mismatch|badcert|badkey|unreadable|noopenssl <cert>\t<key>
  *   KM TOOL <name> yes|no
+ *   KM WHOAMI <uid>
  *   KM1 DONE
  */
 
@@ -92,6 +94,8 @@ values() {
 export function gatherScript(opts: GatherOptions = {}): string {
   const max = opts.maxFileBytes ?? 262_144;
   const extraPairs = (opts.extraPairs ?? []).map(([c, k]) => `pair ${shellWords([c, k])}`).join('\n');
+  // Forks are the cost here (a busy control plane runs hundreds of processes and the script runs on
+  // many nodes at once), so lists are walked with shell builtins and missing files cost nothing.
   return `exec </dev/null 2>/dev/null
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 LC_ALL=C
@@ -99,98 +103,105 @@ export PATH LC_ALL
 MAX=${max}
 NL='
 '
+TAB='	'
+IFS=$NL
 SEEN=
-b64() { x=$(base64 | tr -d '\\n'); [ -n "$x" ] && printf '%s' "$x" || printf '%s' -; }
 seen() { case "$NL$SEEN$NL" in *"$NL$1$NL"*) return 0;; esac; SEEN="$SEEN$NL$1"; return 1; }
 emit_file() {
   [ -n "$1" ] || return 0
   seen "F$1" && return 0
-  pb=$(printf '%s' "$1" | b64)
-  if [ -d "$1" ]; then echo "KM FILE $pb dir"; return 0; fi
-  if [ ! -e "$1" ]; then echo "KM FILE $pb missing"; return 0; fi
-  if [ ! -r "$1" ]; then echo "KM FILE $pb unreadable"; return 0; fi
-  st=$(stat -L -c '%s %a %u %g' "$1")
-  echo "KM FILE $pb ok $st"
-  head -c "$MAX" "$1" | base64
+  if [ -d "$1" ]; then echo "KM FILE dir $1"; return 0; fi
+  if [ ! -e "$1" ]; then echo "KM FILE missing $1"; return 0; fi
+  if [ ! -r "$1" ]; then echo "KM FILE unreadable $1"; return 0; fi
+  printf 'KM FILE ok '; stat -L -c '%s %a %u %g %n' -- "$1"
+  head -c "$MAX" -- "$1" | base64
   echo "KM END"
+  READ="$READ$NL$1"
 }
 emit_stat() {
   [ -n "$1" ] || return 0
   seen "S$1" && return 0
-  pb=$(printf '%s' "$1" | b64)
-  if [ ! -e "$1" ]; then echo "KM STAT $pb missing"; return 0; fi
-  st=$(stat -L -c '%s %a %u %g' "$1")
-  if [ -r "$1" ]; then echo "KM STAT $pb ok $st"; else echo "KM STAT $pb unreadable $st"; fi
+  if [ ! -e "$1" ]; then echo "KM STAT missing $1"; return 0; fi
+  if [ -r "$1" ]; then printf 'KM STAT ok '; else printf 'KM STAT unreadable '; fi
+  stat -L -c '%s %a %u %g %n' -- "$1"
 }
 emit_list() {
   seen "L$1" && return 0
-  pb=$(printf '%s' "$1" | b64)
-  if [ -d "$1" ]; then echo "KM LIST $pb $(ls -1A "$1" | b64)"; else echo "KM LIST $pb missing"; fi
+  if [ -d "$1" ]; then echo "KM LIST ok $1"; ls -1A -- "$1"; echo "KM END"; else echo "KM LIST missing $1"; fi
 }
 pair() {
   [ -n "$1" ] && [ -n "$2" ] || return 0
-  seen "P$1|$2" && return 0
-  if ! command -v openssl >/dev/null; then r=noopenssl
+  seen "P$1$TAB$2" && return 0
+  if [ -z "$OPENSSL" ]; then r=noopenssl
   elif [ ! -r "$1" ] || [ ! -r "$2" ]; then r=unreadable
   else
     a=$(openssl x509 -noout -pubkey -in "$1")
     b=$(openssl pkey -pubout -passin pass: -in "$2")
     if [ -z "$a" ]; then r=badcert; elif [ -z "$b" ]; then r=badkey; elif [ "$a" = "$b" ]; then r=match; else r=mismatch; fi
   fi
-  echo "KM PAIR $(printf '%s' "$1" | b64) $(printf '%s' "$2" | b64) $r"
+  printf 'KM PAIR %s %s\\t%s\\n' "$r" "$1" "$2"
+}
+# pick KEY|KEY…: the values found for those keys, newline-separated, into OUT (no subshell).
+pick() {
+  OUT=
+  set -f
+  for l in $V; do
+    case "|$1|" in *"|\${l%%"$TAB"*}|"*) OUT="$OUT$NL\${l#*"$TAB"}" ;; esac
+  done
+  set +f
 }
 ${VALUES_FUNCTION}
 echo "KM1 BEGIN"
+OPENSSL=
 for t in openssl base64 systemctl awk stat; do
-  if command -v "$t" >/dev/null; then echo "KM TOOL $t yes"; else echo "KM TOOL $t no"; fi
+  if command -v "$t" >/dev/null; then echo "KM TOOL $t yes"; [ "$t" = openssl ] && OPENSSL=1; else echo "KM TOOL $t no"; fi
 done
 echo "KM WHOAMI $(id -u)"
 ARGS=
 for d in /proc/[0-9]*; do
-  c=$(cat "$d/comm") || continue
+  { read -r c < "$d/comm"; } 2>/dev/null || continue
   case "$c" in
     kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube) ;;
     *) continue ;;
   esac
-  pid=\${d#/proc/}
-  echo "KM PROC $pid $(printf '%s' "$c" | b64) $(b64 < "$d/cmdline") $(readlink "$d/cwd" | b64)"
+  echo "KM PROC \${d#/proc/} $c $(base64 < "$d/cmdline" | tr -d '\\n') $(readlink "$d/cwd")"
   ARGS="$ARGS$NL$(tr '\\000' '\\n' < "$d/cmdline")"
 done
 UNITS=
-for u in kubelet kube-apiserver; do
-  command -v systemctl >/dev/null || break
-  show=$(systemctl show "$u.service" -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
-  cat=$(systemctl cat "$u.service" | head -c "$MAX")
-  echo "KM UNIT $u $(printf '%s' "$show" | b64) $(printf '%s' "$cat" | b64)"
-  UNITS="$UNITS$NL$cat"
-  for f in $(printf '%s\\n' "$show" | sed -n 's/^EnvironmentFiles=//p' | tr ' ' '\\n' | grep '^/'); do emit_file "$f"; done
-done
-for f in ${shellWords(WELL_KNOWN_KUBELET_FILES)} ${shellWords(LAYOUT_FILES)}; do emit_file "$f"; done
+if command -v systemctl >/dev/null; then
+  show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
+  UNITS=$(systemctl cat kubelet.service | head -c "$MAX")
+  echo "KM UNIT kubelet $(printf '%s' "$show" | base64 | tr -d '\\n') $(printf '%s' "$UNITS" | base64 | tr -d '\\n')"
+  for l in $show; do
+    case "$l" in EnvironmentFiles=/*) f=\${l#EnvironmentFiles=}; emit_file "\${f%% (*}" ;; esac
+  done
+fi
+READ=
+for f in ${shellWords([...WELL_KNOWN_KUBELET_FILES, ...LAYOUT_FILES])}; do emit_file "$f"; done
 for f in ${shellWords(LAYOUT_MARKERS)}; do emit_stat "$f"; done
-ENVTEXT=$(cat ${shellWords(WELL_KNOWN_KUBELET_FILES.filter((f) => /env|default|sysconfig|environment/.test(f)))})
-V1=$(printf '%s\\n%s\\n%s\\n' "$ARGS" "$UNITS" "$ENVTEXT" | values)
-CONFIGS=
-for p in $(printf '%s\\n' "$V1" | awk -F '\\t' '$1=="--config"{print $2}'); do emit_file "$p"; CONFIGS="$CONFIGS$NL$(head -c "$MAX" "$p")"; done
-for p in $(printf '%s\\n' "$V1" | awk -F '\\t' '$1=="--config-dir"{print $2}'); do
+V=$( { printf '%s\\n' "$ARGS" "$UNITS"; cat -- $READ; } | values)
+pick '--config'; CONFIGS=$OUT
+pick '--config-dir'; DIRS=$OUT
+for p in $CONFIGS; do emit_file "$p"; done
+for p in $DIRS; do
   emit_list "$p"
-  for f in $(find "$p" -name '*.conf' -type f | sort); do emit_file "$f"; CONFIGS="$CONFIGS$NL$(head -c "$MAX" "$f")"; done
+  [ -d "$p" ] || continue
+  for f in $(find "$p" -name '*.conf' -type f | sort); do emit_file "$f"; CONFIGS="$CONFIGS$NL$f"; done
 done
-for f in ${shellWords(WELL_KNOWN_KUBELET_FILES)}; do [ -r "$f" ] && CONFIGS="$CONFIGS$NL$(head -c "$MAX" "$f")"; done
-V2=$(printf '%s\\n%s\\n' "$V1" "$(printf '%s\\n' "$CONFIGS" | values)")
+V="$V$NL$(cat -- $CONFIGS | values)"
+pick 'staticpodpath|--pod-manifest-path'
 MANIFESTS=
-for dir in ${DEFAULT_STATIC_POD_DIR} $(printf '%s\\n' "$V2" | awk -F '\\t' '$1=="staticpodpath"||$1=="--pod-manifest-path"{print $2}'); do
+for dir in ${DEFAULT_STATIC_POD_DIR} $OUT; do
   emit_list "$dir"
   [ -d "$dir" ] || continue
-  for f in "$dir"/*; do
-    [ -f "$f" ] || continue
-    if grep -q 'kube-apiserver' "$f"; then emit_file "$f"; MANIFESTS="$MANIFESTS$NL$(head -c "$MAX" "$f")"; fi
-  done
+  for f in $(grep -l 'kube-apiserver' -- "$dir"/*); do [ -f "$f" ] && emit_file "$f" && MANIFESTS="$MANIFESTS$NL$f"; done
 done
-V3=$(printf '%s\\n%s\\n' "$V2" "$(printf '%s\\n' "$MANIFESTS" | values)")
-for p in $(printf '%s\\n' "$V3" | awk -F '\\t' '$1=="clientcafile"||$1=="--client-ca-file"||$1=="--kubelet-client-certificate"||$1=="--kubelet-certificate-authority"||$1=="--tls-cert-file"||$1=="tlscertfile"{print $2}' | grep '^/'); do emit_file "$p"; done
+V="$V$NL$(cat -- $MANIFESTS | values)"
+pick 'clientcafile|--client-ca-file|--kubelet-client-certificate|--kubelet-certificate-authority|--tls-cert-file|tlscertfile'
+for p in $OUT; do case "$p" in /*) emit_file "$p" ;; esac; done
 for p in ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
-KEYS=$(printf '%s\\n' "$V3" | awk -F '\\t' '$1=="--kubelet-client-key"{print $2}')
-CERTS=$(printf '%s\\n' "$V3" | awk -F '\\t' '$1=="--kubelet-client-certificate"{print $2}')
+pick '--kubelet-client-key'; KEYS=$OUT
+pick '--kubelet-client-certificate'; CERTS=$OUT
 for k in $KEYS ${shellWords(opts.extraKeys ?? [])}; do emit_stat "$k"; done
 for c in $CERTS; do for k in $KEYS; do pair "$c" "$k"; done; done
 ${extraPairs}
