@@ -17,6 +17,7 @@ import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { buildPlan, gatherFor } from './plan.js';
+import { StageBoard } from './stage-board.js';
 import { loadTemplates } from './templates.js';
 
 export interface ApplyOptions extends CommonOptions {
@@ -153,6 +154,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const outcomes: NodeOutcome[] = [];
   let stoppedEarly: string | undefined;
   const say = (line: string) => io.stderr.write(`${line}\n`);
+  const board = new StageBoard(io);
 
   for (const { plan } of planned) {
     if (plan.status === 'compliant') outcomes.push({ node: plan.node, status: 'compliant' });
@@ -200,7 +202,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     const results = await Promise.all(
       go.map(async ({ plan, target }) => {
         const stage = (s: Stage, detail?: string) =>
-          say(`${colors.dim(`[${plan.node}]`)} ${s}${detail ? `: ${detail}` : ''}`);
+          board.update(plan.node, `${s}${detail ? `: ${detail}` : ''}`);
         try {
           return await withSession(
             target,
@@ -245,6 +247,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         }
       }),
     );
+    board.endBatch();
     for (const r of results) {
       outcomes.push(r);
       say(describeOutcome(r, colors));

@@ -224,6 +224,12 @@ over the tool's whole process tree, sampled every 25 ms.
 ${table}
 
 ${ratios}
+
+All three run the same remote command, so on this 2-core machine, where the ${NODES} nodes share the
+host's CPU with the tools, the remote work sets a floor that no controller can go under: the targets
+are read against it. kubemend stays at or under the OpenSSH floor (one in-process SSH connection per
+node instead of an ssh process each); Ansible's controller overhead (a Python worker per fork) adds
+its share on top of the same floor.
 `,
     );
     return 0;
