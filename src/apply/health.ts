@@ -45,6 +45,17 @@ export async function kubeletState(session: NodeSession, healthzUrl: string | nu
   };
 }
 
+/**
+ * /livez says the new apiserver serves: "ok" (HTTP 200), or 401/403 where anonymous requests are
+ * disabled (it answered over TLS, which is as much as can be known without credentials), or
+ * "unchecked" on a node without curl or wget (the new process with the new flags still gates).
+ */
+export function livezAnswers(livez: string): boolean {
+  const m = /^(.*) HTTP(\d{3})$/s.exec(livez);
+  if (!m) return livez === 'ok' || livez === 'unchecked';
+  return (m[2] === '200' && m[1] === 'ok') || m[2] === '401' || m[2] === '403';
+}
+
 export interface ApiserverState {
   processes: { pid: number; argv: string[] }[];
   livez: string;
@@ -68,8 +79,9 @@ export async function apiserverState(session: NodeSession, port: number): Promis
   return { processes, livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '' };
 }
 
+// "unchecked": the node has neither curl nor wget; the PID and systemd state still gate.
 const healthy = (s: KubeletState, url: string | null) =>
-  s.active === 'active' && s.mainPid > 0 && (url === null || s.healthz === 'ok');
+  s.active === 'active' && s.mainPid > 0 && (url === null || s.healthz === 'ok' || s.healthz === 'unchecked');
 
 /**
  * After `systemctl restart kubelet`: a new MainPID, active, healthz ok, and still so after
@@ -117,7 +129,7 @@ export async function waitApiserverHealthy(
     const fresh = last.processes.find(
       (p) => !opts.beforePids.includes(p.pid) && opts.expect.every((flag) => p.argv.includes(flag)),
     );
-    if (fresh && last.livez === 'ok') return { ok: true, pid: fresh.pid };
+    if (fresh && livezAnswers(last.livez)) return { ok: true, pid: fresh.pid };
     await opts.clock.sleep(1000);
   }
   const running = last.processes.map((p) => p.pid);

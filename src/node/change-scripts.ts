@@ -153,18 +153,22 @@ export const appendNodeJournalScript = (runId: string, line: string) =>
   `[ -d ${BACKUP_ROOT}/${runId} ] && printf '%s\\n' ${shq(line)} >> ${BACKUP_ROOT}/${runId}/journal.jsonl; true`;
 
 /** The kubelet's systemd state and its healthz answer. */
+/** GET a URL with whatever the node has; prints "unchecked" when it has neither curl nor wget. */
+const httpGet = (url: string) =>
+  `if command -v curl >/dev/null; then curl -sf -m 2 ${shq(url)}; elif command -v wget >/dev/null; then wget -qO- -T 2 ${shq(url)}; else printf unchecked; fi 2>/dev/null`;
+
+/** The kubelet's systemd state and its healthz answer. */
 export const kubeletStateScript = (healthzUrl: string | null) =>
   `systemctl show kubelet -p MainPID -p NRestarts -p ActiveState -p SubState
-${
-  healthzUrl
-    ? `h=$( (curl -sf -m 2 ${shq(healthzUrl)} || wget -qO- -T 2 ${shq(healthzUrl)}) 2>/dev/null ); echo "Healthz=$h"`
-    : 'echo Healthz=unchecked'
-}`;
+${healthzUrl ? `echo "Healthz=$(${httpGet(healthzUrl)})"` : 'echo Healthz=unchecked'}`;
 
-/** Running kube-apiserver processes (pid + base64 NUL-separated argv) and the /livez answer. */
+/**
+ * Running kube-apiserver processes (pid + base64 NUL-separated argv) and the /livez answer; with
+ * curl, the HTTP status follows the body as " HTTP<code>".
+ */
 export const apiserverStateScript = (port: number) =>
-  `for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = kube-apiserver ] && echo "PROC \${d#/proc/} $(base64 < $d/cmdline | tr -d '\\n')"; done
-l=$( (curl -sk -m 2 https://127.0.0.1:${port}/livez || wget -qO- -T 2 --no-check-certificate https://127.0.0.1:${port}/livez) 2>/dev/null ); echo "Livez=$l"`;
+  `for d in /proc/[0-9]*; do { read -r c < $d/comm; } 2>/dev/null && [ "$c" = kube-apiserver ] && echo "PROC \${d#/proc/} $(base64 < $d/cmdline | tr -d '\\n')"; done
+echo "Livez=$(if command -v curl >/dev/null; then curl -sk -m 2 -w ' HTTP%{http_code}' 'https://127.0.0.1:${port}/livez'; elif command -v wget >/dev/null; then wget -qO- -T 2 --no-check-certificate 'https://127.0.0.1:${port}/livez'; else printf unchecked; fi 2>/dev/null)"`;
 
 export type IssueSpec = Omit<IssueCert, 'control'>;
 

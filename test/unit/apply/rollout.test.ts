@@ -27,3 +27,15 @@ describe('rollout order', () => {
     expect(parseNotAfter('25:00', now)).toBeUndefined();
   });
 });
+
+describe('the kube-apiserver health gate', () => {
+  it('accepts /livez ok, and a 401/403 where anonymous requests are disabled; not a 500 or no answer', async () => {
+    const { livezAnswers } = await import('../../../src/apply/health.js');
+    expect(livezAnswers('ok HTTP200')).toBe(true);
+    expect(livezAnswers('{"kind":"Status","code":401} HTTP401')).toBe(true);
+    expect(livezAnswers('[-]etcd failed HTTP500')).toBe(false);
+    expect(livezAnswers(' HTTP000')).toBe(false);
+    expect(livezAnswers('ok')).toBe(true); // wget
+    expect(livezAnswers('')).toBe(false);
+  });
+});
