@@ -135,17 +135,24 @@ export function planKubeletClientCa(
     return modify(file, (t) => setFlagInEnvFile(t, variable, 'client-ca-file', caPath).content, 'kubelet');
   }
 
-  // 2. A wrong-case key or an empty value in a drop-in: fix that layer in place.
+  // 2. A wrong-case key or an empty value in a layer that wins: fix that file in place, unless
+  // kubemend's own drop-in would sort after it (a drop-in of kubemend's own leaves files that node
+  // tooling regenerates, such as nodeadm's 40-nodeadm.conf, alone and still wins).
   const layers = [...(kubelet.config?.data ? [kubelet.config] : []), ...(kubelet.configDir?.dropIns ?? [])];
+  const ownDropIn = kubelet.configDir
+    ? posix.join(kubelet.configDir.path, playbook.kubelet.dropInName)
+    : undefined;
   const wrongCase = kubelet.wrongCase.at(-1);
   const winning = ca?.layer === 'drop-in' ? layers.find((l) => l.path === ca.source) : undefined;
   const target = winning ?? (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined);
-  if (target)
+  const ownWins =
+    ownDropIn !== undefined && (target === undefined || target.path === ownDropIn || target.path < ownDropIn);
+  if (target && !ownWins)
     return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');
 
   // 3. --config-dir: a drop-in of kubemend's own, sorted late so it wins over the base file.
   if (kubelet.configDir) {
-    const path = posix.join(kubelet.configDir.path, playbook.kubelet.dropInName);
+    const path = ownDropIn ?? posix.join(kubelet.configDir.path, playbook.kubelet.dropInName);
     const existing = text(path);
     const format = formatOf(
       kubelet.configDir.dropIns.at(-1),

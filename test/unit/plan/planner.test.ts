@@ -192,6 +192,26 @@ describe('plan on kubelet layouts', () => {
     expect(p.changes[0]!.diff).toContain('--- /dev/null');
   });
 
+  it("a nodeadm drop-in that empties clientCAFile is left alone: kubemend's own drop-in sorts after it", () => {
+    const node = al2023(true);
+    node.files!['/etc/kubernetes/kubelet/config.json.d/40-nodeadm.conf'] =
+      '{\n    "apiVersion": "kubelet.config.k8s.io/v1beta1",\n    "kind": "KubeletConfiguration",\n    "authentication": { "x509": { "clientCAFile": "" } }\n}\n';
+    const p = plan(node, pb('eks'));
+    expect(p.changes.map((c) => [c.action, c.path])).toEqual([
+      ['create', '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf'],
+    ]);
+  });
+
+  it("a user drop-in that sorts after kubemend's and empties clientCAFile is fixed in place", () => {
+    const node = al2023(true);
+    node.files!['/etc/kubernetes/kubelet/config.json.d/99-user.conf'] =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ""\n';
+    const p = plan(node, pb('eks'));
+    expect(p.changes.map((c) => [c.action, c.path])).toEqual([
+      ['modify', '/etc/kubernetes/kubelet/config.json.d/99-user.conf'],
+    ]);
+  });
+
   it('AL2023 without --config-dir: edits config.json now, and says nodeadm will undo it at boot', () => {
     const p = plan(al2023(false), pb('eks'));
     expect(p.changes[0]).toMatchObject({
