@@ -1,10 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { runAudit } from './commands/audit.js';
-import { runApply } from './commands/apply.js';
-import { runBackups } from './commands/backups.js';
-import { runPlan } from './commands/plan.js';
-import { runRollback } from './commands/rollback.js';
-import { runSession } from './commands/session.js';
+// Commands are imported when they run: `kubemend --help` should not load SSH, YAML and prompts.
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
@@ -55,7 +50,7 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (raw: Record<string, unknown>) => {
-      setExit(await runAudit(commonOptions(raw), io));
+      setExit(await (await import('./commands/audit.js')).runAudit(commonOptions(raw), io));
     });
 
   addCommonOptions(
@@ -89,7 +84,9 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
     )
     .action(async (raw: Record<string, unknown>) => {
       setExit(
-        await runPlan(
+        await (
+          await import('./commands/plan.js')
+        ).runPlan(
           {
             ...commonOptions(raw),
             ...(raw['out'] ? { out: raw['out'] as string } : {}),
@@ -141,7 +138,9 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
       if (!Number.isInteger(serial) || serial < 1)
         throw new UsageError(`--serial must be a whole number of at least 1, not "${String(raw['serial'])}"`);
       setExit(
-        await runApply(
+        await (
+          await import('./commands/apply.js')
+        ).runApply(
           {
             ...commonOptions(raw),
             ...(raw['plan'] ? { plan: raw['plan'] as string } : {}),
@@ -171,7 +170,9 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
     )
     .action(async (raw: Record<string, unknown>) => {
       setExit(
-        await runRollback(
+        await (
+          await import('./commands/rollback.js')
+        ).runRollback(
           {
             ...commonOptions(raw),
             node: raw['node'] as string,
@@ -192,7 +193,11 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
   )
     .addHelpText('after', '\nExample:\n  kubemend backups --node cp-1 -o json\n')
     .action(async (raw: Record<string, unknown>) => {
-      setExit(await runBackups({ ...commonOptions(raw), node: raw['node'] as string }, io));
+      setExit(
+        await (
+          await import('./commands/backups.js')
+        ).runBackups({ ...commonOptions(raw), node: raw['node'] as string }, io),
+      );
     });
 
   return program;
@@ -213,7 +218,9 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
       return ExitCode.usage;
     }
     try {
-      return await runSession(
+      return await (
+        await import('./commands/session.js')
+      ).runSession(
         commonOptions({
           inventory: './inventory.yaml',
           output: 'table',

@@ -335,4 +335,45 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const audit = await run(['audit', '-l', node, '-o', 'json']);
     expect(audit.code).toBe(1);
   });
+  it('Ctrl-C: the node in flight finishes, no other node starts', async () => {
+    // Make two workers non-compliant again from their backups, then interrupt a rollout of both.
+    const nodes = ['kubeadm-worker-bad', 'eks-al2-bad'];
+    for (const n of nodes) expect((await run(['rollback', '--node', n, '--yes'])).code).toBe(0);
+    const backups = async (n: string) => ssh(n, 'ls /var/lib/kubemend/backups | wc -l');
+    const before = new Map(await Promise.all(nodes.map(async (n) => [n, await backups(n)] as const)));
+    let child: import('node:child_process').ChildProcess | undefined;
+    const applying = kubemend(
+      [
+        'apply',
+        '-l',
+        nodes.join(','),
+        '--yes',
+        '-o',
+        'json',
+        '-i',
+        inventory,
+        '--journal',
+        join(dir, 'journal.jsonl'),
+      ],
+      { home, onSpawn: (c) => (child = c) },
+    );
+    await waitUntil(
+      'the first node to be locked',
+      async () => {
+        for (const n of nodes)
+          if ((await lab.ssh(n, 'flock -n /var/lib/kubemend/lock true')).code !== 0) return n;
+        return false;
+      },
+      60_000,
+      50,
+    );
+    child!.kill('SIGINT');
+    const r = await applying;
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as ApplyReport;
+    expect(report.outcomes.map((o) => o.status).sort()).toEqual(['applied', 'skipped']);
+    expect(report.stoppedEarly).toMatch(/interrupted/);
+    const skipped = report.outcomes.find((o) => o.status === 'skipped')!.node;
+    expect(await backups(skipped)).toBe(before.get(skipped));
+  });
 });

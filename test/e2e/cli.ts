@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,13 @@ export interface CliResult {
  */
 export function kubemend(
   args: string[],
-  opts: { home?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+  opts: {
+    home?: string;
+    env?: NodeJS.ProcessEnv;
+    input?: string;
+    /** Called with the child process, e.g. to send it a signal. */
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<CliResult> {
   const home = opts.home ?? mkdtempSync(join(tmpdir(), 'kubemend-home-'));
   return new Promise((resolve, reject) => {
@@ -26,6 +32,7 @@ export function kubemend(
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    opts.onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
