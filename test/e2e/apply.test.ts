@@ -342,6 +342,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const backups = async (n: string) => ssh(n, 'ls /var/lib/kubemend/backups | wc -l');
     const before = new Map(await Promise.all(nodes.map(async (n) => [n, await backups(n)] as const)));
     let child: import('node:child_process').ChildProcess | undefined;
+    let progress = '';
     const applying = kubemend(
       [
         'apply',
@@ -355,17 +356,20 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
         '--journal',
         join(dir, 'journal.jsonl'),
       ],
-      { home, onSpawn: (c) => (child = c) },
-    );
-    await waitUntil(
-      'the first node to be locked',
-      async () => {
-        for (const n of nodes)
-          if ((await lab.ssh(n, 'flock -n /var/lib/kubemend/lock true')).code !== 0) return n;
-        return false;
+      {
+        home,
+        onSpawn: (c) => {
+          child = c;
+          c.stderr?.on('data', (d: Buffer) => (progress += d.toString()));
+        },
       },
+    );
+    // Interrupt while the first node is being written and restarted.
+    await waitUntil(
+      'the first node to be written',
+      async () => / (kubeadm-worker-bad|eks-al2-bad): write/.test(progress),
       60_000,
-      50,
+      20,
     );
     child!.kill('SIGINT');
     const r = await applying;
