@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -341,7 +341,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     for (const n of nodes) expect((await run(['rollback', '--node', n, '--yes'])).code).toBe(0);
     const backups = async (n: string) => ssh(n, 'ls /var/lib/kubemend/backups | wc -l');
     const before = new Map(await Promise.all(nodes.map(async (n) => [n, await backups(n)] as const)));
-    let child: import('node:child_process').ChildProcess | undefined;
+    let child: ChildProcess | undefined;
     let progress = '';
     const applying = kubemend(
       [
