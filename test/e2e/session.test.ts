@@ -19,7 +19,7 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
   const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-J', '-S', '-200', '-t', SESSION);
   /** `kubemend` with no arguments in a fresh 200×60 terminal, as a user would start it. */
-  const startKubemend = () =>
+  const startKubemend = (args = '') =>
     tmux(
       'new-session',
       '-d',
@@ -31,7 +31,7 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
       '60',
       '-c',
       dir,
-      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN}; echo KUBEMEND-EXIT=$?; sleep 300`,
+      `env HOME=${join(dir, 'home')} ${process.execPath} ${BIN} ${args}; echo KUBEMEND-EXIT=$?; sleep 300`,
     );
   const waitFor = (text: string | RegExp, ms = 60_000) =>
     waitUntil(
@@ -46,7 +46,11 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kubemend-e2e-tty-'));
-    lab = await upLab({ name: LAB, nodes: ['kubeadm-cp-bad', 'eks-al2023-dropin-ok'], replace: true });
+    lab = await upLab({
+      name: LAB,
+      nodes: ['kubeadm-cp-bad', 'eks-al2023-dropin-ok', 'flags-bad'],
+      replace: true,
+    });
     copyFileSync(lab.inventoryPath, join(dir, 'inventory.yaml'));
   });
   afterAll(async () => {
@@ -71,7 +75,9 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
     const audit = screen();
     expect(audit).toMatch(/kubeadm-cp-bad\s+apiserver-kubelet-client-cert\s+FAIL/);
     expect(audit).toMatch(/eks-al2023-dropin-ok\s+kubelet-client-ca\s+PASS/);
-    tmux('send-keys', '-t', SESSION, 'Enter');
+    expect(audit).toMatch(/flags-bad: kubelet-client-ca/);
+    // Untick the third finding (flags-bad): the next test applies that node through `kubemend apply`.
+    tmux('send-keys', '-t', SESSION, 'Down', 'Down', 'Space', 'Enter');
     await waitFor(/Apply 2 change\(s\) to 1 node\(s\)\?/);
     expect(screen()).toContain(
       '+    - --kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt',
@@ -93,5 +99,29 @@ describe.skipIf(!canRun)('kubemend with no arguments, in a terminal', () => {
     const out = await waitFor(/KUBEMEND-EXIT=\d+/);
     expect(out).toContain('no node was changed');
     expect((await lab.ssh('kubeadm-cp-bad', 'ls /var/lib/kubemend/backups | wc -l')).stdout).toBe(r.stdout);
+  });
+  it('kubemend apply on a terminal asks per node: show more, skip, then apply', async () => {
+    tmux('kill-session', '-t', SESSION);
+    const dropIn = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+    const exists = async () => (await lab.ssh('flags-bad', `test -e ${dropIn}`)).code === 0;
+    startKubemend('apply -l flags-bad');
+    await waitFor('Apply these changes to flags-bad?');
+    expect(screen()).toContain(`+++ b/flags-bad${dropIn}`);
+    expect(screen()).toContain('restarts: systemctl daemon-reload, then restart the kubelet');
+    tmux('send-keys', '-t', SESSION, 'Down', 'Down', 'Enter'); // show more
+    await waitFor('Environment="KUBELET_EXTRA_ARGS=--client-ca-file=/etc/kubernetes/pki/ca.crt"');
+    await waitFor(/Apply these changes to flags-bad\?[\s\S]*Apply these changes to flags-bad\?/);
+    tmux('send-keys', '-t', SESSION, 'Down', 'Enter'); // skip this node
+    expect(await waitFor(/KUBEMEND-EXIT=\d+/)).toContain('KUBEMEND-EXIT=1');
+    expect(await exists()).toBe(false);
+
+    tmux('kill-session', '-t', SESSION);
+    startKubemend('apply -l flags-bad');
+    await waitFor('Apply these changes to flags-bad?');
+    tmux('send-keys', '-t', SESSION, 'Enter'); // apply
+    const done = await waitFor(/KUBEMEND-EXIT=\d+/, 120_000);
+    expect(done).toContain('KUBEMEND-EXIT=0');
+    expect(done).toMatch(/flags-bad: applied, healthy and re-audited/);
+    expect(await exists()).toBe(true);
   });
 });
