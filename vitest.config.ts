@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The JSON report lets .ci/run print one plain closing line with the counts of both tiers.
+    reporters: ['default', 'json'],
+    outputFile: { json: '.test-results.json' },
     projects: [
       {
         test: {
