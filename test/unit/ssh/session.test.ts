@@ -455,6 +455,20 @@ describe('exec', () => {
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
+  it('hold() keeps a lock holder running until release, and reports one that ended at once', async () => {
+    const lock = join(dir, `hold-${process.pid}.lock`);
+    const held = await s.hold(
+      `flock -n ${lock} sh -c 'echo LOCKED; while l=$(timeout 20 head -n 1) && [ -n "$l" ]; do :; done'`,
+    );
+    expect(held).toMatchObject({ firstLine: 'LOCKED', running: true });
+    expect((await s.exec(`flock -n ${lock} true`)).code).not.toBe(0);
+    await held.release();
+    expect((await s.exec(`flock -n ${lock} true`)).code).toBe(0);
+    const refused = await s.hold('echo busy >&2; exit 75');
+    expect(refused).toMatchObject({ firstLine: '', running: false });
+    expect(refused.stderr()).toBe('busy\n');
+  });
+
   it('runs many commands at once on one session', async () => {
     const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.exec(`echo ${i}`)));
     expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 8 }, (_, i) => `${i}\n`));
