@@ -1,5 +1,6 @@
 import { CONTROLS, runControls } from '../controls/index.js';
 import { NodeError } from '../errors.js';
+import { takeNodeLock } from './lock.js';
 import { manifestFlags } from '../facts/apiserver.js';
 import { lastFlag } from '../facts/flags.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
@@ -12,8 +13,6 @@ import {
   INFLIGHT_FILE,
   issueScript,
   metadataScript,
-  lockHolderScript,
-  readLockOwnerScript,
   restoreScript,
   writeScript,
   type BackupEntry,
@@ -102,31 +101,17 @@ export async function applyNode(session: NodeSession, ctx: ApplyContext): Promis
   };
 
   ctx.onStage('lock');
-  const lock = await session.hold(
-    lockHolderScript(JSON.stringify({ runId: ctx.runId, tool: TOOL, since: ctx.now().toISOString() })),
-  );
-  if (lock.firstLine !== 'LOCKED') {
-    await lock.release();
-    if (lock.firstLine === 'NOFLOCK')
-      return {
-        node,
-        status: 'error',
-        reason: `flock (util-linux) is not installed on ${node}; kubemend needs it to lock the node`,
-      };
-    const owner = (await session.exec(readLockOwnerScript, { timeoutSec: 30 })).stdout.split('\n')[0] ?? '';
-    await log('refused-locked', { owner }, false);
-    return {
-      node,
-      status: 'error',
-      reason: `${node} is locked by another kubemend run (${owner || 'owner unknown'}); wait for it to finish`,
-    };
+  const taken = await takeNodeLock(session, ctx.runId, ctx.now());
+  if (!taken.ok) {
+    if (taken.owner) await log('refused-locked', { owner: taken.owner }, false);
+    return { node, status: 'error', reason: taken.reason };
   }
   try {
     const recovered = await recoverDeadRun(session, ctx, log);
     if (recovered) return recovered;
     return await applyLocked(session, ctx, log);
   } finally {
-    await lock.release();
+    await taken.lock.release();
   }
 }
 
@@ -157,7 +142,7 @@ async function recoverDeadRun(
   ctx.onStage('rollback', `finishing run ${dead.runId}, which stopped mid-apply`);
   await log('recover-dead-run', { deadRun: dead.runId, backup: dead.backup });
   const facts = await gatherFacts(session, ctx.gather);
-  const outcome = await rollBack(session, ctx, dead, nodeModel(facts), { beforePids: [] }, log);
+  const outcome = await rollBack(session, dead, nodeModel(facts), gateOf(ctx), log);
   if (outcome) {
     return {
       node: ctx.target.name,
@@ -331,14 +316,9 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
     }
     await log('failed', { reason }).catch(() => undefined);
     ctx.onStage('rollback', reason);
-    const rollbackError = await rollBack(
-      session,
-      ctx,
-      inflight,
-      model,
-      { beforePids: [], beforeKubelet },
-      log,
-    ).catch((err: Error) => err.message);
+    const rollbackError = await rollBack(session, inflight, model, gateOf(ctx), log).catch(
+      (err: Error) => err.message,
+    );
     if (rollbackError)
       return {
         node,
@@ -414,12 +394,18 @@ async function mustRun(session: NodeSession, command: string): Promise<void> {
 }
 
 /** Restores a run's backup, restarts what it restarted, and waits for health. Returns an error text, or undefined. */
+const gateOf = (ctx: ApplyContext): Gate => ({ timeouts: ctx.playbook.timeouts, clock: ctx.clock });
+
+export interface Gate {
+  timeouts: Playbook['timeouts'];
+  clock: Clock;
+}
+
 export async function rollBack(
   session: NodeSession,
-  ctx: ApplyContext,
   run: Inflight,
   model: NodeModel,
-  s: { beforePids: number[]; beforeKubelet?: KubeletState | undefined },
+  gate: Gate,
   log: Log,
 ): Promise<string | undefined> {
   const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
@@ -427,13 +413,13 @@ export async function rollBack(
   // The restored manifest must bring up a new process: remember the ones running now.
   const beforePids = manifestRestored
     ? (await apiserverState(session, port)).processes.map((p) => p.pid)
-    : s.beforePids;
+    : [];
   const r = await session.exec(restoreScript(run.runId, run.files), { timeoutSec: 120 });
   if (r.code !== 0 || !r.stdout.includes('RESTORE-DONE'))
     return (r.stdout + r.stderr).trim() || `exit ${r.code ?? 'signal'}`;
   await log('restored', { files: run.files.map((f) => f.path), fromRun: run.runId });
   const url = kubeletHealthzUrl(model);
-  const t = ctx.playbook.timeouts;
+  const t = gate.timeouts;
   try {
     if (run.restarts.some((x) => x !== 'static-pod:kube-apiserver')) {
       if (run.restarts.includes('kubelet+daemon-reload')) await mustRun(session, 'systemctl daemon-reload');
@@ -444,7 +430,7 @@ export async function rollBack(
         url,
         timeoutSec: t.kubeletHealthySec,
         stableSec: t.kubeletStableSec,
-        clock: ctx.clock,
+        clock: gate.clock,
       });
       if (!h.ok) return `after restoring: ${h.reason}`;
     }
@@ -454,7 +440,7 @@ export async function rollBack(
         expect: [],
         port,
         timeoutSec: t.apiserverRestartSec,
-        clock: ctx.clock,
+        clock: gate.clock,
       });
       if (!h.ok) return `after restoring: ${h.reason}`;
     }

@@ -1,16 +1,11 @@
 import { realClock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
+import { takeNodeLock } from '../apply/lock.js';
 import { rollBack, type Inflight } from '../apply/node-apply.js';
 import { unifiedDiff } from '../edits/diff.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { nodeModel } from '../facts/model.js';
-import {
-  appendNodeJournalScript,
-  BACKUP_ROOT,
-  lockHolderScript,
-  readLockOwnerScript,
-  shq,
-} from '../node/change-scripts.js';
+import { appendNodeJournalScript, BACKUP_ROOT, shq } from '../node/change-scripts.js';
 import { gatherFacts } from '../node/gather.js';
 import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
@@ -20,7 +15,6 @@ import { TOOL } from '../version.js';
 import { nodeTarget, readBackups, sessionOptions } from './backups.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
-import { loadTemplates } from './templates.js';
 
 export interface RollbackOptions extends CommonOptions {
   node: string;
@@ -72,20 +66,13 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       }
     }
     const runId = `rollback-${chosen.id}`;
-    const lock = await session.hold(
-      lockHolderScript(JSON.stringify({ runId, tool: TOOL, since: io.now().toISOString() })),
-    );
-    if (lock.firstLine !== 'LOCKED') {
-      await lock.release();
-      const owner = (await session.exec(readLockOwnerScript, { timeoutSec: 30 })).stdout.split('\n')[0] ?? '';
-      io.stderr.write(
-        `kubemend: ${target.name} is locked by another kubemend run (${owner || 'owner unknown'})\n`,
-      );
+    const taken = await takeNodeLock(session, runId, io.now());
+    if (!taken.ok) {
+      io.stderr.write(`kubemend: ${taken.reason}\n`);
       return ExitCode.unreachable;
     }
     try {
       const model = nodeModel(await gatherFacts(session));
-      const playbook = loadBuiltinPlaybooks().find((p) => p.name === 'generic')!;
       const run: Inflight = {
         runId: chosen.id,
         tool: TOOL,
@@ -101,35 +88,9 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
           .catch(() => undefined);
       };
       await log('rollback-start', { backup: chosen.id });
-      const error = await rollBack(
-        session,
-        {
-          runId,
-          target,
-          plan: {
-            node: target.name,
-            host: target.host,
-            port: target.port,
-            hostKey: null,
-            role: null,
-            layout: null,
-            status: 'change',
-            changes: [],
-            blocked: [],
-          },
-          playbook,
-          templates: loadTemplates(),
-          gather: {},
-          journal,
-          clock: realClock,
-          now: () => io.now(),
-          onStage: () => undefined,
-        },
-        run,
-        model,
-        { beforePids: [] },
-        log,
-      );
+      // The generic playbook's health timeouts: a backup does not record the playbook it came from.
+      const { timeouts } = loadBuiltinPlaybooks().find((p) => p.name === 'generic')!;
+      const error = await rollBack(session, run, model, { timeouts, clock: realClock }, log);
       if (error) {
         io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${error}\n`);
         return ExitCode.unreachable;
@@ -137,7 +98,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       io.stdout.write(`${target.name}: restored to backup ${chosen.id}, restarted and healthy\n`);
       return ExitCode.ok;
     } finally {
-      await lock.release();
+      await taken.lock.release();
     }
   });
 }

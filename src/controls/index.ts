@@ -1,7 +1,7 @@
 import type { NodeModel } from '../facts/model.js';
 import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert.js';
 import { kubeletClientCa } from './kubelet-client-ca.js';
-import type { AuditResult, Control, ControlId } from './types.js';
+import type { AuditResult, Control } from './types.js';
 
 export const CONTROLS: readonly Control[] = [apiserverKubeletClientCert, kubeletClientCa];
 
@@ -19,12 +19,6 @@ export function resolveControls(list: string | undefined): { controls: Control[]
     else if (!controls.includes(c)) controls.push(c);
   }
   return { controls, unknown };
-}
-
-export function controlById(id: ControlId): Control {
-  const c = CONTROLS.find((k) => k.id === id);
-  if (!c) throw new Error(`unknown control ${id}`);
-  return c;
 }
 
 export function runControls(

@@ -10,7 +10,7 @@ function describeSource(s: Sourced): string {
   return `${s.key} in ${s.layer === 'drop-in' ? 'drop-in ' : ''}${s.source}`;
 }
 
-export function clientCaEvidence(s: Sourced): Evidence[] {
+function clientCaEvidence(s: Sourced): Evidence[] {
   const evidence: Evidence[] = [{ source: s.source, key: s.key, value: s.value }];
   if (s.via)
     evidence.push({ source: s.via.file, key: s.via.variable, value: `(contains ${s.key}=${s.value})` });
