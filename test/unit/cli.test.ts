@@ -59,6 +59,20 @@ describe('the command line', () => {
     expect(r.stderr).toContain('pass --yes');
   });
 
+  it('rollback without a terminal and without --yes, and a bad --not-after, are usage errors (exit 2)', async () => {
+    const rb = await cli('rollback', '--node', 'cp-1', '-i', join(dir, 'none.yaml'));
+    expect(rb.code).toBe(2);
+    expect(rb.stderr).toContain('pass --yes');
+    const na = await cli('apply', '--yes', '--not-after', 'tomorrow', '-i', join(dir, 'none.yaml'));
+    expect(na.code).toBe(2);
+    expect(na.stderr).toContain(
+      '--not-after "tomorrow" is neither a clock time (HH:MM) nor an ISO date-time',
+    );
+    expect((await cli('backups', '-i', join(dir, 'none.yaml'))).stderr).toContain(
+      "required option '--node <name>'",
+    );
+  });
+
   it('an invalid inventory is reported whole, each problem with its line, exit 2', async () => {
     const inv = join(dir, 'bad.yaml');
     writeFileSync(
