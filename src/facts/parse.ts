@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FileFact, NodeFacts, PairResult } from './types.js';
 
-const decode = (b64: string | undefined): string =>
-  b64 === undefined || b64 === '-' ? '' : Buffer.from(b64, 'base64').toString('utf8');
-
 /** `<size> <mode> <uid> <gid> <path…>`: the path is the rest of the line, spaces included. */
 function statLine(status: string, rest: string): FileFact {
   const m = /^(\d+) (\d+) (\d+) (\d+) (.*)$/.exec(rest);
@@ -70,38 +67,64 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         facts.uid = Number(fields(line, 2)[2]);
         break;
       case 'PROC': {
-        const [, , pid, comm, cmdline, cwd] = fields(line, 5);
-        const argv = Buffer.from(cmdline ?? '', 'base64')
-          .toString('utf8')
-          .split('\0');
+        const [, , pid, comm, cwd] = fields(line, 4);
+        const { body, next } = block(i);
+        i = next;
+        const argv = Buffer.from(body.join(''), 'base64').toString('utf8').split('\0');
         if (argv.at(-1) === '') argv.pop();
         facts.processes.push({ pid: Number(pid), comm: comm ?? '', argv, ...(cwd ? { cwd } : {}) });
         break;
       }
       case 'UNIT': {
-        const [, , name, showB64, catB64] = fields(line, 4);
+        const [, , name] = fields(line, 2);
+        const { body, next } = block(i);
+        i = next;
         const show: Record<string, string> = {};
-        for (const l of decode(showB64).split('\n')) {
+        for (const l of body) {
           const eq = l.indexOf('=');
           if (eq > 0) show[l.slice(0, eq)] = l.slice(eq + 1);
         }
-        facts.units.set(name ?? '', { name: name ?? '', show, cat: decode(catB64) });
+        facts.units.set(name ?? '', { name: name ?? '', show, cat: '' });
+        break;
+      }
+      case 'FILES': {
+        const stats: FileFact[] = [];
+        while (i + 1 < lines.length && lines[i + 1] !== 'KM DATA' && lines[i + 1] !== 'KM END')
+          stats.push(statLine('ok', lines[++i] ?? ''));
+        const { body, next } = lines[i + 1] === 'KM DATA' ? block(i + 1) : { body: [], next: i + 1 };
+        i = next;
+        const data = Buffer.from(body.join(''), 'base64');
+        const small = stats.filter((f) => (f.size ?? 0) <= maxFileBytes);
+        if (small.reduce((sum, f) => sum + (f.size ?? 0), 0) !== data.length) {
+          facts.changedWhileRead = small.map((f) => f.path);
+          break;
+        }
+        let offset = 0;
+        for (const fact of stats) {
+          if ((fact.size ?? 0) <= maxFileBytes) {
+            const bytes = data.subarray(offset, offset + (fact.size ?? 0));
+            offset += bytes.length;
+            fact.content = bytes.toString('utf8');
+            fact.truncated = false;
+            fact.sha256 = createHash('sha256').update(bytes).digest('hex');
+          } else {
+            fact.truncated = true;
+          }
+          facts.files.set(fact.path, fact);
+        }
+        break;
+      }
+      case 'BIG': {
+        const [, , path] = fields(line, 2);
+        const { body, next } = block(i);
+        i = next;
+        const fact = facts.files.get(path ?? '');
+        if (fact) fact.content = Buffer.from(body.join(''), 'base64').toString('utf8');
         break;
       }
       case 'FILE': {
         const [, , status, rest] = fields(line, 3);
-        if (status !== 'ok') {
-          facts.files.set(rest ?? '', { path: rest ?? '', status: status as FileFact['status'] });
-          break;
-        }
-        const fact = statLine('ok', rest ?? '');
-        const { body, next } = block(i);
-        i = next;
-        const bytes = Buffer.from(body.join(''), 'base64');
-        fact.content = bytes.toString('utf8');
-        fact.truncated = (fact.size ?? 0) > maxFileBytes;
-        if (!fact.truncated) fact.sha256 = createHash('sha256').update(bytes).digest('hex');
-        facts.files.set(fact.path, fact);
+        facts.files.set(rest ?? '', { path: rest ?? '', status: status as FileFact['status'] });
         break;
       }
       case 'STAT': {
@@ -121,7 +144,7 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         }
         const { body, next } = block(i);
         i = next;
-        facts.dirs.set(dir ?? '', body.filter(Boolean));
+        facts.dirs.set(dir ?? '', body.filter(Boolean).sort());
         break;
       }
       case 'PAIR': {
@@ -136,5 +159,18 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
       }
     }
   }
+  for (const unit of facts.units.values()) unit.cat = unitText(unit.show, facts.files);
   return facts;
+}
+
+/** The unit's files as `systemctl cat` prints them, from what `systemctl show` names. */
+function unitText(show: Record<string, string>, files: Map<string, FileFact>): string {
+  const paths = [show['FragmentPath'] ?? '', ...(show['DropInPaths'] ?? '').split(' ')].filter((p) =>
+    p.startsWith('/'),
+  );
+  return paths
+    .map((p) => files.get(p))
+    .filter((f): f is FileFact => f?.content !== undefined)
+    .map((f) => `# ${f.path}\n${(f.content ?? '').replace(/\n?$/, '\n')}`)
+    .join('\n');
 }

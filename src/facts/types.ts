@@ -26,7 +26,10 @@ export interface UnitFact {
   name: string;
   /** `systemctl show` properties. */
   show: Record<string, string>;
-  /** `systemctl cat` output: the unit file and its drop-ins, each headed by `# /path`. */
+  /**
+   * The unit file and its drop-ins in the order systemd applies them, each headed by `# /path`,
+   * as `systemctl cat` shows them (rebuilt from FragmentPath, DropInPaths and the files' content).
+   */
   cat: string;
 }
 
@@ -46,4 +49,9 @@ export interface NodeFacts {
   uid?: number;
   /** The script ran to its end marker (otherwise the output was cut). */
   complete: boolean;
+  /**
+   * Files printed together did not add up to the sizes stat gave for them: one of them changed
+   * while the script read it, so none of their contents can be trusted (gather again).
+   */
+  changedWhileRead?: string[];
 }

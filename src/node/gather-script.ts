@@ -6,13 +6,23 @@
  * going past missing files and permission errors. Private keys are only stat'ed and, when openssl
  * exists, compared with their certificate on the node: their bytes never leave it.
  *
+ * It runs on busy control planes, on many nodes at once, so it is built around its cost: every
+ * program it starts costs a fork and an exec (about 2 ms each on a small node), so lists are
+ * walked with shell builtins, settings are found by one awk per step that reads the files itself,
+ * and the files to print are collected and printed at the end by one `stat`, one `cat` and one
+ * `base64`. The kubelet unit's files come from `systemctl show` (FragmentPath, DropInPaths) and
+ * are printed like any other file, instead of a second, slower `systemctl cat`.
+ *
  * Output is line-framed; a path is always the last field, raw (a path with a newline in it is not
  * supported); free-form text is base64 (see src/facts/parse.ts):
  *   KM1 BEGIN
- *   KM PROC <pid> <comm> <b64 cmdline (NUL-separated)> <cwd>
- *   KM UNIT kubelet <b64 `systemctl show`> <b64 `systemctl cat`>
- *   KM FILE ok <size> <mode> <uid> <gid> <path>   then base64 lines and `KM END`
+ *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`
+ *   KM UNIT kubelet   then the `systemctl show` lines (Key=value) and `KM END`
  *   KM FILE missing|unreadable|dir <path>
+ *   KM FILES   then `<size> <mode> <uid> <gid> <path>` a line for each readable file, `KM DATA`,
+ *              the base64 of the files no larger than the bound, one after the other in that
+ *              order, and `KM END`
+ *   KM BIG <path>   then the base64 of the file's first <bound> bytes and `KM END`
  *   KM STAT ok|unreadable <size> <mode> <uid> <gid> <path> | KM STAT missing <path>
  *   KM LIST ok <dir>   then one entry name a line and `KM END` | KM LIST missing <dir>
  *   KM PAIR match|mismatch|badcert|badkey|unreadable|noopenssl <cert>\t<key>
@@ -72,30 +82,46 @@ function shellWords(paths: readonly string[]): string {
 }
 
 /**
- * sh function `values`: reads text on stdin, prints "key<TAB>value" for the settings kubemend follows.
+ * sh function `values [-m] [FILE…]`: prints "key<TAB>value" for the settings kubemend follows,
+ * found in the text on stdin and in each FILE (read by awk itself: a file that vanished or cannot
+ * be read is skipped, it does not stop the script). With -m the FILEs are static pod manifests:
+ * only those that mention kube-apiserver count, and each of them is printed as "M<TAB>path" first.
  * Exported for tests; the text is part of the gather script.
  */
 export const VALUES_FUNCTION = `# Values of the settings we follow, found in any text: --flag=v, --flag v, key: v, "key": "v".
-# Prints "key<TAB>value" lines; keys are matched case-insensitively for config fields because the
-# wrong-case spelling (clientCaFile) is itself a finding.
+# Keys are matched case-insensitively for config fields because the wrong-case spelling
+# (clientCaFile) is itself a finding.
 values() {
-  tr '\\000' '\\n' | awk '
-    BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1;
-      want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1;
-      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1 }
-    { gsub(/[\\t\\r "\\047=,\\\\{}\\[\\]]+/, " "); gsub(/: /, " "); gsub(/:$/, "");
-      n = split($0, w, " ");
-      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk);
-        if (k == "-" || k == "") continue;
+  m=0; [ "$1" = -m ] && { m=1; shift; }
+  awk -v m="$m" -v max="$MAX" '
+    function scan(line,   n, w, i, k, lk) {
+      gsub(/[\\t\\r "\\047=,\\\\{}\\[\\]]+/, " ", line); gsub(/: /, " ", line); gsub(/:$/, "", line)
+      n = split(line, w, " ")
+      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk)
+        if (k == "-" || k == "") continue
         if (pending != "") { if (k !~ /^-/) print pending "\\t" k; pending = ""; continue }
-        if (lk in want) pending = lk } }'
+        if (lk in want) pending = lk } }
+    BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1
+      want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1
+      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1
+      for (a = 1; a < ARGC; a++) {
+        f = ARGV[a]; n = 0; hit = 0; bytes = 0
+        while (bytes <= max && (getline line < f) > 0) { lines[++n] = line; bytes += length(line) + 1; if (line ~ /kube-apiserver/) hit = 1 }
+        close(f)
+        if (m && !hit) continue
+        if (m) print "M\\t" f
+        pending = ""
+        for (j = 1; j <= n; j++) scan(lines[j])
+      }
+      ARGC = 1; pending = "" }
+    { scan($0) }' "$@"
 }`;
 
 export function gatherScript(opts: GatherOptions = {}): string {
   const max = opts.maxFileBytes ?? 262_144;
   const extraPairs = (opts.extraPairs ?? []).map(([c, k]) => `pair ${shellWords([c, k])}`).join('\n');
-  // Forks are the cost here (a busy control plane runs hundreds of processes and the script runs on
-  // many nodes at once), so lists are walked with shell builtins and missing files cost nothing.
+  // Globbing is off (set -f) so that lists of paths split on newlines only; the few globs turn it
+  // on around themselves. NEW is what emit_file added since the last step, for the next awk.
   return `exec </dev/null 2>/dev/null
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 LC_ALL=C
@@ -105,29 +131,30 @@ NL='
 '
 TAB='	'
 IFS=$NL
+set -f
 SEEN=
+FILES=
+NEW=
+STATS=
 seen() { case "$NL$SEEN$NL" in *"$NL$1$NL"*) return 0;; esac; SEEN="$SEEN$NL$1"; return 1; }
 emit_file() {
   [ -n "$1" ] || return 0
   seen "F$1" && return 0
-  if [ -d "$1" ]; then echo "KM FILE dir $1"; return 0; fi
-  if [ ! -e "$1" ]; then echo "KM FILE missing $1"; return 0; fi
-  if [ ! -r "$1" ]; then echo "KM FILE unreadable $1"; return 0; fi
-  printf 'KM FILE ok '; stat -L -c '%s %a %u %g %n' -- "$1"
-  head -c "$MAX" -- "$1" | base64
-  echo "KM END"
-  READ="$READ$NL$1"
+  if [ -d "$1" ]; then echo "KM FILE dir $1"
+  elif [ ! -e "$1" ]; then echo "KM FILE missing $1"
+  elif [ ! -f "$1" ] || [ ! -r "$1" ]; then echo "KM FILE unreadable $1"
+  else FILES="$FILES$NL$1"; NEW="$NEW$NL$1"; fi
 }
 emit_stat() {
   [ -n "$1" ] || return 0
   seen "S$1" && return 0
-  if [ ! -e "$1" ]; then echo "KM STAT missing $1"; return 0; fi
-  if [ -r "$1" ]; then printf 'KM STAT ok '; else printf 'KM STAT unreadable '; fi
-  stat -L -c '%s %a %u %g %n' -- "$1"
+  if [ -e "$1" ]; then STATS="$STATS$NL$1"; else echo "KM STAT missing $1"; fi
 }
+# glob DIR: the entries of DIR, dot files included, as the positional parameters.
+glob() { set +f; set -- "$1"/* "$1"/.[!.]* "$1"/..?*; set -f; ENTRIES=; for e; do [ -e "$e" ] || [ -L "$e" ] && ENTRIES="$ENTRIES$NL$e"; done; }
 emit_list() {
   seen "L$1" && return 0
-  if [ -d "$1" ]; then echo "KM LIST ok $1"; ls -1A -- "$1"; echo "KM END"; else echo "KM LIST missing $1"; fi
+  if [ -d "$1" ]; then echo "KM LIST ok $1"; glob "$1"; for e in $ENTRIES; do echo "\${e##*/}"; done; echo "KM END"; else echo "KM LIST missing $1"; fi
 }
 pair() {
   [ -n "$1" ] && [ -n "$2" ] || return 0
@@ -144,11 +171,9 @@ pair() {
 # pick KEY|KEY…: the values found for those keys, newline-separated, into OUT (no subshell).
 pick() {
   OUT=
-  set -f
   for l in $V; do
     case "|$1|" in *"|\${l%%"$TAB"*}|"*) OUT="$OUT$NL\${l#*"$TAB"}" ;; esac
   done
-  set +f
 }
 ${VALUES_FUNCTION}
 echo "KM1 BEGIN"
@@ -156,47 +181,62 @@ OPENSSL=
 for t in openssl base64 systemctl awk stat; do
   if command -v "$t" >/dev/null; then echo "KM TOOL $t yes"; [ "$t" = openssl ] && OPENSSL=1; else echo "KM TOOL $t no"; fi
 done
-echo "KM WHOAMI $(id -u)"
+U=
+while read -r k r e rest; do [ "$k" = Uid: ] && { U=$e; break; }; done < /proc/self/status
+[ -n "$U" ] || U=$(id -u)
+echo "KM WHOAMI $U"
 ARGS=
-for d in /proc/[0-9]*; do
+set +f; set -- /proc/[0-9]*; set -f
+for d; do
   { read -r c < "$d/comm"; } 2>/dev/null || continue
   case "$c" in
     kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube) ;;
     *) continue ;;
   esac
-  echo "KM PROC \${d#/proc/} $c $(base64 < "$d/cmdline" | tr -d '\\n') $(readlink "$d/cwd")"
+  echo "KM PROC \${d#/proc/} $c $(readlink "$d/cwd")"
+  base64 < "$d/cmdline"
+  echo "KM END"
   ARGS="$ARGS$NL$(tr '\\000' '\\n' < "$d/cmdline")"
 done
-UNITS=
 if command -v systemctl >/dev/null; then
   show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
-  UNITS=$(systemctl cat kubelet.service | head -c "$MAX")
-  echo "KM UNIT kubelet $(printf '%s' "$show" | base64 | tr -d '\\n') $(printf '%s' "$UNITS" | base64 | tr -d '\\n')"
+  echo "KM UNIT kubelet"
+  printf '%s\\n' "$show"
+  echo "KM END"
   for l in $show; do
-    case "$l" in EnvironmentFiles=/*) f=\${l#EnvironmentFiles=}; emit_file "\${f%% (*}" ;; esac
+    case "$l" in
+      FragmentPath=/*) emit_file "\${l#FragmentPath=}" ;;
+      DropInPaths=/*) IFS=' '; for f in \${l#DropInPaths=}; do emit_file "$f"; done; IFS=$NL ;;
+      EnvironmentFiles=/*) f=\${l#EnvironmentFiles=}; emit_file "\${f%% (*}" ;;
+    esac
   done
 fi
-READ=
 for f in ${shellWords([...WELL_KNOWN_KUBELET_FILES, ...LAYOUT_FILES])}; do emit_file "$f"; done
 for f in ${shellWords(LAYOUT_MARKERS)}; do emit_stat "$f"; done
-V=$( { printf '%s\\n' "$ARGS" "$UNITS"; cat -- $READ; } | values)
+V=$(printf '%s\\n' "$ARGS" | values $NEW)
+NEW=
 pick '--config'; CONFIGS=$OUT
 pick '--config-dir'; DIRS=$OUT
 for p in $CONFIGS; do emit_file "$p"; done
 for p in $DIRS; do
   emit_list "$p"
   [ -d "$p" ] || continue
-  for f in $(find "$p" -name '*.conf' -type f | sort); do emit_file "$f"; CONFIGS="$CONFIGS$NL$f"; done
+  for f in $(find "$p" -name '*.conf' -type f | sort); do emit_file "$f"; done
 done
-V="$V$NL$(cat -- $CONFIGS | values)"
+V="$V$NL$(values $NEW)"
+NEW=
 pick 'staticpodpath|--pod-manifest-path'
-MANIFESTS=
+CANDIDATES=
 for dir in ${DEFAULT_STATIC_POD_DIR} $OUT; do
   emit_list "$dir"
   [ -d "$dir" ] || continue
-  for f in $(grep -l 'kube-apiserver' -- "$dir"/*); do [ -f "$f" ] && emit_file "$f" && MANIFESTS="$MANIFESTS$NL$f"; done
+  seen "M$dir" && continue
+  glob "$dir"
+  for e in $ENTRIES; do [ -f "$e" ] && CANDIDATES="$CANDIDATES$NL$e"; done
 done
-V="$V$NL$(cat -- $MANIFESTS | values)"
+V="$V$NL$(values -m $CANDIDATES)"
+pick 'M'
+for f in $OUT; do emit_file "$f"; done
 pick 'clientcafile|--client-ca-file|--kubelet-client-certificate|--kubelet-certificate-authority|--tls-cert-file|tlscertfile'
 for p in $OUT; do case "$p" in /*) emit_file "$p" ;; esac; done
 for p in ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
@@ -205,6 +245,25 @@ pick '--kubelet-client-certificate'; CERTS=$OUT
 for k in $KEYS ${shellWords(opts.extraKeys ?? [])}; do emit_stat "$k"; done
 for c in $CERTS; do for k in $KEYS; do pair "$c" "$k"; done; done
 ${extraPairs}
+if [ -n "$STATS" ]; then
+  for l in $(stat -L -c '%s %a %u %g %n' -- $STATS); do
+    p=\${l#* * * * }
+    if [ -r "$p" ]; then echo "KM STAT ok $l"; else echo "KM STAT unreadable $l"; fi
+  done
+fi
+if [ -n "$FILES" ]; then
+  echo "KM FILES"
+  SMALL=
+  BIG=
+  for l in $(stat -L -c '%s %a %u %g %n' -- $FILES); do
+    echo "$l"
+    if [ "\${l%% *}" -le "$MAX" ]; then SMALL="$SMALL$NL\${l#* * * * }"; else BIG="$BIG$NL\${l#* * * * }"; fi
+  done
+  echo "KM DATA"
+  [ -n "$SMALL" ] && cat -- $SMALL | base64
+  echo "KM END"
+  for f in $BIG; do echo "KM BIG $f"; head -c "$MAX" -- "$f" | base64; echo "KM END"; done
+fi
 echo "KM1 DONE"
 `;
 }

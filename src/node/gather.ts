@@ -8,8 +8,21 @@ const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Runs the gather script on the node (one remote command) and decodes what it printed. */
 export async function gatherFacts(session: NodeSession, opts: GatherOptions = {}): Promise<NodeFacts> {
-  const result = await session.exec(`sh -c ${shq(gatherScript(opts))}`, { timeoutSec: 120 });
-  const facts = parseFacts(result.stdout, opts.maxFileBytes);
+  const command = `sh -c ${shq(gatherScript(opts))}`;
+  let result = await session.exec(command, { timeoutSec: 120 });
+  let facts = parseFacts(result.stdout, opts.maxFileBytes);
+  // A file changed while it was read (a config being rewritten right then): once more, then say so.
+  if (facts.changedWhileRead) {
+    result = await session.exec(command, { timeoutSec: 120 });
+    facts = parseFacts(result.stdout, opts.maxFileBytes);
+  }
+  if (facts.changedWhileRead)
+    throw new NodeError(
+      session.node,
+      `${session.node}: files changed while they were read, twice in a row (one of ${facts.changedWhileRead.join(', ')})`,
+      'remote-command',
+      'something is rewriting these files right now; wait until it is done and run again',
+    );
   if (!facts.complete) {
     const detail =
       result.stderr.trim() ||
