@@ -14,7 +14,8 @@ import { CACHE_DIR } from './paths.js';
 export const ROOTFS_RECIPE = {
   suite: 'bookworm',
   variant: 'minbase',
-  // lab-notes.md recipe + nodejs, which runs the kubelet/apiserver simulators.
+  // lab-notes.md recipe + nodejs, which runs the kubelet/apiserver simulators, + python3, which
+  // real nodes have and Ansible's modules need (npm run bench runs Ansible's shell module).
   include: [
     'systemd',
     'systemd-sysv',
@@ -26,6 +27,7 @@ export const ROOTFS_RECIPE = {
     'sudo',
     'procps',
     'nodejs',
+    'python3',
   ],
   files: [
     {
