@@ -54,6 +54,22 @@ export interface KubeletView {
 
 const KUBELET_KIND = 'KubeletConfiguration';
 
+/**
+ * The order the kubelet reads --config-dir drop-ins in: filepath.WalkDir, names sorted within each
+ * directory, a subdirectory's files at the subdirectory's place (so `50/x.conf` comes before
+ * `50-a.conf`, although the full path sorts after it). node-facts §1.3.
+ */
+export function walkOrder(a: string, b: string): number {
+  const x = a.split('/');
+  const y = b.split('/');
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const p = x[i] ?? '';
+    const q = y[i] ?? '';
+    if (p !== q) return p < q ? -1 : 1;
+  }
+  return x.length - y.length;
+}
+
 function parseLayer(path: string, content: string): ConfigLayer {
   const trimmed = content.trimStart();
   const format = trimmed.startsWith('{') ? 'json' : 'yaml';
@@ -157,12 +173,14 @@ export function kubeletView(facts: NodeFacts): KubeletView {
   };
   if (!view.present) return view;
 
+  // Relative paths in flags are relative to the kubelet's working directory (systemd's default: /).
+  const cwd = process?.cwd ?? '/';
   const flagSourced = (flag: Flag, key: string): Sourced => {
     const word = argv[flag.index];
     const variable = word?.variable;
     const file = word?.origin ?? word?.source;
     return {
-      value: flag.value,
+      value: resolveAgainst(cwd, flag.value),
       key,
       layer: 'flag',
       source: argvSource,
@@ -170,7 +188,6 @@ export function kubeletView(facts: NodeFacts): KubeletView {
     };
   };
 
-  const cwd = process?.cwd ?? '/';
   const configFlag = lastFlag(view.flags, 'config');
   if (configFlag?.value) {
     const path = resolveAgainst(cwd, configFlag.value);
@@ -200,7 +217,7 @@ export function kubeletView(facts: NodeFacts): KubeletView {
       .filter(
         (f) => f.path.startsWith(path.replace(/\/?$/, '/')) && f.path.endsWith('.conf') && f.status === 'ok',
       )
-      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+      .sort((a, b) => walkOrder(a.path, b.path))
       .map((f) => parseLayer(f.path, f.content ?? ''));
     view.configDir = { path, exists: listing !== null && listing !== undefined, dropIns };
     if (!view.configDir.exists)

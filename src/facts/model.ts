@@ -23,3 +23,32 @@ export function nodeModel(facts: NodeFacts, given: { layout?: string; role?: Rol
     role: given.role ?? detectRole(kubelet, apiserver),
   };
 }
+
+/** Absolute paths a node's settings lead to that its facts do not hold yet, by what they are. */
+export interface UnreadPaths {
+  configs: string[];
+  configDirs: string[];
+  manifestDirs: string[];
+  files: string[];
+}
+
+/**
+ * What to gather next when a setting held a relative path (facts.relative): the gather script reads
+ * only absolute paths, because their base (the kubelet's working directory for flags, the config
+ * file's directory for paths inside it; node-facts §1.1) is known only here. Undefined when
+ * nothing is missing.
+ */
+export function unreadPaths(model: NodeModel): UnreadPaths | undefined {
+  const { facts, kubelet } = model;
+  const absent = (p: string | undefined): p is string =>
+    p !== undefined && p.startsWith('/') && !facts.files.has(p);
+  const unlisted = (p: string | undefined): p is string =>
+    p !== undefined && p.startsWith('/') && !facts.dirs.has(p);
+  const need: UnreadPaths = {
+    configs: [kubelet.config?.path].filter(absent),
+    configDirs: [kubelet.configDir?.path].filter(unlisted),
+    manifestDirs: [kubelet.staticPodPath?.value].filter(unlisted),
+    files: [kubelet.clientCAFile?.value].filter(absent),
+  };
+  return Object.values(need).some((l: string[]) => l.length > 0) ? need : undefined;
+}

@@ -63,6 +63,9 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         facts.tools[name ?? ''] = answer === 'yes';
         break;
       }
+      case 'REL':
+        (facts.relative ??= []).push(fields(line, 2)[2] ?? '');
+        break;
       case 'WHOAMI':
         facts.uid = Number(fields(line, 2)[2]);
         break;

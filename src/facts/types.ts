@@ -47,6 +47,8 @@ export interface NodeFacts {
   pairs: { cert: string; key: string; result: PairResult }[];
   tools: Record<string, boolean>;
   uid?: number;
+  /** Relative paths found in settings: their base is known only once the settings are read. */
+  relative?: string[];
   /** The script ran to its end marker (otherwise the output was cut). */
   complete: boolean;
   /**

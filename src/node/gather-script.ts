@@ -28,6 +28,9 @@
  *   KM PAIR match|mismatch|badcert|badkey|unreadable|noopenssl <cert>\t<key>
  *   KM TOOL <name> yes|no
  *   KM WHOAMI <uid>
+ *   KM REL <path>   a relative path in a setting: its base (the process's working directory, the
+ *                   config file's directory) is known only to the controller, which asks again
+ *                   with the absolute path (extraConfigs, extraConfigDirs, extraManifestDirs)
  *   KM1 DONE
  */
 
@@ -38,6 +41,12 @@ export interface GatherOptions {
   extraKeys?: readonly string[];
   /** cert/key pairs to compare on the node besides the apiserver's own. */
   extraPairs?: readonly (readonly [cert: string, key: string])[];
+  /** Kubelet config files, read and followed like the one --config names (absolute paths). */
+  extraConfigs?: readonly string[];
+  /** Kubelet --config-dir directories, listed and read like the one the flag names. */
+  extraConfigDirs?: readonly string[];
+  /** Static pod directories, searched for the kube-apiserver manifest like the default one. */
+  extraManifestDirs?: readonly string[];
   /** Upper bound for each file printed, in bytes. */
   maxFileBytes?: number;
 }
@@ -175,6 +184,8 @@ pick() {
     case "|$1|" in *"|\${l%%"$TAB"*}|"*) OUT="$OUT$NL\${l#*"$TAB"}" ;; esac
   done
 }
+# abs PATH…: the absolute ones into OUT; each relative one is reported (KM REL), not read here.
+abs() { OUT=; for p; do case "$p" in /*) OUT="$OUT$NL$p" ;; ?*) echo "KM REL $p" ;; esac; done; }
 ${VALUES_FUNCTION}
 echo "KM1 BEGIN"
 OPENSSL=
@@ -215,17 +226,17 @@ for f in ${shellWords([...WELL_KNOWN_KUBELET_FILES, ...LAYOUT_FILES])}; do emit_
 for f in ${shellWords(LAYOUT_MARKERS)}; do emit_stat "$f"; done
 V=$(printf '%s\\n' "$ARGS" | values $NEW)
 NEW=
-pick '--config'; CONFIGS=$OUT
-pick '--config-dir'; DIRS=$OUT
+pick '--config'; abs $OUT ${shellWords(opts.extraConfigs ?? [])}; CONFIGS=$OUT
+pick '--config-dir'; abs $OUT ${shellWords(opts.extraConfigDirs ?? [])}; DIRS=$OUT
 for p in $CONFIGS; do emit_file "$p"; done
 for p in $DIRS; do
   emit_list "$p"
   [ -d "$p" ] || continue
-  for f in $(find "$p" -name '*.conf' -type f | sort); do emit_file "$f"; done
+  for f in $(find "$p" -name '*.conf' ! -type d); do emit_file "$f"; done
 done
 V="$V$NL$(values $NEW)"
 NEW=
-pick 'staticpodpath|--pod-manifest-path'
+pick 'staticpodpath|--pod-manifest-path'; abs $OUT ${shellWords(opts.extraManifestDirs ?? [])}
 CANDIDATES=
 for dir in ${DEFAULT_STATIC_POD_DIR} $OUT; do
   emit_list "$dir"
@@ -238,8 +249,8 @@ V="$V$NL$(values -m $CANDIDATES)"
 pick 'M'
 for f in $OUT; do emit_file "$f"; done
 pick 'clientcafile|--client-ca-file|--kubelet-client-certificate|--kubelet-certificate-authority|--tls-cert-file|tlscertfile'
-for p in $OUT; do case "$p" in /*) emit_file "$p" ;; esac; done
-for p in ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
+abs $OUT
+for p in $OUT ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
 pick '--kubelet-client-key'; KEYS=$OUT
 pick '--kubelet-client-certificate'; CERTS=$OUT
 for k in $KEYS ${shellWords(opts.extraKeys ?? [])}; do emit_stat "$k"; done

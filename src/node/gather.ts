@@ -1,21 +1,57 @@
 import { NodeError } from '../errors.js';
+import { nodeModel, unreadPaths } from '../facts/model.js';
 import { parseFacts } from '../facts/parse.js';
 import type { NodeFacts } from '../facts/types.js';
 import { gatherScript, type GatherOptions } from './gather-script.js';
-import type { NodeSession } from './ssh/index.js';
+import type { ExecResult, NodeSession } from './ssh/index.js';
 
 const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-/** Runs the gather script on the node (one remote command) and decodes what it printed. */
-export async function gatherFacts(session: NodeSession, opts: GatherOptions = {}): Promise<NodeFacts> {
-  const command = `sh -c ${shq(gatherScript(opts))}`;
-  let result = await session.exec(command, { timeoutSec: 120 });
-  let facts = parseFacts(result.stdout, opts.maxFileBytes);
-  // A file changed while it was read (a config being rewritten right then): once more, then say so.
-  if (facts.changedWhileRead) {
-    result = await session.exec(command, { timeoutSec: 120 });
-    facts = parseFacts(result.stdout, opts.maxFileBytes);
+/** Settings lead to settings (a relative --config to its clientCAFile): this many rounds at most. */
+const MAX_ROUNDS = 3;
+
+export interface Collected {
+  facts: NodeFacts;
+  /** The last run of the script, for error messages. */
+  result: ExecResult;
+}
+
+/**
+ * Runs the gather script (one remote command) through `run` and decodes what it printed. Runs it
+ * again only when it must: a file changed while it was read (once), or a setting held a relative
+ * path, which only the controller can resolve (node-facts §1.1), so the next run is given the
+ * absolute paths. Most nodes take one run.
+ */
+export async function collectFacts(
+  run: (command: string) => Promise<ExecResult>,
+  opts: GatherOptions = {},
+): Promise<Collected> {
+  let current = opts;
+  const once = async () => {
+    const result = await run(`sh -c ${shq(gatherScript(current))}`);
+    return { result, facts: parseFacts(result.stdout, current.maxFileBytes) };
+  };
+  let collected = await once();
+  if (collected.facts.changedWhileRead) collected = await once();
+  for (let round = 1; round < MAX_ROUNDS && collected.facts.complete; round++) {
+    if (!collected.facts.relative || collected.facts.changedWhileRead) break;
+    const need = unreadPaths(nodeModel(collected.facts));
+    if (!need) break;
+    current = {
+      ...current,
+      extraConfigs: [...(current.extraConfigs ?? []), ...need.configs],
+      extraConfigDirs: [...(current.extraConfigDirs ?? []), ...need.configDirs],
+      extraManifestDirs: [...(current.extraManifestDirs ?? []), ...need.manifestDirs],
+      extraFiles: [...(current.extraFiles ?? []), ...need.files],
+    };
+    collected = await once();
   }
+  return collected;
+}
+
+/** Gathers a node's facts over its session; fails with a NodeError that says what to do. */
+export async function gatherFacts(session: NodeSession, opts: GatherOptions = {}): Promise<NodeFacts> {
+  const { facts, result } = await collectFacts((command) => session.exec(command, { timeoutSec: 120 }), opts);
   if (facts.changedWhileRead)
     throw new NodeError(
       session.node,

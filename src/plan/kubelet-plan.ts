@@ -6,7 +6,7 @@ import { setKubeletClientCA } from '../edits/kubelet-config.js';
 import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
 import { parseEnvFile } from '../facts/envfile.js';
 import { lastFlag } from '../facts/flags.js';
-import type { ConfigLayer } from '../facts/kubelet.js';
+import { walkOrder, type ConfigLayer } from '../facts/kubelet.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from './change.js';
@@ -145,8 +145,7 @@ export function planKubeletClientCa(
   const wrongCase = kubelet.wrongCase.at(-1);
   const winning = ca?.layer === 'drop-in' ? layers.find((l) => l.path === ca.source) : undefined;
   const target = winning ?? (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined);
-  const ownWins =
-    ownDropIn !== undefined && (target === undefined || target.path === ownDropIn || target.path < ownDropIn);
+  const ownWins = ownDropIn !== undefined && (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
   if (target && !ownWins)
     return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');
 

@@ -161,6 +161,31 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     expect(r.reason).toContain('drop-in /etc/kubernetes/kubelet/config.json.d/50-user.conf is empty');
   });
 
+  // filepath.WalkDir: the subdirectory 50/ is walked where its name sorts, before 50-a.conf.
+  it("drop-ins apply in the kubelet's walk order: 50/x.conf before 50-a.conf, so 50-a.conf wins", () => {
+    const empty =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: ""\n';
+    const good =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\n';
+    const dir = '/etc/kubernetes/kubelet/config.json.d';
+    const ok = check(
+      al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf'), {
+        [`${dir}/50/x.conf`]: empty,
+        [`${dir}/50-a.conf`]: good,
+      }),
+    );
+    expect(ok.status).toBe('pass');
+    expect(ok.reason).toContain(`${dir}/50-a.conf`);
+    const bad = check(
+      al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf'), {
+        [`${dir}/50/x.conf`]: good,
+        [`${dir}/50-a.conf`]: empty,
+      }),
+    );
+    expect(bad.status).toBe('fail');
+    expect(bad.reason).toContain(`${dir}/50-a.conf`);
+  });
+
   it('kOps 2025: config has x509: {} but the --client-ca-file flag wins: pass', () => {
     const r = check({
       kubeletUnit: [

@@ -1,0 +1,101 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca.js';
+import { nodeModel } from '../../../src/facts/model.js';
+import { collectFacts } from '../../../src/node/gather.js';
+import type { ExecResult } from '../../../src/node/ssh/index.js';
+import { makePki } from '../support/certs.js';
+import { fixture } from '../support/fake-node.js';
+
+const exec = promisify(execFile);
+const config = (extra: string) =>
+  `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n${extra}`;
+
+/**
+ * The real gather script, run here under sh against a process named kubelet (a copy of dash that
+ * waits on its stdin), started in its own working directory with relative paths, as a kubelet can
+ * be. Only that process is kept from the output: other kubelets on this machine (the lab's) would
+ * otherwise take part.
+ */
+describe('gather follows relative paths from where the kubelet resolves them', () => {
+  let root = '';
+  let kubelet: ChildProcess;
+  let runs = 0;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'km-follow-'));
+    const etc = join(root, 'etc');
+    for (const d of ['bin', 'etc/pki', 'etc/manifests', 'etc/drop.d', 'elsewhere'])
+      mkdirSync(join(root, d), { recursive: true });
+    writeFileSync(
+      join(etc, 'config.yaml'),
+      config('staticPodPath: manifests\nauthentication:\n  x509:\n    clientCAFile: pki/ca.crt\n'),
+    );
+    writeFileSync(join(etc, 'pki/ca.crt'), makePki().caCrt);
+    writeFileSync(join(etc, 'manifests/kube-apiserver.yaml'), fixture('kubeadm/kube-apiserver.yaml'));
+    writeFileSync(join(etc, 'drop.d/10-a.conf'), config('readOnlyPort: 0\n'));
+    // The kubelet reads every non-directory entry that ends in .conf, symlinks included.
+    writeFileSync(join(root, 'elsewhere/x.conf'), config('authentication:\n  x509:\n    clientCAFile: ""\n'));
+    symlinkSync(join(root, 'elsewhere/x.conf'), join(etc, 'drop.d/20-link.conf'));
+    copyFileSync('/bin/dash', join(root, 'bin/kubelet'));
+    kubelet = spawn(
+      join(root, 'bin/kubelet'),
+      ['-c', 'read x', 'kubelet', '--config=config.yaml', '--config-dir=drop.d'],
+      {
+        cwd: etc,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      },
+    );
+    await new Promise((r) => setTimeout(r, 100));
+  });
+
+  afterAll(() => {
+    kubelet.kill();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const run = async (command: string): Promise<ExecResult> => {
+    runs++;
+    const { stdout, stderr } = await exec('sh', ['-c', command], { maxBuffer: 1 << 26 });
+    // Keep only our kubelet's PROC block.
+    const kept = stdout.replace(/^KM PROC (\d+) [^\n]*\n[\s\S]*?^KM END\n/gm, (block, pid: string) =>
+      Number(pid) === kubelet.pid ? block : '',
+    );
+    return { code: 0, stdout: kept, stderr, truncated: false };
+  };
+
+  it("reads --config against the working directory and the paths inside it against the file's directory", async () => {
+    runs = 0;
+    const { facts } = await collectFacts(run);
+    const model = nodeModel(facts);
+    const etc = join(root, 'etc');
+    expect(model.kubelet.process?.pid).toBe(kubelet.pid);
+    expect(model.kubelet.config?.path).toBe(join(etc, 'config.yaml'));
+    expect(model.kubelet.configDir?.dropIns.map((d) => d.path)).toEqual([
+      join(etc, 'drop.d/10-a.conf'),
+      join(etc, 'drop.d/20-link.conf'),
+    ]);
+    expect(model.kubelet.staticPodPath?.value).toBe(join(etc, 'manifests'));
+    expect(model.apiserver.manifest?.path).toBe(join(etc, 'manifests/kube-apiserver.yaml'));
+    expect(runs).toBeLessThanOrEqual(3);
+
+    // The symlinked drop-in empties clientCAFile and sorts last: it wins.
+    const result = kubeletClientCa.check(model, new Date());
+    expect(result.status).toBe('fail');
+    expect(result.reason).toContain(join(etc, 'drop.d/20-link.conf'));
+  });
+
+  it('without the symlinked drop-in, the relative clientCAFile is found and read: pass', async () => {
+    rmSync(join(root, 'etc/drop.d/20-link.conf'));
+    const { facts } = await collectFacts(run);
+    const model = nodeModel(facts);
+    const result = kubeletClientCa.check(model, new Date());
+    expect(result.status).toBe('pass');
+    expect(result.evidence.map((e) => e.value)).toContain(join(root, 'etc/pki/ca.crt'));
+    expect(facts.files.get(join(root, 'etc/pki/ca.crt'))?.content).toContain('BEGIN CERTIFICATE');
+  });
+});
