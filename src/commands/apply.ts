@@ -9,7 +9,7 @@ import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
-import { loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
+import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
 import { parsePlanFile } from '../plan/plan-file.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { makeColors, type Colors } from '../report/colors.js';
@@ -134,6 +134,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {},
     );
     planned = matchTargets(plan, targets, opts.limit);
+    checkPlaybookChoices(
+      planned.map((p) => p.target),
+      opts.playbook,
+    );
   } else {
     const { plan, inspections } = await buildPlan(opts, io);
     planned = plan.nodes.map((n) => ({

@@ -6,6 +6,7 @@ import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { inspectNodes, type Inspection } from '../node/inspect.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
+import { checkPlaybookChoices } from '../playbook/load.js';
 import { summarize, type AuditReport, type NodeSummary } from '../report/audit-report.js';
 import { makeColors } from '../report/colors.js';
 import { renderAuditJunit } from '../report/junit.js';
@@ -27,6 +28,7 @@ export async function inspectSelected(
     await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
     opts.limit,
   );
+  checkPlaybookChoices(nodes, opts.playbook);
   const progress = new Progress(io, nodes.length, verb, opts.verbose);
   const inspections = await inspectNodes(nodes, {
     concurrency: opts.concurrency,

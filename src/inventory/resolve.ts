@@ -59,6 +59,7 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
       ...(fields.playbook ? { playbook: fields.playbook.value } : {}),
       groups: fields.groups?.value ?? [],
       params: fields.params?.value ?? {},
+      ...(fields.params ? { paramsAt: `${fields.params.file}:${fields.params.line}` } : {}),
       source: { file: spec.file, line: spec.line },
     };
     const here = [...chain, `node:${spec.name}`];

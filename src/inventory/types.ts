@@ -22,6 +22,8 @@ export interface NodeTarget {
   groups: string[];
   /** Free-form per-node overrides for playbook parameters (inventory key `params`). */
   params: Record<string, unknown>;
+  /** Where `params` was written ("file:line"), for messages. */
+  paramsAt?: string;
   /** Where the node was defined, for messages. */
   source: { file: string; line: number };
 }

@@ -46,7 +46,10 @@ export function planNode(
     ...id,
     role: model.role,
     layout: model.layout,
-    status: changes.length > 0 || issue.length > 0 ? 'change' : blocked.length > 0 ? 'blocked' : 'compliant',
+    // Anything blocked blocks the node: a failed preflight changes nothing (DESIGN.md), and a node
+    // with one control fixed and the other not must not look finished. Its other changes stay in
+    // the plan for the reviewer; apply skips the node.
+    status: blocked.length > 0 ? 'blocked' : changes.length > 0 || issue.length > 0 ? 'change' : 'compliant',
     changes,
     blocked,
     ...(issue.length > 0 ? { issue } : {}),

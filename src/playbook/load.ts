@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
 import { playbookSchema } from './schema.js';
+import type { NodeTarget } from '../inventory/types.js';
 import type { Playbook } from './types.js';
 
 /** The playbooks shipped with kubemend (playbooks/ beside src/ or dist/). */
@@ -147,10 +148,16 @@ export function playbookFor(
   );
 }
 
-/** Applies an inventory node's `params` (any part of a playbook) over the playbook, validated the same way. */
+/**
+ * Applies an inventory node's `params` (any part of a playbook) over the playbook, validated the
+ * same way. An `apiserver` part is left out for a playbook without one (EKS: there is no
+ * kube-apiserver on the node), so one set of params can serve every layout a node may turn out to be.
+ */
 export function withParams(playbook: Playbook, params: Record<string, unknown>, where: string): Playbook {
-  if (Object.keys(params).length === 0) return playbook;
-  const merged = deepMerge(structuredClone(playbook) as unknown as Record<string, unknown>, params);
+  const { apiserver, ...rest } = params;
+  const effective = playbook.apiserver || apiserver === undefined ? params : rest;
+  if (Object.keys(effective).length === 0) return playbook;
+  const merged = deepMerge(structuredClone(playbook) as unknown as Record<string, unknown>, effective);
   delete merged['file'];
   if (!validate(merged)) {
     throw new UsageError(
@@ -173,4 +180,42 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
         : v;
   }
   return base;
+}
+
+/**
+ * Before any node is touched: -p and every node's `playbook` must load, and each node's `params`
+ * must fit every playbook the node may get (its own, else -p, else any built-in: the layout, known
+ * only on the node, picks one). Throws one UsageError (exit 2) listing every problem.
+ */
+export function checkPlaybookChoices(targets: readonly NodeTarget[], cli: string | undefined): void {
+  const problems: string[] = [];
+  const loaded = new Map<string, Playbook | undefined>();
+  const load = (ref: string): Playbook | undefined => {
+    if (!loaded.has(ref)) {
+      try {
+        loaded.set(ref, resolvePlaybook(ref));
+      } catch (e) {
+        loaded.set(ref, undefined);
+        problems.push((e as Error).message, ...((e as UsageError).details ?? []).map((d) => `  ${d}`));
+      }
+    }
+    return loaded.get(ref);
+  };
+  const builtins = loadBuiltinPlaybooks();
+  const cliPlaybook = cli ? load(cli) : undefined;
+  for (const t of targets) {
+    const own = t.playbook ? load(t.playbook) : undefined;
+    if ((t.playbook && !own) || (cli && !cliPlaybook) || Object.keys(t.params).length === 0) continue;
+    const candidates = own ? [own] : cliPlaybook ? [cliPlaybook] : builtins;
+    const where = `node ${t.name}${t.paramsAt ? ` (${t.paramsAt})` : ''}`;
+    for (const p of candidates) {
+      try {
+        withParams(p, t.params, where);
+      } catch (e) {
+        problems.push((e as Error).message, ...((e as UsageError).details ?? []).map((d) => `  ${d}`));
+        break;
+      }
+    }
+  }
+  if (problems.length > 0) throw new UsageError('the playbook settings cannot be used', problems);
 }

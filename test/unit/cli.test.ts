@@ -86,6 +86,32 @@ describe('the command line', () => {
     expect(r.stderr).toMatch(/bad\.yaml:3: .*become/);
   });
 
+  // 127.0.0.1:1 refuses at once: reaching it (exit 3) proves the settings were accepted.
+  it('a bad -p or params that fit no playbook: exit 2 from every command, before connecting', async () => {
+    const inv = join(dir, 'params.yaml');
+    writeFileSync(
+      inv,
+      'nodes:\n  cp:\n    host: 127.0.0.1\n    port: 1\n    params: { kubelet: { bogus: 1 } }\n',
+    );
+    for (const command of ['audit', 'plan']) {
+      const r = await cli(command, '-i', inv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/params for node cp \(.*params\.yaml:5\) do not fit playbook/);
+      expect(r.stderr).toMatch(/bogus/);
+    }
+    const good = join(dir, 'good.yaml');
+    writeFileSync(good, 'nodes:\n  cp: { host: 127.0.0.1, port: 1 }\n');
+    const missing = await cli('audit', '-i', good, '-p', join(dir, 'no-such-playbook.yaml'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-playbook.yaml');
+    // A partial apiserver part fits every built-in playbook (EKS has none and ignores it).
+    writeFileSync(
+      inv,
+      'nodes:\n  cp:\n    host: 127.0.0.1\n    port: 1\n    params: { apiserver: { kubeletClientCertificate: /etc/kubernetes/pki/x.crt } }\n',
+    );
+    expect((await cli('plan', '-i', inv, '--connect-timeout', '2')).code).toBe(3);
+  });
+
   it('a plan file that was edited after review is refused (exit 2)', async () => {
     const plan = join(dir, 'edited.plan.json');
     writeFileSync(

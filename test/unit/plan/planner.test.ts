@@ -107,7 +107,7 @@ describe('plan on a kubeadm control plane failing both controls', () => {
     ).toBe(`${PKI}/ca.crt`);
   });
 
-  it('blocks the apiserver fix when the pair is missing, with the kubeadm way out; the kubelet fix still goes ahead', () => {
+  it('blocks the apiserver fix when the pair is missing, with the kubeadm way out; the node is blocked, the kubelet fix kept for review', () => {
     const node = kubeadmCp({ keys: [] });
     const p = plan(node, pb('kubeadm'));
     expect(p.blocked).toEqual([
@@ -118,6 +118,8 @@ describe('plan on a kubeadm control plane failing both controls', () => {
       },
     ]);
     expect(p.changes.map((c) => c.control)).toEqual(['kubelet-client-ca']);
+    // A failed preflight changes nothing: apply skips a blocked node, so it is never half fixed.
+    expect(p.status).toBe('blocked');
   });
 
   it("blocks when the client CA does not sign the apiserver's kubelet client certificate", () => {

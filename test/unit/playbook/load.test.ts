@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { UsageError } from '../../../src/errors.js';
-import { loadBuiltinPlaybooks, parsePlaybook, playbookFor, withParams } from '../../../src/playbook/load.js';
+import {
+  checkPlaybookChoices,
+  loadBuiltinPlaybooks,
+  parsePlaybook,
+  playbookFor,
+  withParams,
+} from '../../../src/playbook/load.js';
+import type { NodeTarget } from '../../../src/inventory/types.js';
+import { UsageError } from '../../../src/errors.js';
 
 describe('playbooks', () => {
   it('ships kubeadm, eks, kubespray and generic, each valid, chosen by layout', () => {
@@ -48,5 +55,64 @@ describe('playbooks', () => {
     expect(() => withParams(kubeadm, { kubelet: { clientCAFile: 'ca.crt' } }, 'cp-1')).toThrow(
       /params for cp-1/,
     );
+  });
+
+  it('an apiserver part of params is left out on a playbook without one (EKS), so it fits every layout', () => {
+    const eks = loadBuiltinPlaybooks().find((p) => p.name === 'eks')!;
+    const params = { apiserver: { kubeletClientCertificate: '/etc/kubernetes/pki/x.crt' } };
+    expect(withParams(eks, params, 'cp').apiserver).toBeUndefined();
+    const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
+    expect(withParams(kubeadm, params, 'cp').apiserver).toMatchObject({
+      kubeletClientCertificate: '/etc/kubernetes/pki/x.crt',
+      kubeletClientKey: '/etc/kubernetes/pki/apiserver-kubelet-client.key',
+    });
+  });
+
+  describe('checkPlaybookChoices: before any node is touched', () => {
+    const node = (over: Partial<NodeTarget>): NodeTarget => ({
+      name: 'cp',
+      host: '10.0.0.1',
+      port: 22,
+      user: 'root',
+      become: 'none',
+      proxyJump: [],
+      knownHostsFile: '/dev/null',
+      groups: [],
+      params: {},
+      source: { file: 'inventory.yaml', line: 3 },
+      ...over,
+    });
+    const problems = (f: () => void): string[] => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(UsageError);
+        return [(e as UsageError).message, ...(e as UsageError).details];
+      }
+      return [];
+    };
+
+    it('accepts partial params that fit every layout', () => {
+      const params = { apiserver: { kubeletClientCertificate: '/etc/kubernetes/pki/x.crt' } };
+      expect(problems(() => checkPlaybookChoices([node({ params })], undefined))).toEqual([]);
+      expect(problems(() => checkPlaybookChoices([node({ params })], 'kubeadm'))).toEqual([]);
+    });
+
+    it('names the node and where its params were written when they fit no playbook', () => {
+      const out = problems(() =>
+        checkPlaybookChoices(
+          [node({ params: { kubelet: { bogus: 1 } }, paramsAt: 'inventory.yaml:7' })],
+          undefined,
+        ),
+      );
+      expect(out.join('\n')).toMatch(/params for node cp \(inventory.yaml:7\) do not fit playbook/);
+      expect(out.join('\n')).toMatch(/bogus/);
+    });
+
+    it('refuses a -p file that does not exist or does not validate', () => {
+      expect(problems(() => checkPlaybookChoices([node({})], '/nonexistent/pb.yaml')).join('\n')).toMatch(
+        /nonexistent\/pb.yaml/,
+      );
+    });
   });
 });
