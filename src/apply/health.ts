@@ -25,12 +25,23 @@ export function kubeletHealthzUrl(model: NodeModel): string | null {
   port = lastFlag(flags, 'healthz-port')?.value ?? port;
   address = lastFlag(flags, 'healthz-bind-address')?.value ?? address;
   if (Number(port) === 0) return null;
-  const host = !address || address === '0.0.0.0' || address === '::' ? '127.0.0.1' : String(address);
-  return `http://${host}:${Number(port)}/healthz`;
+  return `http://${urlHost(address)}:${Number(port)}/healthz`;
 }
 
-export function apiserverPort(flags: readonly Flag[]): number {
-  return Number(lastFlag(flags, 'secure-port')?.value ?? 6443) || 6443;
+/** A bind address as the host of a URL: loopback for "every address", IPv6 in brackets. */
+function urlHost(address: unknown): string {
+  const a = typeof address === 'string' ? address : '';
+  if (!a || a === '0.0.0.0' || a === '::') return '127.0.0.1';
+  return a.includes(':') ? `[${a}]` : a;
+}
+
+/**
+ * Where the kube-apiserver answers /livez: its --secure-port (6443) on its --bind-address, loopback
+ * when it listens on every address. An apiserver bound to the node's IP does not answer on 127.0.0.1.
+ */
+export function apiserverLivezUrl(flags: readonly Flag[]): string {
+  const port = Number(lastFlag(flags, 'secure-port')?.value ?? 6443) || 6443;
+  return `https://${urlHost(lastFlag(flags, 'bind-address')?.value)}:${port}/livez`;
 }
 
 export async function kubeletState(session: NodeSession, healthzUrl: string | null): Promise<KubeletState> {
@@ -61,8 +72,8 @@ export interface ApiserverState {
   livez: string;
 }
 
-export async function apiserverState(session: NodeSession, port: number): Promise<ApiserverState> {
-  const r = await session.exec(apiserverStateScript(port), { timeoutSec: 30 });
+export async function apiserverState(session: NodeSession, livezUrl: string): Promise<ApiserverState> {
+  const r = await session.exec(apiserverStateScript(livezUrl), { timeoutSec: 30 });
   const processes = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('PROC '))
@@ -120,12 +131,12 @@ export async function waitKubeletHealthy(
  */
 export async function waitApiserverHealthy(
   session: NodeSession,
-  opts: { beforePids: number[]; expect: string[]; port: number; timeoutSec: number; clock: Clock },
+  opts: { beforePids: number[]; expect: string[]; livezUrl: string; timeoutSec: number; clock: Clock },
 ): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
   const deadline = opts.clock.now() + opts.timeoutSec * 1000;
   let last: ApiserverState = { processes: [], livez: '' };
   while (opts.clock.now() < deadline) {
-    last = await apiserverState(session, opts.port);
+    last = await apiserverState(session, opts.livezUrl);
     const fresh = last.processes.find(
       (p) => !opts.beforePids.includes(p.pid) && opts.expect.every((flag) => p.argv.includes(flag)),
     );

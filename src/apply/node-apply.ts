@@ -28,7 +28,7 @@ import type { NodePlan, PlannedChange } from '../plan/types.js';
 import { TOOL, VERSION } from '../version.js';
 import type { Clock } from './clock.js';
 import {
-  apiserverPort,
+  apiserverLivezUrl,
   apiserverState,
   kubeletHealthzUrl,
   kubeletState,
@@ -267,8 +267,10 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
   const url = kubeletHealthzUrl(model);
   const beforeKubelet = await kubeletState(session, url).catch(() => undefined);
   const manifestChange = changes.find((c) => c.restart === 'static-pod:kube-apiserver');
-  const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
-  const beforePids = manifestChange ? (await apiserverState(session, port)).processes.map((p) => p.pid) : [];
+  const livezUrl = apiserverLivezUrl(model.apiserver.manifest?.flags ?? []);
+  const beforePids = manifestChange
+    ? (await apiserverState(session, livezUrl)).processes.map((p) => p.pid)
+    : [];
 
   try {
     for (const i of ctx.plan.issue ?? []) {
@@ -287,7 +289,14 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
       throw new Step(`writing failed: ${(w.stdout + w.stderr).trim()}`);
     await log('written', { files: files.map((f) => f.path) });
 
-    await restartAndWait(session, ctx, { restarts, url, beforeKubelet, manifestChange, port, beforePids });
+    await restartAndWait(session, ctx, {
+      restarts,
+      url,
+      beforeKubelet,
+      manifestChange,
+      livezUrl,
+      beforePids,
+    });
 
     ctx.onStage('re-audit');
     const after = nodeModel(await gatherFacts(session, ctx.gather));
@@ -350,7 +359,7 @@ async function restartAndWait(
     url: string | null;
     beforeKubelet: KubeletState | undefined;
     manifestChange: PlannedChange | undefined;
-    port: number;
+    livezUrl: string;
     beforePids: number[];
   },
 ): Promise<void> {
@@ -380,7 +389,7 @@ async function restartAndWait(
     const h = await waitApiserverHealthy(session, {
       beforePids: s.beforePids,
       expect,
-      port: s.port,
+      livezUrl: s.livezUrl,
       timeoutSec: t.apiserverRestartSec,
       clock: ctx.clock,
     });
@@ -408,11 +417,11 @@ export async function rollBack(
   gate: Gate,
   log: Log,
 ): Promise<string | undefined> {
-  const port = apiserverPort(model.apiserver.manifest?.flags ?? []);
+  const livezUrl = apiserverLivezUrl(model.apiserver.manifest?.flags ?? []);
   const manifestRestored = run.restarts.includes('static-pod:kube-apiserver');
   // The restored manifest must bring up a new process: remember the ones running now.
   const beforePids = manifestRestored
-    ? (await apiserverState(session, port)).processes.map((p) => p.pid)
+    ? (await apiserverState(session, livezUrl)).processes.map((p) => p.pid)
     : [];
   const r = await session.exec(restoreScript(run.runId, run.files), { timeoutSec: 120 });
   if (r.code !== 0 || !r.stdout.includes('RESTORE-DONE'))
@@ -438,7 +447,7 @@ export async function rollBack(
       const h = await waitApiserverHealthy(session, {
         beforePids,
         expect: [],
-        port,
+        livezUrl,
         timeoutSec: t.apiserverRestartSec,
         clock: gate.clock,
       });

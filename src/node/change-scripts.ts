@@ -166,9 +166,9 @@ ${healthzUrl ? `echo "Healthz=$(${httpGet(healthzUrl)})"` : 'echo Healthz=unchec
  * Running kube-apiserver processes (pid + base64 NUL-separated argv) and the /livez answer; with
  * curl, the HTTP status follows the body as " HTTP<code>".
  */
-export const apiserverStateScript = (port: number) =>
+export const apiserverStateScript = (livezUrl: string) =>
   `for d in /proc/[0-9]*; do { read -r c < $d/comm; } 2>/dev/null && [ "$c" = kube-apiserver ] && echo "PROC \${d#/proc/} $(base64 < $d/cmdline | tr -d '\\n')"; done
-echo "Livez=$(if command -v curl >/dev/null; then curl -sk -m 2 -w ' HTTP%{http_code}' 'https://127.0.0.1:${port}/livez'; elif command -v wget >/dev/null; then wget -qO- -T 2 --no-check-certificate 'https://127.0.0.1:${port}/livez'; else printf unchecked; fi 2>/dev/null)"`;
+echo "Livez=$(if command -v curl >/dev/null; then curl -sk -m 2 -w ' HTTP%{http_code}' '${livezUrl}'; elif command -v wget >/dev/null; then wget -qO- -T 2 --no-check-certificate '${livezUrl}'; else printf unchecked; fi 2>/dev/null)"`;
 
 export type IssueSpec = Omit<IssueCert, 'control'>;
 
