@@ -94,8 +94,10 @@ export function planKubeletClientCa(
     path: string,
     edit: (before: string) => string,
     restart: 'kubelet' | 'kubelet+daemon-reload',
-    extra: { durable?: boolean; notes?: string[] } = {},
+    given: { durable?: boolean; notes?: string[] } = {},
   ): PlanPart => {
+    const note = regeneratedNote(model.layout, path, playbook);
+    const extra = note ? { durable: false, notes: [note] } : given;
     const before = text(path);
     if (before === undefined)
       return {
@@ -176,23 +178,33 @@ export function planKubeletClientCa(
     };
   }
 
-  // 4. The --config file.
-  if (kubelet.config?.data) {
-    const regenerated = model.layout === 'eks-al2023';
-    const notes = playbook.kubelet.durabilityNote ? [playbook.kubelet.durabilityNote] : [];
+  // 4. The --config file (on AL2023 nodeadm's config.json: not durable, see regeneratedNote).
+  if (kubelet.config?.data)
     return modify(
       kubelet.config.path,
       (t) => setKubeletClientCA(t, caPath, formatOf(kubelet.config, t)).content,
       'kubelet',
-      {
-        durable: !regenerated,
-        notes,
-      },
     );
-  }
 
   // 5. Flags only: add --client-ca-file through a variable the kubelet's ExecStart expands.
   return planFlagOnly(model, caPath, ctx, modify);
+}
+
+/**
+ * Files that node tooling writes again at every boot (node-facts §5: nodeadm on AL2023 writes
+ * config.json and the environment file holding NODEADM_KUBELET_ARGS): an edit there works now and is
+ * lost at the next reboot, so the change is marked durable: false with what would last.
+ */
+function regeneratedNote(layout: string | null, path: string, playbook: Playbook): string | undefined {
+  if (layout !== 'eks-al2023') return undefined;
+  if (path === '/etc/kubernetes/kubelet/config.json')
+    return (
+      playbook.kubelet.durabilityNote ??
+      'nodeadm rewrites /etc/kubernetes/kubelet/config.json at every boot; set the value in the NodeConfig to make it last'
+    );
+  if (path === '/etc/eks/kubelet/environment')
+    return 'nodeadm rewrites /etc/eks/kubelet/environment (NODEADM_KUBELET_ARGS) at every boot. To make the change last, set the flag in spec.kubelet.flags of the NodeConfig (user data) or of a NodeConfig drop-in under /etc/eks/nodeadm.d/.';
+  return undefined;
 }
 
 function planFlagOnly(

@@ -224,6 +224,17 @@ describe('plan on kubelet layouts', () => {
     expect(p.changes[0]!.notes.join()).toMatch(/NodeConfig/);
   });
 
+  it('AL2023 with an empty --client-ca-file in NODEADM_KUBELET_ARGS: fixed now, not durable, says where it lasts', () => {
+    const node = al2023(false);
+    const env = node.files!['/etc/eks/kubelet/environment']!;
+    node.files!['/etc/eks/kubelet/environment'] = `${env.trimEnd()} --client-ca-file=\n`;
+    const p = plan(node, pb('eks'));
+    expect(p.changes).toHaveLength(1);
+    expect(p.changes[0]).toMatchObject({ path: '/etc/eks/kubelet/environment', durable: false });
+    expect(p.changes[0]!.notes.join()).toMatch(/spec\.kubelet\.flags/);
+    expect(p.changes[0]!.after.content).toContain(`--client-ca-file=${PKI}/ca.crt`);
+  });
+
   it('kOps 2025 with an empty --client-ca-file flag: fixes the flag in /etc/sysconfig/kubelet', () => {
     const p = plan(
       {
