@@ -23,10 +23,11 @@ export const apiserverKubeletClientCert: Control = {
         evidence: [],
         warnings: [],
       };
-    if (layout && UNSUPPORTED_LAYOUTS.has(layout))
+    const unsupported = layout ? UNSUPPORTED_LAYOUTS.get(layout) : undefined;
+    if (unsupported)
       return {
         status: 'skip',
-        reason: `${layout} nodes are not supported: ${layout} embeds the kube-apiserver and sets its kubelet client certificate itself`,
+        reason: `${layout} nodes are not supported: ${unsupported}`,
         evidence: [],
         warnings: [],
       };

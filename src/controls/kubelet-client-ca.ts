@@ -24,10 +24,11 @@ export const kubeletClientCa: Control = {
   title: 'The kubelet verifies client certificates against a client CA',
   check(model: NodeModel) {
     const { kubelet, layout } = model;
-    if (layout && UNSUPPORTED_LAYOUTS.has(layout))
+    const unsupported = layout ? UNSUPPORTED_LAYOUTS.get(layout) : undefined;
+    if (unsupported)
       return {
         status: 'skip',
-        reason: `${layout} nodes are not supported: their kubelet flags live in the ${layout} service configuration, which kubemend does not read`,
+        reason: `${layout} nodes are not supported: ${unsupported}`,
         evidence: [],
         warnings: [],
       };

@@ -2,11 +2,34 @@ import type { ApiserverView } from './apiserver.js';
 import type { KubeletView } from './kubelet.js';
 import type { NodeFacts } from './types.js';
 
-export type Layout = 'kubeadm' | 'eks-al2' | 'eks-al2023' | 'kubespray' | 'k3s' | 'rke2' | 'generic';
+export type Layout =
+  'kubeadm' | 'eks-al2' | 'eks-al2023' | 'kubespray' | 'k3s' | 'microk8s' | 'rke2' | 'generic';
 export type Role = 'control-plane' | 'worker';
 
-/** Single-binary distributions keep their flags elsewhere; kubemend says so instead of guessing. */
-export const UNSUPPORTED_LAYOUTS: ReadonlySet<Layout> = new Set(['k3s', 'rke2']);
+/**
+ * Single-binary distributions run the kubelet and the apiserver inside their own process, with
+ * flags kept in their own files: there is no kubelet process or manifest to read, and kubemend says
+ * so instead of guessing (pitfalls #12). RKE2 is not one of them: it starts a real kubelet (flags on
+ * its command line, config in --config-dir drop-ins) and a static-pod apiserver, so it is audited;
+ * only its fixes go through RKE2's own config (see RKE2_FIX).
+ */
+export const UNSUPPORTED_LAYOUTS: ReadonlyMap<Layout, string> = new Map<Layout, string>([
+  [
+    'k3s',
+    'k3s runs the kubelet and the kube-apiserver inside the k3s process, with flags from /etc/rancher/k3s/config.yaml (kubelet-arg, kube-apiserver-arg)',
+  ],
+  [
+    'microk8s',
+    'microk8s runs the kubelet and the kube-apiserver inside kubelite, with flags from /var/snap/microk8s/current/args/',
+  ],
+]);
+
+/** Why kubemend does not edit an RKE2 node's files, and what to do instead. */
+export const RKE2_FIX = {
+  reason:
+    'RKE2 writes its kubelet drop-ins and static pod manifests again from /etc/rancher/rke2/config.yaml every time it starts, so kubemend does not edit them',
+  fix: 'set kubelet-arg (client-ca-file) or kube-apiserver-arg (kubelet-client-certificate, kubelet-client-key) in /etc/rancher/rke2/config.yaml, then restart rke2-server or rke2-agent',
+};
 
 export const isEks = (layout: Layout | null) => layout === 'eks-al2' || layout === 'eks-al2023';
 
@@ -26,6 +49,8 @@ export function detectLayout(
     exists(facts, '/usr/local/bin/k3s')
   )
     return 'k3s';
+  if (comms.includes('kubelite') || exists(facts, '/var/snap/microk8s/current/args/kubelet'))
+    return 'microk8s';
   if (
     comms.includes('rke2') ||
     exists(facts, '/etc/rancher/rke2/config.yaml') ||

@@ -79,6 +79,7 @@ export const LAYOUT_MARKERS = [
   '/etc/rancher/rke2/config.yaml',
   '/usr/local/bin/k3s',
   '/usr/local/bin/rke2',
+  '/var/snap/microk8s/current/args/kubelet',
   '/etc/kubernetes/admin.conf',
   '/etc/kubernetes/pki/ca.key',
   '/etc/kubernetes/ssl/ca.key',

@@ -1,4 +1,5 @@
 import type { AuditResult } from '../controls/types.js';
+import { RKE2_FIX } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { planApiserverClientCert } from './apiserver-plan.js';
@@ -24,6 +25,11 @@ export function planNode(
 ): NodePlan {
   const parts: PlanPart[] = [];
   for (const r of results) {
+    if (model.layout === 'rke2') {
+      if (r.status === 'fail' || r.status === 'error')
+        parts.push({ blocked: [{ control: r.control, ...RKE2_FIX }] });
+      continue;
+    }
     if (r.control === 'apiserver-kubelet-client-cert')
       parts.push(planApiserverClientCert(model, r, playbook, ctx, now));
     else parts.push(planKubeletClientCa(model, r, playbook, ctx));

@@ -246,7 +246,7 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     expect(r.status).toBe('fail');
   });
 
-  it('RKE2 and k3s are reported as not supported (skip), not as failures', () => {
+  it('RKE2: --config-dir only, no --config (PROVENANCE: pass); k3s and microk8s: not supported (skip)', () => {
     const rke2 = check({
       processes: [
         {
@@ -260,15 +260,22 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
         '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
           'rke2/00-rke2-defaults.conf',
         ),
+        '/var/lib/rancher/rke2/agent/client-ca.crt': pki.caCrt,
       },
     });
-    expect(rke2.status).toBe('skip');
-    expect(rke2.reason).toMatch(/rke2 nodes are not supported/);
+    expect(rke2.status).toBe('pass');
+    expect(rke2.reason).toContain('/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf');
     const k3s = check({
       processes: [{ pid: 3, comm: 'k3s-server', argv: ['/usr/local/bin/k3s', 'server'] }],
       files: { '/etc/rancher/k3s/config.yaml': fixture('k3s/config.yaml') },
     });
     expect(k3s.status).toBe('skip');
+    expect(k3s.reason).toMatch(/k3s nodes are not supported: .*kubelet-arg/);
+    const microk8s = check({
+      processes: [{ pid: 4, comm: 'kubelite', argv: ['/snap/microk8s/current/kubelite'] }],
+    });
+    expect(microk8s.status).toBe('skip');
+    expect(microk8s.reason).toMatch(/microk8s nodes are not supported: .*args/);
   });
 });
 

@@ -296,6 +296,37 @@ describe('plan on kubelet layouts', () => {
   });
 });
 
+describe('plan on RKE2', () => {
+  it('edits nothing: RKE2 rewrites its drop-ins and manifests at start; blocked, with config.yaml as the way out', () => {
+    const p = plan(
+      {
+        processes: [
+          {
+            pid: 9,
+            comm: 'kubelet',
+            argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'],
+          },
+        ],
+        files: {
+          '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
+          // the CA file is missing: the control fails
+          '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
+            'rke2/00-rke2-defaults.conf',
+          ),
+        },
+      },
+      pb('generic'),
+    );
+    expect(p).toMatchObject({ layout: 'rke2', status: 'blocked', changes: [] });
+    expect(p.blocked).toEqual([
+      expect.objectContaining({
+        control: 'kubelet-client-ca',
+        fix: expect.stringMatching(/rke2\/config\.yaml/),
+      }),
+    ]);
+  });
+});
+
 describe('plan --issue-certs', () => {
   const missingPair = (over: Partial<FakeNode> = {}) => {
     const node = kubeadmCp({ keys: [`${PKI}/ca.key`], pairs: [], ...over });
