@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca.js';
 import { nodeModel } from '../../../src/facts/model.js';
-import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 import { makePki, type TestPki } from '../support/certs.js';
 
 let pki: TestPki;
@@ -247,22 +247,7 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
   });
 
   it('RKE2: --config-dir only, no --config (PROVENANCE: pass); k3s and microk8s: not supported (skip)', () => {
-    const rke2 = check({
-      processes: [
-        {
-          pid: 9,
-          comm: 'kubelet',
-          argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'],
-        },
-      ],
-      files: {
-        '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
-        '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
-          'rke2/00-rke2-defaults.conf',
-        ),
-        '/var/lib/rancher/rke2/agent/client-ca.crt': pki.caCrt,
-      },
-    });
+    const rke2 = check(rke2Agent({ '/var/lib/rancher/rke2/agent/client-ca.crt': pki.caCrt }));
     expect(rke2.status).toBe('pass');
     expect(rke2.reason).toContain('/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf');
     const k3s = check({

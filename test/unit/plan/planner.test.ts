@@ -8,7 +8,7 @@ import type { Playbook } from '../../../src/playbook/types.js';
 import { sha256, type Templates } from '../../../src/plan/change.js';
 import { planNode } from '../../../src/plan/planner.js';
 import { makePki, type TestPki } from '../support/certs.js';
-import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 
 const templates: Templates = {
   dropInYaml: readFileSync(
@@ -298,25 +298,8 @@ describe('plan on kubelet layouts', () => {
 
 describe('plan on RKE2', () => {
   it('edits nothing: RKE2 rewrites its drop-ins and manifests at start; blocked, with config.yaml as the way out', () => {
-    const p = plan(
-      {
-        processes: [
-          {
-            pid: 9,
-            comm: 'kubelet',
-            argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'],
-          },
-        ],
-        files: {
-          '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
-          // the CA file is missing: the control fails
-          '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
-            'rke2/00-rke2-defaults.conf',
-          ),
-        },
-      },
-      pb('generic'),
-    );
+    // the CA file is missing: the control fails
+    const p = plan(rke2Agent(), pb('generic'));
     expect(p).toMatchObject({ layout: 'rke2', status: 'blocked', changes: [] });
     expect(p.blocked).toEqual([
       expect.objectContaining({

@@ -63,3 +63,23 @@ export function fakeFacts(node: FakeNode): NodeFacts {
     complete: true,
   };
 }
+
+/** An RKE2 agent as PROVENANCE describes it: --config-dir only, the rke2 defaults drop-in. */
+export function rke2Agent(files: Record<string, string> = {}): FakeNode {
+  return {
+    processes: [
+      {
+        pid: 9,
+        comm: 'kubelet',
+        argv: ['kubelet', '--config-dir=/var/lib/rancher/rke2/agent/etc/kubelet.conf.d'],
+      },
+    ],
+    files: {
+      '/etc/rancher/rke2/config.yaml': 'write-kubeconfig-mode: "0600"\n',
+      '/var/lib/rancher/rke2/agent/etc/kubelet.conf.d/00-rke2-defaults.conf': fixture(
+        'rke2/00-rke2-defaults.conf',
+      ),
+      ...files,
+    },
+  };
+}
