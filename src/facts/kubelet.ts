@@ -53,6 +53,7 @@ export interface KubeletView {
 }
 
 const KUBELET_KIND = 'KubeletConfiguration';
+const KUBELET_API_VERSION = 'kubelet.config.k8s.io/v1beta1';
 
 /**
  * The order the kubelet reads --config-dir drop-ins in: filepath.WalkDir, names sorted within each
@@ -82,6 +83,18 @@ function parseLayer(path: string, content: string): ConfigLayer {
     if (!data || typeof data !== 'object' || Array.isArray(data))
       return { path, format, error: `${path} is not a KubeletConfiguration object` };
     const obj = data as Record<string, unknown>;
+    // node-facts §1.2/§1.3: the config file and every drop-in must say what they are, or the
+    // kubelet refuses to start.
+    if (obj['apiVersion'] !== KUBELET_API_VERSION)
+      return {
+        path,
+        format,
+        data: obj,
+        error:
+          obj['apiVersion'] === undefined
+            ? `${path} has no apiVersion (the kubelet refuses to start without apiVersion: ${KUBELET_API_VERSION})`
+            : `${path} has apiVersion ${String(obj['apiVersion'])}, not ${KUBELET_API_VERSION} (the kubelet refuses it)`,
+      };
     if (obj['kind'] !== KUBELET_KIND)
       return {
         path,

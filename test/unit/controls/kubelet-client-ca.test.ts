@@ -310,6 +310,16 @@ describe('kubelet-client-ca decisions', () => {
     expect(r.reason).toMatch(/holds no PEM certificate/);
   });
 
+  it('a config without apiVersion is an error: the kubelet does not start with it', () => {
+    const noApiVersion = cfg('    clientCAFile: /ca.crt').replace(
+      'apiVersion: kubelet.config.k8s.io/v1beta1\n',
+      '',
+    );
+    const r = check(running(noApiVersion, { '/ca.crt': pki.caCrt }));
+    expect(r.status).toBe('error');
+    expect(r.reason).toMatch(/config.yaml has no apiVersion/);
+  });
+
   it('relative clientCAFile resolves against the config file directory', () => {
     const r = check(
       running(cfg('    clientCAFile: pki/ca.crt'), { '/var/lib/kubelet/pki/ca.crt': pki.caCrt }),
