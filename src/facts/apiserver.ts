@@ -78,15 +78,20 @@ function findApiserverProcess(facts: NodeFacts): ProcessFact | undefined {
   );
 }
 
+/** `staticPodDir` null: the kubelet runs no static pods, so no file is the apiserver's manifest. */
 export function apiserverView(
   facts: NodeFacts,
-  staticPodDir: string = DEFAULT_STATIC_POD_DIR,
+  staticPodDir: string | null = DEFAULT_STATIC_POD_DIR,
 ): ApiserverView {
   const process = findApiserverProcess(facts);
-  const dir = staticPodDir.replace(/\/+$/, '');
+  const dir = staticPodDir?.replace(/\/+$/, '') ?? '';
   const candidates = [...facts.files.values()]
     .filter(
-      (f) => f.status === 'ok' && posix.dirname(f.path) === dir && !posix.basename(f.path).startsWith('.'),
+      (f) =>
+        dir !== '' &&
+        f.status === 'ok' &&
+        posix.dirname(f.path) === dir &&
+        !posix.basename(f.path).startsWith('.'),
     )
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => manifestFlags(f.path, f.content ?? ''))

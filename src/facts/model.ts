@@ -14,7 +14,15 @@ export interface NodeModel {
 
 export function nodeModel(facts: NodeFacts, given: { layout?: string; role?: Role } = {}): NodeModel {
   const kubelet = kubeletView(facts);
-  const apiserver = apiserverView(facts, kubelet.staticPodPath?.value ?? DEFAULT_STATIC_POD_DIR);
+  // The kubelet runs static pods only from its staticPodPath (--pod-manifest-path): a kubelet whose
+  // settings are known and name none runs none (node-facts §1.5), so a kube-apiserver.yaml left in
+  // the usual directory is not its apiserver's manifest (an apiserver run by systemd, say). When
+  // the kubelet's settings are not known, the usual directory is the best guess.
+  const known = kubelet.present && kubelet.errors.length === 0;
+  const apiserver = apiserverView(
+    facts,
+    kubelet.staticPodPath?.value || (known ? null : DEFAULT_STATIC_POD_DIR),
+  );
   return {
     facts,
     kubelet,

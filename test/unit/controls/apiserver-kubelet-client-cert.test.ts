@@ -204,6 +204,28 @@ describe('apiserver-kubelet-client-cert on a control-plane node', () => {
     expect(eks.reason).toMatch(/^EKS/);
   });
 
+  it('a kubelet with no staticPodPath runs no static pods: a stale manifest in the usual folder is not the apiserver', () => {
+    const kubelet = (): Partial<FakeNode> => ({
+      processes: [
+        { pid: 812, comm: 'kube-apiserver', argv: kubeadmArgs() }, // run by systemd (the hard way)
+        { pid: 900, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] },
+      ],
+    });
+    const config = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n';
+    const stale = fixture('kubeadm/kube-apiserver.yaml').replace(
+      /^.*--kubelet-client-(certificate|key)=.*\n/gm,
+      '',
+    );
+    const systemd = check(cp(kubelet(), { [MANIFEST]: stale, '/var/lib/kubelet/config.yaml': config }));
+    expect(systemd.status).toBe('pass');
+    expect(systemd.warnings.join()).toMatch(/no static pod manifest found/);
+    // With staticPodPath set, the same file is the apiserver's manifest, and it lacks the flags.
+    const withPods = `${config}staticPodPath: /etc/kubernetes/manifests\n`;
+    const kubeadm = check(cp(kubelet(), { [MANIFEST]: stale, '/var/lib/kubelet/config.yaml': withPods }));
+    expect(kubeadm.status).toBe('fail');
+    expect(kubeadm.reason).toMatch(/next restart would drop them/);
+  });
+
   it('apiserver not running but manifest present: fail', () => {
     const r = check(cp({ processes: [] }));
     expect(r.status).toBe('fail');
