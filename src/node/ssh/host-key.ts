@@ -56,7 +56,7 @@ export async function judgeHostKey(subject: HostKeySubject, blob: Buffer): Promi
   const check = checkHostKey(parseKnownHosts(text).entries, subject.host, subject.port, blob);
   if (check.status === 'known') return { ok: true, fingerprint, pendingAppend: false };
   if (check.status === 'unknown' && subject.acceptNew) return { ok: true, fingerprint, pendingAppend: true };
-  return { ok: false, error: hostKeyError(subject, blob, check, text === '') };
+  return { ok: false, error: hostKeyError(subject, blob, check, text.trim() === '') };
 }
 
 /** accept-new, after the server proved it holds the key: append it, unless a racing session already did. */
@@ -83,7 +83,8 @@ export function hostKeyError(
   subject: HostKeySubject,
   blob: Buffer,
   check: HostKeyCheck,
-  fileMissing: boolean,
+  /** The file is missing or holds no entries at all. */
+  fileEmpty: boolean,
 ): NodeError {
   const keyType = keyTypeOfBlob(blob) ?? 'unknown-type';
   const fingerprint = fingerprintSha256(blob);
@@ -96,8 +97,8 @@ export function hostKeyError(
     case 'unknown': {
       const note = check.certAuthorityOnly
         ? ` (it matches only @cert-authority lines, and kubemend does not support host certificates)`
-        : fileMissing
-          ? ' (the file does not exist yet)'
+        : fileEmpty
+          ? ' (the file is missing or empty)'
           : '';
       return new NodeError(
         subject.node,
