@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { Sourced } from '../facts/kubelet.js';
 import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
@@ -104,6 +105,11 @@ export const kubeletClientCa: Control = {
         warnings,
       };
     evidence.push({ source: ca.value, key: 'certificates', value: String(certs.length) });
+    const cluster = clusterCa(model);
+    if (cluster && !cluster.certs.some((c) => certs.some((x) => x.fingerprint256 === c.fingerprint256)))
+      warnings.push(
+        `the client CA ${ca.value} does not hold the cluster CA that the kubelet's kubeconfig ${cluster.source} trusts: where the apiserver's kubelet client certificate is signed by the cluster CA (kubeadm, EKS and kubespray do this), kubectl logs and exec on this node get 401 Unauthorized`,
+      );
     return {
       status: 'pass',
       reason: `client CA ${ca.value} from ${describeSource(ca)}`,
@@ -112,3 +118,17 @@ export const kubeletClientCa: Control = {
     };
   },
 };
+
+/**
+ * The cluster CA the kubelet's own kubeconfig trusts (pitfalls #9): on a worker there is no
+ * apiserver certificate to check the client CA against, but in the usual layouts one CA signs
+ * both, so a client CA without it is worth a warning. Undefined when there is nothing to compare.
+ */
+function clusterCa(model: NodeModel): { source: string; certs: X509Certificate[] } | undefined {
+  const path = model.kubelet.kubeconfig?.value;
+  const entry = path ? model.facts.kubeconfigCAs?.get(path) : undefined;
+  if (!path || !entry) return undefined;
+  const texts = [...entry.pem, ...entry.files.map((f) => model.facts.files.get(f)?.content ?? '')];
+  const certs = texts.flatMap((t) => parsePemBundle(t));
+  return certs.length > 0 ? { source: path, certs } : undefined;
+}

@@ -48,6 +48,8 @@ export interface KubeletView {
   /** Spellings the kubelet silently ignores, e.g. `clientCaFile`. */
   wrongCase: { path: string; key: string }[];
   staticPodPath?: Sourced;
+  /** The kubeconfig the kubelet talks to the apiserver with (--kubeconfig). */
+  kubeconfig?: Sourced;
   /** Problems that keep the effective config from being known or the kubelet from starting. */
   errors: string[];
 }
@@ -266,6 +268,9 @@ export function kubeletView(facts: NodeFacts): KubeletView {
       }
     }
   }
+
+  const kubeconfigFlag = lastFlag(view.flags, 'kubeconfig');
+  if (kubeconfigFlag?.value) view.kubeconfig = flagSourced(kubeconfigFlag, '--kubeconfig');
 
   const podFlag = lastFlag(view.flags, 'pod-manifest-path');
   if (podFlag?.value) view.staticPodPath = flagSourced(podFlag, '--pod-manifest-path');

@@ -63,6 +63,20 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         facts.tools[name ?? ''] = answer === 'yes';
         break;
       }
+      case 'KUBECONFIG': {
+        const [, , path] = fields(line, 2);
+        const { body, next } = block(i);
+        i = next;
+        const ca = { files: [] as string[], pem: [] as string[] };
+        for (const l of body) {
+          const [key, value] = fields(l, 1);
+          if (key === 'certificate-authority' && value) ca.files.push(value);
+          if (key === 'certificate-authority-data' && value)
+            ca.pem.push(Buffer.from(value, 'base64').toString('utf8'));
+        }
+        (facts.kubeconfigCAs ??= new Map()).set(path ?? '', ca);
+        break;
+      }
       case 'REL':
         (facts.relative ??= []).push(fields(line, 2)[2] ?? '');
         break;

@@ -47,6 +47,11 @@ export interface NodeFacts {
   pairs: { cert: string; key: string; result: PairResult }[];
   tools: Record<string, boolean>;
   uid?: number;
+  /**
+   * The cluster CA of each kubeconfig the kubelet uses (--kubeconfig): only its
+   * certificate-authority path or certificate-authority-data (PEM text) was read.
+   */
+  kubeconfigCAs?: Map<string, { files: string[]; pem: string[] }>;
   /** Relative paths found in settings: their base is known only once the settings are read. */
   relative?: string[];
   /** The script ran to its end marker (otherwise the output was cut). */

@@ -26,6 +26,7 @@
  *   KM STAT ok|unreadable <size> <mode> <uid> <gid> <path> | KM STAT missing <path>
  *   KM LIST ok <dir>   then one entry name a line and `KM END` | KM LIST missing <dir>
  *   KM PAIR match|mismatch|badcert|badkey|unreadable|noopenssl <cert>\t<key>
+ *   KM KUBECONFIG <path>   then its certificate-authority(-data) lines, nothing else, and `KM END`
  *   KM TOOL <name> yes|no
  *   KM WHOAMI <uid>
  *   KM REL <path>   a relative path in a setting: its base (the process's working directory, the
@@ -113,7 +114,7 @@ values() {
         if (lk in want) pending = lk } }
     BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1
       want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1
-      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1
+      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1; want["--kubeconfig"]=1
       for (a = 1; a < ARGC; a++) {
         f = ARGV[a]; n = 0; hit = 0; bytes = 0
         while (bytes <= max && (getline line < f) > 0) { lines[++n] = line; bytes += length(line) + 1; if (line ~ /kube-apiserver/) hit = 1 }
@@ -177,6 +178,19 @@ pair() {
     if [ -z "$a" ]; then r=badcert; elif [ -z "$b" ]; then r=badkey; elif [ "$a" = "$b" ]; then r=match; else r=mismatch; fi
   fi
   printf 'KM PAIR %s %s\\t%s\\n' "$r" "$1" "$2"
+}
+# kubeconfig_ca FILE: only the certificate-authority lines of a kubeconfig (the cluster CA, public),
+# never the rest, which can hold client-key-data; a CA file it names is printed like any other.
+kubeconfig_ca() {
+  seen "K$1" && return 0
+  [ -f "$1" ] && [ -r "$1" ] || return 0
+  echo "KM KUBECONFIG $1"
+  for l in $(awk '{ sub(/^[ \\t"]+/, "") } /^certificate-authority(-data)?"?:/ {
+      k = $1; sub(/"?:$/, "", k); v = $0; sub(/^[^:]*:[ \\t]*/, "", v); gsub(/["\\047,]/, "", v); print k " " v }' "$1"); do
+    echo "$l"
+    case "$l" in "certificate-authority /"*) emit_file "\${l#certificate-authority }" ;; esac
+  done
+  echo "KM END"
 }
 # pick KEY|KEY…: the values found for those keys, newline-separated, into OUT (no subshell).
 pick() {
@@ -252,6 +266,8 @@ for f in $OUT; do emit_file "$f"; done
 pick 'clientcafile|--client-ca-file|--kubelet-client-certificate|--kubelet-certificate-authority|--tls-cert-file|tlscertfile'
 abs $OUT
 for p in $OUT ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
+pick '--kubeconfig'; abs $OUT
+for k in $OUT; do kubeconfig_ca "$k"; done
 pick '--kubelet-client-key'; KEYS=$OUT
 pick '--kubelet-client-certificate'; CERTS=$OUT
 for k in $KEYS ${shellWords(opts.extraKeys ?? [])}; do emit_stat "$k"; done

@@ -25,6 +25,8 @@ describe('gather follows relative paths from where the kubelet resolves them', (
   let root = '';
   let kubelet: ChildProcess;
   let runs = 0;
+  let printed = '';
+  let pki: ReturnType<typeof makePki>;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'km-follow-'));
@@ -35,7 +37,8 @@ describe('gather follows relative paths from where the kubelet resolves them', (
       join(etc, 'config.yaml'),
       config('staticPodPath: manifests\nauthentication:\n  x509:\n    clientCAFile: pki/ca.crt\n'),
     );
-    writeFileSync(join(etc, 'pki/ca.crt'), makePki().caCrt);
+    pki = makePki();
+    writeFileSync(join(etc, 'pki/ca.crt'), pki.caCrt);
     writeFileSync(join(etc, 'manifests/kube-apiserver.yaml'), fixture('kubeadm/kube-apiserver.yaml'));
     writeFileSync(join(etc, 'drop.d/10-a.conf'), config('readOnlyPort: 0\n'));
     // The kubelet reads every non-directory entry that ends in .conf, symlinks included.
@@ -44,7 +47,14 @@ describe('gather follows relative paths from where the kubelet resolves them', (
     copyFileSync('/bin/dash', join(root, 'bin/kubelet'));
     kubelet = spawn(
       join(root, 'bin/kubelet'),
-      ['-c', 'read x', 'kubelet', '--config=config.yaml', '--config-dir=drop.d'],
+      [
+        '-c',
+        'read x',
+        'kubelet',
+        '--config=config.yaml',
+        '--config-dir=drop.d',
+        `--kubeconfig=${etc}/kubelet.conf`,
+      ],
       {
         cwd: etc,
         stdio: ['pipe', 'ignore', 'ignore'],
@@ -61,6 +71,7 @@ describe('gather follows relative paths from where the kubelet resolves them', (
   const run = async (command: string): Promise<ExecResult> => {
     runs++;
     const { stdout, stderr } = await exec('sh', ['-c', command], { maxBuffer: 1 << 26 });
+    printed += stdout;
     // Keep only our kubelet's PROC block.
     const kept = stdout.replace(/^KM PROC (\d+) [^\n]*\n[\s\S]*?^KM END\n/gm, (block, pid: string) =>
       Number(pid) === kubelet.pid ? block : '',
@@ -97,5 +108,29 @@ describe('gather follows relative paths from where the kubelet resolves them', (
     expect(result.status).toBe('pass');
     expect(result.evidence.map((e) => e.value)).toContain(join(root, 'etc/pki/ca.crt'));
     expect(facts.files.get(join(root, 'etc/pki/ca.crt'))?.content).toContain('BEGIN CERTIFICATE');
+  });
+
+  it("warns when the client CA lacks the cluster CA of the kubelet's kubeconfig, and reads nothing else from it", async () => {
+    const kubeconfig = (cluster: string) =>
+      `apiVersion: v1\nclusters:\n- cluster:\n    ${cluster}\n    server: https://10.0.0.1:6443\n  name: k\nusers:\n- name: node\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: U0VDUkVULUtFWQ==\n`;
+    const conf = join(root, 'etc/kubelet.conf');
+    writeFileSync(
+      conf,
+      kubeconfig(`certificate-authority-data: ${Buffer.from(pki.otherCaCrt).toString('base64')}`),
+    );
+    printed = '';
+    const other = kubeletClientCa.check(nodeModel((await collectFacts(run)).facts), new Date());
+    expect(other.status).toBe('pass');
+    expect(other.warnings.join()).toMatch(
+      /does not hold the cluster CA that the kubelet's kubeconfig .*kubelet.conf trusts/,
+    );
+    // The private key in the same file never leaves the node.
+    expect(printed).not.toContain('U0VDUkVULUtFWQ==');
+    expect(printed).not.toContain('client-key-data');
+
+    writeFileSync(conf, kubeconfig(`certificate-authority: "${join(root, 'etc/pki/ca.crt')}"`));
+    const same = kubeletClientCa.check(nodeModel((await collectFacts(run)).facts), new Date());
+    expect(same.status).toBe('pass');
+    expect(same.warnings).toEqual([]);
   });
 });
