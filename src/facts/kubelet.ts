@@ -252,10 +252,13 @@ export function kubeletView(facts: NodeFacts): KubeletView {
     view.clientCAFile = flagSourced(caFlag, '--client-ca-file');
   } else {
     for (const layer of [...layers].reverse()) {
+      // A merge-patch null deletes the key, or the map holding it, from the layers below.
+      if (getPath(layer.data, ['authentication']) === null) break;
+      if (getPath(layer.data, ['authentication', 'x509']) === null) break;
       const auth = getPath(layer.data, ['authentication', 'x509']);
       if (auth && typeof auth === 'object' && 'clientCAFile' in auth) {
         const raw = (auth as Record<string, unknown>)['clientCAFile'];
-        if (raw === null) break; // a merge-patch null deletes the key from the layers below
+        if (raw === null) break;
         const value = typeof raw === 'string' ? raw : String(raw);
         const isDropIn = layer !== view.config;
         view.clientCAFile = {

@@ -186,6 +186,16 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     expect(bad.reason).toContain(`${dir}/50-a.conf`);
   });
 
+  it('a drop-in whose authentication block is all commented out (null) deletes it, as a merge patch does: fail', () => {
+    const r = check(
+      al2023(fixture('eks-al2023/config.json.d/40-nodeadm.conf'), {
+        '/etc/kubernetes/kubelet/config.json.d/50-user.conf':
+          'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n#  x509:\n#    clientCAFile: /etc/kubernetes/pki/ca.crt\n',
+      }),
+    );
+    expect(r.status).toBe('fail');
+  });
+
   it('kOps 2025: config has x509: {} but the --client-ca-file flag wins: pass', () => {
     const r = check({
       kubeletUnit: [
