@@ -161,7 +161,7 @@ emit_stat() {
   seen "S$1" && return 0
   if [ -e "$1" ]; then STATS="$STATS$NL$1"; else echo "KM STAT missing $1"; fi
 }
-# glob DIR: the entries of DIR, dot files included, as the positional parameters.
+# glob DIR: the entries of DIR, dot files included, newline-separated, into ENTRIES.
 glob() { set +f; set -- "$1"/* "$1"/.[!.]* "$1"/..?*; set -f; ENTRIES=; for e; do [ -e "$e" ] || [ -L "$e" ] && ENTRIES="$ENTRIES$NL$e"; done; }
 emit_list() {
   seen "L$1" && return 0
