@@ -248,6 +248,11 @@ async function applyLocked(session: NodeSession, ctx: ApplyContext, log: Log): P
   };
   const b = await session.exec(backupScript(ctx.runId, files, metadata), { timeoutSec: 120 });
   if (b.code === 4) return stale(node, b.stdout.trim().replace(/^(STALE|EXISTS) /, ''), log);
+  if (b.code === 5) {
+    const why = b.stdout.trim().replace(/^LINK /, '');
+    await log('preflight-failed', { reason: why }, false);
+    return { node, status: 'blocked', reason: `preflight: ${why}` };
+  }
   if (b.code !== 0 || !b.stdout.includes('BACKED-UP')) {
     const why = (b.stdout + b.stderr).trim().replace(/^NOSPACE /, '') || `exit ${b.code ?? 'signal'}`;
     await log('backup-failed', { reason: why }, false);

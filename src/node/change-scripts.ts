@@ -43,8 +43,9 @@ export const backupName = (index: number, path: string) => `${index}-${path.repl
 /**
  * Checks staleness and free space, then copies every file about to change into the run's backup
  * directory (0700, files 0600 via umask, mode and owner kept in metadata) and writes the metadata.
- * Exit 4 (STALE/EXISTS) or 28 (NOSPACE) means nothing was written outside the backup directory,
- * which is then removed.
+ * Exit 4 (STALE/EXISTS), 5 (LINK: a target is a symbolic link, whose mode a rename would lose and
+ * whose target it would not change) or 28 (NOSPACE) means nothing was written outside the backup
+ * directory, which is then removed.
  */
 export function backupScript(runId: string, files: readonly FileToWrite[], metadata: object): string {
   const dir = `${BACKUP_ROOT}/${runId}`;
@@ -53,8 +54,9 @@ export function backupScript(runId: string, files: readonly FileToWrite[], metad
     .map((f) =>
       f.action === 'modify'
         ? `[ -f ${shq(f.path)} ] || fail 4 "STALE ${f.path} no longer exists"
+[ ! -L ${shq(f.path)} ] || fail 5 "LINK ${f.path} is a symbolic link to $(readlink -f ${shq(f.path)}): kubemend writes only regular files, so it leaves the link and its target as they are; change the target by hand, or replace the link with a file and plan again"
 [ "$(sha256sum < ${shq(f.path)} | cut -d ' ' -f 1)" = ${shq(f.beforeSha256 ?? '')} ] || fail 4 "STALE ${f.path} changed since the plan was made"`
-        : `[ ! -e ${shq(f.path)} ] || fail 4 "EXISTS ${f.path} exists now but the plan creates it"`,
+        : `[ ! -e ${shq(f.path)} ] && [ ! -L ${shq(f.path)} ] || fail 4 "EXISTS ${f.path} exists now but the plan creates it"`,
     )
     .join('\n');
   const copies = files
