@@ -73,9 +73,19 @@ export function walkOrder(a: string, b: string): number {
   return x.length - y.length;
 }
 
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseLayer(path: string, content: string): ConfigLayer {
   const trimmed = content.trimStart();
-  const format = trimmed.startsWith('{') ? 'json' : 'yaml';
+  // YAML flow style also starts with '{': JSON only when it parses as JSON.
+  const format = trimmed.startsWith('{') && parsesAsJson(trimmed) ? 'json' : 'yaml';
   if (!trimmed) return { path, format, error: `${path} is empty (the kubelet refuses an empty config file)` };
   try {
     const doc = parseDocument(content, { uniqueKeys: false });

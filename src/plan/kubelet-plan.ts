@@ -3,6 +3,7 @@ import { issuedBy, parsePemBundle } from '../controls/certs.js';
 import type { AuditResult } from '../controls/types.js';
 import { renderClientCADropIn } from '../edits/kubelet-dropin.js';
 import { setKubeletClientCA } from '../edits/kubelet-config.js';
+import { EditError } from '../edits/result.js';
 import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
 import { parseEnvFile } from '../facts/envfile.js';
 import { lastFlag } from '../facts/flags.js';
@@ -109,8 +110,14 @@ export function planKubeletClientCa(
           },
         ],
       };
+    let after: string;
+    try {
+      after = edit(before);
+    } catch (e) {
+      throw e instanceof EditError ? e.inFile(path) : e;
+    }
     return {
-      changes: [fileChange(ctx, { control: CONTROL, path, before, after: edit(before), restart, ...extra })],
+      changes: [fileChange(ctx, { control: CONTROL, path, before, after, restart, ...extra })],
     };
   };
   const ca = kubelet.clientCAFile;

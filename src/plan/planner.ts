@@ -1,4 +1,5 @@
 import type { AuditResult } from '../controls/types.js';
+import { EditError } from '../edits/result.js';
 import { RKE2_FIX } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
@@ -30,9 +31,24 @@ export function planNode(
         parts.push({ blocked: [{ control: r.control, ...RKE2_FIX }] });
       continue;
     }
-    if (r.control === 'apiserver-kubelet-client-cert')
-      parts.push(planApiserverClientCert(model, r, playbook, ctx, now));
-    else parts.push(planKubeletClientCa(model, r, playbook, ctx));
+    try {
+      if (r.control === 'apiserver-kubelet-client-cert')
+        parts.push(planApiserverClientCert(model, r, playbook, ctx, now));
+      else parts.push(planKubeletClientCa(model, r, playbook, ctx));
+    } catch (e) {
+      // A file kubemend cannot edit without risk (one it cannot parse the way it must write it, say)
+      // blocks this control on this node, not the plan of every node.
+      if (!(e instanceof EditError)) throw e;
+      parts.push({
+        blocked: [
+          {
+            control: r.control,
+            reason: `kubemend cannot edit this safely: ${e.message}`,
+            fix: 'make the change by hand (the audit result says what is needed), or simplify the file and plan again',
+          },
+        ],
+      });
+    }
   }
   // An edit that changes nothing is no change (e.g. a value that is already right).
   const changes = parts.flatMap((p) => p.changes ?? []).filter((c) => c.before?.sha256 !== c.after.sha256);

@@ -296,6 +296,42 @@ describe('plan on kubelet layouts', () => {
   });
 });
 
+describe('plan on config files the kubelet reads but kubemend must be careful with', () => {
+  const worker = (config: string): FakeNode => ({
+    processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/etc/kubelet/config.yaml'] }],
+    files: { '/etc/kubelet/config.yaml': config, [`${PKI}/ca.crt`]: pki.caCrt },
+  });
+
+  it('YAML in flow style (starts with "{", not JSON) is edited as YAML', () => {
+    const p = plan(
+      worker(
+        '{apiVersion: kubelet.config.k8s.io/v1beta1, kind: KubeletConfiguration, authentication: {x509: {}}}\n',
+      ),
+      pb('kubeadm'),
+    );
+    expect(p.status).toBe('change');
+    expect(parse(p.changes[0]!.after.content)).toMatchObject({
+      authentication: { x509: { clientCAFile: `${PKI}/ca.crt` } },
+    });
+  });
+
+  it('a file that cannot be edited safely (duplicate keys) blocks that node, and only that control', () => {
+    const p = plan(
+      worker(
+        'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 100\nmaxPods: 110\n',
+      ),
+      pb('kubeadm'),
+    );
+    expect(p.status).toBe('blocked');
+    expect(p.blocked).toEqual([
+      expect.objectContaining({
+        control: 'kubelet-client-ca',
+        reason: expect.stringMatching(/cannot edit this safely: \/etc\/kubelet\/config.yaml: .*unique/),
+      }),
+    ]);
+  });
+});
+
 describe('plan on RKE2', () => {
   it('edits nothing: RKE2 rewrites its drop-ins and manifests at start; blocked, with config.yaml as the way out', () => {
     // the CA file is missing: the control fails
