@@ -1,4 +1,4 @@
-import { lastFlag, type Flag } from '../facts/flags.js';
+import { lastFlag, parseFlags, type Flag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
 import { apiserverStateScript, kubeletStateScript } from '../node/change-scripts.js';
 import type { NodeSession } from '../node/ssh/index.js';
@@ -127,7 +127,8 @@ export async function waitKubeletHealthy(
 
 /**
  * After a manifest change: a kube-apiserver process that was not running before, whose argv
- * carries every expected flag, and whose /livez answers ok.
+ * carries every expected flag (`--name=value`, in whatever form the manifest writes it: `--name value`
+ * is the same flag), and whose /livez answers ok.
  */
 export async function waitApiserverHealthy(
   session: NodeSession,
@@ -138,7 +139,7 @@ export async function waitApiserverHealthy(
   while (opts.clock.now() < deadline) {
     last = await apiserverState(session, opts.livezUrl);
     const fresh = last.processes.find(
-      (p) => !opts.beforePids.includes(p.pid) && opts.expect.every((flag) => p.argv.includes(flag)),
+      (p) => !opts.beforePids.includes(p.pid) && carriesFlags(p.argv, opts.expect),
     );
     if (fresh && livezAnswers(last.livez)) return { ok: true, pid: fresh.pid };
     await opts.clock.sleep(1000);
@@ -150,4 +151,13 @@ export async function waitApiserverHealthy(
       running.length ? running.join(', ') : 'none'
     }; /livez: "${last.livez || 'no answer'}")`,
   };
+}
+
+/** argv sets every `--name=value` in `expected`, in either of the forms the apiserver accepts. */
+export function carriesFlags(argv: readonly string[], expected: readonly string[]): boolean {
+  const flags = parseFlags(argv);
+  return expected.every((e) => {
+    const m = /^--([^=]+)=(.*)$/.exec(e);
+    return m !== null && lastFlag(flags, m[1] ?? '')?.value === m[2];
+  });
 }

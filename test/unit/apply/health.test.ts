@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiserverLivezUrl, kubeletHealthzUrl } from '../../../src/apply/health.js';
+import { apiserverLivezUrl, carriesFlags, kubeletHealthzUrl } from '../../../src/apply/health.js';
 import { parseFlags } from '../../../src/facts/flags.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { fakeFacts } from '../support/fake-node.js';
@@ -51,5 +51,28 @@ describe('where the health gates ask (node-facts §7)', () => {
     expect(apiserverLivezUrl(parseFlags(['kube-apiserver', '--bind-address=10.0.0.10']))).toBe(
       'https://10.0.0.10:6443/livez',
     );
+  });
+});
+
+describe('the apiserver gate reads flags as the apiserver does', () => {
+  const want = ['--kubelet-client-certificate=/srv/a.crt', '--kubelet-client-key=/srv/a.key'];
+  it('accepts --name=value and the two-item --name value form', () => {
+    expect(carriesFlags(['kube-apiserver', ...want], want)).toBe(true);
+    expect(
+      carriesFlags(
+        [
+          'kube-apiserver',
+          '--kubelet-client-certificate',
+          '/srv/a.crt',
+          '--kubelet-client-key',
+          '/srv/a.key',
+        ],
+        want,
+      ),
+    ).toBe(true);
+  });
+  it('refuses a missing flag or another value; the last one given counts', () => {
+    expect(carriesFlags(['kube-apiserver', want[0]!], want)).toBe(false);
+    expect(carriesFlags(['kube-apiserver', ...want, '--kubelet-client-key=/other.key'], want)).toBe(false);
   });
 });
