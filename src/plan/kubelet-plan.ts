@@ -84,6 +84,20 @@ export function planKubeletClientCa(
       ],
     };
 
+  // Every kubelet fix ends with `systemctl restart kubelet`: a kubelet run by another unit (a
+  // renamed service, a snap) would be changed and never restarted, and could not be rolled back.
+  const unit = facts.units.get('kubelet');
+  if (unit && unit.show['LoadState'] !== 'loaded')
+    return {
+      blocked: [
+        {
+          control: CONTROL,
+          reason: `the kubelet${kubelet.process ? ` (pid ${kubelet.process.pid})` : ''} is not run by kubelet.service (${unit.show['LoadState'] || 'not found'}), which is the unit kubemend restarts`,
+          fix: "make the change by hand and restart the kubelet's own service",
+        },
+      ],
+    };
+
   const caPath = playbook.kubelet.clientCAFile;
   const blocked = preflightCa(model, playbook, caPath);
   if (blocked) return blocked;

@@ -315,6 +315,24 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     });
   });
 
+  it('a kubelet that kubelet.service does not run (renamed unit, snap) is blocked: kubemend could not restart it', () => {
+    const model = nodeModel(
+      fakeFacts(worker('apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n')),
+    );
+    model.facts.units.set('kubelet', { name: 'kubelet', show: { LoadState: 'not-found' }, cat: '' });
+    const now = new Date();
+    const p = planNode(
+      { node: 'n1', host: '10.0.0.1', port: 22, hostKey: null },
+      model,
+      runControls('n1', model, CONTROLS, now),
+      pb('kubeadm'),
+      { node: 'n1', templates },
+      now,
+    );
+    expect(p.status).toBe('blocked');
+    expect(p.blocked[0]?.reason).toMatch(/pid 5\) is not run by kubelet.service \(not-found\)/);
+  });
+
   it('a file that cannot be edited safely (duplicate keys) blocks that node, and only that control', () => {
     const p = plan(
       worker(

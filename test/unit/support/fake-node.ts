@@ -44,6 +44,9 @@ export function fakeFacts(node: FakeNode): NodeFacts {
   if (node.kubeletUnit) {
     const cat = node.kubeletUnit.map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`).join('\n');
     units.set('kubelet', { name: 'kubelet', show: { LoadState: 'loaded', ActiveState: 'active' }, cat });
+  } else if (node.processes?.some((p) => p.comm === 'kubelet')) {
+    // A running kubelet without unit files given: run by kubelet.service, as on most nodes.
+    units.set('kubelet', { name: 'kubelet', show: { LoadState: 'loaded', ActiveState: 'active' }, cat: '' });
   } else {
     units.set('kubelet', {
       name: 'kubelet',
