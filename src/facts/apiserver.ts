@@ -7,6 +7,8 @@ export const DEFAULT_STATIC_POD_DIR = '/etc/kubernetes/manifests';
 
 export interface ManifestView {
   path: string;
+  /** The pod's namespace/name: files defining the same pod shadow each other, others all run. */
+  pod?: string;
   /** Where the flags live in the container: `command` or `args`. */
   flags: Flag[];
   error?: string;
@@ -35,7 +37,11 @@ function containerArgv(container: Record<string, unknown>): string[] | undefined
     shell > 0 && /(^|\/)(ba)?sh$/.test(words[0] ?? '')
       ? (words[shell + 1] ?? '').split(/\s+/).filter(Boolean)
       : words;
-  const bin = flat.findIndex(isApiserverBinary);
+  // The binary as the command, with its flags after it: not a word that merely names it (a
+  // watchdog's `pgrep -x kube-apiserver`).
+  const bin = flat.findIndex(
+    (w, i) => isApiserverBinary(w) && flat.slice(i + 1).some((x) => x.startsWith('--')),
+  );
   if (bin >= 0) return flat.slice(bin);
   // hyperkube: `/hyperkube apiserver …` (kubespray v2.8).
   const hk = flat.findIndex((w) => posix.basename(w) === 'hyperkube');
@@ -60,9 +66,12 @@ export function manifestFlags(path: string, text: string): ManifestView | undefi
     const pod = doc.toJS() as Record<string, unknown> | null;
     const containers = (pod?.['spec'] as Record<string, unknown> | undefined)?.['containers'];
     if (!Array.isArray(containers)) continue;
+    const meta = (pod?.['metadata'] as Record<string, unknown> | undefined) ?? {};
+    const name = typeof meta['name'] === 'string' ? meta['name'] : undefined;
+    const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
     for (const c of containers as Record<string, unknown>[]) {
       const argv = containerArgv(c);
-      if (argv) return { path, flags: parseFlags(argv) };
+      if (argv) return { path, ...(name ? { pod: `${namespace}/${name}` } : {}), flags: parseFlags(argv) };
     }
   }
   return undefined;
@@ -97,12 +106,17 @@ export function apiserverView(
     .map((f) => manifestFlags(f.path, f.content ?? ''))
     .filter((m): m is ManifestView => m !== undefined);
   // The kubelet keeps one pod per name; on a relist the file that sorts last wins (node-facts §2).
+  // Files defining a pod of another name are other pods, and run as well: they shadow nothing.
   const manifest = candidates.at(-1);
+  const shadowed = candidates
+    .slice(0, -1)
+    .filter((m) => m.pod === undefined || manifest?.pod === undefined || m.pod === manifest.pod)
+    .map((m) => m.path);
   return {
     ...(process ? { process } : {}),
     processFlags: process ? parseFlags(process.argv) : [],
     ...(manifest ? { manifest } : {}),
-    shadowed: candidates.slice(0, -1).map((m) => m.path),
+    shadowed,
     staticPodDir: dir,
   };
 }

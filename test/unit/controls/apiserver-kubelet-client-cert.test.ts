@@ -226,6 +226,23 @@ describe('apiserver-kubelet-client-cert on a control-plane node', () => {
     expect(kubeadm.reason).toMatch(/next restart would drop them/);
   });
 
+  it('another static pod that only mentions kube-apiserver (a watchdog) is not taken for its manifest', () => {
+    const watchdog = [
+      'apiVersion: v1',
+      'kind: Pod',
+      'metadata: { name: apiserver-watchdog, namespace: kube-system }',
+      'spec:',
+      '  containers:',
+      '  - name: watchdog',
+      '    image: busybox',
+      '    command: [sh, -c, "sleep 30; pgrep -x kube-apiserver || kill 1"]',
+      '',
+    ].join('\n');
+    const r = check(cp({}, { '/etc/kubernetes/manifests/zz-apiserver-watchdog.yaml': watchdog }));
+    expect(r.status).toBe('pass');
+    expect(r.warnings).toEqual([]);
+  });
+
   it('apiserver not running but manifest present: fail', () => {
     const r = check(cp({ processes: [] }));
     expect(r.status).toBe('fail');
