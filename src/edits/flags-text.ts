@@ -132,7 +132,8 @@ function continuation(text: string, a: Assignment, tokens: readonly Token[]): st
 
 // ------------------------------------------------------------------------------- EnvironmentFile
 
-const ASSIGN = /[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*/y;
+// No `export` prefix: systemd ignores such lines, so editing one would change nothing.
+const ASSIGN = /[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*/y;
 
 /** Assignments of an EnvironmentFile, in order. */
 function envAssignments(text: string): Assignment[] {

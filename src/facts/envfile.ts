@@ -1,7 +1,7 @@
 /**
  * systemd EnvironmentFile= syntax: KEY=VALUE lines, `#`/`;` comments, single quotes literal,
  * double quotes with backslash escapes, a trailing backslash continues the line (kubespray's
- * kubelet.env relies on that inside double quotes).
+ * kubelet.env relies on that inside double quotes). `export KEY=…` lines are not assignments.
  */
 export function parseEnvFile(text: string): Map<string, string> {
   const env = new Map<string, string>();
@@ -19,7 +19,9 @@ export function parseEnvFile(text: string): Map<string, string> {
   for (const line of logical) {
     const trimmed = line.trim();
     if (!trimmed || trimmed.startsWith('#') || trimmed.startsWith(';')) continue;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
+    // systemd takes no `export` prefix: it logs "Ignoring invalid environment assignment" and skips
+    // the line (seen on systemd 252), so such a line sets nothing for the kubelet.
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(trimmed);
     if (!m) continue;
     env.set(m[1] ?? '', unquote(m[2] ?? ''));
   }

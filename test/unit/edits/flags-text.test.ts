@@ -105,7 +105,12 @@ describe('setFlagInEnvFile forms', () => {
     ],
     ['empty quoted', 'A=""\n', `A="--client-ca-file=${CA}"\n`],
     ['empty unquoted', 'A=\n', `A=--client-ca-file=${CA}\n`],
-    ['export and CRLF', 'export A="--v=2"\r\nB=1\r\n', `export A="--v=2 --client-ca-file=${CA}"\r\nB=1\r\n`],
+    // systemd ignores `export` lines: a real assignment is added, with the file's CRLF.
+    [
+      'export (ignored by systemd) and CRLF',
+      'export A="--v=2"\r\nB=1\r\n',
+      `export A="--v=2"\r\nB=1\r\nA=--client-ca-file=${CA}\r\n`,
+    ],
     ['last assignment wins', 'A="--v=1"\nA="--v=2"\n', `A="--v=1"\nA="--v=2 --client-ca-file=${CA}"\n`],
     [
       'commented-out line ignored',

@@ -333,6 +333,26 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     expect(p.blocked[0]?.reason).toMatch(/pid 5\) is not run by kubelet.service \(not-found\)/);
   });
 
+  it('flags only: a ${VAR} (one argument in systemd) is not where a flag can be added; an export line sets nothing', () => {
+    const unit = (exec: string): FakeNode => ({
+      kubeletUnit: [
+        {
+          path: '/lib/systemd/system/kubelet.service',
+          text: `[Service]\nEnvironmentFile=-/etc/default/kubelet\nExecStart=${exec}\n`,
+        },
+      ],
+      files: { '/etc/default/kubelet': 'export KUBELET_EXTRA_ARGS="--v=2"\n', [`${PKI}/ca.crt`]: pki.caCrt },
+    });
+    const braced = plan(unit('/usr/bin/kubelet ${KUBELET_EXTRA_ARGS}'), pb('kubeadm'));
+    expect(braced.status).toBe('blocked');
+    expect(braced.blocked[0]?.reason).toMatch(/expands no environment variable/);
+    const plain = plan(unit('/usr/bin/kubelet $KUBELET_EXTRA_ARGS'), pb('kubeadm'));
+    expect(plain.changes[0]?.path).toBe('/etc/default/kubelet');
+    expect(plain.changes[0]?.after.content).toBe(
+      `export KUBELET_EXTRA_ARGS="--v=2"\nKUBELET_EXTRA_ARGS="--client-ca-file=${PKI}/ca.crt"\n`,
+    );
+  });
+
   it('a file that cannot be edited safely (duplicate keys) blocks that node, and only that control', () => {
     const p = plan(
       worker(
