@@ -240,9 +240,10 @@ function planFlagOnly(
 ): PlanPart {
   const service = model.kubelet.service;
   const execLine = service?.execStart?.line ?? '';
-  // Only a $VAR that is a word of its own is split into arguments by systemd; ${VAR} is one
-  // argument, so a flag added to it would become part of another flag's value.
-  const referenced = [...execLine.matchAll(/(?:^|\s)\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/g)].map(
+  // Only a $VAR that is a word of its own (quoted or not, as kOps writes "$DAEMON_ARGS") is split
+  // into arguments by systemd; ${VAR} is one argument, so a flag added to it would become part of
+  // another flag's value.
+  const referenced = [...execLine.matchAll(/(?:^|\s)"?\$([A-Za-z_][A-Za-z0-9_]*)"?(?=\s|$)/g)].map(
     (m) => m[1] ?? '',
   );
   if (!service || referenced.length === 0)

@@ -346,6 +346,8 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     const braced = plan(unit('/usr/bin/kubelet ${KUBELET_EXTRA_ARGS}'), pb('kubeadm'));
     expect(braced.status).toBe('blocked');
     expect(braced.blocked[0]?.reason).toMatch(/expands no environment variable/);
+    // kOps quotes it ("$DAEMON_ARGS"): still a word of its own, split by systemd.
+    expect(plan(unit('/usr/bin/kubelet "$KUBELET_EXTRA_ARGS"'), pb('kubeadm')).status).toBe('change');
     const plain = plan(unit('/usr/bin/kubelet $KUBELET_EXTRA_ARGS'), pb('kubeadm'));
     expect(plain.changes[0]?.path).toBe('/etc/default/kubelet');
     expect(plain.changes[0]?.after.content).toBe(
