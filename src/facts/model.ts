@@ -41,13 +41,13 @@ export interface UnreadPaths {
 }
 
 /**
- * What to gather next when a setting held a relative path (facts.relative): the gather script reads
- * only absolute paths, because their base (the kubelet's working directory for flags, the config
- * file's directory for paths inside it; node-facts §1.1) is known only here. Undefined when
- * nothing is missing.
+ * What to gather next: paths the kubelet's settings lead to that the gather script did not read.
+ * A relative path (facts.relative) has a base only known here (the kubelet's working directory for
+ * flags, the config file's directory for paths inside it; node-facts §1.1), and a quoted YAML value
+ * with a space in it is more than the script's word splitting can follow. Undefined when nothing
+ * is missing, as on most nodes.
  */
-export function unreadPaths(model: NodeModel): UnreadPaths | undefined {
-  const { facts, kubelet } = model;
+export function unreadPaths(facts: NodeFacts, kubelet: KubeletView): UnreadPaths | undefined {
   const absent = (p: string | undefined): p is string =>
     p !== undefined && p.startsWith('/') && !facts.files.has(p);
   const unlisted = (p: string | undefined): p is string =>

@@ -1,5 +1,6 @@
 import { NodeError } from '../errors.js';
-import { nodeModel, unreadPaths } from '../facts/model.js';
+import { kubeletView } from '../facts/kubelet.js';
+import { unreadPaths } from '../facts/model.js';
 import { parseFacts } from '../facts/parse.js';
 import type { NodeFacts } from '../facts/types.js';
 import { gatherScript, type GatherOptions } from './gather-script.js';
@@ -18,9 +19,10 @@ export interface Collected {
 
 /**
  * Runs the gather script (one remote command) through `run` and decodes what it printed. Runs it
- * again only when it must: a file changed while it was read (once), or a setting held a relative
- * path, which only the controller can resolve (node-facts §1.1), so the next run is given the
- * absolute paths. Most nodes take one run.
+ * again only when it must: a file changed while it was read (once), or the kubelet's settings lead
+ * to a path the script could not follow (a relative one, which only the controller can resolve,
+ * node-facts §1.1; one with a space), so the next run is given the absolute paths. Most nodes
+ * take one run.
  */
 export async function collectFacts(
   run: (command: string) => Promise<ExecResult>,
@@ -34,8 +36,8 @@ export async function collectFacts(
   let collected = await once();
   if (collected.facts.changedWhileRead) collected = await once();
   for (let round = 1; round < MAX_ROUNDS && collected.facts.complete; round++) {
-    if (!collected.facts.relative || collected.facts.changedWhileRead) break;
-    const need = unreadPaths(nodeModel(collected.facts));
+    if (collected.facts.changedWhileRead) break;
+    const need = unreadPaths(collected.facts, kubeletView(collected.facts));
     if (!need) break;
     current = {
       ...current,

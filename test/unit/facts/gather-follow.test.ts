@@ -110,6 +110,27 @@ describe('gather follows relative paths from where the kubelet resolves them', (
     expect(facts.files.get(join(root, 'etc/pki/ca.crt'))?.content).toContain('BEGIN CERTIFICATE');
   });
 
+  it('reads a CA whose path has a space in it (a quoted YAML value)', async () => {
+    const etc = join(root, 'etc');
+    const spaced = join(etc, 'pki/cluster ca.crt');
+    writeFileSync(spaced, pki.caCrt);
+    writeFileSync(
+      join(etc, 'config.yaml'),
+      config(`staticPodPath: manifests\nauthentication:\n  x509:\n    clientCAFile: "${spaced}"\n`),
+    );
+    try {
+      const { facts } = await collectFacts(run);
+      const result = kubeletClientCa.check(nodeModel(facts), new Date());
+      expect(result.status).toBe('pass');
+      expect(result.evidence.map((e) => e.value)).toContain(spaced);
+    } finally {
+      writeFileSync(
+        join(etc, 'config.yaml'),
+        config('staticPodPath: manifests\nauthentication:\n  x509:\n    clientCAFile: pki/ca.crt\n'),
+      );
+    }
+  });
+
   it("warns when the client CA lacks the cluster CA of the kubelet's kubeconfig, and reads nothing else from it", async () => {
     const kubeconfig = (cluster: string) =>
       `apiVersion: v1\nclusters:\n- cluster:\n    ${cluster}\n    server: https://10.0.0.1:6443\n  name: k\nusers:\n- name: node\n  user:\n    client-certificate-data: Q0VSVA==\n    client-key-data: U0VDUkVULUtFWQ==\n`;
