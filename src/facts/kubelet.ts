@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { lastFlag, parseFlags, type Flag } from './flags.js';
 import {
   expandExecStart,
@@ -88,7 +88,11 @@ function parseLayer(path: string, content: string): ConfigLayer {
   const format = trimmed.startsWith('{') && parsesAsJson(trimmed) ? 'json' : 'yaml';
   if (!trimmed) return { path, format, error: `${path} is empty (the kubelet refuses an empty config file)` };
   try {
-    const doc = parseDocument(content, { uniqueKeys: false });
+    // As the kubelet's YAML decoder: the first document counts (a trailing `---` is harmless), and
+    // YAML 1.1 merge keys (`<<: *anchor`) merge.
+    const docs = parseAllDocuments(content, { uniqueKeys: false, merge: true });
+    const doc = Array.isArray(docs) ? docs[0] : undefined;
+    if (!doc) return { path, format, error: `${path} holds no YAML document` };
     if (doc.errors.length > 0)
       return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
     const data: unknown = doc.toJS();

@@ -320,6 +320,18 @@ describe('kubelet-client-ca decisions', () => {
     expect(r.reason).toMatch(/holds no PEM certificate/);
   });
 
+  it('YAML as the kubelet decodes it: a trailing --- is harmless, merge keys merge', () => {
+    const trailing = check(running(`${cfg('    clientCAFile: /ca.crt')}---\n`, { '/ca.crt': pki.caCrt }));
+    expect(trailing.status).toBe('pass');
+    const merged = check(
+      running(
+        'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nx-ca: &ca\n  clientCAFile: /ca.crt\nauthentication:\n  x509:\n    <<: *ca\n',
+        { '/ca.crt': pki.caCrt },
+      ),
+    );
+    expect(merged.status).toBe('pass');
+  });
+
   it('a config without apiVersion is an error: the kubelet does not start with it', () => {
     const noApiVersion = cfg('    clientCAFile: /ca.crt').replace(
       'apiVersion: kubelet.config.k8s.io/v1beta1\n',
