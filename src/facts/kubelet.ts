@@ -202,8 +202,9 @@ export function kubeletView(facts: NodeFacts): KubeletView {
   };
   if (!view.present) return view;
 
-  // Relative paths in flags are relative to the kubelet's working directory (systemd's default: /).
-  const cwd = process?.cwd ?? '/';
+  // Relative paths in flags are relative to the kubelet's working directory: the running process's,
+  // else the one its unit would give it (WorkingDirectory=, systemd's default /).
+  const cwd = process?.cwd ?? service?.workingDirectory ?? '/';
   const flagSourced = (flag: Flag, key: string): Sourced => {
     const word = argv[flag.index];
     const variable = word?.variable;

@@ -25,6 +25,8 @@ export interface ServiceModel {
   environment: { name: string; value: string; source: string }[];
   /** EnvironmentFile= paths in order; optional ones were written with a leading '-'. */
   environmentFiles: { path: string; optional: boolean; source: string }[];
+  /** WorkingDirectory= (absolute; `~` and empty mean systemd's default, `/`, here). */
+  workingDirectory?: string;
 }
 
 /** Splits `systemctl cat` output into its files (each starts with a `# /path` line). */
@@ -115,6 +117,10 @@ export function serviceModel(files: UnitFile[]): ServiceModel {
           if (e > 0)
             model.environment.push({ name: word.slice(0, e), value: word.slice(e + 1), source: file.path });
         }
+      } else if (key === 'WorkingDirectory') {
+        const dir = value.replace(/^-/, '');
+        if (dir.startsWith('/')) model.workingDirectory = dir;
+        else delete model.workingDirectory;
       } else if (key === 'EnvironmentFile') {
         if (!value) model.environmentFiles = [];
         else {

@@ -332,6 +332,20 @@ describe('kubelet-client-ca decisions', () => {
     expect(merged.status).toBe('pass');
   });
 
+  it("a stopped kubelet: a relative --config resolves against its unit's WorkingDirectory", () => {
+    const r = check({
+      kubeletUnit: [
+        {
+          path: '/etc/systemd/system/kubelet.service',
+          text: '[Service]\nWorkingDirectory=/var/lib/kubelet\nExecStart=/usr/bin/kubelet --config=config.yaml\n',
+        },
+      ],
+      files: { '/var/lib/kubelet/config.yaml': cfg('    clientCAFile: /ca.crt'), '/ca.crt': pki.caCrt },
+    });
+    expect(r.status).toBe('pass');
+    expect(r.reason).toContain('/var/lib/kubelet/config.yaml');
+  });
+
   it('a config without apiVersion is an error: the kubelet does not start with it', () => {
     const noApiVersion = cfg('    clientCAFile: /ca.crt').replace(
       'apiVersion: kubelet.config.k8s.io/v1beta1\n',
