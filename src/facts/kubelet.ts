@@ -47,6 +47,8 @@ export interface KubeletView {
   clientCAFile?: Sourced;
   /** Spellings the kubelet silently ignores, e.g. `clientCaFile`. */
   wrongCase: { path: string; key: string }[];
+  /** The layer whose merge-patch null deleted the client CA of the layers below it. */
+  clientCADeletedBy?: string;
   staticPodPath?: Sourced;
   /** The kubeconfig the kubelet talks to the apiserver with (--kubeconfig). */
   kubeconfig?: Sourced;
@@ -268,12 +270,18 @@ export function kubeletView(facts: NodeFacts): KubeletView {
   } else {
     for (const layer of [...layers].reverse()) {
       // A merge-patch null deletes the key, or the map holding it, from the layers below.
-      if (getPath(layer.data, ['authentication']) === null) break;
-      if (getPath(layer.data, ['authentication', 'x509']) === null) break;
       const auth = getPath(layer.data, ['authentication', 'x509']);
+      const raw =
+        auth && typeof auth === 'object' ? (auth as Record<string, unknown>)['clientCAFile'] : undefined;
+      if (
+        getPath(layer.data, ['authentication']) === null ||
+        getPath(layer.data, ['authentication', 'x509']) === null ||
+        raw === null
+      ) {
+        view.clientCADeletedBy = layer.path;
+        break;
+      }
       if (auth && typeof auth === 'object' && 'clientCAFile' in auth) {
-        const raw = (auth as Record<string, unknown>)['clientCAFile'];
-        if (raw === null) break;
         const value = typeof raw === 'string' ? raw : String(raw);
         const isDropIn = layer !== view.config;
         view.clientCAFile = {

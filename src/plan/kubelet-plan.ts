@@ -167,7 +167,11 @@ export function planKubeletClientCa(
     : undefined;
   const wrongCase = kubelet.wrongCase.at(-1);
   const winning = ca?.layer === 'drop-in' ? layers.find((l) => l.path === ca.source) : undefined;
-  const target = winning ?? (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined);
+  const deleter = kubelet.clientCADeletedBy;
+  const target =
+    winning ??
+    (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined) ??
+    (deleter ? layers.find((l) => l.path === deleter) : undefined);
   const ownWins = ownDropIn !== undefined && (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
   if (target && !ownWins)
     return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');

@@ -204,6 +204,19 @@ describe('plan on kubelet layouts', () => {
     ]);
   });
 
+  it("a drop-in sorting after kubemend's that deletes clientCAFile (null) is fixed in place", () => {
+    const node = al2023(true);
+    node.files!['/etc/kubernetes/kubelet/config.json.d/99-local.conf'] =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCAFile: null\n';
+    const p = plan(node, pb('eks'));
+    expect(p.changes.map((c) => [c.action, c.path])).toEqual([
+      ['modify', '/etc/kubernetes/kubelet/config.json.d/99-local.conf'],
+    ]);
+    expect(parse(p.changes[0]!.after.content)).toMatchObject({
+      authentication: { x509: { clientCAFile: `${PKI}/ca.crt` } },
+    });
+  });
+
   it("a user drop-in that sorts after kubemend's and empties clientCAFile is fixed in place", () => {
     const node = al2023(true);
     node.files!['/etc/kubernetes/kubelet/config.json.d/99-user.conf'] =
