@@ -9,6 +9,8 @@ export interface ManifestView {
   path: string;
   /** The pod's namespace/name: files defining the same pod shadow each other, others all run. */
   pod?: string;
+  /** hostPath volumes the apiserver container mounts: host directory and where the container sees it. */
+  mounts?: { hostPath: string; mountPath: string }[];
   /** Where the flags live in the container: `command` or `args`. */
   flags: Flag[];
   error?: string;
@@ -69,12 +71,38 @@ export function manifestFlags(path: string, text: string): ManifestView | undefi
     const meta = (pod?.['metadata'] as Record<string, unknown> | undefined) ?? {};
     const name = typeof meta['name'] === 'string' ? meta['name'] : undefined;
     const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : 'default';
+    const spec = (pod?.['spec'] as Record<string, unknown> | undefined) ?? {};
     for (const c of containers as Record<string, unknown>[]) {
       const argv = containerArgv(c);
-      if (argv) return { path, ...(name ? { pod: `${namespace}/${name}` } : {}), flags: parseFlags(argv) };
+      if (argv)
+        return {
+          path,
+          ...(name ? { pod: `${namespace}/${name}` } : {}),
+          mounts: hostPathMounts(spec, c),
+          flags: parseFlags(argv),
+        };
     }
   }
   return undefined;
+}
+
+/** The container's volumeMounts that come from hostPath volumes of the pod. */
+function hostPathMounts(
+  spec: Record<string, unknown>,
+  container: Record<string, unknown>,
+): { hostPath: string; mountPath: string }[] {
+  const volumes = new Map<string, string>();
+  for (const v of Array.isArray(spec['volumes']) ? (spec['volumes'] as Record<string, unknown>[]) : []) {
+    const host = (v?.['hostPath'] as Record<string, unknown> | undefined)?.['path'];
+    if (typeof v?.['name'] === 'string' && typeof host === 'string') volumes.set(v['name'], host);
+  }
+  const mounts = Array.isArray(container['volumeMounts'])
+    ? (container['volumeMounts'] as Record<string, unknown>[])
+    : [];
+  return mounts.flatMap((m) => {
+    const host = typeof m?.['name'] === 'string' ? volumes.get(m['name']) : undefined;
+    return host && typeof m['mountPath'] === 'string' ? [{ hostPath: host, mountPath: m['mountPath'] }] : [];
+  });
 }
 
 function findApiserverProcess(facts: NodeFacts): ProcessFact | undefined {

@@ -110,6 +110,21 @@ export function planApiserverClientCert(
     issue = issuable;
   }
 
+  // The kube-apiserver runs in a container: a file outside its hostPath mounts does not exist for
+  // it (node-facts §3), and the flags carry host paths, so the mount must show them at the same path.
+  const unseen = [target.kubeletClientCertificate, target.kubeletClientKey].filter(
+    (p) => manifest.mounts && !visibleInPod(p, manifest.mounts),
+  );
+  if (unseen.length > 0)
+    return block(
+      `the kube-apiserver pod in ${manifest.path} does not mount ${unseen.join(' and ')} at the same path (its hostPath mounts: ${
+        manifest.mounts
+          ?.map((m) => (m.hostPath === m.mountPath ? m.hostPath : `${m.hostPath} at ${m.mountPath}`))
+          .join(', ') || 'none'
+      }): the kube-apiserver would not find ${unseen.length > 1 ? 'them' : 'it'} and would not start`,
+      'use a pair under a mounted directory (params apiserver.kubeletClientCertificate and apiserver.kubeletClientKey), or add a hostPath volume for it to the manifest',
+    );
+
   const before = model.facts.files.get(manifest.path);
   if (before?.status !== 'ok' || before.truncated || before.content === undefined)
     return block(`${manifest.path} could not be read in full from the node`, 'check the file on the node');
@@ -182,4 +197,12 @@ function issuePlan(
     subject: recipe.subject,
     days: recipe.days,
   };
+}
+
+/** A host path the container sees at the same path: under a hostPath volume mounted where it is. */
+function visibleInPod(path: string, mounts: readonly { hostPath: string; mountPath: string }[]): boolean {
+  return mounts.some((m) => {
+    const dir = m.hostPath.replace(/\/+$/, '');
+    return m.mountPath.replace(/\/+$/, '') === dir && (path === dir || path.startsWith(`${dir}/`));
+  });
 }

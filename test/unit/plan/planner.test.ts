@@ -122,6 +122,18 @@ describe('plan on a kubeadm control plane failing both controls', () => {
     expect(p.status).toBe('blocked');
   });
 
+  it('blocks a pair the kube-apiserver pod does not mount: it would not start (custom certificatesDir)', () => {
+    const node = kubeadmCp();
+    // Every flag and the only certificate mount use /srv/k8s-pki; the playbook's pair is in /etc/kubernetes/pki.
+    node.files![MANIFEST] = unfixedManifest().replaceAll('/etc/kubernetes/pki', '/srv/k8s-pki');
+    const p = plan(node, pb('kubeadm'));
+    const blocked = p.blocked.find((b) => b.control === 'apiserver-kubelet-client-cert');
+    expect(blocked?.reason).toMatch(
+      /does not mount \/etc\/kubernetes\/pki\/apiserver-kubelet-client.crt and .*key at the same path \(its hostPath mounts: .*\/srv\/k8s-pki/,
+    );
+    expect(p.changes.map((c) => c.path)).not.toContain(MANIFEST);
+  });
+
   it("blocks when the client CA does not sign the apiserver's kubelet client certificate", () => {
     const node = kubeadmCp();
     node.files![`${PKI}/apiserver-kubelet-client.crt`] = pki.foreignClientCrt;
