@@ -122,13 +122,16 @@ export function apiserverView(
 ): ApiserverView {
   const process = findApiserverProcess(facts);
   const dir = staticPodDir?.replace(/\/+$/, '') ?? '';
+  // staticPodPath may name one manifest file instead of a directory (the kubelet runs it as is).
+  const single = dir !== '' && facts.files.get(dir)?.status === 'ok';
   const candidates = [...facts.files.values()]
-    .filter(
-      (f) =>
-        dir !== '' &&
-        f.status === 'ok' &&
-        posix.dirname(f.path) === dir &&
-        !posix.basename(f.path).startsWith('.'),
+    .filter((f) =>
+      single
+        ? f.path === dir
+        : dir !== '' &&
+          f.status === 'ok' &&
+          posix.dirname(f.path) === dir &&
+          !posix.basename(f.path).startsWith('.'),
     )
     .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
     .map((f) => manifestFlags(f.path, f.content ?? ''))

@@ -255,7 +255,8 @@ pick 'staticpodpath|--pod-manifest-path'; abs $OUT ${shellWords(opts.extraManife
 CANDIDATES=
 for dir in ${DEFAULT_STATIC_POD_DIR} $OUT; do
   emit_list "$dir"
-  [ -d "$dir" ] || continue
+  # staticPodPath may name a single manifest file, which the kubelet runs as is.
+  [ -d "$dir" ] || { [ -f "$dir" ] && CANDIDATES="$CANDIDATES$NL$dir"; continue; }
   seen "M$dir" && continue
   glob "$dir"
   for e in $ENTRIES; do [ -f "$e" ] && CANDIDATES="$CANDIDATES$NL$e"; done

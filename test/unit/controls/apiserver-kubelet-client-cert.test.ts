@@ -243,6 +243,28 @@ describe('apiserver-kubelet-client-cert on a control-plane node', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('a staticPodPath that names one manifest file: that file is the manifest', () => {
+    const file = '/etc/kubernetes/apiserver-pod.yaml';
+    const config = `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nstaticPodPath: ${file}\n`;
+    const node = cp(
+      {
+        processes: [
+          { pid: 812, comm: 'kube-apiserver', argv: kubeadmArgs() },
+          { pid: 900, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'] },
+        ],
+      },
+      { [file]: fixture('kubeadm/kube-apiserver.yaml'), '/var/lib/kubelet/config.yaml': config },
+    );
+    delete node.files![MANIFEST];
+    const r = check(node);
+    expect(r.status).toBe('pass');
+    expect(r.evidence).toContainEqual({
+      source: file,
+      key: 'manifest',
+      value: 'defines the kube-apiserver pod',
+    });
+  });
+
   it('apiserver not running but manifest present: fail', () => {
     const r = check(cp({ processes: [] }));
     expect(r.status).toBe('fail');
