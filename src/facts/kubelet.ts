@@ -163,6 +163,16 @@ function findKubeletProcess(facts: NodeFacts): ProcessFact | undefined {
 
 /** Everything kubemend knows about the kubelet on a node, with the precedence the kubelet uses. */
 export function kubeletView(facts: NodeFacts): KubeletView {
+  // Facts are read-only once parsed; the gather (following paths) and the model both need the
+  // view, so it is worked out once per facts (it parses the config YAML).
+  let view = views.get(facts);
+  if (!view) views.set(facts, (view = readKubelet(facts)));
+  return view;
+}
+
+const views = new WeakMap<NodeFacts, KubeletView>();
+
+function readKubelet(facts: NodeFacts): KubeletView {
   const process = findKubeletProcess(facts);
   const unit = facts.units.get('kubelet');
   const loaded = unit?.show['LoadState'] === 'loaded';
