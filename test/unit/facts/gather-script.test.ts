@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFacts } from '../../../src/facts/parse.js';
 import { gatherScript, VALUES_FUNCTION } from '../../../src/node/gather-script.js';
+import { collectFacts } from '../../../src/node/gather.js';
 import { fixture } from '../support/fake-node.js';
 
 /** Runs the script's `values` function under dash (a strict POSIX sh), as a node would. */
@@ -186,5 +187,45 @@ describe('parseFacts', () => {
     expect(kubelet?.cat).toBe(
       `# /lib/systemd/system/kubelet.service\n${unit}\n# /etc/systemd/system/kubelet.service.d/10-a.conf\n${dropIn}`,
     );
+  });
+});
+
+describe('collectFacts: a file that changed while it was read', () => {
+  const output = (data: string) =>
+    [
+      'KM1 BEGIN',
+      'KM WHOAMI 0',
+      'KM FILES',
+      '3 644 0 0 /a',
+      'KM DATA',
+      Buffer.from(data).toString('base64'),
+      'KM END',
+      'KM1 DONE',
+    ].join('\n');
+  const runner = (...outputs: string[]) => {
+    const calls: string[] = [];
+    return {
+      calls,
+      run: async (command: string) => {
+        calls.push(command);
+        return { code: 0, stdout: outputs[calls.length - 1] ?? '', stderr: '', truncated: false };
+      },
+    };
+  };
+
+  it('is gathered once more, and the second reading is used', async () => {
+    const r = runner(output('abcd'), output('abc'));
+    const { facts } = await collectFacts(r.run);
+    expect(r.calls).toHaveLength(2);
+    expect(facts.changedWhileRead).toBeUndefined();
+    expect(facts.files.get('/a')?.content).toBe('abc');
+  });
+
+  it('changing twice in a row is reported, not trusted', async () => {
+    const r = runner(output('abcd'), output('ab'));
+    const { facts } = await collectFacts(r.run);
+    expect(r.calls).toHaveLength(2);
+    expect(facts.changedWhileRead).toEqual(['/a']);
+    expect(facts.files.has('/a')).toBe(false);
   });
 });
