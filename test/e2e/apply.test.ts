@@ -105,6 +105,26 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     await ssh(node, `sed -i '/# edited after the plan/d' ${KUBEADM_CONFIG}`);
   });
 
+  it('a config that is a symbolic link is not written through: blocked, link and target untouched', async () => {
+    const node = 'kubeadm-worker-bad';
+    const target = '/var/lib/kubelet/managed-config.yaml';
+    await ssh(node, `mv ${KUBEADM_CONFIG} ${target} && ln -s ${target} ${KUBEADM_CONFIG}`);
+    try {
+      const before = await sha(node, target);
+      const pid = await kubeletPid(node);
+      const r = await run(['apply', '-l', node, '--yes', '-o', 'json']);
+      expect(r.code).toBe(1);
+      const [outcome] = (JSON.parse(r.stdout) as ApplyReport).outcomes;
+      expect(outcome?.status).toBe('blocked');
+      expect(JSON.stringify(outcome)).toContain(`${KUBEADM_CONFIG} is a symbolic link to ${target}`);
+      expect(await ssh(node, `test -L ${KUBEADM_CONFIG} && echo link`)).toBe('link\n');
+      expect(await sha(node, target)).toBe(before);
+      expect(await kubeletPid(node)).toBe(pid);
+    } finally {
+      await ssh(node, `rm -f ${KUBEADM_CONFIG} && mv ${target} ${KUBEADM_CONFIG}`);
+    }
+  });
+
   it('a full disk for backups: nothing written, a clear error', async () => {
     const node = 'kubeadm-worker-bad';
     await ssh(
