@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-lab_packages=(debootstrap systemd-container iproute2 openssh-client openssl tmux ca-certificates)
+lab_packages=(debootstrap systemd-container iproute2 openssh-client openssl tmux ca-certificates shellcheck dash netcat-openbsd)
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=()

@@ -3,7 +3,8 @@ import type { TestProject } from 'vitest/node';
 import { downLab, labInfo, upLab } from '../lab/lab.js';
 import { labProblems } from '../lab/preflight.js';
 
-const LAB_NAME = 'e2e';
+// KUBEMEND_E2E_LAB: another name lets two checkouts run their e2e tiers side by side (each lab has its own bridge).
+const LAB_NAME = process.env.KUBEMEND_E2E_LAB || 'e2e';
 const log = (line: string) => console.log(`[lab] ${line}`);
 const ciIsSet = (): boolean => !['', '0', 'false'].includes((process.env.CI ?? '').toLowerCase());
 
