@@ -260,5 +260,6 @@ function reportError(e: unknown, io: Io): ExitCode {
   io.stderr.write(
     `kubemend: internal error: ${err.stack ?? String(err)}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
   );
-  return ExitCode.usage;
+  // 70, never 2: exit 2 promises that no node was touched, which a bug cannot promise.
+  return ExitCode.internal;
 }

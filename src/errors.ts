@@ -1,6 +1,6 @@
 /**
  * The few error types kubemend raises, each with a stable exit code. One place (exitCodeFor) maps
- * outcomes to process exit codes; DESIGN.md fixes their precedence: 2, then 3, then 4, then 1, then 0.
+ * outcomes to process exit codes; DESIGN.md fixes their precedence: 2, 70, 3, 130, 4, 1, 0.
  */
 
 export const ExitCode = {
@@ -9,10 +9,14 @@ export const ExitCode = {
   usage: 2,
   unreachable: 3,
   stalePlan: 4,
+  /** A bug in kubemend. Never used for bad input, and never exit 2 once a node was contacted. */
+  internal: 70,
+  /** Cancelled by the user (Ctrl-C, or no/abort at a prompt). */
+  cancelled: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const precedence: readonly ExitCode[] = [2, 3, 4, 1, 0];
+const precedence: readonly ExitCode[] = [2, 70, 3, 130, 4, 1, 0];
 
 /** The highest-precedence code among those that occurred. */
 export function worstExit(codes: Iterable<ExitCode>): ExitCode {
