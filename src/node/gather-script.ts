@@ -1,5 +1,6 @@
 /**
- * The one remote command that gathers every fact an audit or plan needs from a node.
+ * The one remote command that gathers every fact an audit or plan needs from a node: the script
+ * is src/node/scripts/gather.sh; this file says what it is asked and documents what it prints.
  *
  * POSIX sh + coreutils + awk only. It writes nothing (no temp files: everything is piped), never
  * reads its own stdin (the script travels as an argument), bounds every file it prints, and keeps
@@ -34,6 +35,8 @@
  *                   with the absolute path (extraConfigs, extraConfigDirs, extraManifestDirs)
  *   KM1 DONE
  */
+
+import { INFLIGHT_FILE, scriptCommand, scriptText } from './remote.js';
 
 export interface GatherOptions {
   /** Public files (certificates, CA bundles) to fetch besides the ones the node's settings point at. */
@@ -86,213 +89,27 @@ export const LAYOUT_MARKERS = [
   '/etc/kubernetes/ssl/ca.key',
 ] as const;
 
-const DEFAULT_STATIC_POD_DIR = '/etc/kubernetes/manifests';
-
-function shellWords(paths: readonly string[]): string {
-  return paths.map((p) => `'${p.replaceAll("'", `'\\''`)}'`).join(' ');
+/** The gather script's arguments: the bound, then every path as a tagged argument (see gather.sh). */
+export function gatherArgs(opts: GatherOptions = {}): string[] {
+  const tag = (t: string, paths: readonly string[] | undefined) => (paths ?? []).map((p) => `${t}:${p}`);
+  return [
+    String(opts.maxFileBytes ?? 262_144),
+    ...tag('w', [...WELL_KNOWN_KUBELET_FILES, ...LAYOUT_FILES, INFLIGHT_FILE]),
+    ...tag('s', LAYOUT_MARKERS),
+    ...tag('c', opts.extraConfigs),
+    ...tag('d', opts.extraConfigDirs),
+    ...tag('m', opts.extraManifestDirs),
+    ...tag('f', opts.extraFiles),
+    ...tag('k', opts.extraKeys),
+    ...(opts.extraPairs ?? []).flatMap(([c, k]) => [`p:${c}`, `q:${k}`]),
+  ];
 }
+
+/** The command line that gathers a node's facts. */
+export const gatherCommand = (opts: GatherOptions = {}): string => scriptCommand('gather', gatherArgs(opts));
 
 /**
- * sh function `values [-m] [FILE…]`: prints "key<TAB>value" for the settings kubemend follows,
- * found in the text on stdin and in each FILE (read by awk itself: a file that vanished or cannot
- * be read is skipped, it does not stop the script). With -m the FILEs are static pod manifests:
- * only those that mention kube-apiserver count, and each of them is printed as "M<TAB>path" first.
- * Exported for tests; the text is part of the gather script.
+ * sh function `values [-m] [FILE…]` of gather.sh: prints "key<TAB>value" for the settings kubemend
+ * follows, found in the text on stdin and in each FILE. Exported for tests.
  */
-export const VALUES_FUNCTION = `# Values of the settings we follow, found in any text: --flag=v, --flag v, key: v, "key": "v".
-# Keys are matched case-insensitively for config fields because the wrong-case spelling
-# (clientCaFile) is itself a finding.
-values() {
-  m=0; [ "$1" = -m ] && { m=1; shift; }
-  awk -v m="$m" -v max="$MAX" '
-    function scan(line,   n, w, i, k, lk) {
-      gsub(/[\\t\\r "\\047=,\\\\{}\\[\\]]+/, " ", line); gsub(/: /, " ", line); gsub(/:$/, "", line)
-      n = split(line, w, " ")
-      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk)
-        if (k == "-" || k == "") continue
-        if (pending != "") { if (k !~ /^-/) print pending "\\t" k; pending = ""; continue }
-        if (lk in want) pending = lk } }
-    BEGIN { want["--config"]=1; want["--config-dir"]=1; want["--pod-manifest-path"]=1; want["--client-ca-file"]=1
-      want["--kubelet-client-certificate"]=1; want["--kubelet-client-key"]=1; want["--kubelet-certificate-authority"]=1
-      want["--tls-cert-file"]=1; want["staticpodpath"]=1; want["clientcafile"]=1; want["tlscertfile"]=1; want["--kubeconfig"]=1
-      for (a = 1; a < ARGC; a++) {
-        f = ARGV[a]; n = 0; hit = 0; bytes = 0
-        while (bytes <= max && (getline line < f) > 0) { lines[++n] = line; bytes += length(line) + 1; if (line ~ /kube-apiserver/) hit = 1 }
-        close(f)
-        if (m && !hit) continue
-        if (m) print "M\\t" f
-        pending = ""
-        for (j = 1; j <= n; j++) scan(lines[j])
-      }
-      ARGC = 1; pending = "" }
-    { scan($0) }' "$@"
-}`;
-
-export function gatherScript(opts: GatherOptions = {}): string {
-  const max = opts.maxFileBytes ?? 262_144;
-  const extraPairs = (opts.extraPairs ?? []).map(([c, k]) => `pair ${shellWords([c, k])}`).join('\n');
-  // Globbing is off (set -f) so that lists of paths split on newlines only; the few globs turn it
-  // on around themselves. NEW is what emit_file added since the last step, for the next awk.
-  return `exec </dev/null 2>/dev/null
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
-LC_ALL=C
-export PATH LC_ALL
-MAX=${max}
-NL='
-'
-TAB='	'
-IFS=$NL
-set -f
-SEEN=
-FILES=
-NEW=
-STATS=
-seen() { case "$NL$SEEN$NL" in *"$NL$1$NL"*) return 0;; esac; SEEN="$SEEN$NL$1"; return 1; }
-emit_file() {
-  [ -n "$1" ] || return 0
-  seen "F$1" && return 0
-  if [ -d "$1" ]; then echo "KM FILE dir $1"
-  elif [ ! -e "$1" ]; then echo "KM FILE missing $1"
-  elif [ ! -f "$1" ] || [ ! -r "$1" ]; then echo "KM FILE unreadable $1"
-  else FILES="$FILES$NL$1"; NEW="$NEW$NL$1"; fi
-}
-emit_stat() {
-  [ -n "$1" ] || return 0
-  seen "S$1" && return 0
-  if [ -e "$1" ]; then STATS="$STATS$NL$1"; else echo "KM STAT missing $1"; fi
-}
-# glob DIR: the entries of DIR, dot files included, newline-separated, into ENTRIES.
-glob() { set +f; set -- "$1"/* "$1"/.[!.]* "$1"/..?*; set -f; ENTRIES=; for e; do [ -e "$e" ] || [ -L "$e" ] && ENTRIES="$ENTRIES$NL$e"; done; }
-emit_list() {
-  seen "L$1" && return 0
-  if [ -d "$1" ]; then echo "KM LIST ok $1"; glob "$1"; for e in $ENTRIES; do echo "\${e##*/}"; done; echo "KM END"; else echo "KM LIST missing $1"; fi
-}
-pair() {
-  [ -n "$1" ] && [ -n "$2" ] || return 0
-  seen "P$1$TAB$2" && return 0
-  if [ -z "$OPENSSL" ]; then r=noopenssl
-  elif [ ! -r "$1" ] || [ ! -r "$2" ]; then r=unreadable
-  else
-    a=$(openssl x509 -noout -pubkey -in "$1")
-    b=$(openssl pkey -pubout -passin pass: -in "$2")
-    if [ -z "$a" ]; then r=badcert; elif [ -z "$b" ]; then r=badkey; elif [ "$a" = "$b" ]; then r=match; else r=mismatch; fi
-  fi
-  printf 'KM PAIR %s %s\\t%s\\n' "$r" "$1" "$2"
-}
-# kubeconfig_ca FILE: only the certificate-authority lines of a kubeconfig (the cluster CA, public),
-# never the rest, which can hold client-key-data; a CA file it names is printed like any other.
-kubeconfig_ca() {
-  seen "K$1" && return 0
-  [ -f "$1" ] && [ -r "$1" ] || return 0
-  echo "KM KUBECONFIG $1"
-  for l in $(awk '{ sub(/^[ \\t"]+/, "") } /^certificate-authority(-data)?"?:/ {
-      k = $1; sub(/"?:$/, "", k); v = $0; sub(/^[^:]*:[ \\t]*/, "", v); gsub(/["\\047,]/, "", v); print k " " v }' "$1"); do
-    echo "$l"
-    case "$l" in "certificate-authority /"*) emit_file "\${l#certificate-authority }" ;; esac
-  done
-  echo "KM END"
-}
-# pick KEY|KEY…: the values found for those keys, newline-separated, into OUT (no subshell).
-pick() {
-  OUT=
-  for l in $V; do
-    case "|$1|" in *"|\${l%%"$TAB"*}|"*) OUT="$OUT$NL\${l#*"$TAB"}" ;; esac
-  done
-}
-# abs PATH…: the absolute ones into OUT; each relative one is reported (KM REL), not read here.
-abs() { OUT=; for p; do case "$p" in /*) OUT="$OUT$NL$p" ;; ?*) echo "KM REL $p" ;; esac; done; }
-${VALUES_FUNCTION}
-echo "KM1 BEGIN"
-OPENSSL=
-for t in openssl base64 systemctl awk stat; do
-  if command -v "$t" >/dev/null; then echo "KM TOOL $t yes"; [ "$t" = openssl ] && OPENSSL=1; else echo "KM TOOL $t no"; fi
-done
-U=
-while read -r k r e rest; do [ "$k" = Uid: ] && { U=$e; break; }; done < /proc/self/status
-[ -n "$U" ] || U=$(id -u)
-echo "KM WHOAMI $U"
-ARGS=
-set +f; set -- /proc/[0-9]*; set -f
-for d; do
-  { read -r c < "$d/comm"; } 2>/dev/null || continue
-  case "$c" in
-    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube) ;;
-    *) continue ;;
-  esac
-  echo "KM PROC \${d#/proc/} $c $(readlink "$d/cwd")"
-  base64 < "$d/cmdline"
-  echo "KM END"
-  ARGS="$ARGS$NL$(tr '\\000' '\\n' < "$d/cmdline")"
-done
-if command -v systemctl >/dev/null; then
-  show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
-  echo "KM UNIT kubelet"
-  printf '%s\\n' "$show"
-  echo "KM END"
-  for l in $show; do
-    case "$l" in
-      FragmentPath=/*) emit_file "\${l#FragmentPath=}" ;;
-      DropInPaths=/*) IFS=' '; for f in \${l#DropInPaths=}; do emit_file "$f"; done; IFS=$NL ;;
-      EnvironmentFiles=/*) f=\${l#EnvironmentFiles=}; emit_file "\${f%% (*}" ;;
-    esac
-  done
-fi
-for f in ${shellWords([...WELL_KNOWN_KUBELET_FILES, ...LAYOUT_FILES])}; do emit_file "$f"; done
-for f in ${shellWords(LAYOUT_MARKERS)}; do emit_stat "$f"; done
-V=$(printf '%s\\n' "$ARGS" | values $NEW)
-NEW=
-pick '--config'; abs $OUT ${shellWords(opts.extraConfigs ?? [])}; CONFIGS=$OUT
-pick '--config-dir'; abs $OUT ${shellWords(opts.extraConfigDirs ?? [])}; DIRS=$OUT
-for p in $CONFIGS; do emit_file "$p"; done
-for p in $DIRS; do
-  emit_list "$p"
-  [ -d "$p" ] || continue
-  for f in $(find "$p" -name '*.conf' ! -type d); do emit_file "$f"; done
-done
-V="$V$NL$(values $NEW)"
-NEW=
-pick 'staticpodpath|--pod-manifest-path'; abs $OUT ${shellWords(opts.extraManifestDirs ?? [])}
-CANDIDATES=
-for dir in ${DEFAULT_STATIC_POD_DIR} $OUT; do
-  emit_list "$dir"
-  # staticPodPath may name a single manifest file, which the kubelet runs as is.
-  [ -d "$dir" ] || { [ -f "$dir" ] && CANDIDATES="$CANDIDATES$NL$dir"; continue; }
-  seen "M$dir" && continue
-  glob "$dir"
-  for e in $ENTRIES; do [ -f "$e" ] && CANDIDATES="$CANDIDATES$NL$e"; done
-done
-V="$V$NL$(values -m $CANDIDATES)"
-pick 'M'
-for f in $OUT; do emit_file "$f"; done
-pick 'clientcafile|--client-ca-file|--kubelet-client-certificate|--kubelet-certificate-authority|--tls-cert-file|tlscertfile'
-abs $OUT
-for p in $OUT ${shellWords(opts.extraFiles ?? [])}; do emit_file "$p"; done
-pick '--kubeconfig'; abs $OUT
-for k in $OUT; do kubeconfig_ca "$k"; done
-pick '--kubelet-client-key'; KEYS=$OUT
-pick '--kubelet-client-certificate'; CERTS=$OUT
-for k in $KEYS ${shellWords(opts.extraKeys ?? [])}; do emit_stat "$k"; done
-for c in $CERTS; do for k in $KEYS; do pair "$c" "$k"; done; done
-${extraPairs}
-if [ -n "$STATS" ]; then
-  for l in $(stat -L -c '%s %a %u %g %n' -- $STATS); do
-    p=\${l#* * * * }
-    if [ -r "$p" ]; then echo "KM STAT ok $l"; else echo "KM STAT unreadable $l"; fi
-  done
-fi
-if [ -n "$FILES" ]; then
-  echo "KM FILES"
-  SMALL=
-  BIG=
-  for l in $(stat -L -c '%s %a %u %g %n' -- $FILES); do
-    echo "$l"
-    if [ "\${l%% *}" -le "$MAX" ]; then SMALL="$SMALL$NL\${l#* * * * }"; else BIG="$BIG$NL\${l#* * * * }"; fi
-  done
-  echo "KM DATA"
-  [ -n "$SMALL" ] && cat -- $SMALL | base64
-  echo "KM END"
-  for f in $BIG; do echo "KM BIG $f"; head -c "$MAX" -- "$f" | base64; echo "KM END"; done
-fi
-echo "KM1 DONE"
-`;
-}
+export const VALUES_FUNCTION = /^values\(\) \{[\s\S]*?^\}$/m.exec(scriptText('gather'))?.[0] ?? '';

@@ -3,10 +3,8 @@ import { kubeletView } from '../facts/kubelet.js';
 import { unreadPaths } from '../facts/model.js';
 import { parseFacts } from '../facts/parse.js';
 import type { NodeFacts } from '../facts/types.js';
-import { gatherScript, type GatherOptions } from './gather-script.js';
+import { gatherCommand, type GatherOptions } from './gather-script.js';
 import type { ExecResult, NodeSession } from './ssh/index.js';
-
-const shq = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
 /** Settings lead to settings (a relative --config to its clientCAFile): this many rounds at most. */
 const MAX_ROUNDS = 3;
@@ -30,7 +28,7 @@ export async function collectFacts(
 ): Promise<Collected> {
   let current = opts;
   const once = async () => {
-    const result = await run(`sh -c ${shq(gatherScript(current))}`);
+    const result = await run(gatherCommand(current));
     return { result, facts: parseFacts(result.stdout, current.maxFileBytes) };
   };
   let collected = await once();

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gatherScript } from '../../src/node/gather-script.js';
+import { gatherCommand } from '../../src/node/gather-script.js';
 import { labCgroup, trackingHierarchies } from '../lab/cgroups.js';
 import { downLab, upLab } from '../lab/lab.js';
 import { nodeNames } from '../lab/layouts.js';
@@ -189,7 +189,7 @@ async function main(): Promise<number> {
     });
     const hosts = lab.nodes.map((n) => n.host);
     // Exactly the command kubemend sends for an audit (src/node/gather.ts).
-    const command = `sh -c '${gatherScript().replaceAll("'", `'\\''`)}'`;
+    const command = gatherCommand();
     writeFileSync(join(work, 'command'), command);
     const sshOpts = [
       '-i',

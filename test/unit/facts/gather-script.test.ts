@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseFacts } from '../../../src/facts/parse.js';
-import { gatherScript, VALUES_FUNCTION } from '../../../src/node/gather-script.js';
+import { gatherArgs, VALUES_FUNCTION } from '../../../src/node/gather-script.js';
+import { scriptText } from '../../../src/node/remote.js';
+
+/** Runs the gather script under dash, with its arguments, as a node would. */
+const gather = (opts: Parameters<typeof gatherArgs>[0]) =>
+  execFileSync('dash', ['-c', scriptText('gather'), 'kubemend-gather', ...gatherArgs(opts)], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 import { collectFacts } from '../../../src/node/gather.js';
 import { fixture } from '../support/fake-node.js';
 
@@ -107,10 +115,7 @@ describe('the whole gather script', () => {
     const extraFiles = [spaced, 'empty.yaml', 'no-newline.json', 'big.txt', 'fifo', 'gone', 'a dir'].map(
       (f) => (f.startsWith('/') ? f : join(dir, f)),
     );
-    const out = execFileSync('dash', ['-c', gatherScript({ extraFiles, maxFileBytes: 4096 })], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const out = gather({ extraFiles, maxFileBytes: 4096 });
     const facts = parseFacts(out, 4096);
     expect(facts.complete).toBe(true);
     expect(facts.changedWhileRead).toBeUndefined();
@@ -127,9 +132,7 @@ describe('the whole gather script', () => {
   });
 
   it('runs under dash on a machine without Kubernetes, finishes, and finds nothing to report', () => {
-    const out = execFileSync('dash', ['-c', gatherScript({ extraFiles: ['/etc/hostname'] })], {
-      encoding: 'utf8',
-    });
+    const out = gather({ extraFiles: ['/etc/hostname'] });
     const facts = parseFacts(out);
     expect(facts.complete).toBe(true);
     expect(facts.files.get('/var/lib/kubelet/config.yaml')?.status).toBe('missing');

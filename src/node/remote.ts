@@ -1,0 +1,135 @@
+/**
+ * The one way kubemend runs anything on a node: a script from src/node/scripts/ (POSIX sh, checked
+ * by shellcheck), its values as positional arguments or on stdin. A value that came from a plan, an
+ * inventory or a node (a path, a sha256, a URL, file content) is data and never part of a script's
+ * text: `sh -c SCRIPT kubemend-NAME ARG…`, every word quoted by the one function shQuote. With
+ * `become: sudo` the session wraps that whole line in `sudo -n sh -c …`, quoted the same way.
+ */
+import { readFileSync } from 'node:fs';
+import { NodeError } from '../errors.js';
+import { shQuote } from './ssh/shell.js';
+import type { ExecOptions, ExecResult, NodeSession } from './ssh/types.js';
+
+export const STATE_DIR = '/var/lib/kubemend';
+export const BACKUP_ROOT = `${STATE_DIR}/backups`;
+export const LOCK_FILE = `${STATE_DIR}/lock`;
+/** Written while a run has changed files on the node and not yet finished; a later run finds it. */
+export const INFLIGHT_FILE = `${STATE_DIR}/inflight.json`;
+
+export type ScriptName =
+  | 'apiserver-state'
+  | 'backup'
+  | 'gather'
+  | 'inflight-clear'
+  | 'inflight-read'
+  | 'inflight-write'
+  | 'issue-cert'
+  | 'journal-append'
+  | 'kubelet-journal'
+  | 'kubelet-state'
+  | 'list-backups'
+  | 'lock'
+  | 'lock-owner'
+  | 'metadata-write'
+  | 'node-time'
+  | 'read-file'
+  | 'restart-kubelet'
+  | 'restore'
+  | 'write-file';
+
+const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
+const cache = new Map<ScriptName, string>();
+
+/** A script's text, as shipped (src/node/scripts/, copied to dist/node/scripts/ by the build). */
+export function scriptText(name: ScriptName): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}
+
+/** The command line that runs a script with its arguments: `sh -c 'TEXT' kubemend-NAME 'ARG'…`. */
+export function scriptCommand(name: ScriptName, args: readonly string[] = []): string {
+  return ['sh', '-c', shQuote(scriptText(name)), `kubemend-${name}`, ...args.map(shQuote)].join(' ');
+}
+
+/**
+ * Why a remote step failed: the script said so (`KMFAIL <reason> <message>` on stderr and a
+ * non-zero exit), it exited non-zero without saying why, or it was killed after its timeout while
+ * the connection stayed up. A lost connection is not a StepError: it stays a NodeError
+ * 'unreachable', because nothing more can be done on the node from here.
+ */
+export class StepError extends Error {
+  override readonly name = 'StepError';
+  constructor(
+    readonly node: string,
+    /** The step of the sequence, e.g. "backup", "health: kubelet". */
+    readonly step: string,
+    readonly script: ScriptName,
+    /** The script's exit status; null when it was killed (timeout) or died from a signal. */
+    readonly status: number | null,
+    /** The script's own reason word (stale, link, nospace, exists, write, restore…), or 'failed' / 'timeout'. */
+    readonly reason: string,
+    /** What the script said, or the tail of its stderr. */
+    readonly detail: string,
+    readonly stderrTail: string,
+  ) {
+    super(
+      `${node}: ${step} failed: ${detail} (${script}.sh, ${status === null ? 'no exit status' : `exit ${status}`})`,
+    );
+  }
+}
+
+const tail = (s: string, lines = 8) => s.trimEnd().split('\n').slice(-lines).join('\n');
+
+/** Reads the `KMFAIL <reason> <message>` a script printed on failure (the last one wins). */
+export function scriptFailure(stderr: string): { reason: string; message: string } | undefined {
+  const at = stderr.lastIndexOf('KMFAIL ');
+  if (at < 0) return undefined;
+  const m = /^KMFAIL (\S+) ?([\s\S]*)$/.exec(stderr.slice(at).trimEnd());
+  return m ? { reason: m[1] ?? 'failed', message: m[2] ?? '' } : undefined;
+}
+
+export interface RunOptions extends Omit<ExecOptions, 'timeoutSec'> {
+  /** The step of the apply sequence this belongs to, for messages and the journal. */
+  step: string;
+  timeoutSec?: number;
+}
+
+/**
+ * Runs a script and returns its result when it exits 0. Throws StepError when it fails or times
+ * out with the connection alive, NodeError 'unreachable' when the connection is lost, and the
+ * session's own NodeErrors (sudo refused) as they are.
+ */
+export async function runScript(
+  session: NodeSession,
+  name: ScriptName,
+  args: readonly string[],
+  opts: RunOptions,
+): Promise<ExecResult> {
+  const { step, ...exec } = opts;
+  let r: ExecResult;
+  try {
+    r = await session.exec(scriptCommand(name, args), { timeoutSec: 60, ...exec });
+  } catch (e) {
+    if (e instanceof NodeError && e.kind === 'timeout')
+      throw new StepError(
+        session.node,
+        step,
+        name,
+        null,
+        'timeout',
+        `did not finish within ${exec.timeoutSec ?? 60}s and was killed`,
+        '',
+      );
+    throw e;
+  }
+  if (r.code === 0 && !r.truncated) return r;
+  const said = scriptFailure(r.stderr);
+  const detail =
+    said?.message ||
+    (r.truncated ? 'its output was larger than the bound and was cut' : tail(r.stderr) || 'no message');
+  throw new StepError(session.node, step, name, r.code, said?.reason ?? 'failed', detail, tail(r.stderr));
+}

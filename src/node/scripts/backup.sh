@@ -1,0 +1,72 @@
+#!/bin/sh
+# Checks that every file is still as planned, that there is room, then copies each file about to
+# change into the run's backup directory (0700, copies 0600) and writes its metadata (stdin).
+# Nothing outside the backup directory is written; on any failure the directory is removed again.
+# $1: run id, then one triple per file: modify|create PATH SHA256 (the sha256 the plan saw; '-' for create)
+# Out: "copy <index> <path>" for each copy made, then "time <node clock, epoch seconds>".
+umask 077
+run=$1
+shift
+B=/var/lib/kubemend/backups/$run
+made=
+fail() {
+  [ -n "$made" ] && rm -rf -- "$B"
+  printf 'KMFAIL %s %s\n' "$1" "$2" >&2
+  exit 1
+}
+case $run in '' | */* | .*) fail usage "bad run id" ;; esac
+[ $(($# % 3)) -eq 0 ] || fail usage "arguments come in triples: action path sha256"
+command -v sha256sum >/dev/null || fail tool "sha256sum is not installed"
+
+# Room for a copy of every file plus the metadata, with a margin.
+need=65536
+check() {
+  case $1 in
+    modify)
+      [ -L "$2" ] && fail link "$2 is a symbolic link to $(readlink -f -- "$2"): kubemend writes only regular files, so it leaves the link and its target as they are; change the target by hand, or replace the link with a file and plan again"
+      [ -f "$2" ] || fail stale "$2 no longer exists"
+      [ "$(sha256sum < "$2" | cut -d ' ' -f 1)" = "$3" ] || fail stale "$2 changed since the plan was made"
+      size=$(stat -c %s -- "$2") || fail stale "cannot stat $2"
+      need=$((need + size))
+      ;;
+    create)
+      { [ ! -e "$2" ] && [ ! -L "$2" ]; } || fail exists "$2 exists now but the plan creates it"
+      ;;
+    *) fail usage "unknown action $1" ;;
+  esac
+}
+n=0
+for a; do
+  n=$((n + 1))
+  case $((n % 3)) in
+    1) act=$a ;;
+    2) path=$a ;;
+    0) check "$act" "$path" "$a" ;;
+  esac
+done
+
+[ -e "$B" ] && fail usage "$B exists already"
+mkdir -p -- "$B" || fail nospace "cannot create $B"
+made=1
+chmod 700 -- "$B"
+avail=$(df -Pk -- "$B" | awk 'NR==2 { print $4 }')
+[ "$((avail * 1024))" -ge "$need" ] || fail nospace "$B has $avail KiB free, kubemend needs $((need / 1024)) KiB for the backups"
+
+n=0
+i=0
+for a; do
+  n=$((n + 1))
+  case $((n % 3)) in
+    1) act=$a ;;
+    2)
+      if [ "$act" = modify ]; then
+        cp -- "$a" "$B/$i.orig" || fail nospace "copying $a: $(df -Pk -- "$B" | awk 'NR==2 { print $4 }') KiB free"
+        echo "copy $i $a"
+      fi
+      i=$((i + 1))
+      ;;
+  esac
+done
+cat > "$B/metadata.json.tmp" && mv -f -- "$B/metadata.json.tmp" "$B/metadata.json" || fail nospace "writing $B/metadata.json"
+sync
+echo "time $(date +%s)"

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Puts every file of a backup back: modified files by an atomic copy back (sha256 checked, mode and
+# owner restored), created files removed. Stops at the first file it cannot restore.
+# $1: run id of the backup, then one sextuple per file:
+#   modified PATH SHA256 COPY MODE UID:GID   (COPY: the file's name in the backup directory)
+#   created  PATH -      -    -    -
+# Out: "restored PATH" / "removed PATH" per file.
+run=$1
+shift
+B=/var/lib/kubemend/backups/$run
+tmp=
+fail() {
+  [ -n "$tmp" ] && rm -f -- "$tmp"
+  printf 'KMFAIL %s %s\n' "$1" "$2" >&2
+  exit 1
+}
+case $run in '' | */* | .*) fail usage "bad run id" ;; esac
+[ $(($# % 6)) -eq 0 ] || fail usage "arguments come in sextuples"
+restore() {
+  case $1 in
+    created)
+      rm -f -- "$2" || fail restore "cannot remove $2"
+      echo "removed $2"
+      ;;
+    modified)
+      case $4 in '' | */* | .*) fail usage "bad backup copy name for $2" ;; esac
+      dir=${2%/*}
+      [ -n "$dir" ] || dir=/
+      tmp=$dir/.${2##*/}.kubemend-restore.tmp
+      cp -- "$B/$4" "$tmp" || fail restore "cannot copy $B/$4 to $tmp"
+      [ "$(sha256sum < "$tmp" | cut -d ' ' -f 1)" = "$3" ] || fail restore "the backup copy $B/$4 of $2 does not match its sha256"
+      chmod -- "$5" "$tmp" && chown -- "$6" "$tmp" || fail restore "cannot give $tmp the mode $5 and owner $6"
+      sync -- "$tmp" 2>/dev/null || sync
+      mv -f -- "$tmp" "$2" || fail restore "cannot rename $tmp to $2"
+      tmp=
+      sync -- "$dir" 2>/dev/null || sync
+      echo "restored $2"
+      ;;
+    *) fail usage "unknown action $1" ;;
+  esac
+}
+while [ $# -gt 0 ]; do
+  restore "$1" "$2" "$3" "$4" "$5" "$6"
+  shift 6
+done
