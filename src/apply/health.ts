@@ -1,6 +1,6 @@
 import { lastFlag, parseFlags, type Flag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
-import { apiserverStateScript, kubeletStateScript } from '../node/change-scripts.js';
+import { runScript } from '../node/remote.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import type { Clock } from './clock.js';
 
@@ -45,7 +45,10 @@ export function apiserverLivezUrl(flags: readonly Flag[]): string {
 }
 
 export async function kubeletState(session: NodeSession, healthzUrl: string | null): Promise<KubeletState> {
-  const r = await session.exec(kubeletStateScript(healthzUrl), { timeoutSec: 30 });
+  const r = await runScript(session, 'kubelet-state', [healthzUrl ?? ''], {
+    step: 'health: kubelet',
+    timeoutSec: 30,
+  });
   const v = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
   return {
     mainPid: Number(v('MainPID')) || 0,
@@ -73,7 +76,10 @@ export interface ApiserverState {
 }
 
 export async function apiserverState(session: NodeSession, livezUrl: string): Promise<ApiserverState> {
-  const r = await session.exec(apiserverStateScript(livezUrl), { timeoutSec: 30 });
+  const r = await runScript(session, 'apiserver-state', [livezUrl], {
+    step: 'health: kube-apiserver',
+    timeoutSec: 30,
+  });
   const processes = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('PROC '))

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
-import { applyNode, type NodeOutcome, type Stage } from '../apply/node-apply.js';
+import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
+import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches } from '../apply/rollout.js';
-import { ExitCode, UsageError, worstExit } from '../errors.js';
+import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
 import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
+import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
 import { parsePlanFile } from '../plan/plan-file.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
@@ -55,7 +57,8 @@ export interface ApplyReport {
 const newRunId = (now: Date) =>
   `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
 
-function outcomeExit(o: NodeOutcome): ExitCode {
+export function outcomeExit(o: NodeOutcome): ExitCode {
+  if ('internal' in o && o.internal) return ExitCode.internal;
   switch (o.status) {
     case 'applied':
     case 'compliant':
@@ -66,6 +69,7 @@ function outcomeExit(o: NodeOutcome): ExitCode {
     case 'rollback-failed':
       return ExitCode.unreachable;
     default:
+      // rolled-back, blocked, skipped, recovered (a dead run was undone; this run fixed nothing there)
       return ExitCode.findings;
   }
 }
@@ -99,6 +103,11 @@ function matchTargets(
 }
 
 export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
+  if (opts.output === 'junit' || opts.output === 'markdown')
+    throw new UsageError(
+      `apply has no ${opts.output} output; use table or json (-o json for a record of the run)`,
+      [`for a change ticket, render the plan instead: kubemend plan -o markdown`],
+    );
   const interactive = io.stdinIsTTY && Boolean(io.stdout.isTTY);
   if (!opts.yes && !interactive)
     throw new UsageError(
@@ -117,6 +126,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const colors = makeColors(wantColor(io, 'stderr', !opts.color));
 
   let planned: { plan: NodePlan; target: NodeTarget }[];
+  /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
+  let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
   if (deps.planned) {
     planned = deps.planned;
   } else if (opts.plan) {
@@ -139,11 +150,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       opts.playbook,
     );
   } else {
-    const { plan, inspections } = await buildPlan(opts, io);
-    planned = plan.nodes.map((n) => ({
-      plan: n,
-      target: inspections.find((i) => i.target.name === n.node)!.target,
-    }));
+    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) =>
+      plan.nodes.map((n) => ({ plan: n, target: inspections.find((i) => i.target.name === n.node)!.target }));
+    planned = pairUp(await buildPlan(opts, io));
+    replan = async (names) => pairUp(await buildPlan(opts, io, names));
   }
   journal.write({
     runId,
@@ -159,8 +169,71 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   let stoppedEarly: string | undefined;
   const say = (line: string) => io.stderr.write(`${line}\n`);
   const board = new StageBoard(io);
+  const sessionOpts = {
+    connectTimeoutSec: opts.connectTimeout,
+    acceptNewHostKeys: opts.acceptNewHostKeys,
+    env: io.env,
+    ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
+  };
+  const playbookOf = (plan: NodePlan, target: NodeTarget): Playbook =>
+    withParams(
+      playbookFor(
+        plan.layout,
+        {
+          ...(target.playbook ? { node: target.playbook } : {}),
+          ...(opts.playbook ? { cli: opts.playbook } : {}),
+        },
+        builtins,
+      ),
+      target.params,
+      `node ${target.name}`,
+    );
+
+  // Recovery first: every node this run may touch is locked and its dead run (if any) undone before
+  // it is judged compliant. Nodes to change do this as the first step of their own sequence, unless
+  // their plan was made on top of a dead run's files (then it is done here and they are planned again).
+  const recoveredRuns = new Map<string, string>();
+  const recoverHere = planned.filter(
+    (p) => p.plan.status !== 'error' && (p.plan.status !== 'change' || (p.plan.deadRun && replan)),
+  );
+  if (recoverHere.length > 0) {
+    const results = await recoverFirst(recoverHere, {
+      runId,
+      journal,
+      clock,
+      now: () => io.now(),
+      concurrency: opts.concurrency,
+      session: sessionOpts,
+      playbookOf,
+      gatherOf: (p) => gatherFor([p, ...builtins]),
+      onStage: (node, stage, detail, gate) =>
+        board.update(node, `${stage}${detail ? `: ${detail}` : ''}`, gate),
+    });
+    board.endBatch();
+    const again = new Set<string>();
+    for (const [name, r] of results) {
+      const item = planned.find((p) => p.plan.node === name)!;
+      if (r.status === 'none') continue;
+      if (r.status === 'recovered' && item.plan.status === 'change') {
+        again.add(name);
+        if (r.outcome.status === 'recovered') recoveredRuns.set(name, r.outcome.deadRun);
+        continue;
+      }
+      outcomes.push(r.outcome);
+      say(describeOutcome(r.outcome, colors));
+    }
+    if (again.size > 0 && replan) {
+      const fresh = await replan(again);
+      planned = planned.map((p) => fresh.find((f) => f.plan.node === p.plan.node) ?? p);
+    }
+    if (outcomes.some((o) => o.status === 'rollback-failed'))
+      stoppedEarly =
+        'recovering a dead run failed: the rollout did not start; recover that node by hand (steps above)';
+  }
+  const handled = new Set(outcomes.map((o) => o.node));
 
   for (const { plan } of planned) {
+    if (handled.has(plan.node)) continue;
     if (plan.status === 'compliant') outcomes.push({ node: plan.node, status: 'compliant' });
     if (plan.status === 'blocked')
       outcomes.push({
@@ -171,8 +244,12 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     if (plan.status === 'error')
       outcomes.push({ node: plan.node, status: 'error', reason: plan.error ?? 'could not be planned' });
   }
-  const toChange = planned.filter((p) => p.plan.status === 'change');
-  const serial = opts.serial ?? 1;
+  const toChange = stoppedEarly
+    ? []
+    : planned.filter((p) => p.plan.status === 'change' && !handled.has(p.plan.node));
+  // --serial, else the smallest rollout.serial of the playbooks of the nodes to change (default 1).
+  const serial =
+    opts.serial ?? Math.min(1_000_000, ...toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial));
   const batches = rolloutBatches(
     toChange.map((p) => ({ ...p, role: p.plan.role })),
     serial,
@@ -204,55 +281,58 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       go.push(item);
     }
     const results = await Promise.all(
-      go.map(async ({ plan, target }) => {
-        const stage = (s: Stage, detail?: string) =>
-          board.update(plan.node, `${s}${detail ? `: ${detail}` : ''}`);
+      go.map(async ({ plan, target }): Promise<NodeOutcome> => {
         try {
-          return await withSession(
-            target,
-            {
-              connectTimeoutSec: opts.connectTimeout,
-              acceptNewHostKeys: opts.acceptNewHostKeys,
-              env: io.env,
-              ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
-            },
-            async (session) => {
-              if (plan.hostKey && session.hostKeyFingerprint !== plan.hostKey)
-                return {
-                  node: plan.node,
-                  status: 'error' as const,
-                  reason: `host key ${session.hostKeyFingerprint} is not the one the plan was made against (${plan.hostKey})`,
-                };
-              const base = playbookFor(
-                plan.layout,
-                {
-                  ...(target.playbook ? { node: target.playbook } : {}),
-                  ...(opts.playbook ? { cli: opts.playbook } : {}),
-                },
-                builtins,
-              );
-              const playbook = withParams(base, target.params, `node ${target.name}`);
-              return applyNode(session, {
-                runId,
-                target,
-                plan,
-                playbook,
-                templates,
-                gather: gatherFor([playbook, ...builtins]),
-                journal,
-                clock,
-                now: () => io.now(),
-                onStage: stage,
-              });
-            },
-          );
+          return await withSession(target, sessionOpts, async (session) => {
+            if (plan.hostKey && session.hostKeyFingerprint !== plan.hostKey)
+              return {
+                node: plan.node,
+                status: 'error' as const,
+                reason: `host key ${session.hostKeyFingerprint} is not the one the plan was made against (${plan.hostKey})`,
+              };
+            const playbook = playbookOf(plan, target);
+            return applyNode(session, {
+              runId,
+              target,
+              plan,
+              playbook,
+              templates,
+              gather: gatherFor([playbook, ...builtins]),
+              journal,
+              clock,
+              now: () => io.now(),
+              onStage: (s, detail, gate) =>
+                board.update(plan.node, `${s}${detail ? `: ${detail}` : ''}`, gate),
+            });
+          });
         } catch (e) {
-          return { node: plan.node, status: 'error' as const, reason: (e as Error).message };
+          // applyNode returns its outcomes; what arrives here is the connection (NodeError) or a bug.
+          const bug = !(e instanceof NodeError);
+          journal.write({
+            runId,
+            node: plan.node,
+            event: 'failed',
+            reason: (e as Error).message,
+            internal: bug,
+          });
+          return {
+            node: plan.node,
+            status: 'error' as const,
+            reason: bug
+              ? `internal error (a bug in kubemend): ${(e as Error).message}`
+              : (e as Error).message,
+            ...(bug ? { internal: true as const } : {}),
+          };
         }
       }),
     );
     board.endBatch();
-    for (const r of results) {
+    for (const found of results) {
+      const dead = recoveredRuns.get(found.node);
+      const r =
+        dead && (found.status === 'applied' || found.status === 'compliant')
+          ? { ...found, recovered: dead }
+          : found;
       outcomes.push(r);
       say(describeOutcome(r, colors));
     }
@@ -296,7 +376,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
 function describeOutcome(o: NodeOutcome, c: Colors): string {
   switch (o.status) {
     case 'applied':
-      return `${c.green('✔')} ${o.node}: applied, healthy and re-audited (backup ${o.backup})`;
+      return `${c.green('✔')} ${o.node}: applied, healthy and re-audited (backup on the node: ${o.backup})${o.recovered ? `; run ${o.recovered}, which had died here, was rolled back first` : ''}`;
     case 'rolled-back':
       return `${c.yellow('↺')} ${o.node}: rolled back: ${o.reason}`;
     case 'rollback-failed':
@@ -304,7 +384,9 @@ function describeOutcome(o: NodeOutcome, c: Colors): string {
     case 'stale':
       return `${c.red('✘')} ${o.node}: refused, the plan is stale: ${o.reason}`;
     case 'compliant':
-      return `${c.green('✔')} ${o.node}: compliant, nothing to do`;
+      return `${c.green('✔')} ${o.node}: compliant, nothing to do${o.recovered ? ` (run ${o.recovered}, which had died here, was rolled back first)` : ''}`;
+    case 'recovered':
+      return `${c.yellow('↺')} ${o.node}: recovered: ${o.reason}`;
     default:
       return `${c.yellow('•')} ${o.node}: ${o.status}: ${o.reason}`;
   }

@@ -1,6 +1,7 @@
 import { errorResults, runControls } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { ExitCode, worstExit } from '../errors.js';
+import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
 import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
@@ -23,11 +24,12 @@ export async function inspectSelected(
   io: Io,
   verb: string,
   gather?: (target: NodeTarget) => GatherOptions,
+  only?: ReadonlySet<string>,
 ): Promise<Inspection[]> {
   const nodes = selectNodes(
     await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
     opts.limit,
-  );
+  ).filter((n) => !only || only.has(n.name));
   checkPlaybookChoices(nodes, opts.playbook);
   const progress = new Progress(io, nodes.length, verb, opts.verbose);
   const inspections = await inspectNodes(nodes, {
@@ -63,7 +65,10 @@ export function buildAuditReport(
         layout: i.model.layout,
         reachable: true,
       });
-      results.push(...runControls(name, i.model, opts.controls, finishedAt));
+      const own = runControls(name, i.model, opts.controls, finishedAt);
+      const dead = deadRunOf(i.model.facts);
+      if (dead) for (const r of own) r.warnings.unshift(deadRunWarning(name, dead));
+      results.push(...own);
     } else {
       nodes.push({
         node: name,

@@ -1,7 +1,7 @@
 import { ExitCode, UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
-import { listBackupsScript, type BackupEntry } from '../node/change-scripts.js';
+import { isRunId, listBackupMetadata, type BackupEntry } from '../node/changes.js';
 import { withSession, type NodeSession } from '../node/ssh/index.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './options.js';
@@ -15,16 +15,29 @@ export interface BackupInfo {
 
 /** Reads every backup's metadata.json on the node, oldest first. */
 export async function readBackups(session: NodeSession): Promise<BackupInfo[]> {
-  const r = await session.exec(listBackupsScript, { timeoutSec: 60 });
-  const list: BackupInfo[] = [];
-  for (const line of r.stdout.split('\n').filter(Boolean)) {
-    try {
-      list.push(JSON.parse(Buffer.from(line, 'base64').toString('utf8')) as BackupInfo);
-    } catch {
-      // a half-written metadata file of a run that died while backing up: nothing to restore from
-    }
-  }
+  const list = (await listBackupMetadata(session)).filter(isBackupInfo);
   return list.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
+}
+
+/** A metadata.json kubemend wrote (a file there that is not one is not a backup to restore from). */
+function isBackupInfo(v: unknown): v is BackupInfo {
+  const b = v as Partial<BackupInfo> | null;
+  return (
+    typeof b === 'object' &&
+    b !== null &&
+    typeof b.id === 'string' &&
+    isRunId(b.id) &&
+    typeof b.createdAt === 'string' &&
+    Array.isArray(b.files) &&
+    b.files.every(
+      (f) =>
+        typeof f === 'object' &&
+        f !== null &&
+        typeof f.path === 'string' &&
+        f.path.startsWith('/') &&
+        (f.action === 'modified' || f.action === 'created'),
+    )
+  );
 }
 
 export async function nodeTarget(opts: CommonOptions, name: string): Promise<NodeTarget> {

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { runControls } from '../controls/index.js';
 import { ExitCode, UsageError, worstExit } from '../errors.js';
+import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import type { Inspection } from '../node/inspect.js';
@@ -60,18 +61,26 @@ function choosePlaybook(
   return withParams(base, target.params, `node ${target.name}`);
 }
 
+/** Audits and plans the selected nodes (only those named in `only`, when given). */
 export async function buildPlan(
   opts: PlanOptions,
   io: Io,
+  only?: ReadonlySet<string>,
 ): Promise<{ plan: PlanFile; inspections: Inspection[] }> {
   const builtins = loadBuiltinPlaybooks();
   const cliPlaybook = opts.playbook ? resolvePlaybook(opts.playbook) : undefined;
   const templates = loadTemplates();
-  const inspections = await inspectSelected(opts, io, 'planning', (target) => {
-    const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
-    if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
-    return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
-  });
+  const inspections = await inspectSelected(
+    opts,
+    io,
+    'planning',
+    (target) => {
+      const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
+      if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
+      return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
+    },
+    only,
+  );
   const now = io.now();
   const nodes: NodePlan[] = inspections.map((i) => {
     const id = {
@@ -92,7 +101,7 @@ export async function buildPlan(
       };
     const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, builtins);
     const results = runControls(i.target.name, i.model, opts.controls, now);
-    return planNode(
+    const planned = planNode(
       id,
       i.model,
       results,
@@ -100,6 +109,8 @@ export async function buildPlan(
       { node: i.target.name, templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
       now,
     );
+    const dead = deadRunOf(i.model.facts);
+    return dead ? { ...planned, warnings: [deadRunWarning(i.target.name, dead)], deadRun: dead } : planned;
   });
   return { plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes }, inspections };
 }

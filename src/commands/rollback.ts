@@ -1,11 +1,13 @@
 import { realClock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { takeNodeLock } from '../apply/lock.js';
-import { rollBack, type Inflight } from '../apply/node-apply.js';
+import { manualSteps } from '../apply/node-apply.js';
+import { recoverDeadRun, rollBack, type NodeLog } from '../apply/recover.js';
+import type { Gate } from '../apply/restart-gate.js';
 import { unifiedDiff } from '../edits/diff.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { nodeModel } from '../facts/model.js';
-import { appendNodeJournalScript, BACKUP_ROOT, shq } from '../node/change-scripts.js';
+import { appendNodeJournal, backupDir, readNodeFile, type Inflight } from '../node/changes.js';
 import { gatherFacts } from '../node/gather.js';
 import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
@@ -15,6 +17,7 @@ import { TOOL } from '../version.js';
 import { nodeTarget, readBackups, sessionOptions } from './backups.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
+import { StageBoard } from './stage-board.js';
 
 export interface RollbackOptions extends CommonOptions {
   node: string;
@@ -23,7 +26,11 @@ export interface RollbackOptions extends CommonOptions {
   journal?: string;
 }
 
-/** Restores a node to one of its backups (default: the newest), then restarts and waits for health. */
+/**
+ * Restores a node to one of its backups (default: the newest), then restarts and waits for health.
+ * Under the node lock from the start: a run that died on the node is recovered first, and only the
+ * inflight record of the run being restored is ever cleared.
+ */
 export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCode> {
   const interactive = io.stdinIsTTY && Boolean(io.stdout.isTTY);
   if (!opts.yes && !interactive)
@@ -33,45 +40,79 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
   const target = await nodeTarget(opts, opts.node);
   const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
   const c = makeColors(wantColor(io, 'stdout', !opts.color));
+  const board = new StageBoard(io);
   return withSession(target, sessionOptions(opts, io), async (session) => {
-    const backups = await readBackups(session);
-    const chosen = opts.backup ? backups.find((b) => b.id === opts.backup) : backups.at(-1);
-    if (!chosen)
-      throw new UsageError(
-        opts.backup
-          ? `node ${target.name} has no backup ${opts.backup}`
-          : `node ${target.name} has no kubemend backups`,
-        [`list them with: kubemend backups --node ${target.name}`],
-      );
-    const dir = `${BACKUP_ROOT}/${chosen.id}`;
-    for (const f of chosen.files) {
-      if (f.action === 'created') {
-        io.stdout.write(`${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id})\n`);
-        continue;
-      }
-      const read = async (p: string) => (await session.exec(`cat ${shq(p)}`, { timeoutSec: 30 })).stdout;
-      const [now, then] = await Promise.all([read(f.path), read(`${dir}/${f.copy ?? ''}`)]);
-      const diff = unifiedDiff(target.name, f.path, now, then);
-      io.stdout.write(diff ? colorDiff(diff, c) + '\n' : `${f.path}: already as in the backup\n`);
-    }
-    if (!opts.yes) {
-      const { confirm } = await import('@inquirer/prompts');
-      const ok = await confirm({
-        message: `Restore ${target.name} to backup ${chosen.id}?`,
-        default: false,
-      }).catch(() => false);
-      if (!ok) {
-        io.stdout.write('nothing changed\n');
-        return ExitCode.findings;
-      }
-    }
-    const runId = `rollback-${chosen.id}`;
+    const runId = `rollback-${io.now().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
+    const log: NodeLog = async (event, extra = {}, onNode = null) => {
+      const line = journal.write({ runId, node: target.name, event, ...extra });
+      if (onNode) await appendNodeJournal(session, onNode, line).catch(() => undefined);
+    };
     const taken = await takeNodeLock(session, runId, io.now());
     if (!taken.ok) {
       io.stderr.write(`kubemend: ${taken.reason}\n`);
       return ExitCode.unreachable;
     }
     try {
+      // The generic playbook's health timeouts: a backup does not record the playbook it came from.
+      const { timeouts } = loadBuiltinPlaybooks().find((p) => p.name === 'generic')!;
+      const gate: Gate = {
+        timeouts,
+        clock: realClock,
+        onStage: (stage, detail, g) => board.update(target.name, `${stage}${detail ? `: ${detail}` : ''}`, g),
+      };
+      const recovery = await recoverDeadRun(session, { node: target.name, gather: {}, gate, log });
+      board.endBatch();
+      if (recovery.kind === 'unreadable') {
+        io.stderr.write(`kubemend: ${recovery.reason}\n`);
+        return ExitCode.unreachable;
+      }
+      if (recovery.kind === 'failed') {
+        io.stderr.write(`kubemend: ${recovery.reason}\n  recover ${target.name} by hand:\n`);
+        for (const s of manualSteps(target.name, recovery.run)) io.stderr.write(`    ${s}\n`);
+        return ExitCode.unreachable;
+      }
+      if (recovery.kind === 'recovered') {
+        io.stdout.write(
+          `${target.name}: run ${recovery.run.runId} had died here mid-apply; its backup was restored first, and the node is healthy\n`,
+        );
+        // Asked for that very backup (or for the newest, which it is): it is restored now.
+        if (!opts.backup || opts.backup === recovery.run.runId) return ExitCode.ok;
+      }
+
+      const backups = await readBackups(session);
+      const chosen = opts.backup ? backups.find((b) => b.id === opts.backup) : backups.at(-1);
+      if (!chosen)
+        throw new UsageError(
+          opts.backup
+            ? `node ${target.name} has no backup ${opts.backup}`
+            : `node ${target.name} has no kubemend backups`,
+          [`list them with: kubemend backups --node ${target.name}`],
+        );
+      const dir = backupDir(chosen.id);
+      io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
+      for (const f of chosen.files) {
+        if (f.action === 'created') {
+          io.stdout.write(`${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id})\n`);
+          continue;
+        }
+        const [now, then] = await Promise.all([
+          readNodeFile(session, f.path).catch(() => ''),
+          readNodeFile(session, `${dir}/${f.copy ?? ''}`),
+        ]);
+        const diff = unifiedDiff(target.name, f.path, now, then);
+        io.stdout.write(diff ? colorDiff(diff, c) + '\n' : `${f.path}: already as in the backup\n`);
+      }
+      if (!opts.yes) {
+        const { confirm } = await import('@inquirer/prompts');
+        const ok = await confirm({
+          message: `Restore ${target.name} to backup ${chosen.id}?`,
+          default: false,
+        }).catch(() => false);
+        if (!ok) {
+          io.stdout.write('nothing changed\n');
+          return ExitCode.cancelled;
+        }
+      }
       const model = nodeModel(await gatherFacts(session));
       const run: Inflight = {
         runId: chosen.id,
@@ -81,16 +122,9 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         restarts: [...new Set(chosen.files.map((f) => f.restart ?? 'kubelet'))],
         files: chosen.files,
       };
-      const log = async (event: string, extra: Record<string, unknown> = {}) => {
-        const line = journal.write({ runId, node: target.name, event, ...extra });
-        await session
-          .exec(appendNodeJournalScript(chosen.id, line), { timeoutSec: 30 })
-          .catch(() => undefined);
-      };
-      await log('rollback-start', { backup: chosen.id });
-      // The generic playbook's health timeouts: a backup does not record the playbook it came from.
-      const { timeouts } = loadBuiltinPlaybooks().find((p) => p.name === 'generic')!;
-      const error = await rollBack(session, run, model, { timeouts, clock: realClock }, log);
+      await log('rollback-start', { backup: chosen.id }, chosen.id);
+      const error = await rollBack(session, run, model, gate, log);
+      board.endBatch();
       if (error) {
         io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${error}\n`);
         return ExitCode.unreachable;

@@ -13,12 +13,14 @@ export class StageBoard {
     this.live = Boolean(io.stderr.isTTY);
   }
 
-  update(node: string, text: string): void {
+  /** `gate`: the stage is a wait with this timeout (shown with the line). */
+  update(node: string, text: string, gate?: { timeoutSec: number }): void {
+    const line = gate ? `${text} (up to ${gate.timeoutSec} s)` : text;
     if (!this.live) {
-      this.io.stderr.write(`${this.io.now().toISOString()} ${node}: ${text}\n`);
+      this.io.stderr.write(`${this.io.now().toISOString()} ${node}: ${line}\n`);
       return;
     }
-    this.lines.set(node, text);
+    this.lines.set(node, line);
     this.draw();
   }
 

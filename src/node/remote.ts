@@ -10,11 +10,10 @@ import { NodeError } from '../errors.js';
 import { shQuote } from './ssh/shell.js';
 import type { ExecOptions, ExecResult, NodeSession } from './ssh/types.js';
 
-export const STATE_DIR = '/var/lib/kubemend';
+import { INFLIGHT_FILE, STATE_DIR } from '../facts/kubemend-state.js';
+
+export { INFLIGHT_FILE, STATE_DIR };
 export const BACKUP_ROOT = `${STATE_DIR}/backups`;
-export const LOCK_FILE = `${STATE_DIR}/lock`;
-/** Written while a run has changed files on the node and not yet finished; a later run finds it. */
-export const INFLIGHT_FILE = `${STATE_DIR}/inflight.json`;
 
 export type ScriptName =
   | 'apiserver-state'

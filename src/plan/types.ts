@@ -58,6 +58,10 @@ export interface NodePlan {
   playbook?: string;
   /** kubemend addition: why the node could not be planned (status error). */
   error?: string;
+  /** kubemend addition: what a reviewer must know about the node (a kubemend run that died there). */
+  warnings?: string[];
+  /** kubemend addition: a kubemend run died on the node after writing; apply and rollback recover it first. */
+  deadRun?: { runId: string; startedAt: string | null };
 }
 
 export interface PlanFile {

@@ -44,6 +44,7 @@ export function renderPlanText(plan: PlanFile, c: Colors): string {
             ? c.red('blocked')
             : c.magenta(`error: ${n.error ?? ''}`);
     out.push(head + status);
+    for (const w of n.warnings ?? []) out.push(`  ${c.yellow('warning:')} ${w}`);
     for (const i of n.issue ?? [])
       out.push(
         `  issue ${i.certificate} and ${i.key} on the node: subject ${i.subject}, clientAuth, ${i.days} days, signed by ${i.caCertificate}  [${i.control}]`,
@@ -97,9 +98,12 @@ export function renderPlanMarkdown(plan: PlanFile): string {
       `| ${cell(n.node)} | ${n.role ?? ''} | ${n.layout ?? ''} | ${n.status} | ${cell(n.changes.map((c) => `\`${c.path}\``).join('<br>'))} | ${cell(restartsOf(n).join('; '))} |`,
     );
   }
-  for (const n of plan.nodes.filter((x) => x.changes.length > 0 || x.blocked.length > 0 || x.error)) {
+  for (const n of plan.nodes.filter(
+    (x) => x.changes.length > 0 || x.blocked.length > 0 || x.error || x.warnings?.length,
+  )) {
     lines.push('', `## ${n.node}`, '');
     if (n.error) lines.push(`Could not be planned: ${n.error}`, '');
+    for (const w of n.warnings ?? []) lines.push(`**Warning:** ${w}`, '');
     for (const i of n.issue ?? [])
       lines.push(
         `### issue \`${i.certificate}\` and \`${i.key}\` (${i.control})`,

@@ -2,7 +2,6 @@
 # Running kube-apiserver processes ("PROC <pid> <base64 of its NUL-separated argv>") and the /livez
 # answer ("Livez=<body>", with curl followed by " HTTP<code>"; "unchecked" without curl or wget).
 # $1: the /livez URL
-set -f
 for d in /proc/[0-9]*; do
   { read -r c < "$d/comm"; } 2>/dev/null || continue
   [ "$c" = kube-apiserver ] || continue

@@ -4,7 +4,8 @@
 # $1: run id of the backup, then one sextuple per file:
 #   modified PATH SHA256 COPY MODE UID:GID   (COPY: the file's name in the backup directory)
 #   created  PATH -      -    -    -
-# Out: "restored PATH" / "removed PATH" per file.
+# Out: one line per file, in order: "restored N" / "removed N", or "unchanged N" when it already is as in
+# the backup (a restore that changes nothing restarts no static pod). N counts files from 0.
 run=$1
 shift
 B=/var/lib/kubemend/backups/$run
@@ -20,10 +21,14 @@ restore() {
   case $1 in
     created)
       rm -f -- "$2" || fail restore "cannot remove $2"
-      echo "removed $2"
+      echo "removed $i"
       ;;
     modified)
       case $4 in '' | */* | .*) fail usage "bad backup copy name for $2" ;; esac
+      if [ -f "$2" ] && [ ! -L "$2" ] && [ "$(sha256sum < "$2" | cut -d ' ' -f 1)" = "$3" ]; then
+        echo "unchanged $i"
+        return 0
+      fi
       dir=${2%/*}
       [ -n "$dir" ] || dir=/
       tmp=$dir/.${2##*/}.kubemend-restore.tmp
@@ -34,12 +39,14 @@ restore() {
       mv -f -- "$tmp" "$2" || fail restore "cannot rename $tmp to $2"
       tmp=
       sync -- "$dir" 2>/dev/null || sync
-      echo "restored $2"
+      echo "restored $i"
       ;;
     *) fail usage "unknown action $1" ;;
   esac
 }
+i=0
 while [ $# -gt 0 ]; do
   restore "$1" "$2" "$3" "$4" "$5" "$6"
+  i=$((i + 1))
   shift 6
 done

@@ -1,0 +1,98 @@
+/**
+ * Putting a node back: restoring a run's backup, restarting what it restarted, waiting for health
+ * (rollback of a failed apply, `kubemend rollback`, and the recovery of a run that died mid-apply).
+ */
+import { nodeModel, type NodeModel } from '../facts/model.js';
+import { clearInflight, readInflight, restoreFiles, type Inflight } from '../node/changes.js';
+import type { GatherOptions } from '../node/gather-script.js';
+import { gatherFacts } from '../node/gather.js';
+import { INFLIGHT_FILE } from '../node/remote.js';
+import type { NodeSession } from '../node/ssh/index.js';
+import { restartAndGate, snapshot, type Gate } from './restart-gate.js';
+
+/**
+ * Writes a journal line locally and, unless `onNode` is null, into that run's backup directory on
+ * the node (default: the current run's).
+ */
+export type NodeLog = (
+  event: string,
+  extra?: Record<string, unknown>,
+  onNode?: string | null,
+) => Promise<void>;
+
+/**
+ * Restores a run's backup, restarts what it restarted and waits for health; then clears the
+ * inflight record if it is that run's. Returns why it failed, or undefined.
+ */
+export async function rollBack(
+  session: NodeSession,
+  run: Inflight,
+  model: NodeModel,
+  gate: Gate,
+  log: NodeLog,
+): Promise<string | undefined> {
+  const spec = { restarts: run.restarts, expectApiserverFlags: [] };
+  try {
+    const before = await snapshot(session, model, spec);
+    gate.onStage?.('rollback', `restoring ${run.files.length} file(s) from ${run.backup}`);
+    const { unchanged } = await restoreFiles(session, run.runId, run.files);
+    // A manifest already as in the backup brings no new kube-apiserver: the one running must do.
+    const manifests = run.files.filter((f) => f.restart === 'static-pod:kube-apiserver');
+    if (manifests.length > 0 && manifests.every((f) => unchanged.includes(f.path))) before.apiserverPids = [];
+    await log('restored', { files: run.files.map((f) => f.path), fromRun: run.runId }, run.runId);
+    await restartAndGate(session, spec, before, gate);
+    await clearInflight(session, run.runId, 'rollback');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  await log('rolled-back', { backup: run.backup }, run.runId);
+  return undefined;
+}
+
+export type Recovery =
+  | { kind: 'none' }
+  | { kind: 'recovered'; run: Inflight }
+  | { kind: 'failed'; run: Inflight; reason: string }
+  | { kind: 'unreadable'; reason: string };
+
+/**
+ * Under the node lock: a run that died after writing (connection lost, kubemend killed) left its
+ * inflight record. The node may hold its new files without having been restarted or verified: put
+ * that run's backup back, restart, and wait for health, before anything else is judged.
+ */
+export async function recoverDeadRun(
+  session: NodeSession,
+  ctx: { node: string; gather: GatherOptions; gate: Gate; log: NodeLog },
+): Promise<Recovery> {
+  ctx.gate.onStage?.('recover');
+  const dead = await readInflight(session);
+  if (dead === undefined) return { kind: 'none' };
+  if (dead === 'unreadable')
+    return {
+      kind: 'unreadable',
+      reason: `${INFLIGHT_FILE} on ${ctx.node} is not a kubemend inflight record kubemend can read; inspect it (it names the backup of a run that died) and remove it`,
+    };
+  ctx.gate.onStage?.('recover', `run ${dead.runId} died here mid-apply: restoring its backup`);
+  // Into the dead run's own journal on the node: its story ends there.
+  await ctx.log(
+    'recover-dead-run',
+    { deadRun: dead.runId, backup: dead.backup, startedAt: dead.startedAt },
+    dead.runId,
+  );
+  const model = nodeModel(await gatherFacts(session, ctx.gather));
+  const failed = await rollBack(session, dead, model, ctx.gate, ctx.log);
+  if (failed) {
+    await ctx.log('recovery-failed', { deadRun: dead.runId, reason: failed }, dead.runId);
+    return {
+      kind: 'failed',
+      run: dead,
+      reason: `run ${dead.runId} stopped mid-apply and its changes could not be rolled back: ${failed}`,
+    };
+  }
+  await ctx.log(
+    'recovered-dead-run',
+    { deadRun: dead.runId, state: `restored the backup ${dead.backup}, restarted, healthy` },
+    dead.runId,
+  );
+  return { kind: 'recovered', run: dead };
+}

@@ -1,0 +1,111 @@
+/**
+ * Recovery first, for the nodes a run may touch but will not change: each is locked, and a run that
+ * died on it is rolled back and health-gated, before the node is reported compliant or blocked.
+ */
+import { NodeError } from '../errors.js';
+import type { NodeTarget } from '../inventory/types.js';
+import { appendNodeJournal } from '../node/changes.js';
+import type { GatherOptions } from '../node/gather-script.js';
+import { mapLimit, withSession, type SessionOptions } from '../node/ssh/index.js';
+import type { Playbook } from '../playbook/types.js';
+import type { NodePlan } from '../plan/types.js';
+import type { Clock } from './clock.js';
+import type { Journal } from './journal.js';
+import { takeNodeLock } from './lock.js';
+import { manualSteps, type NodeOutcome } from './node-apply.js';
+import { recoverDeadRun, type NodeLog } from './recover.js';
+
+export type RecoveryResult =
+  { status: 'none' } | { status: 'recovered' | 'failed' | 'locked' | 'error'; outcome: NodeOutcome };
+
+export interface RecoveryContext {
+  runId: string;
+  journal: Journal;
+  clock: Clock;
+  now: () => Date;
+  concurrency: number;
+  session: SessionOptions;
+  playbookOf: (plan: NodePlan, target: NodeTarget) => Playbook;
+  gatherOf: (playbook: Playbook) => GatherOptions;
+  onStage: (node: string, stage: string, detail?: string, gate?: { timeoutSec: number }) => void;
+}
+
+export async function recoverFirst(
+  items: readonly { plan: NodePlan; target: NodeTarget }[],
+  ctx: RecoveryContext,
+): Promise<Map<string, RecoveryResult>> {
+  const results = await mapLimit([...items], ctx.concurrency, async ({ plan, target }) => {
+    const node = target.name;
+    const result = await withSession(target, ctx.session, async (session): Promise<RecoveryResult> => {
+      const log: NodeLog = async (event, extra = {}, onNode = null) => {
+        const line = ctx.journal.write({ runId: ctx.runId, node, event, ...extra });
+        if (onNode) await appendNodeJournal(session, onNode, line).catch(() => undefined);
+      };
+      ctx.onStage(node, 'lock');
+      const taken = await takeNodeLock(session, ctx.runId, ctx.now());
+      if (!taken.ok) {
+        await log('refused-locked', { owner: taken.owner, reason: taken.reason });
+        return { status: 'locked', outcome: { node, status: 'error', reason: taken.reason } };
+      }
+      try {
+        const playbook = ctx.playbookOf(plan, target);
+        const r = await recoverDeadRun(session, {
+          node,
+          gather: ctx.gatherOf(playbook),
+          gate: {
+            timeouts: playbook.timeouts,
+            clock: ctx.clock,
+            onStage: (stage, detail, gate) => ctx.onStage(node, stage, detail, gate),
+          },
+          log,
+        });
+        switch (r.kind) {
+          case 'none':
+            return { status: 'none' };
+          case 'unreadable':
+            return { status: 'error', outcome: { node, status: 'error', reason: r.reason } };
+          case 'failed':
+            return {
+              status: 'failed',
+              outcome: {
+                node,
+                status: 'rollback-failed',
+                reason: r.reason,
+                backup: r.run.backup,
+                manual: manualSteps(node, r.run),
+              },
+            };
+          case 'recovered':
+            return {
+              status: 'recovered',
+              outcome: {
+                node,
+                status: 'recovered',
+                deadRun: r.run.runId,
+                reason: `run ${r.run.runId} had died here mid-apply; its backup was restored, the node restarted and is healthy${
+                  plan.status === 'change'
+                    ? ''
+                    : `; nothing else changed (plan again to see what ${node} needs now)`
+                }`,
+              },
+            };
+        }
+      } finally {
+        await taken.lock.release();
+      }
+    }).catch((e: unknown): RecoveryResult => {
+      const bug = !(e instanceof NodeError);
+      return {
+        status: 'error',
+        outcome: {
+          node,
+          status: 'error',
+          reason: bug ? `internal error (a bug in kubemend): ${(e as Error).message}` : (e as Error).message,
+          ...(bug ? { internal: true as const } : {}),
+        },
+      };
+    });
+    return [node, result] as const;
+  });
+  return new Map(results);
+}

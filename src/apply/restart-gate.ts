@@ -1,0 +1,111 @@
+/**
+ * Restart and health gate: the one implementation apply, rollback and recovery share. A snapshot is
+ * taken before the first write (a manifest change is noticed by the kubelet as soon as it lands, so
+ * the apiserver processes to replace must be known before), then the restart, then the gates.
+ */
+import type { NodeModel } from '../facts/model.js';
+import { restartKubelet, type Restart } from '../node/changes.js';
+import type { NodeSession } from '../node/ssh/index.js';
+import type { Playbook } from '../playbook/types.js';
+import type { Clock } from './clock.js';
+import {
+  apiserverLivezUrl,
+  apiserverState,
+  kubeletHealthzUrl,
+  kubeletState,
+  waitApiserverHealthy,
+  waitKubeletHealthy,
+  type KubeletState,
+} from './health.js';
+
+/** A stage of the node sequence as the progress display shows it; `gate` when it is a timed wait. */
+export type OnStage = (stage: string, detail?: string, gate?: { timeoutSec: number }) => void;
+
+export interface Gate {
+  timeouts: Playbook['timeouts'];
+  clock: Clock;
+  onStage?: OnStage;
+}
+
+/** What must restart, and what proves it came back. */
+export interface RestartSpec {
+  restarts: readonly Restart[];
+  /** Flags the new kube-apiserver must carry (`--name=value`); empty: any new process. */
+  expectApiserverFlags: readonly string[];
+}
+
+export interface Snapshot {
+  kubelet: KubeletState | undefined;
+  apiserverPids: number[];
+  kubeletUrl: string | null;
+  livezUrl: string;
+}
+
+/** A health gate said no (the node answered, but not healthy). Rolls the change back. */
+export class GateError extends Error {
+  override readonly name = 'GateError';
+  constructor(
+    readonly step: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const kubeletRestarts = (r: readonly Restart[]) => r.some((x) => x !== 'static-pod:kube-apiserver');
+const manifestRestarts = (r: readonly Restart[]) => r.includes('static-pod:kube-apiserver');
+
+/** The state the gates compare against, read before anything is written. */
+export async function snapshot(session: NodeSession, model: NodeModel, spec: RestartSpec): Promise<Snapshot> {
+  const kubeletUrl = kubeletHealthzUrl(model);
+  const livezUrl = apiserverLivezUrl(model.apiserver.manifest?.flags ?? []);
+  return {
+    kubeletUrl,
+    livezUrl,
+    kubelet: kubeletRestarts(spec.restarts) ? await kubeletState(session, kubeletUrl) : undefined,
+    apiserverPids: manifestRestarts(spec.restarts)
+      ? (await apiserverState(session, livezUrl)).processes.map((p) => p.pid)
+      : [],
+  };
+}
+
+/**
+ * Restarts what the change needs and waits for health: the kubelet with a new MainPID, active, its
+ * healthz ok and still so after a few seconds; a new kube-apiserver process with the expected
+ * flags whose /livez answers. Throws GateError when a gate fails, StepError when a command fails.
+ */
+export async function restartAndGate(
+  session: NodeSession,
+  spec: RestartSpec,
+  before: Snapshot,
+  gate: Gate,
+): Promise<void> {
+  const t = gate.timeouts;
+  if (kubeletRestarts(spec.restarts)) {
+    gate.onStage?.('restart', 'kubelet');
+    const prior = before.kubelet ?? (await kubeletState(session, before.kubeletUrl));
+    await restartKubelet(session, spec.restarts.includes('kubelet+daemon-reload'), 'restart: kubelet');
+    gate.onStage?.('health', `kubelet ${before.kubeletUrl ? '/healthz' : '(new PID, active)'}`, {
+      timeoutSec: t.kubeletHealthySec + t.kubeletStableSec,
+    });
+    const h = await waitKubeletHealthy(session, {
+      before: prior,
+      url: before.kubeletUrl,
+      timeoutSec: t.kubeletHealthySec,
+      stableSec: t.kubeletStableSec,
+      clock: gate.clock,
+    });
+    if (!h.ok) throw new GateError('health: kubelet', h.reason);
+  }
+  if (manifestRestarts(spec.restarts)) {
+    gate.onStage?.('health', 'kube-apiserver /livez', { timeoutSec: t.apiserverRestartSec });
+    const h = await waitApiserverHealthy(session, {
+      beforePids: before.apiserverPids,
+      expect: [...spec.expectApiserverFlags],
+      livezUrl: before.livezUrl,
+      timeoutSec: t.apiserverRestartSec,
+      clock: gate.clock,
+    });
+    if (!h.ok) throw new GateError('health: kube-apiserver', h.reason);
+  }
+}

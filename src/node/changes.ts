@@ -1,0 +1,221 @@
+/**
+ * The operations apply, rollback and recovery perform on a node, each one script of
+ * src/node/scripts/ run with its values as arguments (src/node/remote.ts). Typed in, typed out:
+ * callers never see a command line or parse a marker.
+ */
+import type { IssueCert, PlannedChange } from '../plan/types.js';
+import { BACKUP_ROOT, runScript, scriptCommand } from './remote.js';
+import type { HeldCommand, NodeSession } from './ssh/types.js';
+
+export type Restart = PlannedChange['restart'];
+
+export interface FileToWrite {
+  path: string;
+  action: 'modify' | 'create';
+  /** Expected sha256 of the current file (modify). */
+  beforeSha256: string | null;
+  content: string;
+  afterSha256: string;
+}
+
+export interface BackupEntry {
+  path: string;
+  action: 'modified' | 'created';
+  sha256: string;
+  mode?: string;
+  uid?: number;
+  gid?: number;
+  /** File name inside the backup directory (modified files only). */
+  copy?: string;
+  /** What must restart when this file changes back. */
+  restart?: Restart;
+}
+
+/** The record of a run that has written on the node and not finished (/var/lib/kubemend/inflight.json). */
+export interface Inflight {
+  runId: string;
+  tool: string;
+  startedAt: string;
+  /** The node's clock when the run started writing (epoch seconds), for its journal. */
+  nodeTime?: number;
+  backup: string;
+  restarts: Restart[];
+  files: BackupEntry[];
+}
+
+/** Run ids name directories on the node: letters, digits and dashes only. */
+export const isRunId = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9-]{0,80}$/.test(s);
+
+/** Name of a modified file's copy inside its backup directory. */
+export const backupName = (index: number): string => `${index}.orig`;
+
+export const backupDir = (runId: string): string => `${BACKUP_ROOT}/${runId}`;
+
+/** Takes the node lock; resolves with the held command (firstLine LOCKED when it is ours). */
+export const holdLock = (session: NodeSession, owner: string): Promise<HeldCommand> =>
+  session.hold(scriptCommand('lock', [owner]));
+
+export async function lockOwner(session: NodeSession): Promise<string> {
+  return (await runScript(session, 'lock-owner', [], { step: 'lock', timeoutSec: 30 })).stdout.trim();
+}
+
+/** The inflight record on the node: undefined when there is none, 'unreadable' when it is not ours to parse. */
+export async function readInflight(session: NodeSession): Promise<Inflight | 'unreadable' | undefined> {
+  const text = (await runScript(session, 'inflight-read', [], { step: 'recover', timeoutSec: 30 })).stdout;
+  return parseInflight(text);
+}
+
+export function parseInflight(text: string): Inflight | 'unreadable' | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    const v = JSON.parse(text) as Partial<Inflight>;
+    if (
+      typeof v.runId !== 'string' ||
+      !isRunId(v.runId) ||
+      !Array.isArray(v.files) ||
+      !Array.isArray(v.restarts)
+    )
+      return 'unreadable';
+    return v as Inflight;
+  } catch {
+    return 'unreadable';
+  }
+}
+
+export async function writeInflight(session: NodeSession, inflight: Inflight): Promise<void> {
+  await runScript(session, 'inflight-write', [], {
+    step: 'write',
+    stdin: JSON.stringify(inflight),
+    timeoutSec: 30,
+  });
+}
+
+/** Removes the inflight record if it is this run's (never another run's). */
+export async function clearInflight(session: NodeSession, runId: string, step: string): Promise<void> {
+  await runScript(session, 'inflight-clear', [runId], { step, timeoutSec: 30 });
+}
+
+/**
+ * Checks staleness and room, copies every file about to change into the run's backup directory
+ * and writes its metadata. Throws StepError with reason stale / exists / link / nospace (nothing
+ * was written outside the backup directory, which is removed again). Returns the node's clock.
+ */
+export async function backUp(
+  session: NodeSession,
+  runId: string,
+  files: readonly FileToWrite[],
+  metadata: object,
+): Promise<{ nodeTime: number }> {
+  const args = files.flatMap((f) => [f.action, f.path, f.beforeSha256 ?? '-']);
+  const r = await runScript(session, 'backup', [runId, ...args], {
+    step: 'backup',
+    stdin: JSON.stringify(metadata, null, 2),
+    timeoutSec: 120,
+  });
+  return { nodeTime: Number(/^time (\d+)$/m.exec(r.stdout)?.[1] ?? 0) };
+}
+
+export async function writeMetadata(session: NodeSession, runId: string, metadata: object): Promise<void> {
+  await runScript(session, 'metadata-write', [runId], {
+    step: 'issue',
+    stdin: JSON.stringify(metadata, null, 2),
+    timeoutSec: 30,
+  });
+}
+
+/** Atomic write of one file (stale / exists / link / write on failure; the target is then as it was). */
+export async function writeFile(session: NodeSession, runId: string, f: FileToWrite): Promise<void> {
+  await runScript(session, 'write-file', [runId, f.action, f.path, f.beforeSha256 ?? '-', f.afterSha256], {
+    step: 'write',
+    stdin: f.content,
+    timeoutSec: 120,
+  });
+}
+
+/**
+ * Puts every file of a backup back (modified: atomic copy back with mode/owner; created: removed).
+ * Returns the paths it did not have to touch (already as in the backup).
+ */
+export async function restoreFiles(
+  session: NodeSession,
+  runId: string,
+  entries: readonly BackupEntry[],
+): Promise<{ unchanged: string[] }> {
+  const args = entries.flatMap((e) =>
+    e.action === 'created'
+      ? ['created', e.path, '-', '-', '-', '-']
+      : ['modified', e.path, e.sha256, e.copy ?? '', e.mode ?? '644', `${e.uid ?? 0}:${e.gid ?? 0}`],
+  );
+  const r = await runScript(session, 'restore', [runId, ...args], { step: 'restore', timeoutSec: 120 });
+  const unchanged = new Set([...r.stdout.matchAll(/^unchanged (\d+)$/gm)].map((m) => Number(m[1])));
+  return { unchanged: entries.filter((_, i) => unchanged.has(i)).map((e) => e.path) };
+}
+
+export type IssueSpec = Omit<IssueCert, 'control'>;
+
+/** Makes a key and client certificate on the node; returns their sha256s. */
+export async function issueCertificate(
+  session: NodeSession,
+  runId: string,
+  i: IssueSpec,
+): Promise<{ certSha256: string; keySha256: string }> {
+  const r = await runScript(
+    session,
+    'issue-cert',
+    [runId, i.certificate, i.key, i.caCertificate, i.caKey, i.subject, String(i.days)],
+    { step: `issue ${i.certificate}`, timeoutSec: 120 },
+  );
+  const m = /^issued (\S+) (\S+)$/m.exec(r.stdout);
+  return { certSha256: m?.[1] ?? '', keySha256: m?.[2] ?? '' };
+}
+
+export async function appendNodeJournal(session: NodeSession, runId: string, line: string): Promise<void> {
+  await runScript(session, 'journal-append', [runId, line], { step: 'journal', timeoutSec: 30 });
+}
+
+/** Every backup's metadata.json on the node, decoded; half-written ones are skipped. */
+export async function listBackupMetadata(session: NodeSession): Promise<unknown[]> {
+  const r = await runScript(session, 'list-backups', [], { step: 'list backups', timeoutSec: 60 });
+  const list: unknown[] = [];
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    try {
+      list.push(JSON.parse(Buffer.from(line, 'base64').toString('utf8')));
+    } catch {
+      // a metadata file of a run that died while backing up: nothing to restore from
+    }
+  }
+  return list;
+}
+
+export async function readNodeFile(session: NodeSession, path: string): Promise<string> {
+  return (await runScript(session, 'read-file', [path], { step: `read ${path}`, timeoutSec: 30 })).stdout;
+}
+
+export async function nodeTime(session: NodeSession): Promise<number> {
+  const r = await runScript(session, 'node-time', [], { step: 'clock', timeoutSec: 30 });
+  return Number(r.stdout.trim()) || 0;
+}
+
+export async function restartKubelet(
+  session: NodeSession,
+  daemonReload: boolean,
+  step: string,
+): Promise<void> {
+  await runScript(session, 'restart-kubelet', [daemonReload ? 'daemon-reload' : 'no-reload'], {
+    step,
+    timeoutSec: 120,
+  });
+}
+
+/** The kubelet's journal since a time of the node's clock: the evidence of a rollback. */
+export async function kubeletJournal(
+  session: NodeSession,
+  sinceNodeTime: number | undefined,
+): Promise<string[]> {
+  if (!sinceNodeTime) return [];
+  const r = await runScript(session, 'kubelet-journal', [String(sinceNodeTime)], {
+    step: 'evidence',
+    timeoutSec: 30,
+  }).catch(() => undefined);
+  return (r?.stdout ?? '').split('\n').filter(Boolean).slice(-40);
+}

@@ -1,0 +1,394 @@
+// Every remote script, run here under dash with hostile paths: no value may ever become code.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gatherArgs } from '../../../src/node/gather-script.js';
+import { parseFacts } from '../../../src/facts/parse.js';
+import { scriptCommand, scriptFailure, scriptText, type ScriptName } from '../../../src/node/remote.js';
+import { shQuote } from '../../../src/node/ssh/shell.js';
+
+const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+let root = '';
+let state = '';
+let bin = '';
+
+/** File names an attacker could make a kubelet or a unit refer to. */
+// (The canaries are relative: a script runs with the test root as its working directory.)
+const hostileNames = (_root: string) => [
+  "it's $(touch PWNED1) `touch PWNED2`.yaml",
+  'semi; touch PWNED3; x.conf',
+  'new\nline.yaml',
+  '-rf',
+  '*.yaml',
+  '[ab]?',
+  '"double" quoted.json',
+  '$HOME ${IFS} $((1+1)).env',
+];
+
+const canaries = () =>
+  ['PWNED1', 'PWNED2', 'PWNED3'].filter(
+    (c) => existsSync(join(root, c)) || existsSync(join(process.cwd(), c)),
+  );
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a script as a node would (dash), kubemend's state directory moved under the test root. */
+function run(name: ScriptName, args: string[], stdin = ''): Run {
+  const text = scriptText(name).replaceAll('/var/lib/kubemend', state);
+  const r = spawnSync('dash', ['-c', text, `kubemend-${name}`, ...args], {
+    input: stdin,
+    cwd: root,
+    encoding: 'utf8',
+    env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: root },
+    timeout: 20_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A directory beside the hostile names: `odd dir/` with spaces, as on a real node. */
+const target = (name: string) => join(root, 'odd dir', name);
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'km-scripts-'));
+  state = join(root, 'state');
+  bin = join(root, 'bin');
+  mkdirSync(join(state, 'backups'), { recursive: true });
+  mkdirSync(join(root, 'odd dir'));
+  mkdirSync(bin);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('backup, write and restore with hostile paths', () => {
+  it('backs up, writes atomically and restores every file, and runs none of its name', () => {
+    const names = hostileNames(root);
+    const files = names.map((n, i) => ({ path: target(n), old: `old ${i}\n`, neu: `new ${i}\n` }));
+    for (const f of files) writeFileSync(f.path, f.old, { mode: 0o640 });
+    const metadata = JSON.stringify({ id: 'r1', files: files.map((f) => f.path) });
+
+    const b = run('backup', ['r1', ...files.flatMap((f) => ['modify', f.path, sha(f.old)])], metadata);
+    expect(b.stderr).toBe('');
+    expect(b).toMatchObject({ code: 0 });
+    expect(b.stdout).toMatch(/^time \d+$/m);
+    const dir = join(state, 'backups', 'r1');
+    files.forEach((f, i) => expect(readFileSync(join(dir, `${i}.orig`), 'utf8')).toBe(f.old));
+    expect(readFileSync(join(dir, 'metadata.json'), 'utf8')).toBe(metadata);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+
+    for (const f of files) {
+      const w = run('write-file', ['r1', 'modify', f.path, sha(f.old), sha(f.neu)], f.neu);
+      expect(w.stderr).toBe('');
+      expect(w.code).toBe(0);
+      expect(readFileSync(f.path, 'utf8')).toBe(f.neu);
+      expect(statSync(f.path).mode & 0o777).toBe(0o640);
+    }
+    // Only the files themselves (no temporary file left beside them, nothing else created).
+    expect(readdirSync(join(root, 'odd dir')).sort()).toEqual(names.slice().sort());
+
+    const r = run('restore', [
+      'r1',
+      ...files.flatMap((f, i) => ['modified', f.path, sha(f.old), `${i}.orig`, '640', '0:0']),
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(files.map((_, i) => `restored ${i}\n`).join(''));
+    for (const f of files) expect(readFileSync(f.path, 'utf8')).toBe(f.old);
+    // Restoring again touches nothing: every file already is as in the backup.
+    const again = run('restore', [
+      'r1',
+      ...files.flatMap((f, i) => ['modified', f.path, sha(f.old), `${i}.orig`, '640', '0:0']),
+    ]);
+    expect(again.stdout).toBe(files.map((_, i) => `unchanged ${i}\n`).join(''));
+    expect(readdirSync(join(root, 'odd dir')).sort()).toEqual(names.slice().sort());
+    expect(canaries()).toEqual([]);
+  });
+
+  it('creates a file with a hostile name and removes it on restore', () => {
+    const path = target(hostileNames(root)[0]!);
+    const content = 'kind: KubeletConfiguration\n';
+    expect(run('backup', ['r2', 'create', path, '-'], '{}').code).toBe(0);
+    expect(run('write-file', ['r2', 'create', path, '-', sha(content)], content).code).toBe(0);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(run('restore', ['r2', 'created', path, '-', '-', '-', '-']).code).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    expect(canaries()).toEqual([]);
+  });
+
+  it('refuses a stale file, a symbolic link and a file to create that exists, writing nothing', () => {
+    const path = target(hostileNames(root)[1]!);
+    writeFileSync(path, 'a: 1\n');
+    const stale = run('backup', ['r3', 'modify', path, sha('a: 2\n')], '{}');
+    expect(stale.code).not.toBe(0);
+    expect(scriptFailure(stale.stderr)).toEqual({
+      reason: 'stale',
+      message: `${path} changed since the plan was made`,
+    });
+    expect(run('backup', ['r3', 'create', path, '-'], '{}').stderr).toMatch(/^KMFAIL exists /m);
+    const link = target('link.yaml');
+    symlinkSync(path, link);
+    const l = run('backup', ['r3', 'modify', link, sha('a: 1\n')], '{}');
+    expect(scriptFailure(l.stderr)?.reason).toBe('link');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(existsSync(join(state, 'backups', 'r3'))).toBe(false);
+    expect(readFileSync(path, 'utf8')).toBe('a: 1\n');
+  });
+
+  it('asks for room for the files themselves, not a fixed amount', () => {
+    const path = target('big.yaml');
+    writeFileSync(path, 'x'.repeat(3 * 1024 * 1024));
+    // df that reports 2 MiB free: too little for a 3 MiB file, enough for the old fixed 1 MiB.
+    writeFileSync(
+      join(bin, 'df'),
+      '#!/bin/sh\necho "Filesystem 1024-blocks Used Available"\necho "fake 9 9 2048 x"\n',
+    );
+    chmodSync(join(bin, 'df'), 0o755);
+    const r = run('backup', ['r4', 'modify', path, sha('x'.repeat(3 * 1024 * 1024))], '{}');
+    expect(scriptFailure(r.stderr)).toMatchObject({ reason: 'nospace' });
+    expect(scriptFailure(r.stderr)?.message).toMatch(/has 2048 KiB free, kubemend needs 3136 KiB/);
+    expect(existsSync(join(state, 'backups', 'r4'))).toBe(false);
+    // A small file fits in the same 2 MiB.
+    writeFileSync(path, 'small\n');
+    expect(run('backup', ['r5', 'modify', path, sha('small\n')], '{}').code).toBe(0);
+  });
+
+  it('never renames a file into place whose mode or owner could not be set', () => {
+    const path = target('config.yaml');
+    writeFileSync(path, 'old\n', { mode: 0o600 });
+    writeFileSync(join(bin, 'chown'), '#!/bin/sh\necho "chown: operation not permitted" >&2\nexit 1\n');
+    chmodSync(join(bin, 'chown'), 0o755);
+    const w = run('write-file', ['r6', 'modify', path, sha('old\n'), sha('new\n')], 'new\n');
+    expect(scriptFailure(w.stderr)?.reason).toBe('write');
+    expect(readFileSync(path, 'utf8')).toBe('old\n');
+    expect(readdirSync(join(root, 'odd dir'))).toEqual(['config.yaml']);
+    // The same for a restore: the backup copy is not put in place with the wrong owner.
+    mkdirSync(join(state, 'backups', 'r6'));
+    writeFileSync(join(state, 'backups', 'r6', '0.orig'), 'orig\n');
+    const r = run('restore', ['r6', 'modified', path, sha('orig\n'), '0.orig', '600', '0:0']);
+    expect(scriptFailure(r.stderr)?.reason).toBe('restore');
+    expect(readFileSync(path, 'utf8')).toBe('old\n');
+    expect(readdirSync(join(root, 'odd dir'))).toEqual(['config.yaml']);
+  });
+
+  it('refuses content that does not match its sha256, leaving the target as it was', () => {
+    const path = target('config.yaml');
+    writeFileSync(path, 'old\n');
+    const w = run(
+      'write-file',
+      ['r7', 'modify', path, sha('old\n'), sha('what the plan said\n')],
+      'something else\n',
+    );
+    expect(scriptFailure(w.stderr)?.reason).toBe('write');
+    expect(readFileSync(path, 'utf8')).toBe('old\n');
+    expect(readdirSync(join(root, 'odd dir'))).toEqual(['config.yaml']);
+  });
+});
+
+describe('the inflight record, the journal and the lock', () => {
+  it('clears the inflight record only for the run it belongs to', () => {
+    const record = JSON.stringify({ runId: 'run-a', files: [], restarts: [] });
+    expect(run('inflight-write', [], record).code).toBe(0);
+    expect(run('inflight-read', []).stdout).toBe(record);
+    const other = run('inflight-clear', ['run-b']);
+    expect(scriptFailure(other.stderr)?.reason).toBe('other-run');
+    expect(existsSync(join(state, 'inflight.json'))).toBe(true);
+    expect(run('inflight-clear', ['run-a']).code).toBe(0);
+    expect(existsSync(join(state, 'inflight.json'))).toBe(false);
+    expect(run('inflight-read', [])).toMatchObject({ code: 0, stdout: '' });
+  });
+
+  it('appends a journal line holding quotes, $(…) and newlines as data', () => {
+    mkdirSync(join(state, 'backups', 'r8'));
+    const line = JSON.stringify({ path: hostileNames(root)[0], note: 'a\nb' });
+    expect(run('journal-append', ['r8', line]).code).toBe(0);
+    expect(readFileSync(join(state, 'backups', 'r8', 'journal.jsonl'), 'utf8')).toBe(`${line}\n`);
+    // A run id is a directory name: one that climbs out is ignored.
+    expect(run('journal-append', ['../..', line]).code).toBe(0);
+    expect(canaries()).toEqual([]);
+  });
+
+  it('holds the lock until stdin ends and records its owner as given', () => {
+    const owner = JSON.stringify({ runId: 'r9', by: 'root@$(touch PWNED1)' });
+    const r = run('lock', [owner]);
+    expect(r.stdout).toBe('LOCKED\n');
+    expect(readFileSync(join(state, 'lock.owner'), 'utf8')).toBe(`${owner}\n`);
+    expect(run('lock-owner', []).stdout).toBe(`${owner}\n`);
+    expect(canaries()).toEqual([]);
+  });
+
+  it('lists backups as base64 lines and prints a file with a hostile name', () => {
+    mkdirSync(join(state, 'backups', 'r10'));
+    writeFileSync(join(state, 'backups', 'r10', 'metadata.json'), '{"id":"r10"}');
+    const lines = run('list-backups', []).stdout.trim().split('\n');
+    expect(lines.map((l) => Buffer.from(l, 'base64').toString())).toEqual(['{"id":"r10"}']);
+    const path = target(hostileNames(root)[0]!);
+    writeFileSync(path, 'content\n');
+    expect(run('read-file', [path]).stdout).toBe('content\n');
+    expect(run('read-file', ['-n']).code).not.toBe(0);
+    expect(canaries()).toEqual([]);
+  });
+});
+
+describe('the health scripts pass their URL as one argument', () => {
+  const shim = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
+
+  it('kubelet-state: systemctl and curl see the URL as it is', () => {
+    shim('systemctl', 'echo MainPID=42; echo NRestarts=0; echo ActiveState=active; echo SubState=running');
+    shim('curl', `for a; do printf '%s\\n' "$a"; done > ${root}/curl.args; printf ok`);
+    const url = 'http://[::1]:10248/healthz?$(touch PWNED1)';
+    const r = run('kubelet-state', [url]);
+    expect(r.stdout).toContain('MainPID=42\n');
+    expect(r.stdout).toContain('Healthz=ok\n');
+    expect(readFileSync(join(root, 'curl.args'), 'utf8').split('\n')).toContain(url);
+    expect(run('kubelet-state', ['']).stdout).toContain('Healthz=unchecked');
+    expect(canaries()).toEqual([]);
+  });
+
+  it('apiserver-state: every kube-apiserver process with its argv, and the livez answer', () => {
+    shim('curl', `printf 'ok HTTP200'`);
+    // A process whose comm is kube-apiserver (sleep under that name).
+    const exe = join(bin, 'kube-apiserver');
+    execFileSync('cp', ['/bin/sleep', exe]);
+    const p = spawn(exe, ['30', '0.5'], { stdio: 'ignore' });
+    try {
+      const comm = () => readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim();
+      for (let i = 0; i < 200 && comm() !== 'kube-apiserver'; i++) execFileSync('sleep', ['0.01']);
+      const out = run('apiserver-state', ['https://127.0.0.1:6443/livez']).stdout;
+      expect(out).toMatch(/^Livez=ok HTTP200$/m);
+      const line = out.split('\n').find((l) => l.startsWith(`PROC ${p.pid} `));
+      expect(
+        Buffer.from(line?.split(' ')[2] ?? '', 'base64')
+          .toString()
+          .split('\0'),
+      ).toEqual([exe, '30', '0.5', '']);
+    } finally {
+      p.kill();
+    }
+  });
+
+  it('kubelet-journal takes only a number of the node clock', () => {
+    shim('journalctl', `for a; do printf '%s\\n' "$a"; done`);
+    expect(run('kubelet-journal', ['1700000000']).stdout).toContain('@1700000000\n');
+    expect(run('kubelet-journal', ['1; touch PWNED1']).stdout).toBe('');
+    expect(canaries()).toEqual([]);
+  });
+
+  it('restart-kubelet reloads units only when asked', () => {
+    shim('systemctl', `echo "$*" >> ${root}/systemctl.log`);
+    expect(run('restart-kubelet', ['daemon-reload']).code).toBe(0);
+    expect(run('restart-kubelet', ['no-reload']).code).toBe(0);
+    expect(readFileSync(join(root, 'systemctl.log'), 'utf8')).toBe(
+      'daemon-reload\nrestart kubelet\nrestart kubelet\n',
+    );
+  });
+});
+
+describe('issue-cert with hostile paths', () => {
+  it('makes a key and a certificate signed by the CA, at exactly the paths given', () => {
+    const ca = join(root, 'odd dir', 'ca $(touch PWNED1).crt');
+    const caKey = join(root, 'odd dir', 'ca `touch PWNED2`.key');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        caKey,
+        '-out',
+        ca,
+        '-subj',
+        '/CN=test-ca',
+        '-days',
+        '2',
+      ],
+      { stdio: 'ignore' },
+    );
+    const crt = target('client; touch PWNED3.crt');
+    const key = target("client's.key");
+    const r = run('issue-cert', [
+      'r11',
+      crt,
+      key,
+      ca,
+      caKey,
+      '/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client',
+      '365',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^issued [0-9a-f]{64} [0-9a-f]{64}$/m);
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    execFileSync('openssl', ['verify', '-CAfile', ca, crt], { stdio: 'ignore' });
+    // Issuing again never overwrites key material.
+    expect(scriptFailure(run('issue-cert', ['r12', crt, key, ca, caKey, '/CN=x', '1']).stderr)?.reason).toBe(
+      'exists',
+    );
+    expect(canaries()).toEqual([]);
+  });
+});
+
+describe('the gather script takes its paths as arguments', () => {
+  it('reads files with hostile names and runs none of them', () => {
+    const paths = hostileNames(root)
+      .filter((n) => !n.includes('\n')) // the gather output is line-framed (documented)
+      .map((n) => {
+        writeFileSync(target(n), `content of ${n}\n`);
+        return target(n);
+      });
+    const r = run('gather', gatherArgs({ extraFiles: paths, extraKeys: paths, extraConfigs: paths }));
+    const facts = parseFacts(r.stdout);
+    expect(facts.complete).toBe(true);
+    for (const p of paths)
+      expect(facts.files.get(p)?.content).toBe(`content of ${p.slice(p.lastIndexOf('/') + 1)}\n`);
+    expect(canaries()).toEqual([]);
+  });
+});
+
+describe('scriptCommand: the one way a script and its values become a command line', () => {
+  it('survives the login shell, and sudo sh -c on top of it, with every value intact', () => {
+    const args = [...hostileNames(root), '', "'", '\\', '\n'];
+    const shim = join(bin, 'args');
+    writeFileSync(shim, '#!/bin/sh\n');
+    // read-file prints its one argument's file: use a script that echoes its arguments instead.
+    const command = scriptCommand('read-file', args).replace(
+      shQuote(scriptText('read-file')),
+      shQuote('for a; do printf "%s\\0" "$a"; done'),
+    );
+    const direct = spawnSync('sh', ['-c', command], { cwd: root, encoding: 'utf8' }).stdout;
+    const viaSudo = spawnSync('sh', ['-c', `sh -c ${shQuote(command)}`], {
+      cwd: root,
+      encoding: 'utf8',
+    }).stdout;
+    expect(direct.split('\0').slice(0, -1)).toEqual(args);
+    expect(viaSudo.split('\0').slice(0, -1)).toEqual(args);
+    expect(canaries()).toEqual([]);
+  });
+
+  it('no script text holds a value: every one is a shipped file', () => {
+    expect(scriptCommand('node-time')).toBe(`sh -c ${shQuote(scriptText('node-time'))} kubemend-node-time`);
+  });
+});
