@@ -10,7 +10,7 @@ import { shq, waitUntil } from './helpers.js';
 
 // Apply changes nodes, so it gets a lab of its own: the shared lab stays as booted for the audit tests.
 const canRun = inject('lab') !== undefined;
-const LAB = 'e2e-apply';
+const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-apply`;
 
 const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 const KUBEADM_CONFIG = '/var/lib/kubelet/config.yaml';

@@ -9,7 +9,7 @@ import { waitUntil } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const canRun = inject('lab') !== undefined;
-const LAB = 'e2e-tty';
+const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-tty`;
 const SESSION = `kubemend-e2e-${process.pid}`;
 
 /** The interactive session, driven in a real terminal: tmux send-keys in, capture-pane out. */
