@@ -82,6 +82,8 @@ export interface ApplyContext {
   clock: Clock;
   now: () => Date;
   onStage: OnStage;
+  /** How facts are gathered (default: the gather script over the session); tests give their own. */
+  gatherFacts?: typeof gatherFacts;
 }
 
 /** Whether an error means the connection is gone (nothing more can be done on the node). */
@@ -135,7 +137,13 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
   const gate: Gate = { timeouts: ctx.playbook.timeouts, clock: ctx.clock, onStage: ctx.onStage };
 
   // Recover a dead run: a run that died after writing left its record; nothing is judged before it is undone.
-  const recovery = await recoverDeadRun(session, { node, gather: ctx.gather, gate, log });
+  const recovery = await recoverDeadRun(session, {
+    node,
+    gather: ctx.gather,
+    gate,
+    log,
+    ...(ctx.gatherFacts ? { gatherFacts: ctx.gatherFacts } : {}),
+  });
   if (recovery.kind === 'failed')
     return {
       node,
@@ -150,7 +158,8 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
   // Fresh facts, with every file the plan touches.
   ctx.onStage('facts');
   const changes = ctx.plan.changes;
-  const facts = await gatherFacts(session, {
+  const gather = ctx.gatherFacts ?? gatherFacts;
+  const facts = await gather(session, {
     ...ctx.gather,
     extraFiles: [...(ctx.gather.extraFiles ?? []), ...changes.map((c) => c.path)],
   });
@@ -287,7 +296,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     if (connectionLost(e)) {
       // The node may hold the new files, not yet restarted or verified; its inflight record makes
       // the next kubemend run on it roll back first.
-      const state = `connection lost after the backup (${backup}); ${node} may hold the new files, not yet verified; the next kubemend apply or rollback on ${node} restores the backup first`;
+      const state = `connection lost after the backup (${backup}); the node may hold the new files, not yet verified; the next kubemend apply or rollback on ${node} restores the backup first`;
       await log('connection-lost', { reason, state }, null);
       return { node, status: 'error', reason: `${reason}; ${state}` };
     }
@@ -358,7 +367,7 @@ function expectedApiserverFlags(plan: NodePlan): string[] {
 
 /** The controls this plan fixed must pass on the node as it is now. */
 async function reaudit(session: NodeSession, ctx: ApplyContext): Promise<NodeModel> {
-  const after = nodeModel(await gatherFacts(session, ctx.gather));
+  const after = nodeModel(await (ctx.gatherFacts ?? gatherFacts)(session, ctx.gather));
   const fixed = [...ctx.plan.changes, ...(ctx.plan.issue ?? [])].map((c) => c.control);
   const failing = runControls(
     ctx.target.name,

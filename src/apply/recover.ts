@@ -62,7 +62,7 @@ export type Recovery =
  */
 export async function recoverDeadRun(
   session: NodeSession,
-  ctx: { node: string; gather: GatherOptions; gate: Gate; log: NodeLog },
+  ctx: { node: string; gather: GatherOptions; gate: Gate; log: NodeLog; gatherFacts?: typeof gatherFacts },
 ): Promise<Recovery> {
   ctx.gate.onStage?.('recover');
   const dead = await readInflight(session);
@@ -79,7 +79,7 @@ export async function recoverDeadRun(
     { deadRun: dead.runId, backup: dead.backup, startedAt: dead.startedAt },
     dead.runId,
   );
-  const model = nodeModel(await gatherFacts(session, ctx.gather));
+  const model = nodeModel(await (ctx.gatherFacts ?? gatherFacts)(session, ctx.gather));
   const failed = await rollBack(session, dead, model, ctx.gate, ctx.log);
   if (failed) {
     await ctx.log('recovery-failed', { deadRun: dead.runId, reason: failed }, dead.runId);

@@ -12,6 +12,16 @@ export function rolloutBatches<T extends Pick<NodePlan, 'role'>>(nodes: readonly
   return batches;
 }
 
+/**
+ * The batch size for the nodes that are not control planes: `--serial` when given, else the
+ * smallest `rollout.serial` of the playbooks of the nodes to change (a playbook asking for care
+ * wins), else 1.
+ */
+export function rolloutSerial(cli: number | undefined, playbookSerials: readonly number[]): number {
+  if (cli !== undefined) return cli;
+  return playbookSerials.length > 0 ? Math.min(...playbookSerials) : 1;
+}
+
 /** `--not-after`: a clock time today (HH:MM, 24h, local) or an ISO date-time. */
 export function parseNotAfter(value: string, now: Date): Date | undefined {
   const hm = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(value);

@@ -4,7 +4,7 @@ import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
-import { parseNotAfter, rolloutBatches } from '../apply/rollout.js';
+import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
 import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
@@ -247,9 +247,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const toChange = stoppedEarly
     ? []
     : planned.filter((p) => p.plan.status === 'change' && !handled.has(p.plan.node));
-  // --serial, else the smallest rollout.serial of the playbooks of the nodes to change (default 1).
-  const serial =
-    opts.serial ?? Math.min(1_000_000, ...toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial));
+  const serial = rolloutSerial(
+    opts.serial,
+    toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial),
+  );
   const batches = rolloutBatches(
     toChange.map((p) => ({ ...p, role: p.plan.role })),
     serial,

@@ -36,6 +36,14 @@ describe('the command line', () => {
     );
   });
 
+  it('apply -o junit or markdown is refused (exit 2) rather than ignored', async () => {
+    for (const o of ['junit', 'markdown']) {
+      const r = await cli('apply', '--yes', '-o', o, '-i', join(dir, 'none.yaml'));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`apply has no ${o} output; use table or json`);
+    }
+  });
+
   it('no command without a terminal: usage, exit 2', async () => {
     const r = await cli();
     expect(r.code).toBe(2);

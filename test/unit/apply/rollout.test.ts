@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { parseNotAfter, rolloutBatches } from '../../../src/apply/rollout.js';
+import { parseNotAfter, rolloutBatches, rolloutSerial } from '../../../src/apply/rollout.js';
 
 describe('rollout order', () => {
+  it("--serial wins; else the smallest rollout.serial of the nodes' playbooks; else 1", () => {
+    expect(rolloutSerial(4, [1, 10])).toBe(4);
+    expect(rolloutSerial(undefined, [5, 3, 10])).toBe(3);
+    expect(rolloutSerial(undefined, [])).toBe(1);
+  });
+
   it('control planes one at a time and first, then the rest in batches of --serial', () => {
     const nodes = [
       { name: 'w1', role: 'worker' as const },
