@@ -25,7 +25,10 @@ export async function inspectSelected(
   gather?: (target: NodeTarget) => GatherOptions,
 ): Promise<Inspection[]> {
   const nodes = selectNodes(
-    await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+    await loadInventory(opts.inventory, {
+      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+      ...(opts.ssh ? { ssh: opts.ssh } : {}),
+    }),
     opts.limit,
   );
   checkPlaybookChoices(nodes, opts.playbook);
@@ -38,7 +41,11 @@ export async function inspectSelected(
     ...(gather ? { gather } : {}),
     ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
     onStart: (n) => progress.start(n),
-    onDone: (i) => progress.finish(i.target.name, i.ok ? 'read' : `unreachable: ${i.error.message}`),
+    onDone: (i) =>
+      progress.finish(
+        i.target.name,
+        `${i.ok ? 'read' : `unreachable: ${i.error.message}`}${i.transport ? ` [ssh: ${i.transport}, ${i.transportWhy}]` : ''}`,
+      ),
   });
   progress.end();
   return inspections;
@@ -62,6 +69,7 @@ export function buildAuditReport(
         role: i.model.role,
         layout: i.model.layout,
         reachable: true,
+        ...(i.transport ? { transport: i.transport } : {}),
       });
       results.push(...runControls(name, i.model, opts.controls, finishedAt));
     } else {
@@ -71,6 +79,7 @@ export function buildAuditReport(
         role: i.target.role ?? null,
         layout: i.target.layout ?? null,
         reachable: false,
+        ...(i.transport ? { transport: i.transport } : {}),
       });
       const message = i.error.fix ? `${i.error.message} (fix: ${i.error.fix})` : i.error.message;
       errors.push({ node: name, error: message });
