@@ -13,7 +13,7 @@
  * user as the command (through sudo when the command was), like sshd's own signal handling.
  */
 
-/** POSIX sh; retries for up to ~2 s while sshd finishes closing the channel. Prints the PIDs it killed. */
+/** POSIX sh; retries for up to ~1 s while sshd finishes closing the channel. Prints the PIDs it killed. */
 export const KILL_ORPHANS_SCRIPT = `
 fields() { sed 's/.*) //' "$1" 2>/dev/null; }
 # shellcheck disable=SC2046
@@ -24,7 +24,7 @@ set -- $(fields /proc/"$sid"/stat)
 sshd=$2
 [ -n "$sshd" ] && [ "$sshd" != 1 ] || exit 0
 tries=0
-while [ "$tries" -lt 10 ]; do
+while [ "$tries" -lt 5 ]; do
   held=$(for f in /proc/"$sshd"/fd/*; do readlink "$f"; done 2>/dev/null)
   killed=
   for d in /proc/[0-9]*; do

@@ -223,6 +223,13 @@ class OpenSshNodeSession implements NodeSession {
             )
           : undefined;
 
+      child.on('exit', () => {
+        // Stopped by us: the master may keep our pipes until the node's side of the channel ends.
+        if (timedOut || output.truncated) {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+        }
+      });
       child.on('close', (exitCode: number | null) => {
         clearTimeout(timer);
         void (async () => {
@@ -245,8 +252,8 @@ class OpenSshNodeSession implements NodeSession {
             reject(timeoutError(this.node, command, opts.timeoutSec));
             return;
           }
+          // Like ssh2's channel close: a command past the bound dies of SIGPIPE at its next write.
           if (truncated) {
-            await this.killOrphans(sudo);
             resolve({ code: null, stdout, stderr, truncated });
             return;
           }
