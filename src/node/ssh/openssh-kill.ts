@@ -27,12 +27,11 @@ tries=0
 while [ "$tries" -lt 5 ]; do
   held=$(for f in /proc/"$sshd"/fd/*; do readlink "$f"; done 2>/dev/null)
   killed=
-  for d in /proc/[0-9]*; do
-    pid=\${d#/proc/}
-    [ "$pid" = "$sid" ] && continue
-    # shellcheck disable=SC2046
-    set -- $(fields "$d"/stat)
-    [ "$2" = "$sshd" ] || continue
+  # One pass over every process (a node runs hundreds): the children of sshd but this session.
+  kids=$(cat /proc/[0-9]*/stat 2>/dev/null |
+    awk -v p="$sshd" -v me="$sid" '{ pid = $1; sub(/.*\\) /, ""); if ($2 == p && pid != me) print pid }')
+  for pid in $kids; do
+    d=/proc/$pid
     out=$(readlink "$d"/fd/1 2>/dev/null) || continue
     case $out in pipe:*) ;; *) continue ;; esac
     case "
