@@ -242,6 +242,30 @@ describe.skipIf(!canRun)('the OpenSSH transport on real OpenSSH nodes', () => {
     );
   });
 
+  it('sudo -n over OpenSSH: a NOPASSWD user is audited as root; a user whose sudo wants a password gets the same error as on ssh2', async () => {
+    const hosts = `Host as-admin as-nopw\n  HostName ${node(PLAIN_NODE).host}\n  IdentityFile ${lab.keyPath}\n  ProxyCommand nc %h %p\nHost as-admin\n  User admin\nHost as-nopw\n  User nopw\n`;
+    const h = home(hosts, plainKnownHosts(PLAIN_NODE), {});
+    writeFileSync(
+      h.inventory,
+      `defaults: { become: sudo }\nnodes:\n  admin-node: { host: as-admin }\n  nopw-node: { host: as-nopw }\n`,
+    );
+    expect(plainSsh(h, 'as-admin').status).toBe(0);
+    const audit = await auditJson(h);
+    expect(audit.code).toBe(3);
+    expect(audit.report.nodes).toMatchObject([
+      { node: 'admin-node', reachable: true, transport: 'openssh' },
+      { node: 'nopw-node', reachable: false, transport: 'openssh' },
+    ]);
+    expect(audit.report.errors).toEqual([
+      {
+        node: 'nopw-node',
+        error:
+          'user nopw on node nopw-node needs a password for sudo; kubemend runs `sudo -n` and never prompts ' +
+          "(fix: allow NOPASSWD for nopw in sudoers on nopw-node (e.g. 'nopw ALL=(ALL) NOPASSWD: ALL' in /etc/sudoers.d/), or connect as root)",
+      },
+    ]);
+  });
+
   it('through a Match host block that the built-in client does not read', async () => {
     const h = home(
       `Match host matched-node\n  HostName ${node(PLAIN_NODE).host}\n  User root\n  IdentityFile ${lab.keyPath}\n`,
