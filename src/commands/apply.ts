@@ -140,10 +140,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       );
     }
     const plan = parsePlanFile(opts.plan, text);
-    const targets = await loadInventory(
-      opts.inventory,
-      opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {},
-    );
+    const targets = await loadInventory(opts.inventory, {
+      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+      ...(opts.ssh ? { ssh: opts.ssh } : {}),
+    });
     planned = matchTargets(plan, targets, opts.limit);
     checkPlaybookChoices(
       planned.map((p) => p.target),

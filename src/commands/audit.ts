@@ -27,7 +27,10 @@ export async function inspectSelected(
   only?: ReadonlySet<string>,
 ): Promise<Inspection[]> {
   const nodes = selectNodes(
-    await loadInventory(opts.inventory, opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+    await loadInventory(opts.inventory, {
+      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+      ...(opts.ssh ? { ssh: opts.ssh } : {}),
+    }),
     opts.limit,
   ).filter((n) => !only || only.has(n.name));
   checkPlaybookChoices(nodes, opts.playbook);
@@ -40,7 +43,11 @@ export async function inspectSelected(
     ...(gather ? { gather } : {}),
     ...(io.stdinIsTTY && io.stderr.isTTY ? { askPassphrase: terminalPassphrasePrompt() } : {}),
     onStart: (n) => progress.start(n),
-    onDone: (i) => progress.finish(i.target.name, i.ok ? 'read' : `unreachable: ${i.error.message}`),
+    onDone: (i) =>
+      progress.finish(
+        i.target.name,
+        `${i.ok ? 'read' : `unreachable: ${i.error.message}`}${i.transport ? ` [ssh: ${i.transport}, ${i.transportWhy}]` : ''}`,
+      ),
   });
   progress.end();
   return inspections;
@@ -64,6 +71,7 @@ export function buildAuditReport(
         role: i.model.role,
         layout: i.model.layout,
         reachable: true,
+        ...(i.transport ? { transport: i.transport } : {}),
       });
       const own = runControls(name, i.model, opts.controls, finishedAt);
       const dead = deadRunOf(i.model.facts);
@@ -76,6 +84,7 @@ export function buildAuditReport(
         role: i.target.role ?? null,
         layout: i.target.layout ?? null,
         reachable: false,
+        ...(i.transport ? { transport: i.transport } : {}),
       });
       const message = i.error.fix ? `${i.error.message} (fix: ${i.error.fix})` : i.error.message;
       errors.push({ node: name, error: message });

@@ -41,10 +41,10 @@ function isBackupInfo(v: unknown): v is BackupInfo {
 }
 
 export async function nodeTarget(opts: CommonOptions, name: string): Promise<NodeTarget> {
-  const nodes = await loadInventory(
-    opts.inventory,
-    opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {},
-  );
+  const nodes = await loadInventory(opts.inventory, {
+    ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+    ...(opts.ssh ? { ssh: opts.ssh } : {}),
+  });
   const target = nodes.find((n) => n.name === name);
   if (!target)
     throw new UsageError(`node ${name} is not in ${opts.inventory}`, [

@@ -18,6 +18,8 @@ export interface CommonOptions {
   acceptNewHostKeys: boolean;
   color: boolean;
   verbose: boolean;
+  /** --ssh: the SSH client for every node; absent: chosen per node. */
+  ssh?: 'builtin' | 'openssh';
 }
 
 export function addCommonOptions(cmd: Command): Command {
@@ -44,6 +46,12 @@ export function addCommonOptions(cmd: Command): Command {
       '--accept-new-host-keys',
       'accept and record unknown host keys (like OpenSSH accept-new); changed keys are always refused',
       false,
+    )
+    .addOption(
+      new Option(
+        '--ssh <client>',
+        'SSH client for every node: builtin, or openssh (the system ssh; default: chosen per node from its ssh settings)',
+      ).choices(['builtin', 'openssh']),
     )
     .option('--no-color', 'no colors (the NO_COLOR variable works too)')
     .option('-v, --verbose', 'show evidence and per-node progress lines', false);
@@ -75,5 +83,6 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
     acceptNewHostKeys: Boolean(raw['acceptNewHostKeys']),
     color: raw['color'] !== false,
     verbose: Boolean(raw['verbose']),
+    ...(raw['ssh'] ? { ssh: raw['ssh'] as 'builtin' | 'openssh' } : {}),
   };
 }

@@ -65,7 +65,10 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         }),
       );
     io.stdout.write(`inventory: ${inventory}\n`);
-    const nodes = await loadInventory(inventory, base.knownHosts ? { knownHostsFile: base.knownHosts } : {});
+    const nodes = await loadInventory(inventory, {
+      ...(base.knownHosts ? { knownHostsFile: base.knownHosts } : {}),
+      ...(base.ssh ? { ssh: base.ssh } : {}),
+    });
 
     const chosen = await cancellable(
       checkbox<string>({

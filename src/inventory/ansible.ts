@@ -12,6 +12,7 @@ import {
   parsePort,
   parseProxyJumpField,
   parseRole,
+  parseSsh,
   parseText,
   parseUser,
 } from './fields.js';
@@ -95,6 +96,7 @@ const vars: Record<string, VarParser> = {
   kubemend_role: (raw, ctx) => ({ role: parseRole(raw, ctx) }),
   kubemend_layout: (raw, ctx) => ({ layout: parseText(raw, ctx, 'kubeadm') }),
   kubemend_playbook: (raw, ctx) => ({ playbook: parsePlaybook(raw, ctx) }),
+  kubemend_ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
   kubemend_params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
 };
 const knownVars = Object.keys(vars);

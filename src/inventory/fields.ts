@@ -36,6 +36,8 @@ export interface Fields {
   playbook?: Sourced<string>;
   groups?: Sourced<string[]>;
   params?: Sourced<Record<string, unknown>>;
+  /** The transport asked for (`ssh` / `kubemend_ssh`); absent: chosen per node. */
+  ssh?: Sourced<'builtin' | 'openssh'>;
 }
 
 /** A node as the inventory defines it. */
@@ -271,6 +273,15 @@ export function parseGroups(raw: unknown, ctx: FieldContext): Sourced<string[]> 
     groups.push(String(item));
   }
   return sourced(ctx, [...new Set(groups)]);
+}
+
+export function parseSsh(raw: unknown, ctx: FieldContext): Sourced<'builtin' | 'openssh'> | undefined {
+  if (raw === 'builtin' || raw === 'openssh') return sourced(ctx, raw);
+  return problem(
+    ctx,
+    `${ctx.key} must be builtin or openssh, not ${describe(raw)}`,
+    `write ${ctx.key}: openssh (the system ssh client), ${ctx.key}: builtin, or leave it out to choose per node`,
+  );
 }
 
 export function parseParams(raw: unknown, ctx: FieldContext): Sourced<Record<string, unknown>> | undefined {

@@ -26,6 +26,8 @@ export interface LoadOptions {
   knownHostsFile?: string;
   /** Default os.homedir(); used for ~ and for ~/.ssh. */
   homeDir?: string;
+  /** --ssh: the transport for every node, over the inventory's `ssh` fields. */
+  ssh?: 'builtin' | 'openssh';
 }
 
 /**
@@ -59,6 +61,7 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
     inventoryFile: file,
   });
   if (problems.size > 0) throw inventoryError(file, problems.items);
+  if (opts.ssh) for (const node of nodes) node.ssh = opts.ssh;
   return nodes;
 }
 

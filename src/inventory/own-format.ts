@@ -14,6 +14,7 @@ import {
   parsePort,
   parseProxyJumpField,
   parseRole,
+  parseSsh,
   parseText,
   parseUser,
 } from './fields.js';
@@ -37,6 +38,7 @@ const nodeFields: Record<string, FieldParser> = {
   playbook: (raw, ctx) => ({ playbook: parsePlaybook(raw, ctx) }),
   groups: (raw, ctx) => ({ groups: parseGroups(raw, ctx) }),
   params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
+  ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
 };
 export const nodeFieldNames = Object.keys(nodeFields);
 

@@ -61,10 +61,19 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
       params: fields.params?.value ?? {},
       ...(fields.params ? { paramsAt: `${fields.params.file}:${fields.params.line}` } : {}),
       source: { file: spec.file, line: spec.line },
+      ...(fields.ssh ? { ssh: fields.ssh.value } : {}),
+      sshCommand: {
+        destination: alias,
+        ...(fields.user ? { user: fields.user.value } : {}),
+        ...(fields.port ? { port: fields.port.value } : {}),
+        ...(fields.identityFile ? { identityFile: fields.identityFile.value } : {}),
+      },
     };
     const here = [...chain, `node:${spec.name}`];
-    const proxy = fields.proxyJump ?? sshProxy(config, ctx);
+    const proxy = fields.proxyJump ?? sshProxy(config, ctx, node);
     if (proxy) node.proxyJump = hops(proxy, here);
+    if (fields.proxyJump && node.sshCommand)
+      node.sshCommand.proxyJump = node.proxyJump.map((j) => `${j.user}@${j.host}:${j.port}`).join(',');
     resolved.set(spec.name, node);
     return node;
   };
@@ -144,8 +153,15 @@ function withIdentity(identityFile: string | undefined): { identityFile?: string
   return identityFile === undefined ? {} : { identityFile };
 }
 
-/** ProxyJump or ProxyCommand from ~/.ssh/config, as hops; ProxyCommand only in its `ssh -W %h:%p` form. */
-function sshProxy(config: SshHostConfig, ctx: ResolveContext): Sourced<JumpSpec[]> | undefined {
+/**
+ * ProxyJump or ProxyCommand from ~/.ssh/config, as hops for the built-in client; a ProxyCommand
+ * only in its `ssh -W %h:%p` form. Any other ProxyCommand marks the node for the system ssh client.
+ */
+function sshProxy(
+  config: SshHostConfig,
+  ctx: ResolveContext,
+  node?: NodeTarget,
+): Sourced<JumpSpec[]> | undefined {
   const proxy = config.proxy;
   if (!proxy) return undefined;
   const { file, line } = proxy;
@@ -164,6 +180,10 @@ function sshProxy(config: SshHostConfig, ctx: ResolveContext): Sourced<JumpSpec[
   }
   if (proxy.value.value.trim().toLowerCase() === 'none') return { value: [], file, line };
   const parsed = parseProxyCommand(proxy.value.value);
+  if ('error' in parsed && node) {
+    node.opensshOnly = `ProxyCommand ${proxy.value.value} (${file}:${line})`;
+    return { value: [], file, line };
+  }
   if ('error' in parsed) {
     ctx.problems.add(
       file,

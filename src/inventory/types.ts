@@ -26,6 +26,26 @@ export interface NodeTarget {
   paramsAt?: string;
   /** Where the node was defined, for messages. */
   source: { file: string; line: number };
+  /** The transport the inventory or --ssh asks for; absent: chosen per node (node/ssh/transport.ts). */
+  ssh?: 'builtin' | 'openssh';
+  /** How the OpenSSH transport calls `ssh` for this node: only what the inventory itself says. */
+  sshCommand?: SshCommandLine;
+  /** Why only the system ssh client can reach this node as ~/.ssh/config says (e.g. a ProxyCommand). */
+  opensshOnly?: string;
+}
+
+/**
+ * The inventory's values as `ssh` command-line options: they win over ~/.ssh/config, which ssh
+ * itself reads for everything else (Match, ProxyCommand, CertificateFile, ...).
+ */
+export interface SshCommandLine {
+  /** What the user would type after `ssh`: the inventory's host, else the node name. */
+  destination: string;
+  user?: string;
+  port?: number;
+  identityFile?: string;
+  /** `-J` as resolved from the inventory's proxyJump (`none`: ''). */
+  proxyJump?: string;
 }
 
 export interface JumpHost {

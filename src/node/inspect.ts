@@ -4,10 +4,17 @@ import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from './gather-script.js';
 import { gatherFacts } from './gather.js';
 import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
+import { chooseTransport, type Transport } from './ssh/transport.js';
+
+/** Which SSH client was used for the node and why (audit JSON `nodes[].transport`, -v). */
+export interface Via {
+  transport?: Transport;
+  transportWhy?: string;
+}
 
 export type Inspection =
-  | { target: NodeTarget; ok: true; model: NodeModel; hostKey: string }
-  | { target: NodeTarget; ok: false; error: NodeError };
+  | ({ target: NodeTarget; ok: true; model: NodeModel; hostKey: string } & Via)
+  | ({ target: NodeTarget; ok: false; error: NodeError } & Via);
 
 export interface InspectOptions extends SessionOptions {
   concurrency: number;
@@ -46,6 +53,9 @@ export async function inspectNodes(
     } catch (e) {
       inspection = { target, ok: false, error: asNodeError(target.name, e) };
     }
+    // Decided (once) before connecting; a node whose choice itself failed has none.
+    const choice = await chooseTransport(target, opts).catch(() => undefined);
+    if (choice) inspection = { ...inspection, transport: choice.transport, transportWhy: choice.why };
     opts.onDone?.(inspection);
     return inspection;
   });

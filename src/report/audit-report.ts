@@ -6,6 +6,8 @@ export interface NodeSummary {
   role: 'control-plane' | 'worker' | null;
   layout: string | null;
   reachable: boolean;
+  /** The SSH client used: builtin (ssh2) or openssh (the system ssh). */
+  transport?: 'builtin' | 'openssh';
 }
 
 /** The audit result document of DESIGN.md (`-o json`). */

@@ -16,7 +16,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.js');
 const NODES = Number(process.env['KUBEMEND_BENCH_NODES'] ?? 24);
 const RUNS = Number(process.env['KUBEMEND_BENCH_RUNS'] ?? 5);
-const LAB = 'bench';
+// KUBEMEND_BENCH_LAB: another name lets two checkouts benchmark at once (each lab has its own bridge).
+const LAB = process.env['KUBEMEND_BENCH_LAB'] || 'bench';
 
 interface Sample {
   wallMs: number;
@@ -254,6 +255,29 @@ async function main(): Promise<number> {
         ok: (s) => (JSON.parse(s.stdout) as { errors: unknown[] }).errors.length === 0,
       },
       {
+        // The same audit over the system ssh: a ControlMaster per node, the gather as one mux session.
+        name: 'kubemend audit --ssh openssh',
+        run: (_run, opts) =>
+          measure(
+            process.execPath,
+            [
+              BIN,
+              'audit',
+              '-i',
+              lab.inventoryPath,
+              '-o',
+              'json',
+              '--concurrency',
+              String(NODES),
+              '--ssh',
+              'openssh',
+            ],
+            { PATH: process.env['PATH'], HOME: home },
+            opts,
+          ),
+        ok: (s) => (JSON.parse(s.stdout) as { errors: unknown[] }).errors.length === 0,
+      },
+      {
         name: `OpenSSH floor (xargs -P ${NODES} ssh)`,
         run: (_run, opts) =>
           measure(
@@ -303,7 +327,7 @@ async function main(): Promise<number> {
         runs: timed.map((s) => s.wallMs),
       });
     }
-    const [km, floor, shell, raw] = results as [Result, Result, Result, Result];
+    const [km, kmOpenssh, floor, shell, raw] = results as [Result, Result, Result, Result, Result];
     const table = [
       `| tool | wall time (median of ${RUNS}) | CPU of the tool | CPU of the nodes | peak memory | runs |`,
       '|---|---|---|---|---|---|',
@@ -315,6 +339,7 @@ async function main(): Promise<number> {
     const ratio = (a: Result, b: Result) => (a.wallMs / b.wallMs).toFixed(1);
     const ratios = [
       `- kubemend / OpenSSH floor: ${(km.wallMs / floor.wallMs).toFixed(2)}× (target ≤ 1.5×)`,
+      `- kubemend --ssh openssh / OpenSSH floor: ${(kmOpenssh.wallMs / floor.wallMs).toFixed(2)}× (target ≤ 1.3×)`,
       `- Ansible (shell module) / kubemend: ${ratio(shell, km)}× (target ≥ 5×)`,
       `- Ansible (raw module) / kubemend: ${ratio(raw, km)}×`,
     ].join('\n');
@@ -328,7 +353,9 @@ systemd, every layout and copies), each tool running the same remote command (ku
 gather script) on every node, in one run of the script on ${new Date().toISOString().slice(0, 10)}.
 Machine: ${cpus().length} cores and ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared by the tools and all ${NODES} nodes.
 
-- kubemend: \`kubemend audit -o json --concurrency ${NODES}\` (one in-process SSH connection per node).
+- kubemend: \`kubemend audit -o json --concurrency ${NODES}\` (one in-process SSH connection per node),
+  and the same with \`--ssh openssh\` (the system ssh: \`ssh -G\`, one ControlMaster and one mux
+  client per node).
 - OpenSSH floor: \`xargs -P ${NODES}\`, one \`ssh\` per node.
 - Ansible (Debian package \`ansible\`), ad-hoc with \`-f ${NODES}\`: the \`shell\` module, which is how
   Ansible runs a command on hosts, with Ansible's default ssh settings (ControlPersist) and a fresh

@@ -47,7 +47,8 @@ export async function createNodeNetwork(opts: {
 /** Deletes a link; one that is already gone (or vanishing) is not an error: teardown is idempotent. */
 async function deleteLink(name: string): Promise<void> {
   const r = await run('ip', ['link', 'del', name]);
-  if (r.code !== 0 && !/Cannot find device/.test(r.stderr))
+  // "No such device": the kernel removed it between linkExists and del (netns teardown is async).
+  if (r.code !== 0 && !/Cannot find device|No such device/.test(r.stderr))
     throw new Error(`ip link del ${name}: ${r.stderr.trim()}`);
 }
 

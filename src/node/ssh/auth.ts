@@ -113,6 +113,15 @@ export interface AuthState {
   failure(serverMessage?: string): NodeError;
 }
 
+/** What to do when no key was accepted (both transports). */
+export function authFailureFix(user: string, host: string): string {
+  return (
+    `check that user ${user} exists on ${host} and that one of these keys is in its ` +
+    `~/.ssh/authorized_keys (or that its certificate is trusted there); or set identityFile ` +
+    `(or ansible_ssh_private_key_file) in the inventory`
+  );
+}
+
 export function createAuth(settings: AuthSettings, hooks: PromptHooks): AuthState {
   const tried: string[] = [];
   const problems: string[] = [];
@@ -253,8 +262,7 @@ export function createAuth(settings: AuthSettings, hooks: PromptHooks): AuthStat
       settings.node,
       `${settings.messagePrefix}authentication failed for ${who}; ${parts.join('; ')}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
       'auth',
-      `check that user ${settings.user} exists on ${settings.host} and that one of these keys is in its ` +
-        `~/.ssh/authorized_keys; or set identityFile (or ansible_ssh_private_key_file) in the inventory`,
+      authFailureFix(settings.user, settings.host),
     );
   }
 

@@ -86,8 +86,22 @@ export function hostKeyError(
   /** The file is missing or holds no entries at all. */
   fileEmpty: boolean,
 ): NodeError {
-  const keyType = keyTypeOfBlob(blob) ?? 'unknown-type';
-  const fingerprint = fingerprintSha256(blob);
+  return presentedKeyError(
+    subject,
+    { keyType: keyTypeOfBlob(blob) ?? 'unknown-type', fingerprint: fingerprintSha256(blob) },
+    check,
+    fileEmpty,
+  );
+}
+
+/** The same messages for both transports; `note` replaces the built-in client's remark on @cert-authority lines. */
+export function presentedKeyError(
+  subject: HostKeySubject,
+  presented: { keyType: string; fingerprint: string; note?: string },
+  check: HostKeyCheck,
+  fileEmpty: boolean,
+): NodeError {
+  const { keyType, fingerprint } = presented;
   const file = subject.knownHostsFile;
   const name = hostLookupName(subject.host, subject.port);
   const where = `${subject.label} (${subject.host}:${subject.port})`;
@@ -95,11 +109,13 @@ export function hostKeyError(
     case 'known':
       throw new Error('hostKeyError called for a known key');
     case 'unknown': {
-      const note = check.certAuthorityOnly
-        ? ` (it matches only @cert-authority lines, and kubemend does not support host certificates)`
-        : fileEmpty
-          ? ' (the file is missing or empty)'
-          : '';
+      const note = presented.note
+        ? ` (${presented.note})`
+        : check.certAuthorityOnly
+          ? ` (it matches only @cert-authority lines, which the built-in SSH client does not support; use --ssh openssh)`
+          : fileEmpty
+            ? ' (the file is missing or empty)'
+            : '';
       return new NodeError(
         subject.node,
         `host key of ${where} is not known: ${keyType} ${fingerprint} is not in ${file}${note}`,

@@ -167,10 +167,36 @@ export function checkHostKey(
   port: number,
   blob: Buffer,
 ): HostKeyCheck {
+  return checkPresentedKey(entries, host, port, {
+    keyType: keyTypeOfBlob(blob),
+    sameKey: (key) => key.equals(blob),
+  });
+}
+
+/** The fingerprint form, for a key known only by what OpenSSH logged ("Server host key: TYPE SHA256:…"). */
+export function checkKeyFingerprint(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  keyType: string,
+  fingerprint: string,
+): HostKeyCheck {
+  return checkPresentedKey(entries, host, port, {
+    keyType,
+    sameKey: (key) => fingerprintSha256(key) === fingerprint,
+  });
+}
+
+function checkPresentedKey(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  presented: { keyType: string | undefined; sameKey: (key: Buffer) => boolean },
+): HostKeyCheck {
   const name = hostLookupName(host, port);
-  const keyType = keyTypeOfBlob(blob);
+  const keyType = presented.keyType;
   const matching = entries.filter((e) => hostFieldMatches(e.hosts, name));
-  const sameKey = (e: KnownHostEntry): boolean => e.keyType === keyType && e.key.equals(blob);
+  const sameKey = (e: KnownHostEntry): boolean => e.keyType === keyType && presented.sameKey(e.key);
 
   const revoked = matching.find((e) => e.marker === 'revoked' && sameKey(e));
   if (revoked) return { status: 'revoked', entry: revoked };

@@ -6,15 +6,27 @@ import type { Client, ClientChannel } from 'ssh2';
 import { NodeError } from '../../errors.js';
 import type { NodeTarget } from '../../inventory/types.js';
 import { connectChain, closeClients } from './jump.js';
-import { sudoFailure, sudoWrap } from './shell.js';
+import { shorten, sudoWrap } from './shell.js';
+import {
+  BoundedOutput,
+  DEFAULT_MAX_BYTES,
+  closedError,
+  holdStreams,
+  lostError,
+  sudoChecked,
+  timeoutError,
+  usesSudo,
+} from './session-parts.js';
+import { openOpenSshSession } from './openssh-session.js';
+import { chooseTransport } from './transport.js';
 import type { ExecOptions, ExecResult, HeldCommand, NodeSession, SessionOptions } from './types.js';
 
-export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
-/** How often hold() writes a line to the held command's stdin. */
-export const HOLD_HEARTBEAT_MS = 5_000;
+export { DEFAULT_MAX_BYTES, HOLD_HEARTBEAT_MS } from './session-parts.js';
 
-/** Connects to the node (through its jump hosts). Rejects with a NodeError whose kind says what failed. */
+/** Connects to the node (through its jump hosts, with the transport chooseTransport picks). Rejects with a NodeError whose kind says what failed. */
 export async function openSession(target: NodeTarget, opts: SessionOptions): Promise<NodeSession> {
+  const choice = await chooseTransport(target, opts);
+  if (choice.transport === 'openssh') return openOpenSshSession(target, opts, choice);
   const chain = await connectChain(target, opts);
   return new SshNodeSession(target, chain.clients, chain.node.fingerprint);
 }
@@ -31,11 +43,6 @@ export async function withSession<T>(
   } finally {
     await session.close();
   }
-}
-
-function shorten(command: string): string {
-  const oneLine = command.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 120 ? `${oneLine.slice(0, 117)}...` : oneLine;
 }
 
 class SshNodeSession implements NodeSession {
@@ -63,24 +70,12 @@ class SshNodeSession implements NodeSession {
     for (const jump of clients.slice(0, -1)) jump.on('error', () => undefined);
   }
 
-  /** Whether exec wraps the command in `sudo -n`. */
-  private usesSudo(asRoot: boolean): boolean {
-    return asRoot && this.target.become === 'sudo' && this.target.user !== 'root';
-  }
-
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    const sudo = this.usesSudo(opts.asRoot ?? true);
+    const sudo = usesSudo(this.target, opts.asRoot ?? true);
     const line = sudo ? sudoWrap(command) : command;
     const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-    if (this.closing || this.lost) {
-      return Promise.reject(
-        new NodeError(
-          this.node,
-          `cannot run '${shorten(command)}' on node ${this.node}: ${this.closing ? 'the session is closed' : `connection lost (${this.lost})`}`,
-          'unreachable',
-        ),
-      );
-    }
+    if (this.closing || this.lost)
+      return Promise.reject(closedError(this.node, command, Boolean(this.closing), this.lost));
     return new Promise<ExecResult>((resolve, reject) => {
       this.client.exec(line, (err, channel) => {
         if (err) {
@@ -107,30 +102,14 @@ class SshNodeSession implements NodeSession {
     opts: ExecOptions,
   ): Promise<ExecResult> {
     return new Promise((resolve, reject) => {
-      const out = { chunks: [] as Buffer[], bytes: 0 };
-      const err = { chunks: [] as Buffer[], bytes: 0 };
-      let truncated = false;
+      // Past the bound, stop the producer rather than drain an unbounded stream.
+      const output = new BoundedOutput(maxBytes, () => channel.close());
       let code: number | null = null;
       let signal: string | undefined;
       let sawExit = false;
       let timedOut = false;
-
-      const take = (sink: typeof out, chunk: Buffer): void => {
-        if (truncated) return;
-        const room = maxBytes - sink.bytes;
-        if (chunk.length > room) {
-          if (room > 0) sink.chunks.push(chunk.subarray(0, room));
-          sink.bytes = maxBytes;
-          truncated = true;
-          // Stop the producer rather than drain an unbounded stream.
-          channel.close();
-          return;
-        }
-        sink.chunks.push(chunk);
-        sink.bytes += chunk.length;
-      };
-      channel.on('data', (chunk: Buffer) => take(out, chunk));
-      channel.stderr.on('data', (chunk: Buffer) => take(err, chunk));
+      channel.on('data', (chunk: Buffer) => output.take('out', chunk));
+      channel.stderr.on('data', (chunk: Buffer) => output.take('err', chunk));
       channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
         sawExit = true;
         code = exitCode ?? null;
@@ -158,70 +137,26 @@ class SshNodeSession implements NodeSession {
 
       channel.on('close', () => {
         clearTimeout(timer);
-        const stdout = Buffer.concat(out.chunks).toString('utf8');
-        const stderr = Buffer.concat(err.chunks).toString('utf8');
-        if (timedOut) {
-          reject(
-            new NodeError(
-              this.node,
-              `'${shorten(command)}' on node ${this.node} did not finish within ${opts.timeoutSec}s and was killed`,
-              'timeout',
-            ),
-          );
-          return;
-        }
-        if (!sawExit && !truncated && this.lost) {
-          reject(
-            new NodeError(
-              this.node,
-              `connection to node ${this.node} lost while running '${shorten(command)}': ${this.lost}`,
-              'unreachable',
-              'check the node and the network, then rerun',
-            ),
-          );
-          return;
-        }
-        if (sudo) {
-          const refusal = sudoFailure(code, stderr);
-          if (refusal) {
-            reject(this.sudoError(refusal, stderr));
-            return;
-          }
-        }
-        resolve({ code, ...(signal ? { signal } : {}), stdout, stderr, truncated });
+        const stdout = output.text('out');
+        const stderr = output.text('err');
+        const truncated = output.truncated;
+        if (timedOut) return reject(timeoutError(this.node, command, opts.timeoutSec));
+        if (!sawExit && !truncated && this.lost) return reject(lostError(this.node, command, this.lost));
+        const done = sudoChecked(this.node, this.target, sudo, {
+          code,
+          ...(signal ? { signal } : {}),
+          stdout,
+          stderr,
+          truncated,
+        });
+        if (done.ok) resolve(done.result);
+        else reject(done.error);
       });
     });
   }
 
-  private sudoError(refusal: 'password' | 'tty' | 'not-allowed', stderr: string): NodeError {
-    const user = this.target.user;
-    switch (refusal) {
-      case 'password':
-        return new NodeError(
-          this.node,
-          `user ${user} on node ${this.node} needs a password for sudo; kubemend runs \`sudo -n\` and never prompts`,
-          'sudo-password',
-          `allow NOPASSWD for ${user} in sudoers on ${this.node} (e.g. '${user} ALL=(ALL) NOPASSWD: ALL' in /etc/sudoers.d/), or connect as root`,
-        );
-      case 'tty':
-        return new NodeError(
-          this.node,
-          `sudo on node ${this.node} requires a terminal (Defaults requiretty); kubemend runs commands without one`,
-          'permission',
-          `remove 'Defaults requiretty' for ${user} in sudoers on ${this.node}, or connect as root`,
-        );
-      case 'not-allowed':
-        return new NodeError(
-          this.node,
-          `user ${user} on node ${this.node} may not use sudo: ${stderr.trim().split('\n')[0] ?? ''}`,
-          'permission',
-          `grant ${user} sudo rights (NOPASSWD) on ${this.node}, or connect as root`,
-        );
-    }
-  }
-
   hold(command: string): Promise<HeldCommand> {
-    const line = this.usesSudo(true) ? sudoWrap(command) : command;
+    const line = usesSudo(this.target, true) ? sudoWrap(command) : command;
     return new Promise<HeldCommand>((resolve, reject) => {
       this.client.exec(line, (err, channel) => {
         if (err) {
@@ -234,41 +169,16 @@ class SshNodeSession implements NodeSession {
           );
           return;
         }
-        let out = '';
-        let errText = '';
-        let ended = false;
-        let settled = false;
-        const closed = new Promise<void>((done) => channel.on('close', () => done()));
-        // A heartbeat on stdin: the holder gives up when it stops (a cut link can leave the TCP
-        // connection half-open on the node for hours, and with it the lock).
-        const beat = setInterval(() => {
-          if (!ended) channel.write('beat\n');
-        }, HOLD_HEARTBEAT_MS);
-        channel.on('close', () => clearInterval(beat));
-        const settle = () => {
-          if (settled) return;
-          settled = true;
-          resolve({
-            firstLine: out.split('\n')[0] ?? '',
-            running: !ended,
-            stderr: () => errText,
-            release: async () => {
-              clearInterval(beat);
-              if (!ended) channel.end();
-              await closed;
-            },
-          });
-        };
-        channel.on('data', (chunk: Buffer) => {
-          out += chunk.toString('utf8');
-          if (out.includes('\n')) settle();
-        });
-        channel.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString('utf8')));
         channel.on('error', () => undefined);
-        channel.on('close', () => {
-          ended = true;
-          settle();
-        });
+        resolve(
+          holdStreams({
+            stdout: channel,
+            stderr: channel.stderr,
+            closing: channel,
+            write: (line) => channel.write(line),
+            end: () => channel.end(),
+          }),
+        );
       });
     });
   }

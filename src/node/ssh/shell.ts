@@ -1,3 +1,5 @@
+import { NodeError } from '../../errors.js';
+
 /** POSIX sh quoting for remote commands and for the commands printed in fix messages. */
 
 /** Always single-quoted: safe for any string, including quotes, newlines and `$`. */
@@ -31,4 +33,37 @@ export function sudoFailure(code: number | null, stderr: string): SudoFailure | 
   if (/is not in the sudoers file|is not allowed to run sudo|may not run sudo/m.test(head))
     return 'not-allowed';
   return undefined;
+}
+
+/** The NodeError for sudo's refusal; the same words on both transports. */
+export function sudoError(node: string, user: string, refusal: SudoFailure, stderr: string): NodeError {
+  switch (refusal) {
+    case 'password':
+      return new NodeError(
+        node,
+        `user ${user} on node ${node} needs a password for sudo; kubemend runs \`sudo -n\` and never prompts`,
+        'sudo-password',
+        `allow NOPASSWD for ${user} in sudoers on ${node} (e.g. '${user} ALL=(ALL) NOPASSWD: ALL' in /etc/sudoers.d/), or connect as root`,
+      );
+    case 'tty':
+      return new NodeError(
+        node,
+        `sudo on node ${node} requires a terminal (Defaults requiretty); kubemend runs commands without one`,
+        'permission',
+        `remove 'Defaults requiretty' for ${user} in sudoers on ${node}, or connect as root`,
+      );
+    case 'not-allowed':
+      return new NodeError(
+        node,
+        `user ${user} on node ${node} may not use sudo: ${stderr.trim().split('\n')[0] ?? ''}`,
+        'permission',
+        `grant ${user} sudo rights (NOPASSWD) on ${node}, or connect as root`,
+      );
+  }
+}
+
+/** A command on one line, at most 120 characters, for messages. */
+export function shorten(command: string): string {
+  const oneLine = command.replace(/\s+/g, ' ').trim();
+  return oneLine.length > 120 ? `${oneLine.slice(0, 117)}...` : oneLine;
 }

@@ -25,6 +25,7 @@ describe('kubemend inventory format', () => {
         groups: [],
         params: {},
         source: { file: ws.file('inventory.yaml'), line: 2 },
+        sshCommand: { destination: '10.0.0.21' },
       },
     ]);
   });

@@ -246,7 +246,7 @@ describe('~/.ssh/config', () => {
     ]);
   });
 
-  it('follows an ssh -W ProxyCommand and reports one it cannot follow', async () => {
+  it('follows an ssh -W ProxyCommand; any other ProxyCommand marks the node for the system ssh client', async () => {
     const ws = await workspace();
     const config = await ws.sshConfig(yaml`
       Host via-w
@@ -255,16 +255,16 @@ describe('~/.ssh/config', () => {
         ProxyCommand /usr/bin/nc -X connect -x proxy:3128 %h %p
     `);
     await ws.write('ok.yaml', 'nodes: { via-w: }\n');
-    expect(byName(await ws.load('ok.yaml'), 'via-w').proxyJump).toEqual([
-      { host: 'gw.example.com', port: 22, user: 'gate' },
-    ]);
+    const viaW = byName(await ws.load('ok.yaml'), 'via-w');
+    expect(viaW.proxyJump).toEqual([{ host: 'gw.example.com', port: 22, user: 'gate' }]);
+    expect(viaW.opensshOnly).toBeUndefined();
 
-    const inventory = await ws.write('bad.yaml', 'nodes: { via-nc: }\n');
-    const { message, details } = await ws.fail('bad.yaml');
-    expect(message).toBe(`inventory ${inventory} has 1 problem`);
-    expect(details).toEqual([
-      `${config}:4: ProxyCommand '/usr/bin/nc -X connect -x proxy:3128 %h %p' cannot be followed: only \`ssh -W %h:%p [user@]bastion\` is understood — use ProxyJump [user@]bastion[:port] in that Host block, or set proxyJump for the node in the inventory`,
-    ]);
+    await ws.write('nc.yaml', 'nodes: { via-nc: }\n');
+    const viaNc = byName(await ws.load('nc.yaml'), 'via-nc');
+    // The built-in client must not dial the node directly instead: no hops, and only OpenSSH will do.
+    expect(viaNc.proxyJump).toEqual([]);
+    expect(viaNc.opensshOnly).toBe(`ProxyCommand /usr/bin/nc -X connect -x proxy:3128 %h %p (${config}:4)`);
+    expect(viaNc.sshCommand).toEqual({ destination: 'via-nc' });
   });
 
   it('reports a ProxyJump loop made by Host * and a bad Port, at their ssh config lines', async () => {
