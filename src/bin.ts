@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
+import { commandWord, main } from './cli.js';
 import { processIo } from './commands/io.js';
 
 // The only place that touches process.argv, signals and the exit code.
@@ -11,7 +11,8 @@ for (const stream of [process.stdout, process.stderr])
     throw e;
   });
 // Read-only commands stop at once on Ctrl-C; commands that change nodes must not stop mid-write.
-const changesNodes = args.length === 0 || args[0] === 'apply' || args[0] === 'rollback';
+const command = commandWord(args);
+const changesNodes = command === undefined || command === 'apply' || command === 'rollback';
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts++;
