@@ -1,7 +1,7 @@
 /** The outside world a command talks to, swappable in tests (STYLE.md: one interface per effect). */
 export interface Io {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   now(): Date;
