@@ -12,11 +12,15 @@ for (const stream of [process.stdout, process.stderr])
   });
 // Read-only commands stop at once on Ctrl-C; commands that change nodes must not stop mid-write.
 const command = commandWord(args);
-const changesNodes = command === undefined || command === 'apply' || command === 'rollback';
+// The session only reads nodes until it starts applying (io.changing()).
+let changesNodes = command === 'apply' || command === 'rollback';
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts++;
-  if (!changesNodes) process.exit(130);
+  if (!changesNodes) {
+    if (command === undefined) process.stderr.write('\nCancelled: no node was changed.\n');
+    process.exit(130);
+  }
   // Never die mid-write: the node in flight finishes or rolls back, and nothing new starts.
   process.stderr.write(
     interrupts === 1
@@ -24,8 +28,10 @@ process.on('SIGINT', () => {
       : '\nkubemend: still finishing the node in flight; it is not safe to stop in the middle of a write\n',
   );
 });
-const code = await main(
-  args,
-  processIo(() => interrupts > 0),
-);
+const code = await main(args, {
+  ...processIo(() => interrupts > 0),
+  changing: () => {
+    changesNodes = true;
+  },
+});
 process.exitCode = code;

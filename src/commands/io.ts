@@ -7,6 +7,8 @@ export interface Io {
   now(): Date;
   /** True once the user pressed Ctrl-C: long work finishes what is in flight and starts nothing new. */
   interrupted(): boolean;
+  /** Called when the session starts changing nodes: from then on Ctrl-C must not stop it at once. */
+  changing?(): void;
 }
 
 export function processIo(interrupted: () => boolean): Io {

@@ -143,6 +143,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       return ExitCode.cancelled;
     }
     const targets = new Map<string, NodeTarget>(inspections.map((i) => [i.target.name, i.target]));
+    if (io.interrupted()) throw new Cancelled();
+    io.changing?.();
     const left = fixable.filter((f) => !wanted.has(`${f.node}\0${f.control}`));
     return await runApply({ ...opts, yes: true, keepGoing: false }, io, {
       planned: planned.map((p) => ({ plan: p, target: targets.get(p.node)! })),
