@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from './cli.js';
+import { commandWord, main } from './cli.js';
 import { processIo } from './commands/io.js';
 
 // The only place that touches process.argv, signals and the exit code.
@@ -11,11 +11,16 @@ for (const stream of [process.stdout, process.stderr])
     throw e;
   });
 // Read-only commands stop at once on Ctrl-C; commands that change nodes must not stop mid-write.
-const changesNodes = args.length === 0 || args[0] === 'apply' || args[0] === 'rollback';
+const command = commandWord(args);
+// The session only reads nodes until it starts applying (io.changing()).
+let changesNodes = command === 'apply' || command === 'rollback';
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts++;
-  if (!changesNodes) process.exit(130);
+  if (!changesNodes) {
+    if (command === undefined) process.stderr.write('\nCancelled: no node was changed.\n');
+    process.exit(130);
+  }
   // Never die mid-write: the node in flight finishes or rolls back, and nothing new starts.
   process.stderr.write(
     interrupts === 1
@@ -23,8 +28,10 @@ process.on('SIGINT', () => {
       : '\nkubemend: still finishing the node in flight; it is not safe to stop in the middle of a write\n',
   );
 });
-const code = await main(
-  args,
-  processIo(() => interrupts > 0),
-);
+const code = await main(args, {
+  ...processIo(() => interrupts > 0),
+  changing: () => {
+    changesNodes = true;
+  },
+});
 process.exitCode = code;

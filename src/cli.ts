@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 // Commands are imported when they run: `kubemend --help` should not load SSH, YAML and prompts.
 import type { Io } from './commands/io.js';
-import { addCommonOptions, commonOptions } from './commands/options.js';
+import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
 import { VERSION } from './version.js';
 
@@ -11,7 +11,9 @@ Exit codes:
   1  audit: a control failed; plan: changes planned or blocked; apply: a node rolled back, blocked or skipped
   2  usage or input error before any node was touched
   3  a node could not be read or changed (unreachable, authentication, host key, sudo, permission)
-  4  apply refused a node because the plan is stale`;
+  4  apply refused a node because the plan is stale
+  70 internal error (a bug in kubemend)
+  130 cancelled (Ctrl-C, or no/abort at a prompt); the output says what was done before`;
 
 /** Builds the command tree. Each action stores its exit code; nothing here calls process.exit. */
 export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command {
@@ -19,26 +21,43 @@ export function buildProgram(io: Io, setExit: (code: ExitCode) => void): Command
     .description(
       'Audit and mend two CIS controls on Kubernetes nodes over SSH: apiserver-kubelet-client-cert (CIS Kubernetes 1.2.5/1.2.4: the kube-apiserver authenticates to kubelets) and kubelet-client-ca (CIS EKS 3.2.3, CIS Kubernetes 4.2.3: the kubelet verifies its callers). Without a command, on a terminal: an interactive session.',
     )
-    .version(`kubemend ${VERSION}`, '--version', 'print the version')
+    .version(`kubemend ${VERSION}`, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
     .exitOverride()
     .addHelpText('after', EXIT_CODES_HELP);
+  addCommonOptions(program);
+  // No command: the interactive session, with the common options given (`kubemend -i inv.yaml`).
+  program.allowExcessArguments(true).action(async (_local: unknown, cmd: Command) => {
+    const [word] = cmd.args;
+    if (word !== undefined) {
+      const names = cmd.commands.map((c) => c.name());
+      throw new UsageError(`unknown command '${word}'`, [`the commands are ${names.join(', ')}`]);
+    }
+    if (!io.stdinIsTTY || !io.stdout.isTTY) {
+      io.stderr.write(program.helpInformation());
+      io.stderr.write(
+        '\nkubemend with no command starts an interactive session, which needs a terminal; give a command instead.\n',
+      );
+      setExit(ExitCode.usage);
+      return;
+    }
+    setExit(await (await import('./commands/session.js')).runSession(commonOptions(cmd.opts()), io));
+  });
 
-  addCommonOptions(
-    program
-      .command('audit')
-      .summary('read-only audit of both controls on every selected node')
-      .description(
-        'Connects to each node over SSH, gathers its facts with one read-only command (nothing is written on ' +
-          "the node, not even a temp file) and checks both controls: the running processes, the kubelet's " +
-          'effective config (flags > --config-dir drop-ins > --config file) and the files they point at.',
-      ),
-  )
+  program
+    .command('audit')
+    .summary('read-only audit of both controls on every selected node')
+    .description(
+      'Connects to each node over SSH, gathers its facts with one read-only command (nothing is written on ' +
+        "the node, not even a temp file) and checks both controls: the running processes, the kubelet's " +
+        'effective config (flags > --config-dir drop-ins > --config file) and the files they point at.',
+    )
     .addHelpText(
       'after',
       `
@@ -49,29 +68,27 @@ Examples:
   kubemend audit -o junit > kubemend.xml          # for a CI test report
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals();
       setExit(await (await import('./commands/audit.js')).runAudit(commonOptions(raw), io));
     });
 
-  addCommonOptions(
-    program
-      .command('plan')
-      .summary('read-only: the exact edits that would fix each node, as diffs and a reviewable plan file')
-      .description(
-        'Audits each node, then computes the minimal, format-preserving edit that fixes each failing control in ' +
-          'the layer of configuration that wins (a flag where it is set, a --config-dir drop-in, the --config file, ' +
-          'the kube-apiserver manifest). Every file the fix points at is checked first (exists, parses, the cert ' +
-          'and key match, client-auth usage, validity, CA cross-check); otherwise the node is "blocked", with the ' +
-          'reason and the way out. Nothing is written on any node.',
-      )
-      .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
-      .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)')
-      .option(
-        '--issue-certs',
-        "where the kube-apiserver's kubelet client cert and key are both missing and the cluster CA key is on the node (kubeadm, kubespray), plan a new pair signed on the node (clientAuth, one year); keys never leave the node",
-        false,
-      ),
-  )
+  program
+    .command('plan')
+    .summary('read-only: the exact edits that would fix each node, as diffs and a reviewable plan file')
+    .description(
+      'Audits each node, then computes the minimal, format-preserving edit that fixes each failing control in ' +
+        'the layer of configuration that wins (a flag where it is set, a --config-dir drop-in, the --config file, ' +
+        'the kube-apiserver manifest). Every file the fix points at is checked first (exists, parses, the cert ' +
+        'and key match, client-auth usage, validity, CA cross-check); otherwise the node is "blocked", with the ' +
+        'reason and the way out. Nothing is written on any node.',
+    )
+    .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
+    .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)')
+    .option(
+      '--issue-certs',
+      "where the kube-apiserver's kubelet client cert and key are both missing and the cluster CA key is on the node (kubeadm, kubespray), plan a new pair signed on the node (clientAuth, one year); keys never leave the node",
+    )
     .addHelpText(
       'after',
       `
@@ -82,7 +99,8 @@ Examples:
   kubemend plan -l cp-1 -p kubespray                     # one node, a chosen playbook
 Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node could not be read.`,
     )
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals();
       setExit(
         await (
           await import('./commands/plan.js')
@@ -98,30 +116,29 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
       );
     });
 
-  addCommonOptions(
-    program
-      .command('apply')
-      .summary('apply the plan: backup, atomic write, restart, health gate, re-audit; roll back on failure')
-      .description(
-        "Applies each node's changes, control-plane nodes first and one at a time, then the others in batches of " +
-          '--serial. On each node: lock, preflight again, back up every file under /var/lib/kubemend/backups/<run>/, ' +
-          'write atomically (dot-file, fsync, rename), restart (kubelet: new PID, healthz, stays up; kube-apiserver: ' +
-          'a new process with the new flags and /livez ok), re-audit. Any failed step restores the backup, restarts ' +
-          'and waits for health again. On a terminal each node is confirmed; without one, --yes is required.',
-      )
-      .option(
-        '--plan <file>',
-        'apply exactly this saved plan (a node whose files changed since is refused, exit 4)',
-      )
-      .option('-y, --yes', 'no prompts: apply every planned node (required without a terminal)', false)
-      .option('--serial <n>', 'worker nodes changed at once (control planes are always one at a time)', '1')
-      .option('--keep-going', 'continue past a node that was rolled back or refused', false)
-      .option('--not-after <time>', 'start no node after this time (HH:MM today, or an ISO date-time)')
-      .option(
-        '--journal <file>',
-        'append every action to this JSON-lines journal (default ~/.local/state/kubemend/journal.jsonl)',
-      ),
-  )
+  program
+    .command('apply')
+    .summary('apply the plan: backup, atomic write, restart, health gate, re-audit; roll back on failure')
+    .description(
+      "Applies each node's changes, control-plane nodes first and one at a time, then the others in batches of " +
+        '--serial. On each node: lock, preflight again, back up every file under /var/lib/kubemend/backups/<run>/, ' +
+        'write atomically (dot-file, fsync, rename), restart (kubelet: new PID, healthz, stays up; kube-apiserver: ' +
+        'a new process with the new flags and /livez ok), re-audit. Any failed step restores the backup, restarts ' +
+        'and waits for health again. On a terminal each node is confirmed; without one, --yes is required.',
+    )
+    .option(
+      '--plan <file>',
+      'apply exactly this saved plan (a node whose files changed since is refused, exit 4)',
+    )
+    .option('-y, --yes', 'no prompts: apply every planned node (required without a terminal)')
+    .option(
+      '--serial <n>',
+      'worker nodes changed at once (control planes are always one at a time)',
+      positiveInt('--serial'),
+      1,
+    )
+    .option('--keep-going', 'continue past a node that was rolled back or refused')
+    .option('--not-after <time>', 'start no node after this time (HH:MM today, or an ISO date-time)')
     .addHelpText(
       'after',
       `
@@ -133,10 +150,8 @@ Examples:
 Exit codes: 0 all applied and healthy, 1 a node rolled back, blocked or skipped, 2 usage (also: no terminal
 and no --yes), 3 a node could not be reached or changed, 4 a node refused because the plan is stale.`,
     )
-    .action(async (raw: Record<string, unknown>) => {
-      const serial = Number(raw['serial']);
-      if (!Number.isInteger(serial) || serial < 1)
-        throw new UsageError(`--serial must be a whole number of at least 1, not "${String(raw['serial'])}"`);
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals();
       setExit(
         await (
           await import('./commands/apply.js')
@@ -145,30 +160,27 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
             ...commonOptions(raw),
             ...(raw['plan'] ? { plan: raw['plan'] as string } : {}),
             yes: Boolean(raw['yes']),
-            serial,
+            serial: raw['serial'] as number,
             keepGoing: Boolean(raw['keepGoing']),
             ...(raw['notAfter'] ? { notAfter: raw['notAfter'] as string } : {}),
-            ...(raw['journal'] ? { journal: raw['journal'] as string } : {}),
           },
           io,
         ),
       );
     });
 
-  addCommonOptions(
-    program
-      .command('rollback')
-      .summary('restore a node to one of its backups, restart and wait for health')
-      .requiredOption('--node <name>', 'the node to roll back')
-      .option('--backup <id>', 'the backup (run id) to restore; default: the newest (see kubemend backups)')
-      .option('-y, --yes', 'no prompt (required without a terminal)', false)
-      .option('--journal <file>', 'journal file (default ~/.local/state/kubemend/journal.jsonl)'),
-  )
+  program
+    .command('rollback')
+    .summary('restore a node to one of its backups, restart and wait for health')
+    .requiredOption('--node <name>', 'the node to roll back')
+    .option('--backup <id>', 'the backup (run id) to restore; default: the newest (see kubemend backups)')
+    .option('-y, --yes', 'no prompt (required without a terminal)')
     .addHelpText(
       'after',
       '\nExample:\n  kubemend rollback --node cp-1 --backup 20261122T031500-1a2b3c --yes\n',
     )
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals();
       setExit(
         await (
           await import('./commands/rollback.js')
@@ -178,21 +190,19 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
             node: raw['node'] as string,
             ...(raw['backup'] ? { backup: raw['backup'] as string } : {}),
             yes: Boolean(raw['yes']),
-            ...(raw['journal'] ? { journal: raw['journal'] as string } : {}),
           },
           io,
         ),
       );
     });
 
-  addCommonOptions(
-    program
-      .command('backups')
-      .summary('list the backups kubemend keeps on a node')
-      .requiredOption('--node <name>', 'the node'),
-  )
+  program
+    .command('backups')
+    .summary('list the backups kubemend keeps on a node')
+    .requiredOption('--node <name>', 'the node')
     .addHelpText('after', '\nExample:\n  kubemend backups --node cp-1 -o json\n')
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (_local: unknown, cmd: Command) => {
+      const raw = cmd.optsWithGlobals();
       setExit(
         await (
           await import('./commands/backups.js')
@@ -209,31 +219,6 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
   const program = buildProgram(io, (c) => {
     code = c;
   });
-  if (argv.length === 0) {
-    if (!io.stdinIsTTY || !io.stdout.isTTY) {
-      io.stderr.write(program.helpInformation());
-      io.stderr.write(
-        '\nkubemend with no command starts an interactive session, which needs a terminal; give a command instead.\n',
-      );
-      return ExitCode.usage;
-    }
-    try {
-      return await (
-        await import('./commands/session.js')
-      ).runSession(
-        commonOptions({
-          inventory: './inventory.yaml',
-          output: 'table',
-          concurrency: '20',
-          connectTimeout: '10',
-          color: true,
-        }),
-        io,
-      );
-    } catch (e) {
-      return reportError(e, io);
-    }
-  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;
@@ -262,4 +247,32 @@ function reportError(e: unknown, io: Io): ExitCode {
   );
   // 70, never 2: exit 2 promises that no node was touched, which a bug cannot promise.
   return ExitCode.internal;
+}
+
+/**
+ * The command word of an argument list (`kubemend -i inv.yaml apply …` → "apply"), or undefined for
+ * the session. Skips the values of options that take one, whatever the options are.
+ */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const program = buildProgram(
+    {
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      stdinIsTTY: false,
+      env: {},
+      now: () => new Date(),
+      interrupted: () => false,
+    },
+    () => undefined,
+  );
+  const takesValue = new Set(
+    program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long].filter(Boolean)),
+  );
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '--') return argv[k + 1];
+    if (!a.startsWith('-')) return a;
+    if (takesValue.has(a)) k++;
+  }
+  return undefined;
 }

@@ -14,11 +14,13 @@ import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
 import { parsePlanFile } from '../plan/plan-file.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
+import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { buildPlan, gatherFor } from './plan.js';
+import { commandLine } from './rerun.js';
 import { StageBoard } from './stage-board.js';
 import { loadTemplates } from './templates.js';
 
@@ -41,6 +43,8 @@ export interface ApplyDeps {
   confirmer?: Confirmer;
   /** Nodes already planned in this process (the interactive session); skips planning. */
   planned?: { plan: NodePlan; target: NodeTarget }[];
+  /** Findings the session did not apply (unticked, or blocked): the end screen lists them as left. */
+  leftFindings?: { node: string; control: string; blocked?: string }[];
 }
 
 export interface ApplyReport {
@@ -167,7 +171,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const templates = loadTemplates();
   const outcomes: NodeOutcome[] = [];
   let stoppedEarly: string | undefined;
-  const say = (line: string) => io.stderr.write(`${line}\n`);
+  let cancelled = false;
   const board = new StageBoard(io);
   const sessionOpts = {
     connectTimeoutSec: opts.connectTimeout,
@@ -209,7 +213,6 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       onStage: (node, stage, detail, gate) =>
         board.update(node, `${stage}${detail ? `: ${detail}` : ''}`, gate),
     });
-    board.endBatch();
     const again = new Set<string>();
     for (const [name, r] of results) {
       const item = planned.find((p) => p.plan.node === name)!;
@@ -220,8 +223,9 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         continue;
       }
       outcomes.push(r.outcome);
-      say(describeOutcome(r.outcome, colors));
+      board.finish(r.outcome.node, describeOutcome(r.outcome, colors));
     }
+    board.endBatch();
     if (again.size > 0 && replan) {
       const fresh = await replan(again);
       planned = planned.map((p) => fresh.find((f) => f.plan.node === p.plan.node) ?? p);
@@ -260,6 +264,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     const go: typeof batch = [];
     for (const item of batch) {
       if (io.interrupted()) {
+        cancelled = true;
         stoppedEarly = 'interrupted (Ctrl-C): no further node was started';
         break rollout;
       }
@@ -270,6 +275,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       if (!opts.yes) {
         const answer = await (deps.confirmer ?? terminalConfirmer(io, colors)).confirm(item.plan);
         if (answer === 'abort') {
+          cancelled = true;
           stoppedEarly = 'aborted at the prompt: no further node was started';
           break rollout;
         }
@@ -327,7 +333,6 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         }
       }),
     );
-    board.endBatch();
     for (const found of results) {
       const dead = recoveredRuns.get(found.node);
       const r =
@@ -335,8 +340,9 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
           ? { ...found, recovered: dead }
           : found;
       outcomes.push(r);
-      say(describeOutcome(r, colors));
+      board.finish(r.node, describeOutcome(r, colors));
     }
+    board.endBatch();
     if (results.some((r) => r.status === 'rollback-failed')) {
       stoppedEarly = 'a rollback failed: the rollout stopped; recover that node by hand (steps above)';
       break;
@@ -347,9 +353,12 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       break;
     }
   }
-  for (const { plan } of toChange)
-    if (!outcomes.some((o) => o.node === plan.node))
-      outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });
+  board.stop();
+  const notStarted = toChange.filter(({ plan }) => !outcomes.some((o) => o.node === plan.node));
+  for (const { plan } of notStarted)
+    outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });
+  // "Stopped at the first node…" is news only when some node was really left unstarted.
+  if (notStarted.length === 0 && !cancelled) stoppedEarly = undefined;
 
   const report: ApplyReport = {
     version: 1,
@@ -369,50 +378,18 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   io.stdout.write(
     opts.output === 'json'
       ? JSON.stringify(report, null, 2) + '\n'
-      : renderApplySummary(report, makeColors(wantColor(io, 'stdout', !opts.color))),
+      : renderApplySummary(
+          {
+            ...report,
+            ...(opts.plan ? { plan: opts.plan } : {}),
+            ...(deps.leftFindings ? { leftFindings: deps.leftFindings } : {}),
+          },
+          makeColors(wantColor(io, 'stdout', !opts.color)),
+          // The board left each finished node's result line on this terminal: not again.
+          { cmd: commandLine(opts), ...(io.stdout.isTTY ? { resultsShown: board.shown } : {}) },
+        ),
   );
-  return worstExit(outcomes.map(outcomeExit));
-}
-
-function describeOutcome(o: NodeOutcome, c: Colors): string {
-  switch (o.status) {
-    case 'applied':
-      return `${c.green('✔')} ${o.node}: applied, healthy and re-audited (backup on the node: ${o.backup})${o.recovered ? `; run ${o.recovered}, which had died here, was rolled back first` : ''}`;
-    case 'rolled-back':
-      return `${c.yellow('↺')} ${o.node}: rolled back: ${o.reason}`;
-    case 'rollback-failed':
-      return `${c.red('✘')} ${o.node}: ROLLBACK FAILED: ${o.reason}`;
-    case 'stale':
-      return `${c.red('✘')} ${o.node}: refused, the plan is stale: ${o.reason}`;
-    case 'compliant':
-      return `${c.green('✔')} ${o.node}: compliant, nothing to do${o.recovered ? ` (run ${o.recovered}, which had died here, was rolled back first)` : ''}`;
-    case 'recovered':
-      return `${c.yellow('↺')} ${o.node}: recovered: ${o.reason}`;
-    default:
-      return `${c.yellow('•')} ${o.node}: ${o.status}: ${o.reason}`;
-  }
-}
-
-export function renderApplySummary(report: ApplyReport, c: Colors): string {
-  const lines = [c.bold(`kubemend apply ${report.runId}`)];
-  for (const o of report.outcomes) {
-    lines.push(describeOutcome(o, c));
-    if (o.status === 'rolled-back') for (const e of o.evidence.slice(-10)) lines.push(c.dim(`    ${e}`));
-    if (o.status === 'rollback-failed') {
-      lines.push(`  recover ${o.node} by hand:`);
-      for (const s of o.manual) lines.push(`    ${s}`);
-    }
-  }
-  if (report.stoppedEarly) lines.push(c.yellow(report.stoppedEarly));
-  const applied = report.outcomes.filter((o) => o.status === 'applied');
-  if (applied.length > 0) {
-    lines.push('', 'Backups, and how to undo:');
-    for (const o of applied)
-      if (o.status === 'applied')
-        lines.push(`  ${o.node}: ${o.backup}   kubemend rollback --node ${o.node} --backup ${report.runId}`);
-  }
-  lines.push('', `journal: ${report.journal}`);
-  return lines.join('\n') + '\n';
+  return worstExit([...outcomes.map(outcomeExit), cancelled ? ExitCode.cancelled : ExitCode.ok]);
 }
 
 /** The terminal prompt: the node's diffs and restart impact, then apply / skip / show more / abort. */

@@ -125,7 +125,11 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
       return renderAuditMarkdown(report);
     case 'table': {
       const colors = makeColors(wantColor(io, 'stdout', !opts.color));
-      let out = renderAuditTable(report, colors, { verbose: opts.verbose });
+      let out = renderAuditTable(report, colors, {
+        verbose: opts.verbose,
+        // Sized to the terminal; a pipe or a file gets one line per row, as before.
+        width: io.stdout.isTTY ? io.stdout.columns : undefined,
+      });
       for (const e of report.errors) out += `${colors.magenta('error:')} ${e.error}\n`;
       return out;
     }

@@ -5,6 +5,7 @@ import { isRunId, listBackupMetadata, type BackupEntry } from '../node/changes.j
 import { withSession, type NodeSession } from '../node/ssh/index.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './options.js';
+import { commandLine } from './rerun.js';
 
 export interface BackupInfo {
   id: string;
@@ -83,6 +84,8 @@ export async function runBackups(opts: CommonOptions & { node: string }, io: Io)
     for (const f of b.files)
       io.stdout.write(`    ${f.action.padEnd(8)}  ${f.path}  sha256 ${f.sha256.slice(0, 12)}…\n`);
   }
-  io.stdout.write(`\nundo a run: kubemend rollback --node ${target.name} --backup ID\n`);
+  io.stdout.write(
+    `\nThe backups are on ${target.name}, under /var/lib/kubemend/backups/ID. Undo a run with:\n  ${commandLine(opts)('rollback', '--node', target.name, '--backup', 'ID')}\n`,
+  );
   return ExitCode.ok;
 }

@@ -1,12 +1,14 @@
 /** The outside world a command talks to, swappable in tests (STYLE.md: one interface per effect). */
 export interface Io {
-  stdout: { write(s: string): unknown; isTTY?: boolean };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   now(): Date;
   /** True once the user pressed Ctrl-C: long work finishes what is in flight and starts nothing new. */
   interrupted(): boolean;
+  /** Called when the session starts changing nodes: from then on Ctrl-C must not stop it at once. */
+  changing?(): void;
 }
 
 export function processIo(interrupted: () => boolean): Io {

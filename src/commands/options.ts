@@ -1,11 +1,11 @@
 import { Option, type Command } from 'commander';
-import { resolveControls } from '../controls/index.js';
+import { CONTROLS, resolveControls } from '../controls/index.js';
 import type { Control } from '../controls/types.js';
 import { UsageError } from '../errors.js';
 
 export type OutputFormat = 'table' | 'json' | 'junit' | 'markdown';
 
-/** Options every node command shares (DESIGN.md "Common options"). */
+/** Options every command shares (DESIGN.md "Common options"), wherever they stand on the line. */
 export interface CommonOptions {
   inventory: string;
   limit?: string;
@@ -20,32 +20,68 @@ export interface CommonOptions {
   verbose: boolean;
   /** --ssh: the SSH client for every node; absent: chosen per node. */
   ssh?: 'builtin' | 'openssh';
+  journal?: string;
+  /** --no-pager: long diffs in the session are printed, not paged. */
+  pager: boolean;
 }
 
+export const DEFAULT_INVENTORY = './inventory.yaml';
+export const DEFAULT_CONCURRENCY = 20;
+export const DEFAULT_CONNECT_TIMEOUT = 10;
+
+/** `--controls`' help: every id with all of its aliases, so no alias has to be guessed. */
+export const controlsHelp = (): string => CONTROLS.map((c) => `${c.id} (${c.aliases.join(', ')})`).join(', ');
+
+/** A parser for a whole-number option of at least 1; its default then shows as a number in --help. */
+export function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`${name} must be a whole number of at least 1, not "${value}"`);
+    return n;
+  };
+}
+
+/**
+ * Declares the common options once, on the program: commander then takes them before or after
+ * the command and with no command at all (the session). Numbers are parsed here, so their
+ * defaults show as values in --help. A new common option is one more line here and in
+ * commonOptions.
+ */
 export function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('-i, --inventory <file>', 'inventory file (own YAML or Ansible YAML)', './inventory.yaml')
-    .option('-l, --limit <patterns>', 'comma list of node names or groups; globs allowed, !pattern excludes')
-    .option(
-      '--controls <list>',
-      'controls to run: ids or aliases (apiserver-kubelet-client-cert, cis-k8s-1.2.5, kubelet-client-ca, cis-eks-3.2.3)',
+    .addOption(
+      new Option('-i, --inventory <file>', 'inventory file (own YAML or Ansible YAML)').default(
+        DEFAULT_INVENTORY,
+        DEFAULT_INVENTORY,
+      ),
     )
+    .option('-l, --limit <patterns>', 'comma list of node names or groups; globs allowed, !pattern excludes')
+    .option('--controls <list>', `controls to run, by id or alias: ${controlsHelp()} (default: both)`)
     .option('-p, --playbook <file>', "remediation playbook (default: the one matching each node's layout)")
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['table', 'json', 'junit', 'markdown'])
-        .default('table'),
+        .default('table', 'table'),
     )
-    .option('--concurrency <n>', 'nodes worked on at once', '20')
-    .option('--connect-timeout <sec>', 'SSH connect timeout per hop, in seconds', '10')
+    .option('--concurrency <n>', 'nodes worked on at once', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
+    .option(
+      '--connect-timeout <sec>',
+      'SSH connect timeout per hop, in seconds',
+      positiveInt('--connect-timeout'),
+      DEFAULT_CONNECT_TIMEOUT,
+    )
     .option(
       '--known-hosts <file>',
-      'known_hosts file (default ~/.ssh/known_hosts, unless the inventory names one)',
+      'known_hosts file, unless the inventory names one (default: ~/.ssh/known_hosts)',
     )
     .option(
       '--accept-new-host-keys',
       'accept and record unknown host keys (like OpenSSH accept-new); changed keys are always refused',
-      false,
+    )
+    .option(
+      '--journal <file>',
+      'append every change to this JSON-lines journal (default: ~/.local/state/kubemend/journal.jsonl)',
     )
     .addOption(
       new Option(
@@ -54,35 +90,34 @@ export function addCommonOptions(cmd: Command): Command {
       ).choices(['builtin', 'openssh']),
     )
     .option('--no-color', 'no colors (the NO_COLOR variable works too)')
-    .option('-v, --verbose', 'show evidence and per-node progress lines', false);
+    .option('--no-pager', 'print long diffs instead of paging them (KUBEMEND_PAGER, then PAGER, else less)')
+    .option('-v, --verbose', 'show evidence and per-node progress lines');
 }
 
-function positiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`${name} must be a whole number of at least 1, not "${value}"`);
-  return n;
-}
-
+/** The program's parsed options → CommonOptions; a bad --controls is a usage error. */
 export function commonOptions(raw: Record<string, unknown>): CommonOptions {
   const { controls, unknown } = resolveControls(raw['controls'] as string | undefined);
   if (unknown.length > 0)
     throw new UsageError(`unknown control${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, [
-      'known: apiserver-kubelet-client-cert (cis-k8s-1.2.5, cis-k8s-1.2.4), kubelet-client-ca (cis-eks-3.2.3, cis-k8s-4.2.3)',
+      `known: ${controlsHelp()}`,
     ]);
   if (controls.length === 0) throw new UsageError('--controls selects no control');
+  const text = (key: string) => (typeof raw[key] === 'string' && raw[key] ? { [key]: raw[key] } : {});
   return {
-    inventory: raw['inventory'] as string,
-    ...(raw['limit'] ? { limit: raw['limit'] as string } : {}),
+    inventory: typeof raw['inventory'] === 'string' ? raw['inventory'] : DEFAULT_INVENTORY,
+    ...(text('limit') as { limit?: string }),
     controls,
-    ...(raw['playbook'] ? { playbook: raw['playbook'] as string } : {}),
-    output: raw['output'] as OutputFormat,
-    concurrency: positiveInt('--concurrency', String(raw['concurrency'])),
-    connectTimeout: positiveInt('--connect-timeout', String(raw['connectTimeout'])),
-    ...(raw['knownHosts'] ? { knownHosts: raw['knownHosts'] as string } : {}),
-    acceptNewHostKeys: Boolean(raw['acceptNewHostKeys']),
+    ...(text('playbook') as { playbook?: string }),
+    output: (raw['output'] as OutputFormat | undefined) ?? 'table',
+    concurrency: typeof raw['concurrency'] === 'number' ? raw['concurrency'] : DEFAULT_CONCURRENCY,
+    connectTimeout:
+      typeof raw['connectTimeout'] === 'number' ? raw['connectTimeout'] : DEFAULT_CONNECT_TIMEOUT,
+    ...(text('knownHosts') as { knownHosts?: string }),
+    acceptNewHostKeys: raw['acceptNewHostKeys'] === true,
     color: raw['color'] !== false,
-    verbose: Boolean(raw['verbose']),
+    verbose: raw['verbose'] === true,
     ...(raw['ssh'] ? { ssh: raw['ssh'] as 'builtin' | 'openssh' } : {}),
+    ...(text('journal') as { journal?: string }),
+    pager: raw['pager'] !== false,
   };
 }

@@ -10,11 +10,15 @@ import type { Playbook } from '../playbook/types.js';
 import { planNode } from '../plan/planner.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { makeColors } from '../report/colors.js';
-import { renderPlanMarkdown, renderPlanPatch, renderPlanText } from '../report/plan-render.js';
+import { createHash } from 'node:crypto';
+import type { AuditResult } from '../controls/types.js';
+import { renderPlanMarkdown } from '../report/plan-markdown.js';
+import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
 import { TOOL } from '../version.js';
 import { inspectSelected } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
+import { commandLine } from './rerun.js';
 import { loadTemplates } from './templates.js';
 
 export interface PlanOptions extends CommonOptions {
@@ -66,7 +70,7 @@ export async function buildPlan(
   opts: PlanOptions,
   io: Io,
   only?: ReadonlySet<string>,
-): Promise<{ plan: PlanFile; inspections: Inspection[] }> {
+): Promise<{ plan: PlanFile; inspections: Inspection[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
   const cliPlaybook = opts.playbook ? resolvePlaybook(opts.playbook) : undefined;
   const templates = loadTemplates();
@@ -82,6 +86,7 @@ export async function buildPlan(
     only,
   );
   const now = io.now();
+  const audited: AuditResult[] = [];
   const nodes: NodePlan[] = inspections.map((i) => {
     const id = {
       node: i.target.name,
@@ -101,6 +106,7 @@ export async function buildPlan(
       };
     const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, builtins);
     const results = runControls(i.target.name, i.model, opts.controls, now);
+    audited.push(...results);
     const planned = planNode(
       id,
       i.model,
@@ -112,7 +118,11 @@ export async function buildPlan(
     const dead = deadRunOf(i.model.facts);
     return dead ? { ...planned, warnings: [deadRunWarning(i.target.name, dead)], deadRun: dead } : planned;
   });
-  return { plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes }, inspections };
+  return {
+    plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes },
+    inspections,
+    results: audited,
+  };
 }
 
 export function planExitCode(plan: PlanFile): ExitCode {
@@ -134,20 +144,33 @@ function writeOut(path: string, content: string, what: string): void {
 
 export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
   if (opts.output === 'junit') throw new UsageError('plan has no junit output; use table, json or markdown');
-  const { plan } = await buildPlan(opts, io);
-  if (opts.out) writeOut(opts.out, JSON.stringify(plan, null, 2) + '\n', 'the plan file');
+  const { plan, results } = await buildPlan(opts, io);
+  const planText = JSON.stringify(plan, null, 2) + '\n';
+  if (opts.out) writeOut(opts.out, planText, 'the plan file');
   if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
   switch (opts.output) {
     case 'json':
       io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
       break;
     case 'markdown':
-      io.stdout.write(renderPlanMarkdown(plan));
+      io.stdout.write(
+        renderPlanMarkdown(plan, {
+          results,
+          ...(opts.out
+            ? {
+                file: { path: opts.out, sha256: createHash('sha256').update(planText).digest('hex') },
+                applyCommand: commandLine(opts)('apply', '--plan', opts.out, '--yes'),
+              }
+            : {}),
+        }),
+      );
       break;
     default:
       io.stdout.write(renderPlanText(plan, makeColors(wantColor(io, 'stdout', !opts.color))));
       if (opts.out)
-        io.stdout.write(`plan written to ${opts.out}: apply it with kubemend apply --plan ${opts.out}\n`);
+        io.stdout.write(
+          `plan written to ${opts.out}: apply it with ${commandLine(opts)('apply', '--plan', opts.out)}\n`,
+        );
       if (opts.diff) io.stdout.write(`patch written to ${opts.diff}\n`);
   }
   return planExitCode(plan);

@@ -7,6 +7,8 @@ import type { Io } from './io.js';
 export class Progress {
   private readonly running = new Set<string>();
   private done = 0;
+  /** Per-node lines left on the terminal; erased at the end, when the table takes their place. */
+  private kept = 0;
   private readonly live: boolean;
 
   constructor(
@@ -27,13 +29,18 @@ export class Progress {
   finish(node: string, outcome: string): void {
     this.running.delete(node);
     this.done++;
-    if (this.live) this.io.stderr.write(`\r\x1b[K  ${node}: ${outcome}\n`);
-    else if (this.verbose) this.io.stderr.write(`${node}: ${outcome}\n`);
+    if (this.live) {
+      this.io.stderr.write(`\r\x1b[K  ${node}: ${outcome}\n`);
+      this.kept++;
+    } else if (this.verbose) this.io.stderr.write(`${node}: ${outcome}\n`);
     this.draw();
   }
 
   end(): void {
-    if (this.live) this.io.stderr.write('\r\x1b[K');
+    if (!this.live) return;
+    // Cursor up is clamped at the top of the screen, so lines that scrolled away are no trouble.
+    this.io.stderr.write(this.kept > 0 ? `\r\x1b[${this.kept}A\x1b[J` : '\r\x1b[K');
+    this.kept = 0;
   }
 
   private draw(): void {

@@ -17,6 +17,7 @@ import { TOOL } from '../version.js';
 import { nodeTarget, readBackups, sessionOptions } from './backups.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
+import { commandLine } from './rerun.js';
 import { StageBoard } from './stage-board.js';
 
 export interface RollbackOptions extends CommonOptions {
@@ -86,7 +87,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
           opts.backup
             ? `node ${target.name} has no backup ${opts.backup}`
             : `node ${target.name} has no kubemend backups`,
-          [`list them with: kubemend backups --node ${target.name}`],
+          [`list them with: ${commandLine(opts)('backups', '--node', target.name)}`],
         );
       const dir = backupDir(chosen.id);
       io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
@@ -109,7 +110,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
           default: false,
         }).catch(() => false);
         if (!ok) {
-          io.stdout.write('nothing changed\n');
+          io.stdout.write(`Not restored: nothing on ${target.name} was changed.\n`);
           return ExitCode.cancelled;
         }
       }

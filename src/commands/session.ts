@@ -1,7 +1,6 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { checkbox, confirm, input, Separator } from '@inquirer/prompts';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { makeColors } from '../report/colors.js';
@@ -10,8 +9,10 @@ import { renderAuditTable } from '../report/table.js';
 import { runApply } from './apply.js';
 import { buildAuditReport } from './audit.js';
 import { wantColor, type Io } from './io.js';
-import type { CommonOptions } from './options.js';
+import { DEFAULT_INVENTORY, type CommonOptions } from './options.js';
+import { page } from './pager.js';
 import { buildPlan } from './plan.js';
+import { commandLine } from './rerun.js';
 
 /** Inventory files looked for in the current directory, in this order. */
 const CANDIDATES = [
@@ -31,21 +32,6 @@ const cancellable = <T>(p: Promise<T>): Promise<T> =>
     throw e;
   });
 
-/** Shows long text through a pager (less -R) on a terminal, like git does. */
-function page(text: string, io: Io): void {
-  const rows = process.stdout.rows || 40;
-  if (text.split('\n').length < rows - 4) {
-    io.stdout.write(text);
-    return;
-  }
-  const pager = io.env['PAGER'] || 'less';
-  const r = spawnSync(pager === 'less' ? 'less' : pager, pager === 'less' ? ['-R', '-F', '-X'] : [], {
-    input: text,
-    stdio: ['pipe', 'inherit', 'inherit'],
-  });
-  if (r.error) io.stdout.write(text);
-}
-
 /**
  * `kubemend` on a terminal: find the inventory, choose nodes, audit, choose findings, review the
  * diffs, confirm, apply with live progress, and say where the backups are.
@@ -56,6 +42,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     io.stdout.write(
       `${c.bold('kubemend')}: audit and fix the kubelet client CA and the apiserver's kubelet client certificate\n\n`,
     );
+    if (base.inventory !== DEFAULT_INVENTORY && !existsSync(base.inventory))
+      throw new UsageError(`inventory ${base.inventory} does not exist`);
     let inventory = existsSync(base.inventory) ? base.inventory : CANDIDATES.find((f) => existsSync(f));
     if (!inventory)
       inventory = await cancellable(
@@ -82,9 +70,18 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
 
     const startedAt = io.now();
     const { plan, inspections } = await buildPlan(opts, io);
+    if (io.interrupted()) throw new Cancelled();
     const report = buildAuditReport(inspections, opts, startedAt, io.now());
-    io.stdout.write(`\n${renderAuditTable(report, c)}`);
+    io.stdout.write(`\n${renderAuditTable(report, c, { width: io.stdout.columns })}`);
     for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${e.error}\n`);
+    const cmd = commandLine(opts);
+    const unknownKeys = inspections.flatMap((i) =>
+      !i.ok && i.error.kind === 'host-key-unknown' ? [i.target.name] : [],
+    );
+    if (unknownKeys.length > 0)
+      io.stdout.write(
+        `unknown host keys on ${unknownKeys.join(', ')}: once you have checked their fingerprints, accept them with\n  ${cmd('', '--accept-new-host-keys')}\n`,
+      );
 
     const fixable = plan.nodes.flatMap((n) =>
       [...new Set([...n.changes.map((ch) => ch.control), ...n.blocked.map((b) => b.control)])].map(
@@ -137,7 +134,7 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       }
       review += `restarts: ${restartsOf(n).join('; ')}\n`;
     }
-    page(review, io);
+    page(review, io, base.pager);
     const go = await cancellable(
       confirm({
         message: `Apply ${planned.reduce((k, n) => k + n.changes.length, 0)} change(s) to ${planned.length} node(s)? (backups, health gates, automatic rollback)`,
@@ -145,17 +142,25 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       }),
     );
     if (!go) {
-      io.stdout.write('No node was changed.\n');
-      return ExitCode.findings;
+      io.stdout.write('Not applied: no node was changed.\n');
+      return ExitCode.cancelled;
     }
     const targets = new Map<string, NodeTarget>(inspections.map((i) => [i.target.name, i.target]));
+    if (io.interrupted()) throw new Cancelled();
+    io.changing?.();
+    const left = fixable.filter((f) => !wanted.has(`${f.node}\0${f.control}`));
     return await runApply({ ...opts, yes: true, keepGoing: false }, io, {
       planned: planned.map((p) => ({ plan: p, target: targets.get(p.node)! })),
+      leftFindings: left.map((f) => ({
+        node: f.node,
+        control: f.control,
+        ...(f.blocked ? { blocked: `${f.blocked.reason}; way out: ${f.blocked.fix}` } : {}),
+      })),
     });
   } catch (e) {
     if (e instanceof Cancelled) {
       io.stdout.write('\nCancelled: no node was changed.\n');
-      return ExitCode.findings;
+      return ExitCode.cancelled;
     }
     throw e;
   }

@@ -1,7 +1,8 @@
 import type { AuditReport } from './audit-report.js';
 
 const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
-const icon: Record<string, string> = { pass: '✅ pass', fail: '❌ fail', skip: '➖ skip', error: '⚠️ error' };
+// Words, not emoji: a ticket system, a terminal or a printout without emoji fonts still shows them.
+const word: Record<string, string> = { pass: 'PASS', fail: '**FAIL**', skip: 'SKIP', error: '**ERROR**' };
 
 /** A summary to paste into a change ticket. */
 export function renderAuditMarkdown(report: AuditReport): string {
@@ -17,7 +18,7 @@ export function renderAuditMarkdown(report: AuditReport): string {
   for (const r of report.results) {
     const n = report.nodes.find((x) => x.node === r.node);
     lines.push(
-      `| ${cell(r.node)} | ${n?.role ?? ''} | ${n?.layout ?? ''} | ${r.control} | ${icon[r.status]} | ${cell(r.reason)} |`,
+      `| ${cell(r.node)} | ${n?.role ?? ''} | ${n?.layout ?? ''} | ${r.control} | ${word[r.status]} | ${cell(r.reason)} |`,
     );
   }
   const detailed = report.results.filter((r) => r.evidence.length > 0 || r.warnings.length > 0);

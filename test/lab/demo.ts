@@ -1,12 +1,13 @@
 // `npm run demo`: boots a small lab, runs audit → plan → apply --yes → audit with the built CLI,
 // showing each step's output as a user sees it, then tears the lab down.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { downLab, upLab } from './lab.js';
 import { labProblems } from './preflight.js';
+import { rootfsPath } from './rootfs.js';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const NODES = ['kubeadm-cp-bad', 'eks-al2023-dropin-bad', 'flags-bad'];
@@ -40,8 +41,16 @@ async function main(): Promise<number> {
     interrupted = true;
   });
   try {
+    // Said before anything happens: what the demo changes on this host, and why the first run is slow.
     console.log(
-      bold(`Booting a lab: ${NODES.join(', ')} (systemd-nspawn nodes with real systemd and OpenSSH)`),
+      [
+        bold(`Booting a lab: ${NODES.join(', ')} (systemd-nspawn nodes with real systemd and OpenSSH)`),
+        existsSync(rootfsPath())
+          ? '  The nodes start from the Debian root filesystem built on an earlier run.'
+          : `  First run: it builds a Debian root filesystem with debootstrap in ${rootfsPath()}, which takes about two minutes; later runs reuse it.`,
+        '  On this host it raises fs.inotify.max_user_instances to 8192 and fs.inotify.max_user_watches to 524288 where they are lower',
+        '  (until the next reboot), and adds a private bridge and network namespaces, which it removes at the end.',
+      ].join('\n'),
     );
     const lab = await upLab({ name: LAB, nodes: NODES, replace: true, log: (l) => console.log(`  ${l}`) });
     // A fresh HOME: the demo uses the lab's own key and known_hosts, nothing of yours.

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli.js';
+import { commandWord, main } from '../../src/cli.js';
 import type { Io } from '../../src/commands/io.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubemend-cli-'));
@@ -42,6 +42,55 @@ describe('the command line', () => {
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`apply has no ${o} output; use table or json`);
     }
+  });
+
+  it('-V prints the version; audit --help lists every control alias and shows defaults as values', async () => {
+    expect(await cli('-V')).toMatchObject({ code: 0, stdout: 'kubemend 0.1.0\n' });
+    const help = (await cli('audit', '--help')).stdout.replace(/\s+/g, ' ');
+    for (const alias of ['cis-k8s-1.2.5', 'cis-k8s-1.2.4', 'cis-eks-3.2.3', 'cis-k8s-4.2.3'])
+      expect(help).toContain(alias);
+    expect(help).toContain('nodes worked on at once (default: 20)');
+    expect(help).toContain('(default: ./inventory.yaml)');
+    expect(help).toContain('(default: ~/.ssh/known_hosts)');
+    expect(help).not.toContain('(default: false)');
+  });
+
+  // 127.0.0.1:1 refuses at once: exit 3 proves the command ran with the inventory it was given.
+  it('common options work before the command as well as after it', async () => {
+    const inv = join(dir, 'anywhere.yaml');
+    writeFileSync(inv, 'nodes:\n  cp: { host: 127.0.0.1, port: 1 }\n');
+    expect((await cli('--no-color', 'audit', '-i', inv)).code).toBe(3);
+    expect((await cli('-i', inv, '--connect-timeout', '2', 'audit')).code).toBe(3);
+    expect((await cli('-i', inv, 'plan', '-o', 'json')).code).toBe(3);
+    const missing = await cli('-i', join(dir, 'nowhere.yaml'), 'audit');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nowhere.yaml');
+    expect((await cli('--concurrency', '0', 'audit')).stderr).toContain(
+      '--concurrency must be a whole number',
+    );
+    const typo = await cli('-i', inv, 'audti');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("unknown command 'audti'");
+  });
+
+  it('finds the command word behind options and their values', () => {
+    expect(commandWord(['-i', 'inv.yaml', '--no-color', 'apply', '--yes'])).toBe('apply');
+    expect(commandWord(['-l', 'apply', 'audit'])).toBe('audit'); // "apply" is the value of -l
+    expect(commandWord(['--journal', 'rollback', '-v'])).toBeUndefined(); // the session
+    expect(commandWord([])).toBeUndefined();
+  });
+
+  it('no command, with options, without a terminal: the session needs one (exit 2), the options are fine', async () => {
+    const r = await cli(
+      '-i',
+      join(dir, 'none.yaml'),
+      '--known-hosts',
+      join(dir, 'kh'),
+      '--accept-new-host-keys',
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('interactive session, which needs a terminal');
+    expect(r.stderr).not.toContain('unknown option');
   });
 
   it('no command without a terminal: usage, exit 2', async () => {
