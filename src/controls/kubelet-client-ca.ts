@@ -48,6 +48,27 @@ export const kubeletClientCa: Control = {
     const warnings: string[] = [];
     if (!kubelet.process)
       warnings.push('the kubelet is not running; the result is read from its systemd unit and files');
+    // Where the kubelet's command line was read, and the unit line that sets it: every result names
+    // its sources, also when no setting is found anywhere (a command-line-only kubelet).
+    if (kubelet.process)
+      evidence.push({
+        source: kubelet.argvSource,
+        key: 'process',
+        value: `kubelet, pid ${kubelet.process.pid}`,
+      });
+    const exec = kubelet.service?.execStart;
+    if (exec)
+      evidence.push({
+        source: exec.source,
+        key: exec.lineNumber ? `ExecStart (line ${exec.lineNumber})` : 'ExecStart',
+        value: exec.line,
+      });
+    else if (kubelet.service?.files[0])
+      evidence.push({
+        source: kubelet.service.files[0].path,
+        key: 'unit',
+        value: 'kubelet.service (no ExecStart=)',
+      });
     if (kubelet.config)
       evidence.push({ source: kubelet.argvSource, key: '--config', value: kubelet.config.path });
     if (kubelet.configDir)

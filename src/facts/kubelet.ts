@@ -40,6 +40,8 @@ export interface KubeletView {
   /** The kubelet's argv: the running process, else the unit's ExecStart as systemd would expand it. */
   argv: Word[];
   argvSource: string;
+  /** The command line the kubelet's unit gives it now (ExecStart expanded; empty without a unit). */
+  unitArgv: Word[];
   flags: Flag[];
   config?: ConfigLayer & { exists: boolean };
   configDir?: { path: string; exists: boolean; dropIns: ConfigLayer[] };
@@ -208,6 +210,7 @@ function readKubelet(facts: NodeFacts): KubeletView {
     ...(service ? { service } : {}),
     argv,
     argvSource,
+    unitArgv: unitWords,
     flags: parseFlags(argv.map((w) => w.text)),
     wrongCase: [],
     errors: [],

@@ -55,6 +55,40 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     });
     expect(r.status).toBe('fail');
     expect(r.reason).toMatch(/neither --client-ca-file nor authentication.x509.clientCAFile is set/);
+    // Not running: the command line is read from the unit, and the evidence names the line.
+    expect(r.evidence).toEqual([
+      {
+        source: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
+        key: 'ExecStart (line 4)',
+        value:
+          '/usr/bin/kubelet --address=127.0.0.1 --pod-manifest-path=/etc/kubernetes/manifests --cgroup-driver=systemd',
+      },
+    ]);
+    // Running: /proc/PID/cmdline too.
+    const running = check({
+      processes: [
+        {
+          pid: 77,
+          comm: 'kubelet',
+          argv: [
+            '/usr/bin/kubelet',
+            '--address=127.0.0.1',
+            '--pod-manifest-path=/etc/kubernetes/manifests',
+            '--cgroup-driver=systemd',
+          ],
+        },
+      ],
+      kubeletUnit: kubeadmUnit({
+        path: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
+        text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf'),
+      }),
+      files: { '/etc/kubernetes/pki/ca.crt': pki.caCrt },
+    });
+    expect(running.status).toBe('fail');
+    expect(running.evidence.map((e) => `${e.source} ${e.key}`)).toEqual([
+      '/proc/77/cmdline process',
+      '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf ExecStart (line 4)',
+    ]);
   });
 
   it('kubeadm 1.8 flags in Environment=: pass through the flag, naming the drop-in', () => {
