@@ -78,6 +78,10 @@ export const kubeletClientCa: Control = {
 
     const ca = kubelet.clientCAFile;
     if (ca) evidence.push(...clientCaEvidence(ca));
+    for (const s of kubelet.dropInSpellings)
+      warnings.push(
+        `${s.path} spells the key "${s.key}": drop-in keys match case-insensitively, so it counts, but of two spellings the kubelet takes the one that sorts later in byte order, whatever the order of the files; write authentication.x509.clientCAFile`,
+      );
 
     if (kubelet.errors.length > 0 && !(ca?.layer === 'flag'))
       return { status: 'error', reason: kubelet.errors.join('; '), evidence, warnings };

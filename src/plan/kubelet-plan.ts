@@ -8,7 +8,10 @@ import { renderExecStartDropIn, setFlagOnExecStart } from '../edits/execstart.js
 import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
 import { parseEnvFile } from '../facts/envfile.js';
 import { lastFlag } from '../facts/flags.js';
-import { walkOrder, type ConfigLayer } from '../facts/kubelet.js';
+import { kubeletView, walkOrder, type ConfigLayer } from '../facts/kubelet.js';
+import { splitSystemctlCat } from '../facts/systemd.js';
+import type { NodeFacts } from '../facts/types.js';
+import type { PlannedChange } from './types.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from './change.js';
@@ -76,13 +79,91 @@ const created = (
   changes: [fileChange(ctx, { control: CONTROL, path, before: null, after, restart, notes })],
 });
 
-/** Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins. */
+/**
+ * Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins, and proves
+ * it: the node's facts with the planned files in place must give the kubelet exactly that CA (the
+ * same reading as the audit: precedence, drop-in spellings, merge-patch nulls, ExecStart resets).
+ */
 export function planKubeletClientCa(
   model: NodeModel,
   result: AuditResult,
   playbook: Playbook,
   ctx: PlanContext,
 ): PlanPart {
+  const part = planFix(model, result, playbook, ctx);
+  if (!part.changes?.length) return part;
+  const after = kubeletView(withChanges(model.facts, part.changes));
+  const caPath = playbook.kubelet.clientCAFile;
+  if (after.clientCAFile?.value === caPath && after.errors.length === 0) return part;
+  const got = after.errors[0]
+    ? after.errors[0]
+    : after.clientCAFile
+      ? `${after.clientCAFile.key} = ${JSON.stringify(after.clientCAFile.value)} from ${after.clientCAFile.source} would still win`
+      : 'no client CA would be set';
+  return {
+    blocked: [
+      {
+        control: CONTROL,
+        reason: `the change kubemend found (${part.changes.map((c) => c.path).join(', ')}) would not give the kubelet ${caPath}: ${got}`,
+        fix: `set the client CA by hand in the file that wins (${after.clientCAFile?.source ?? 'see the audit evidence'})`,
+      },
+    ],
+  };
+}
+
+/**
+ * The node as the kubelet would find it after the restart: the planned files written, the unit's
+ * files and drop-ins as systemd would load them after a daemon-reload, and the kubelet started with
+ * the command line the unit then gives.
+ */
+function withChanges(facts: NodeFacts, changes: readonly PlannedChange[]): NodeFacts {
+  const files = new Map(facts.files);
+  const dirs = new Map(facts.dirs);
+  for (const c of changes) {
+    const prev = files.get(c.path);
+    files.set(c.path, {
+      ...(prev ?? { mode: '644', uid: 0, gid: 0 }),
+      path: c.path,
+      status: 'ok',
+      content: c.after.content,
+      size: Buffer.byteLength(c.after.content),
+      sha256: c.after.sha256,
+      truncated: false,
+    });
+    const dir = posix.dirname(c.path);
+    const listing = dirs.get(dir) ?? [];
+    if (!listing.includes(posix.basename(c.path))) dirs.set(dir, [...listing, posix.basename(c.path)]);
+  }
+  const units = new Map(facts.units);
+  const unit = facts.units.get('kubelet');
+  if (unit) {
+    const unitFiles = splitSystemctlCat(unit.cat).map((f) => ({
+      path: f.path,
+      text: files.get(f.path)?.content ?? f.text,
+    }));
+    for (const c of changes)
+      if (c.action === 'create' && /\/kubelet\.service\.d\/[^/]+\.conf$/.test(c.path))
+        unitFiles.push({ path: c.path, text: c.after.content });
+    const [main, ...dropIns] = unitFiles;
+    dropIns.sort((a, b) => (posix.basename(a.path) < posix.basename(b.path) ? -1 : 1));
+    const cat = [main, ...dropIns]
+      .filter((f) => f !== undefined)
+      .map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`)
+      .join('\n');
+    units.set('kubelet', { ...unit, cat });
+  }
+  const next: NodeFacts = { ...facts, files, dirs, units };
+  // Restarted, the kubelet runs what its unit gives now (when it has one).
+  const argv = kubeletView(next).unitArgv.map((w) => w.text);
+  const running = kubeletView(facts).process;
+  // (a new object: views are worked out once per facts object)
+  return running && argv.length > 0
+    ? { ...next, processes: facts.processes.map((p) => (p === running ? { ...p, argv } : p)) }
+    : next;
+}
+
+/** Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins. */
+function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx: PlanContext): PlanPart {
   if (result.status === 'pass' || result.status === 'skip') return {};
   const { kubelet, facts } = model;
   if (result.status === 'error')
@@ -175,7 +256,13 @@ export function planKubeletClientCa(
     winning ??
     (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined) ??
     (deleter ? layers.find((l) => l.path === deleter) : undefined);
-  const ownWins = ownDropIn !== undefined && (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
+  // A drop-in that spells the key otherwise (clientCaFile) beats kubemend's clientCAFile whatever
+  // the file order (drop-in keys fold case; the later spelling in byte order wins): fixed in place.
+  const spelledOtherwise = winning !== undefined && ca?.key !== 'authentication.x509.clientCAFile';
+  const ownWins =
+    ownDropIn !== undefined &&
+    !spelledOtherwise &&
+    (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
   if (target && !ownWins)
     return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');
 

@@ -340,6 +340,114 @@ describe('kubelet-client-ca decisions', () => {
     expect(r.reason).toContain('"authentication.x509.clientCaFile", which the kubelet silently ignores');
   });
 
+  describe('--config-dir drop-ins, as the kubelet reads them (node-facts §1.3)', () => {
+    const DIR = '/etc/kubernetes/kubelet.conf.d';
+    const HEAD = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n';
+    const dropIn = (x509: string) => `${HEAD}authentication:\n  x509:\n${x509}\n`;
+    const node = (dropIns: Record<string, string>, cwd = '/', withConfig = true): FakeNode => ({
+      processes: [
+        {
+          pid: 200,
+          comm: 'kubelet',
+          cwd,
+          argv: [
+            '/usr/bin/kubelet',
+            ...(withConfig ? ['--config=/var/lib/kubelet/config.yaml'] : []),
+            `--config-dir=${DIR}`,
+          ],
+        },
+      ],
+      files: {
+        '/var/lib/kubelet/config.yaml': cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt'),
+        ...Object.fromEntries(Object.entries(dropIns).map(([name, text]) => [`${DIR}/${name}`, text])),
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+        '/srv/ca.crt': pki.caCrt,
+        '/var/lib/kubelet/pki/ca.crt': pki.caCrt,
+      },
+    });
+
+    it("a relative clientCAFile in a drop-in is opened against the kubelet's working directory, not the config's", () => {
+      const r = check(node({ '50-ca.conf': dropIn('    clientCAFile: pki/ca.crt') }, '/srv/kubelet'));
+      // /srv/kubelet/pki/ca.crt does not exist; /var/lib/kubelet/pki/ca.crt (beside the config) would have.
+      expect(r.status).toBe('fail');
+      expect(r.reason).toContain('client CA file /srv/kubelet/pki/ca.crt');
+      expect(check(node({ '50-ca.conf': dropIn('    clientCAFile: srv/ca.crt') })).reason).toContain(
+        'client CA /srv/ca.crt from authentication.x509.clientCAFile in drop-in /etc/kubernetes/kubelet.conf.d/50-ca.conf',
+      );
+    });
+
+    it('clientCaFile in a drop-in takes effect (keys fold case there), with a warning about spellings', () => {
+      const r = check(node({ '50-ca.conf': dropIn('    clientCaFile: /srv/ca.crt') }));
+      expect(r.status).toBe('pass');
+      expect(r.evidence).toContainEqual({
+        source: `${DIR}/50-ca.conf`,
+        key: 'authentication.x509.clientCaFile',
+        value: '/srv/ca.crt',
+      });
+      expect(r.warnings.join(' ')).toMatch(/spells the key "authentication.x509.clientCaFile"/);
+    });
+
+    it('two spellings: the later in byte order wins, not the later file (clientCaFile > clientCAFile > ClientCAFile)', () => {
+      const r = check(
+        node({
+          '10-a.conf': dropIn('    clientCaFile: /srv/ca.crt'),
+          '90-b.conf': dropIn('    clientCAFile: /nowhere/ca.crt'),
+        }),
+      );
+      expect(r.reason).toContain(
+        `client CA /srv/ca.crt from authentication.x509.clientCaFile in drop-in ${DIR}/10-a.conf`,
+      );
+      const upper = check(
+        node({
+          '10-a.conf': dropIn('    clientCAFile: /srv/ca.crt'),
+          '90-b.conf': dropIn('    ClientCAFile: /nowhere/ca.crt'),
+        }),
+      );
+      expect(upper.reason).toContain(`from authentication.x509.clientCAFile in drop-in ${DIR}/10-a.conf`);
+    });
+
+    it('the --config file stays case-sensitive: its clientCaFile is ignored, drop-ins or not', () => {
+      const r = check({
+        ...node({}),
+        files: {
+          '/var/lib/kubelet/config.yaml': cfg('    clientCaFile: /etc/kubernetes/pki/ca.crt'),
+          [`${DIR}/50-pods.conf`]: `${HEAD}maxPods: 100\n`,
+          '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+        },
+      });
+      expect(r.status).toBe('fail');
+      expect(r.reason).toContain('silently ignores');
+    });
+
+    it('--config-dir without --config: the drop-ins merge onto the legacy defaults (anonymous on, AlwaysAllow)', () => {
+      const m = nodeModel(
+        fakeFacts(node({ '50-ca.conf': dropIn('    clientCAFile: /srv/ca.crt') }, '/', false)),
+      );
+      expect(m.kubelet.clientCAFile?.value).toBe('/srv/ca.crt');
+      expect(m.kubelet.settings).toMatchObject({
+        defaults: 'legacy',
+        anonymousEnabled: { value: true, layer: 'default' },
+        authorizationMode: { value: 'AlwaysAllow', layer: 'default' },
+        readOnlyPort: { value: 10255 },
+      });
+      const closed = nodeModel(
+        fakeFacts(
+          node(
+            {
+              '50-ca.conf': `${HEAD}authentication:\n  anonymous:\n    enabled: false\nauthorization:\n  mode: Webhook\n`,
+            },
+            '/',
+            false,
+          ),
+        ),
+      );
+      expect(closed.kubelet.settings).toMatchObject({
+        anonymousEnabled: { value: false, layer: 'drop-in', source: `${DIR}/50-ca.conf` },
+        authorizationMode: { value: 'Webhook', layer: 'drop-in' },
+      });
+    });
+  });
+
   it('CA file missing: fail, naming the file and where it was set', () => {
     const r = check(running(cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt')));
     expect(r.status).toBe('fail');

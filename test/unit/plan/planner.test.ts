@@ -233,6 +233,33 @@ describe('plan on kubelet layouts', () => {
     });
   });
 
+  it("a drop-in spelling clientCaFile beats kubemend's clientCAFile whatever the file order: it is fixed in place", () => {
+    const node = al2023(true);
+    node.files!['/etc/kubernetes/kubelet/config.json.d/10-user.conf'] =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCaFile: /etc/kubernetes/pki/nowhere.crt\n';
+    const p = plan(node, pb('eks'));
+    expect(p.changes.map((c) => [c.action, c.path])).toEqual([
+      ['modify', '/etc/kubernetes/kubelet/config.json.d/10-user.conf'],
+    ]);
+    expect(p.changes[0]!.after.content).toContain(`    clientCAFile: ${PKI}/ca.crt\n`);
+    expect(p.changes[0]!.after.content).not.toContain('clientCaFile');
+  });
+
+  it('a change that would not win is blocked, never planned: the planned files are read back as the kubelet would', () => {
+    const node = al2023(true);
+    const head =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n';
+    node.files!['/etc/kubernetes/kubelet/config.json.d/10-a.conf'] = `${head}    clientCaFile: /a.crt\n`;
+    node.files!['/etc/kubernetes/kubelet/config.json.d/20-b.conf'] = `${head}    clientcafile: /b.crt\n`;
+    // clientcafile (20-b) wins today; renamed to clientCAFile it would lose to 10-a's clientCaFile.
+    const p = plan(node, pb('eks'));
+    expect(p.status).toBe('blocked');
+    expect(p.changes).toEqual([]);
+    expect(p.blocked[0]?.reason).toBe(
+      `the change kubemend found (/etc/kubernetes/kubelet/config.json.d/20-b.conf) would not give the kubelet ${PKI}/ca.crt: authentication.x509.clientCaFile = "/a.crt" from /etc/kubernetes/kubelet/config.json.d/10-a.conf would still win`,
+    );
+  });
+
   it("a user drop-in that sorts after kubemend's and empties clientCAFile is fixed in place", () => {
     const node = al2023(true);
     node.files!['/etc/kubernetes/kubelet/config.json.d/99-user.conf'] =
