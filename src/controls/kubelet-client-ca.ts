@@ -3,6 +3,7 @@ import type { Sourced } from '../facts/kubelet.js';
 import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import { parsePemBundle } from './certs.js';
+import { openDoor } from './kubelet-open-door.js';
 import type { Control, Evidence } from './types.js';
 
 function describeSource(s: Sourced): string {
@@ -78,6 +79,11 @@ export const kubeletClientCa: Control = {
 
     const ca = kubelet.clientCAFile;
     if (ca) evidence.push(...clientCaEvidence(ca));
+    const door = openDoor(kubelet.settings);
+    if (door) {
+      warnings.push(door.text);
+      evidence.push(...door.evidence);
+    }
     for (const s of kubelet.dropInSpellings)
       warnings.push(
         `${s.path} spells the key "${s.key}": drop-in keys match case-insensitively, so it counts, but of two spellings the kubelet takes the one that sorts later in byte order, whatever the order of the files; write authentication.x509.clientCAFile`,

