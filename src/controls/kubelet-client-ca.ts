@@ -136,6 +136,13 @@ export const kubeletClientCa: Control = {
         warnings,
       };
     evidence.push({ source: ca.value, key: 'certificates', value: String(certs.length) });
+    const writer = regeneratedBy(model, ca.value);
+    if (writer) {
+      evidence.push({ source: writer.source, key: 'ExecStartPre', value: writer.line });
+      warnings.push(
+        `the client CA file ${ca.value} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: a change made to the file by hand does not last; change what that command copies from instead`,
+      );
+    }
     const cluster = clusterCa(model);
     if (cluster && !cluster.certs.some((c) => certs.some((x) => x.fingerprint256 === c.fingerprint256)))
       warnings.push(
@@ -162,4 +169,13 @@ function clusterCa(model: NodeModel): { source: string; certs: X509Certificate[]
   const texts = [...entry.pem, ...entry.files.map((f) => model.facts.files.get(f)?.content ?? '')];
   const certs = texts.flatMap((t) => parsePemBundle(t));
   return certs.length > 0 ? { source: path, certs } : undefined;
+}
+
+/** The kubelet unit's ExecStartPre= that writes `path` at every start (Flatcar/Typhoon copy the CA so). */
+export function regeneratedBy(model: NodeModel, path: string): { line: string; source: string } | undefined {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const writes = new RegExp(
+    `(?:>|\\btee\\s+(?:-a\\s+)?|\\bcp\\b.*\\s|\\binstall\\b.*\\s)\\s*['"]?${escaped}(?=['"\\s;)]|$)`,
+  );
+  return model.kubelet.service?.execStartPre.find((e) => writes.test(e.line));
 }

@@ -24,6 +24,8 @@ export interface ServiceModel {
    * the line of that file where the directive starts (1-based).
    */
   execStart?: { line: string; source: string; lineNumber?: number };
+  /** ExecStartPre= commands in force (an empty one resets the list), with their file. */
+  execStartPre: { line: string; source: string }[];
   /** Environment= assignments, in order, with their file. */
   environment: { name: string; value: string; source: string }[];
   /** EnvironmentFile= paths in order; optional ones were written with a leading '-'. */
@@ -110,7 +112,7 @@ export function splitWords(line: string): string[] {
 }
 
 export function serviceModel(files: UnitFile[]): ServiceModel {
-  const model: ServiceModel = { files, environment: [], environmentFiles: [] };
+  const model: ServiceModel = { files, execStartPre: [], environment: [], environmentFiles: [] };
   for (const file of files) {
     for (const { text: line, lineNumber } of serviceLines(file.text)) {
       const eq = line.indexOf('=');
@@ -120,6 +122,9 @@ export function serviceModel(files: UnitFile[]): ServiceModel {
       if (key === 'ExecStart') {
         // An empty ExecStart= resets the list (the kubeadm etcd-only drop-in relies on it).
         model.execStart = value ? { line: value, source: file.path, lineNumber } : undefined;
+      } else if (key === 'ExecStartPre') {
+        if (!value) model.execStartPre = [];
+        else model.execStartPre.push({ line: value, source: file.path });
       } else if (key === 'Environment') {
         for (const word of splitWords(value)) {
           const e = word.indexOf('=');
