@@ -81,6 +81,10 @@ export const LAYOUT_MARKERS = [
   '/usr/local/bin/k3s',
   '/usr/local/bin/rke2',
   '/var/snap/microk8s/current/args/kubelet',
+  '/usr/local/bin/k0s',
+  '/etc/machine-config-daemon/currentconfig',
+  '/etc/kubernetes/azure.json',
+  '/home/kubernetes/bin/kubelet',
   '/etc/kubernetes/admin.conf',
   '/etc/kubernetes/pki/ca.key',
   '/etc/kubernetes/ssl/ca.key',
@@ -216,7 +220,7 @@ set +f; set -- /proc/[0-9]*; set -f
 for d; do
   { read -r c < "$d/comm"; } 2>/dev/null || continue
   case "$c" in
-    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube) ;;
+    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube|k0s) ;;
     *) continue ;;
   esac
   echo "KM PROC \${d#/proc/} $c $(readlink "$d/cwd")"
