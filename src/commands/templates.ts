@@ -10,5 +10,6 @@ export function loadTemplates(): Templates {
     dropInYaml: read('kubelet-client-ca.dropin.yaml'),
     dropInJson: read('kubelet-client-ca.dropin.json'),
     systemdEnv: read('kubelet-env.dropin.conf'),
+    systemdExecStart: read('kubelet-execstart.dropin.conf'),
   };
 }

@@ -16,10 +16,10 @@ export const apiserverKubeletClientCert: Control = {
   title: 'The kube-apiserver authenticates to kubelets with a client certificate',
   check(model: NodeModel, now: Date): Outcome {
     const { apiserver, layout, facts } = model;
-    if (isEks(layout))
+    if (isEks(layout) || layout === 'aks')
       return {
         status: 'skip',
-        reason: 'EKS: the control plane is managed by AWS; there is no kube-apiserver on this node to check',
+        reason: `${layout === 'aks' ? 'AKS' : 'EKS'}: the control plane is managed by ${layout === 'aks' ? 'Azure' : 'AWS'}; there is no kube-apiserver on this node to check`,
         evidence: [],
         warnings: [],
       };

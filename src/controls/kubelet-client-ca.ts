@@ -3,6 +3,7 @@ import type { Sourced } from '../facts/kubelet.js';
 import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import { parsePemBundle } from './certs.js';
+import { openDoor } from './kubelet-open-door.js';
 import type { Control, Evidence } from './types.js';
 
 function describeSource(s: Sourced): string {
@@ -48,6 +49,27 @@ export const kubeletClientCa: Control = {
     const warnings: string[] = [];
     if (!kubelet.process)
       warnings.push('the kubelet is not running; the result is read from its systemd unit and files');
+    // Where the kubelet's command line was read, and the unit line that sets it: every result names
+    // its sources, also when no setting is found anywhere (a command-line-only kubelet).
+    if (kubelet.process)
+      evidence.push({
+        source: kubelet.argvSource,
+        key: 'process',
+        value: `kubelet, pid ${kubelet.process.pid}`,
+      });
+    const exec = kubelet.service?.execStart;
+    if (exec)
+      evidence.push({
+        source: exec.source,
+        key: exec.lineNumber ? `ExecStart (line ${exec.lineNumber})` : 'ExecStart',
+        value: exec.line,
+      });
+    else if (kubelet.service?.files[0])
+      evidence.push({
+        source: kubelet.service.files[0].path,
+        key: 'unit',
+        value: 'kubelet.service (no ExecStart=)',
+      });
     if (kubelet.config)
       evidence.push({ source: kubelet.argvSource, key: '--config', value: kubelet.config.path });
     if (kubelet.configDir)
@@ -57,6 +79,15 @@ export const kubeletClientCa: Control = {
 
     const ca = kubelet.clientCAFile;
     if (ca) evidence.push(...clientCaEvidence(ca));
+    const door = openDoor(kubelet.settings);
+    if (door) {
+      warnings.push(door.text);
+      evidence.push(...door.evidence);
+    }
+    for (const s of kubelet.dropInSpellings)
+      warnings.push(
+        `${s.path} spells the key "${s.key}": drop-in keys match case-insensitively, so it counts, but of two spellings the kubelet takes the one that sorts later in byte order, whatever the order of the files; write authentication.x509.clientCAFile`,
+      );
 
     if (kubelet.errors.length > 0 && !(ca?.layer === 'flag'))
       return { status: 'error', reason: kubelet.errors.join('; '), evidence, warnings };
@@ -105,6 +136,13 @@ export const kubeletClientCa: Control = {
         warnings,
       };
     evidence.push({ source: ca.value, key: 'certificates', value: String(certs.length) });
+    const writer = regeneratedBy(model, ca.value);
+    if (writer) {
+      evidence.push({ source: writer.source, key: 'ExecStartPre', value: writer.line });
+      warnings.push(
+        `the client CA file ${ca.value} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: a change made to the file by hand does not last; change what that command copies from instead`,
+      );
+    }
     const cluster = clusterCa(model);
     if (cluster && !cluster.certs.some((c) => certs.some((x) => x.fingerprint256 === c.fingerprint256)))
       warnings.push(
@@ -131,4 +169,13 @@ function clusterCa(model: NodeModel): { source: string; certs: X509Certificate[]
   const texts = [...entry.pem, ...entry.files.map((f) => model.facts.files.get(f)?.content ?? '')];
   const certs = texts.flatMap((t) => parsePemBundle(t));
   return certs.length > 0 ? { source: path, certs } : undefined;
+}
+
+/** The kubelet unit's ExecStartPre= that writes `path` at every start (Flatcar/Typhoon copy the CA so). */
+export function regeneratedBy(model: NodeModel, path: string): { line: string; source: string } | undefined {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const writes = new RegExp(
+    `(?:>|\\btee\\s+(?:-a\\s+)?|\\bcp\\b.*\\s|\\binstall\\b.*\\s)\\s*['"]?${escaped}(?=['"\\s;)]|$)`,
+  );
+  return model.kubelet.service?.execStartPre.find((e) => writes.test(e.line));
 }

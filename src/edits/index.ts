@@ -5,3 +5,4 @@ export { setKubeletClientCA } from './kubelet-config.js';
 export { renderClientCADropIn } from './kubelet-dropin.js';
 export { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from './flags-text.js';
 export { unifiedDiff } from './diff.js';
+export { execStartText, renderExecStartDropIn, setFlagOnExecStart } from './execstart.js';

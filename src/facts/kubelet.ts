@@ -9,7 +9,10 @@ import {
   type ServiceModel,
   type Word,
 } from './systemd.js';
+import { deletedBy, dropInSpellings, effectiveField, type MergeLayer } from './kubelet-merge.js';
 import type { NodeFacts, ProcessFact } from './types.js';
+
+const CA_PATH = ['authentication', 'x509', 'clientCAFile'] as const;
 
 /** A setting's value and where it came from, as a reviewer needs to see it. */
 export interface Sourced<T = string> {
@@ -18,8 +21,11 @@ export interface Sourced<T = string> {
   source: string;
   /** The key or flag as written there. */
   key: string;
-  /** How the value reached the kubelet: a flag on the command line, a drop-in, the config file. */
-  layer: 'flag' | 'drop-in' | 'config';
+  /**
+   * How the value reached the kubelet: a flag on the command line, a drop-in, the config file, or
+   * the kubelet's own default (source: the command line that sets none of them).
+   */
+  layer: 'flag' | 'drop-in' | 'config' | 'default';
   /** For flags: the environment variable and the file that set it. */
   via?: { variable: string; file: string };
 }
@@ -40,13 +46,22 @@ export interface KubeletView {
   /** The kubelet's argv: the running process, else the unit's ExecStart as systemd would expand it. */
   argv: Word[];
   argvSource: string;
+  /** The command line the kubelet's unit gives it now (ExecStart expanded; empty without a unit). */
+  unitArgv: Word[];
   flags: Flag[];
   config?: ConfigLayer & { exists: boolean };
   configDir?: { path: string; exists: boolean; dropIns: ConfigLayer[] };
   /** The effective client CA setting (absent: unset everywhere). */
   clientCAFile?: Sourced;
-  /** Spellings the kubelet silently ignores, e.g. `clientCaFile`. */
+  /** Spellings the kubelet silently ignores, e.g. `clientCaFile` in the --config file. */
   wrongCase: { path: string; key: string }[];
+  /**
+   * Other spellings of the client CA key in drop-ins: they take effect (drop-in keys match
+   * case-insensitively), and the one sorting later in byte order beats `clientCAFile`.
+   */
+  dropInSpellings: { path: string; key: string }[];
+  /** The settings besides the client CA that decide who may call the kubelet, and its ports. */
+  settings?: KubeletSettings;
   /** The layer whose merge-patch null deleted the client CA of the layers below it. */
   clientCADeletedBy?: string;
   staticPodPath?: Sourced;
@@ -126,15 +141,6 @@ function parseLayer(path: string, content: string): ConfigLayer {
   }
 }
 
-function getPath(data: Record<string, unknown> | undefined, keys: string[]): unknown {
-  let cur: unknown = data;
-  for (const k of keys) {
-    if (!cur || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = (cur as Record<string, unknown>)[k];
-  }
-  return cur;
-}
-
 /** Keys under authentication/x509 whose spelling differs from clientCAFile only by case. */
 function findWrongCase(layer: ConfigLayer): { path: string; key: string }[] {
   const found: { path: string; key: string }[] = [];
@@ -208,8 +214,10 @@ function readKubelet(facts: NodeFacts): KubeletView {
     ...(service ? { service } : {}),
     argv,
     argvSource,
+    unitArgv: unitWords,
     flags: parseFlags(argv.map((w) => w.text)),
     wrongCase: [],
+    dropInSpellings: [],
     errors: [],
   };
   if (!view.present) return view;
@@ -267,41 +275,46 @@ function readKubelet(facts: NodeFacts): KubeletView {
     for (const d of dropIns) if (d.error) view.errors.push(d.error);
   }
 
-  const layers: ConfigLayer[] = [
-    ...(view.config?.data ? [view.config] : []),
-    ...(view.configDir?.dropIns ?? []),
+  const layers: MergeLayer[] = [
+    ...(view.config?.data
+      ? [{ path: view.config.path, kind: 'config' as const, data: view.config.data }]
+      : []),
+    ...(view.configDir?.dropIns ?? []).flatMap((d) =>
+      d.data && !d.error ? [{ path: d.path, kind: 'drop-in' as const, data: d.data }] : [],
+    ),
   ];
-  for (const layer of layers) view.wrongCase.push(...findWrongCase(layer));
+  // Only the --config file is decoded case-sensitively: a wrong-case key there does nothing.
+  if (view.config?.data) view.wrongCase.push(...findWrongCase(view.config));
+  view.dropInSpellings = dropInSpellings(layers, CA_PATH);
+
+  // Relative paths: the --config file's are resolved against its directory; a drop-in's are not
+  // resolved at all, so the kubelet opens them against its working directory (node-facts §1.1, §1.3).
+  const fromLayers = (path: readonly string[]): Sourced<unknown> | undefined => {
+    const v = effectiveField(layers, path);
+    if (!v) return undefined;
+    return {
+      value: v.value,
+      source: v.source,
+      key: v.key,
+      layer: v.kind === 'config' ? 'config' : 'drop-in',
+    };
+  };
+  const pathSetting = (s: Sourced<unknown>): Sourced => {
+    const value = typeof s.value === 'string' ? s.value : String(s.value);
+    const base = s.layer === 'config' ? posix.dirname(s.source) : cwd;
+    return { ...s, value: resolveAgainst(base, value) };
+  };
 
   // Precedence (node-facts §1.4): flags > drop-ins in order > --config file.
   const caFlag = lastFlag(view.flags, 'client-ca-file');
   if (caFlag) {
     view.clientCAFile = flagSourced(caFlag, '--client-ca-file');
   } else {
-    for (const layer of [...layers].reverse()) {
-      // A merge-patch null deletes the key, or the map holding it, from the layers below.
-      const auth = getPath(layer.data, ['authentication', 'x509']);
-      const raw =
-        auth && typeof auth === 'object' ? (auth as Record<string, unknown>)['clientCAFile'] : undefined;
-      if (
-        getPath(layer.data, ['authentication']) === null ||
-        getPath(layer.data, ['authentication', 'x509']) === null ||
-        raw === null
-      ) {
-        view.clientCADeletedBy = layer.path;
-        break;
-      }
-      if (auth && typeof auth === 'object' && 'clientCAFile' in auth) {
-        const value = typeof raw === 'string' ? raw : String(raw);
-        const isDropIn = layer !== view.config;
-        view.clientCAFile = {
-          value: resolveAgainst(posix.dirname(view.config?.path ?? layer.path), value),
-          source: layer.path,
-          key: 'authentication.x509.clientCAFile',
-          layer: isDropIn ? 'drop-in' : 'config',
-        };
-        break;
-      }
+    const ca = fromLayers(CA_PATH);
+    if (ca) view.clientCAFile = pathSetting(ca);
+    else {
+      const deleter = deletedBy(layers, CA_PATH);
+      if (deleter) view.clientCADeletedBy = deleter;
     }
   }
 
@@ -311,18 +324,100 @@ function readKubelet(facts: NodeFacts): KubeletView {
   const podFlag = lastFlag(view.flags, 'pod-manifest-path');
   if (podFlag?.value) view.staticPodPath = flagSourced(podFlag, '--pod-manifest-path');
   else {
-    for (const layer of [...layers].reverse()) {
-      const v = getPath(layer.data, ['staticPodPath']);
-      if (typeof v === 'string' && v) {
-        view.staticPodPath = {
-          value: resolveAgainst(posix.dirname(view.config?.path ?? layer.path), v),
-          source: layer.path,
-          key: 'staticPodPath',
-          layer: layer === view.config ? 'config' : 'drop-in',
-        };
-        break;
-      }
-    }
+    const pod = fromLayers(['staticPodPath']);
+    if (pod && typeof pod.value === 'string' && pod.value) view.staticPodPath = pathSetting(pod);
   }
+  view.settings = settingsOf(view, layers, fromLayers);
   return view;
+}
+
+/** The settings that decide who may call the kubelet, and where it listens. */
+export interface KubeletSettings {
+  /** Whether --config is given: without it the legacy flag defaults apply (node-facts §1.5). */
+  defaults: 'v1beta1' | 'legacy';
+  anonymousEnabled: Sourced<boolean>;
+  authorizationMode: Sourced<string>;
+  healthzPort: Sourced<number>;
+  healthzBindAddress: Sourced<string>;
+  address: Sourced<string>;
+  port: Sourced<number>;
+  readOnlyPort: Sourced<number>;
+}
+
+/**
+ * Each setting from the layer that wins: a flag, else the merged files, else the default of the
+ * kubelet's mode (with --config: v1beta1 defaults; without, even with --config-dir: the legacy
+ * flag defaults, anonymous on and AlwaysAllow; node-facts §1.3, §1.5). Zero values of non-pointer
+ * fields (port, address, mode) take the default, as v1beta1 defaulting does.
+ */
+function settingsOf(
+  view: KubeletView,
+  layers: readonly MergeLayer[],
+  fromLayers: (path: readonly string[]) => Sourced<unknown> | undefined,
+): KubeletSettings {
+  const defaults = view.config ? 'v1beta1' : 'legacy';
+  const get = <T>(
+    flag: string,
+    path: readonly string[],
+    fallback: { v1beta1: T; legacy: T },
+    parse: (raw: unknown) => T | undefined,
+    zeroIsUnset = false,
+  ): Sourced<T> => {
+    const f = lastFlag(view.flags, flag);
+    const fromFlag = f ? parse(f.value) : undefined;
+    if (f && fromFlag !== undefined)
+      return { value: fromFlag, source: view.argvSource, key: `--${flag}`, layer: 'flag' };
+    const l = layers.length > 0 ? fromLayers(path) : undefined;
+    const fromFile = l ? parse(l.value) : undefined;
+    if (l && fromFile !== undefined && !(zeroIsUnset && (fromFile === 0 || fromFile === '')))
+      return { ...l, value: fromFile };
+    return {
+      value: fallback[defaults],
+      source: view.argvSource,
+      key: `${path.join('.')} (kubelet default${defaults === 'legacy' ? ' without --config' : ''})`,
+      layer: 'default',
+    };
+  };
+  const bool = (raw: unknown) =>
+    typeof raw === 'boolean'
+      ? raw
+      : raw === 'true' || raw === ''
+        ? true
+        : raw === 'false'
+          ? false
+          : undefined;
+  const int = (raw: unknown) =>
+    typeof raw === 'number' && Number.isInteger(raw)
+      ? raw
+      : typeof raw === 'string' && /^\d+$/.test(raw)
+        ? Number(raw)
+        : undefined;
+  const str = (raw: unknown) => (typeof raw === 'string' ? raw : undefined);
+  return {
+    defaults,
+    anonymousEnabled: get(
+      'anonymous-auth',
+      ['authentication', 'anonymous', 'enabled'],
+      { v1beta1: false, legacy: true },
+      bool,
+    ),
+    authorizationMode: get(
+      'authorization-mode',
+      ['authorization', 'mode'],
+      { v1beta1: 'Webhook', legacy: 'AlwaysAllow' },
+      str,
+      true,
+    ),
+    healthzPort: get('healthz-port', ['healthzPort'], { v1beta1: 10248, legacy: 10248 }, int),
+    healthzBindAddress: get(
+      'healthz-bind-address',
+      ['healthzBindAddress'],
+      { v1beta1: '127.0.0.1', legacy: '127.0.0.1' },
+      str,
+      true,
+    ),
+    address: get('address', ['address'], { v1beta1: '0.0.0.0', legacy: '0.0.0.0' }, str, true),
+    port: get('port', ['port'], { v1beta1: 10250, legacy: 10250 }, int, true),
+    readOnlyPort: get('read-only-port', ['readOnlyPort'], { v1beta1: 0, legacy: 10255 }, int),
+  };
 }

@@ -19,8 +19,13 @@ export interface UnitFile {
 export interface ServiceModel {
   /** Unit file first, then drop-ins in the order systemd applies them. */
   files: UnitFile[];
-  /** The ExecStart that systemd runs, as written, and the file it was set in. */
-  execStart?: { line: string; source: string };
+  /**
+   * The ExecStart that systemd runs, as written (continuations joined), the file it was set in, and
+   * the line of that file where the directive starts (1-based).
+   */
+  execStart?: { line: string; source: string; lineNumber?: number };
+  /** ExecStartPre= commands in force (an empty one resets the list), with their file. */
+  execStartPre: { line: string; source: string }[];
   /** Environment= assignments, in order, with their file. */
   environment: { name: string; value: string; source: string }[];
   /** EnvironmentFile= paths in order; optional ones were written with a leading '-'. */
@@ -47,27 +52,33 @@ export function splitSystemctlCat(cat: string): UnitFile[] {
   return files;
 }
 
-/** Logical lines of the [Service] section: continuations joined, comments dropped. */
-function serviceLines(text: string): string[] {
-  const out: string[] = [];
+/**
+ * Logical lines of the [Service] section with the line each starts on (1-based): continuations
+ * joined, comments dropped, also comment lines inside a continued directive (systemd skips them).
+ */
+function serviceLines(text: string): { text: string; lineNumber: number }[] {
+  const out: { text: string; lineNumber: number }[] = [];
   let section = '';
-  let acc = '';
-  for (const raw of text.split('\n')) {
-    const line = acc + raw;
+  let acc: string | undefined;
+  let startedAt = 0;
+  text.split('\n').forEach((raw, i) => {
+    if (acc !== undefined && /^\s*[#;]/.test(raw)) return;
+    if (acc === undefined) startedAt = i + 1;
+    const line = (acc ?? '') + raw;
     if (line.endsWith('\\')) {
       acc = line.slice(0, -1) + ' ';
-      continue;
+      return;
     }
-    acc = '';
+    acc = undefined;
     const t = line.trim();
-    if (!t || t.startsWith('#') || t.startsWith(';')) continue;
+    if (!t || t.startsWith('#') || t.startsWith(';')) return;
     const sec = /^\[(.+)\]$/.exec(t);
     if (sec) {
       section = sec[1] ?? '';
-      continue;
+      return;
     }
-    if (section === 'Service') out.push(t);
-  }
+    if (section === 'Service') out.push({ text: t, lineNumber: startedAt });
+  });
   return out;
 }
 
@@ -101,16 +112,19 @@ export function splitWords(line: string): string[] {
 }
 
 export function serviceModel(files: UnitFile[]): ServiceModel {
-  const model: ServiceModel = { files, environment: [], environmentFiles: [] };
+  const model: ServiceModel = { files, execStartPre: [], environment: [], environmentFiles: [] };
   for (const file of files) {
-    for (const line of serviceLines(file.text)) {
+    for (const { text: line, lineNumber } of serviceLines(file.text)) {
       const eq = line.indexOf('=');
       if (eq < 0) continue;
       const key = line.slice(0, eq).trim();
       const value = line.slice(eq + 1).trim();
       if (key === 'ExecStart') {
         // An empty ExecStart= resets the list (the kubeadm etcd-only drop-in relies on it).
-        model.execStart = value ? { line: value, source: file.path } : undefined;
+        model.execStart = value ? { line: value, source: file.path, lineNumber } : undefined;
+      } else if (key === 'ExecStartPre') {
+        if (!value) model.execStartPre = [];
+        else model.execStartPre.push({ line: value, source: file.path });
       } else if (key === 'Environment') {
         for (const word of splitWords(value)) {
           const e = word.indexOf('=');

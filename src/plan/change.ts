@@ -8,6 +8,8 @@ export interface Templates {
   dropInYaml: string;
   dropInJson: string;
   systemdEnv: string;
+  /** A systemd drop-in that resets ExecStart= and carries the kubelet's command line with a flag added. */
+  systemdExecStart: string;
 }
 
 export interface PlanContext {

@@ -1,13 +1,18 @@
 import { posix } from 'node:path';
 import { issuedBy, parsePemBundle } from '../controls/certs.js';
+import { openDoor } from '../controls/kubelet-open-door.js';
 import type { AuditResult } from '../controls/types.js';
 import { renderClientCADropIn } from '../edits/kubelet-dropin.js';
 import { setKubeletClientCA } from '../edits/kubelet-config.js';
 import { EditError } from '../edits/result.js';
+import { renderExecStartDropIn, setFlagOnExecStart } from '../edits/execstart.js';
 import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
 import { parseEnvFile } from '../facts/envfile.js';
 import { lastFlag } from '../facts/flags.js';
-import { walkOrder, type ConfigLayer } from '../facts/kubelet.js';
+import { kubeletView, walkOrder, type ConfigLayer } from '../facts/kubelet.js';
+import { splitSystemctlCat } from '../facts/systemd.js';
+import type { NodeFacts } from '../facts/types.js';
+import type { PlannedChange } from './types.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from './change.js';
@@ -64,13 +69,108 @@ function preflightCa(model: NodeModel, playbook: Playbook, caPath: string): Plan
   return undefined;
 }
 
-/** Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins. */
+/** A file kubemend creates for the kubelet client CA fix. */
+const created = (
+  ctx: PlanContext,
+  path: string,
+  after: string,
+  restart: 'kubelet' | 'kubelet+daemon-reload',
+  notes: string[],
+): PlanPart => ({
+  changes: [fileChange(ctx, { control: CONTROL, path, before: null, after, restart, notes })],
+});
+
+/**
+ * Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins, and proves
+ * it: the node's facts with the planned files in place must give the kubelet exactly that CA (the
+ * same reading as the audit: precedence, drop-in spellings, merge-patch nulls, ExecStart resets).
+ */
 export function planKubeletClientCa(
   model: NodeModel,
   result: AuditResult,
   playbook: Playbook,
   ctx: PlanContext,
 ): PlanPart {
+  const part = planFix(model, result, playbook, ctx);
+  if (!part.changes?.length) return part;
+  const after = kubeletView(withChanges(model.facts, part.changes));
+  const caPath = playbook.kubelet.clientCAFile;
+  if (after.clientCAFile?.value === caPath && after.errors.length === 0) {
+    // Nothing changes silently: a CA alone does not close a kubelet that serves anonymous requests.
+    const door = openDoor(after.settings);
+    if (!door) return part;
+    const note = `After this change the kubelet still serves anyone: ${door.text}.`;
+    return { ...part, changes: part.changes.map((c) => ({ ...c, notes: [...c.notes, note] })) };
+  }
+  const got = after.errors[0]
+    ? after.errors[0]
+    : after.clientCAFile
+      ? `${after.clientCAFile.key} = ${JSON.stringify(after.clientCAFile.value)} from ${after.clientCAFile.source} would still win`
+      : 'no client CA would be set';
+  return {
+    blocked: [
+      {
+        control: CONTROL,
+        reason: `the change kubemend found (${part.changes.map((c) => c.path).join(', ')}) would not give the kubelet ${caPath}: ${got}`,
+        fix: `set the client CA by hand in the file that wins (${after.clientCAFile?.source ?? 'see the audit evidence'})`,
+      },
+    ],
+  };
+}
+
+/**
+ * The node as the kubelet would find it after the restart: the planned files written, the unit's
+ * files and drop-ins as systemd would load them after a daemon-reload, and the kubelet started with
+ * the command line the unit then gives.
+ */
+function withChanges(facts: NodeFacts, changes: readonly PlannedChange[]): NodeFacts {
+  const files = new Map(facts.files);
+  const dirs = new Map(facts.dirs);
+  for (const c of changes) {
+    const prev = files.get(c.path);
+    files.set(c.path, {
+      ...(prev ?? { mode: '644', uid: 0, gid: 0 }),
+      path: c.path,
+      status: 'ok',
+      content: c.after.content,
+      size: Buffer.byteLength(c.after.content),
+      sha256: c.after.sha256,
+      truncated: false,
+    });
+    const dir = posix.dirname(c.path);
+    const listing = dirs.get(dir) ?? [];
+    if (!listing.includes(posix.basename(c.path))) dirs.set(dir, [...listing, posix.basename(c.path)]);
+  }
+  const units = new Map(facts.units);
+  const unit = facts.units.get('kubelet');
+  if (unit) {
+    const unitFiles = splitSystemctlCat(unit.cat).map((f) => ({
+      path: f.path,
+      text: files.get(f.path)?.content ?? f.text,
+    }));
+    for (const c of changes)
+      if (c.action === 'create' && /\/kubelet\.service\.d\/[^/]+\.conf$/.test(c.path))
+        unitFiles.push({ path: c.path, text: c.after.content });
+    const [main, ...dropIns] = unitFiles;
+    dropIns.sort((a, b) => (posix.basename(a.path) < posix.basename(b.path) ? -1 : 1));
+    const cat = [main, ...dropIns]
+      .filter((f) => f !== undefined)
+      .map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`)
+      .join('\n');
+    units.set('kubelet', { ...unit, cat });
+  }
+  const next: NodeFacts = { ...facts, files, dirs, units };
+  // Restarted, the kubelet runs what its unit gives now (when it has one).
+  const argv = kubeletView(next).unitArgv.map((w) => w.text);
+  const running = kubeletView(facts).process;
+  // (a new object: views are worked out once per facts object)
+  return running && argv.length > 0
+    ? { ...next, processes: facts.processes.map((p) => (p === running ? { ...p, argv } : p)) }
+    : next;
+}
+
+/** Plans the kubelet client CA fix in the layer of the kubelet's configuration that wins. */
+function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx: PlanContext): PlanPart {
   if (result.status === 'pass' || result.status === 'skip') return {};
   const { kubelet, facts } = model;
   if (result.status === 'error')
@@ -138,16 +238,7 @@ export function planKubeletClientCa(
 
   // 1. A flag decides (it beats every file): change it where it is set.
   if (ca?.layer === 'flag') {
-    if (!ca.via)
-      return {
-        blocked: [
-          {
-            control: CONTROL,
-            reason: `--client-ca-file is written directly in the kubelet's command line (${kubelet.argvSource})`,
-            fix: `set --client-ca-file=${caPath} in ${kubelet.service?.execStart?.source ?? 'the kubelet unit'} by hand; kubemend does not rewrite ExecStart lines`,
-          },
-        ],
-      };
+    if (!ca.via) return planExecStart(model, caPath, ctx, modify);
     const { file, variable } = ca.via;
     if (isUnitFile(file))
       return modify(
@@ -172,7 +263,13 @@ export function planKubeletClientCa(
     winning ??
     (wrongCase ? layers.find((l) => l.path === wrongCase.path) : undefined) ??
     (deleter ? layers.find((l) => l.path === deleter) : undefined);
-  const ownWins = ownDropIn !== undefined && (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
+  // A drop-in that spells the key otherwise (clientCaFile) beats kubemend's clientCAFile whatever
+  // the file order (drop-in keys fold case; the later spelling in byte order wins): fixed in place.
+  const spelledOtherwise = winning !== undefined && ca?.key !== 'authentication.x509.clientCAFile';
+  const ownWins =
+    ownDropIn !== undefined &&
+    !spelledOtherwise &&
+    (target === undefined || walkOrder(target.path, ownDropIn) <= 0);
   if (target && !ownWins)
     return modify(target.path, (t) => setKubeletClientCA(t, caPath, formatOf(target, t)).content, 'kubelet');
 
@@ -187,20 +284,9 @@ export function planKubeletClientCa(
     if (existing !== undefined)
       return modify(path, (t) => setKubeletClientCA(t, caPath, formatOf(undefined, t)).content, 'kubelet');
     const template = format === 'json' ? ctx.templates.dropInJson : ctx.templates.dropInYaml;
-    return {
-      changes: [
-        fileChange(ctx, {
-          control: CONTROL,
-          path,
-          before: null,
-          after: renderClientCADropIn(template, caPath, format),
-          restart: 'kubelet',
-          notes: [
-            `a drop-in in --config-dir ${kubelet.configDir.path}: merged over ${kubelet.config?.path ?? 'the built-in defaults'}, and left alone by tools that regenerate the base file`,
-          ],
-        }),
-      ],
-    };
+    return created(ctx, path, renderClientCADropIn(template, caPath, format), 'kubelet', [
+      `a drop-in in --config-dir ${kubelet.configDir.path}: merged over ${kubelet.config?.path ?? 'the built-in defaults'}, and left alone by tools that regenerate the base file`,
+    ]);
   }
 
   // 4. The --config file (on AL2023 nodeadm's config.json: not durable, see regeneratedNote).
@@ -232,16 +318,103 @@ function regeneratedNote(layout: string | null, path: string, playbook: Playbook
   return undefined;
 }
 
-function planFlagOnly(
-  model: NodeModel,
-  caPath: string,
-  ctx: PlanContext,
-  modify: (
-    path: string,
-    edit: (t: string) => string,
-    restart: 'kubelet' | 'kubelet+daemon-reload',
-  ) => PlanPart,
-): PlanPart {
+type Modify = (
+  path: string,
+  edit: (t: string) => string,
+  restart: 'kubelet' | 'kubelet+daemon-reload',
+  given?: { durable?: boolean; notes?: string[] },
+) => PlanPart;
+
+/**
+ * Unit files kubemend edits in place: the admin's own (/etc/systemd, /usr/local/lib/systemd). The
+ * others belong to the OS packages (/usr/lib/systemd, /lib/systemd: an upgrade overwrites them) or
+ * to the running system (/run: gone at the next boot), so a drop-in of kubemend's own overrides them.
+ */
+const ownedByAdmin = (path: string) => /^\/(?:etc|usr\/local\/lib)\/systemd\//.test(path);
+
+/** Names for kubemend's ExecStart drop-in, in order of preference: the first that sorts last wins. */
+const EXECSTART_DROPINS = [
+  '90-kubemend-client-ca.conf',
+  '99-kubemend-client-ca.conf',
+  'zz-kubemend-client-ca.conf',
+];
+
+/**
+ * A kubelet configured on its command line alone (no variable to carry the flag, or the flag written
+ * on the line): --client-ca-file is set on the ExecStart= line that wins, in the file that sets it when
+ * that file is the admin's, else in a drop-in of kubemend's own that resets ExecStart= and repeats
+ * the command line with the flag.
+ */
+function planExecStart(model: NodeModel, caPath: string, ctx: PlanContext, modify: Modify): PlanPart {
+  const service = model.kubelet.service;
+  const exec = service?.execStart;
+  const block = (reason: string): PlanPart => ({
+    blocked: [
+      {
+        control: CONTROL,
+        reason,
+        fix: `add --client-ca-file=${caPath} to the kubelet's command line (${exec?.source ?? 'its systemd unit'}) by hand`,
+      },
+    ],
+  });
+  if (!service || !exec) return block('the kubelet has no config file and no ExecStart= kubemend could read');
+  // The unit's command must be the kubelet's own: the running kubelet's arguments end with the
+  // unit's (a wrapper that rewrites them, or a unit changed since the kubelet started, would make an
+  // edit of the line say one thing and do another).
+  const unitWords = model.kubelet.unitArgv.map((w) => w.text);
+  const proc = model.kubelet.process;
+  const tail = unitWords.slice(1);
+  const matches =
+    proc !== undefined
+      ? tail.length <= proc.argv.length - 1 &&
+        tail.every((w, i) => proc.argv[proc.argv.length - tail.length + i] === w)
+      : posix.basename(unitWords[0] ?? '') === 'kubelet';
+  if (!matches)
+    return block(
+      proc
+        ? `the running kubelet (pid ${proc.pid}) was not started with the command line ${exec.source} gives now (changed since it started, or a wrapper), so kubemend cannot tell where its arguments come from`
+        : `the ExecStart= in ${exec.source} does not run the kubelet directly`,
+    );
+  const flagNote = `--client-ca-file is set on the kubelet's command line (ExecStart= in ${exec.source}${exec.lineNumber ? `, line ${exec.lineNumber}` : ''}): the kubelet has no config file and its ExecStart= expands no variable to carry the flag`;
+  if (ownedByAdmin(exec.source))
+    return modify(
+      exec.source,
+      (t) => setFlagOnExecStart(t, 'client-ca-file', caPath).content,
+      'kubelet+daemon-reload',
+      {
+        notes: [
+          `${flagNote}. ${exec.source} is edited in place: it is the admin's own unit configuration under ${exec.source.startsWith('/etc/') ? '/etc/systemd' : '/usr/local/lib/systemd'}, which no package overwrites.`,
+        ],
+      },
+    );
+  const unitText = model.facts.files.get(exec.source);
+  if (unitText?.status !== 'ok' || unitText.truncated || unitText.content === undefined)
+    return block(`${exec.source} could not be read in full from the node`);
+  const dropIns = service.files.slice(1).map((f) => posix.basename(f.path));
+  const name = EXECSTART_DROPINS.find((n) => dropIns.every((d) => d < n));
+  if (!name) return block('a kubelet drop-in sorts after every name kubemend could give its own');
+  const path = `/etc/systemd/system/kubelet.service.d/${name}`;
+  const why = exec.source.startsWith('/run/')
+    ? `${exec.source} lives under /run, which the next boot empties`
+    : `${exec.source} belongs to the OS packages: a package upgrade would overwrite an edit there`;
+  return created(
+    ctx,
+    path,
+    renderExecStartDropIn(
+      ctx.templates.systemdExecStart,
+      unitText.content,
+      exec.source,
+      'client-ca-file',
+      caPath,
+    ),
+    'kubelet+daemon-reload',
+    [
+      `${flagNote}. ${why}, so kubemend writes its own drop-in ${path}: it sorts after the kubelet's other drop-ins, resets ExecStart= and repeats the same command line with --client-ca-file added. After a kubelet package upgrade that changes ${exec.source}'s ExecStart=, update this drop-in too.`,
+    ],
+  );
+}
+
+function planFlagOnly(model: NodeModel, caPath: string, ctx: PlanContext, modify: Modify): PlanPart {
   const service = model.kubelet.service;
   const execLine = service?.execStart?.line ?? '';
   // Only a $VAR that is a word of its own (quoted or not, as kOps writes "$DAEMON_ARGS") is split
@@ -250,17 +423,7 @@ function planFlagOnly(
   const referenced = [...execLine.matchAll(/(?:^|\s)"?\$([A-Za-z_][A-Za-z0-9_]*)"?(?=\s|$)/g)].map(
     (m) => m[1] ?? '',
   );
-  if (!service || referenced.length === 0)
-    return {
-      blocked: [
-        {
-          control: CONTROL,
-          reason:
-            'the kubelet has no config file and its ExecStart expands no environment variable kubemend could add --client-ca-file to',
-          fix: `add --client-ca-file=${caPath} to the kubelet's command line (${service?.execStart?.source ?? 'its systemd unit'})`,
-        },
-      ],
-    };
+  if (!service || referenced.length === 0) return planExecStart(model, caPath, ctx, modify);
   const flag = `--client-ca-file=${caPath}`;
   // An environment file the unit reads, for a variable ExecStart expands (KUBELET_EXTRA_ARGS first:
   // it is the documented place for admin additions).
@@ -292,20 +455,13 @@ function planFlagOnly(
   const unset = ordered.find((v) => !service.environment.some((e) => e.name === v));
   if (unset) {
     const path = `/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf`;
-    return {
-      changes: [
-        fileChange(ctx, {
-          control: CONTROL,
-          path,
-          before: null,
-          after: renderSystemdEnvDropIn(ctx.templates.systemdEnv, unset, flag),
-          restart: 'kubelet+daemon-reload',
-          notes: [
-            `sets $${unset}, which ${service.execStart?.source ?? 'the kubelet unit'} expands but nothing sets`,
-          ],
-        }),
-      ],
-    };
+    return created(
+      ctx,
+      path,
+      renderSystemdEnvDropIn(ctx.templates.systemdEnv, unset, flag),
+      'kubelet+daemon-reload',
+      [`sets $${unset}, which ${service.execStart?.source ?? 'the kubelet unit'} expands but nothing sets`],
+    );
   }
   // Else a variable set by Environment= in a unit drop-in (kubeadm ≤1.10 keeps every flag there).
   const setInUnit = service.environment.filter((e) => referenced.includes(e.name)).at(-1);

@@ -1,6 +1,6 @@
 import type { AuditResult } from '../controls/types.js';
 import { EditError } from '../edits/result.js';
-import { RKE2_FIX } from '../facts/layout.js';
+import { NOT_FIXABLE_OVER_SSH } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import { planApiserverClientCert } from './apiserver-plan.js';
@@ -26,9 +26,10 @@ export function planNode(
 ): NodePlan {
   const parts: PlanPart[] = [];
   for (const r of results) {
-    if (model.layout === 'rke2') {
+    const notFixable = model.layout ? NOT_FIXABLE_OVER_SSH.get(model.layout) : undefined;
+    if (notFixable) {
       if (r.status === 'fail' || r.status === 'error')
-        parts.push({ blocked: [{ control: r.control, ...RKE2_FIX }] });
+        parts.push({ blocked: [{ control: r.control, ...notFixable }] });
       continue;
     }
     try {

@@ -12,7 +12,7 @@ const USAGE = `usage: npm run lab -- <command> [options]
   status     [--name N]                                       containers and sshd per node
   inventory  [--name N]                                       print the kubemend inventory
 nodes: ${ALL_NODES.map((n) => n.name).join(', ')}
-(and copies of any of them: NAME-x2 … NAME-x15, for benchmarks)`;
+(and copies of any of them: NAME-x2 … NAME-x12, for benchmarks)`;
 
 const log = (line: string) => console.log(`[lab] ${line}`);
 

@@ -1,6 +1,7 @@
 import { eksAl2, eksAl2023, eksAl2023DropIn } from './layouts/eks.js';
 import { flagsOnly, kubeadmControlPlane, kubeadmWorker } from './layouts/kubeadm.js';
 import { kubesprayControlPlane } from './layouts/kubespray.js';
+import { aks, commandLinePackaged, etcdOnly, gke } from './layouts/managed.js';
 import type { Layout, Variant } from './layouts/types.js';
 
 export type { ExpectedResults, Layout, LayoutContext, NodeFile, Role, Variant } from './layouts/types.js';
@@ -26,6 +27,11 @@ export const LAYOUTS: readonly Layout[] = [
   kubesprayControlPlane,
   flagsOnly,
   plain,
+  // Issue 11 layouts, after the first ones so that their addresses stay as they were.
+  etcdOnly,
+  commandLinePackaged,
+  aks,
+  gke,
 ];
 
 export interface NodeSpec {
@@ -45,7 +51,7 @@ export const ALL_NODES: readonly NodeSpec[] = LAYOUTS.flatMap((layout) =>
 ).map((spec, number) => ({ ...spec, number }));
 
 /**
- * A node by name. `<name>-x<k>` (k = 2…15) is the k-th copy of a node, for benchmarks that need more
+ * A node by name. `<name>-x<k>` (k = 2…12 with the current layouts) is the k-th copy of a node, for benchmarks that need more
  * nodes than there are layouts: same layout and variant, its own address.
  */
 export function nodeSpec(name: string): NodeSpec {
@@ -53,9 +59,11 @@ export function nodeSpec(name: string): NodeSpec {
   const baseName = copy ? (copy[1] ?? '') : name;
   const k = copy ? Number(copy[2]) : 1;
   const spec = ALL_NODES.find((n) => n.name === baseName);
-  if (!spec || k < 1 || k > 15)
+  // Node numbers become host addresses .2 to .254 of the lab's /24.
+  const maxCopies = Math.floor(253 / ALL_NODES.length);
+  if (!spec || k < 1 || k > maxCopies)
     throw new Error(
-      `unknown lab node "${name}"; known: ${ALL_NODES.map((n) => n.name).join(', ')} (and copies NAME-x2 … NAME-x15)`,
+      `unknown lab node "${name}"; known: ${ALL_NODES.map((n) => n.name).join(', ')} (and copies NAME-x2 … NAME-x${maxCopies})`,
     );
   return k === 1 ? spec : { ...spec, name, number: spec.number + ALL_NODES.length * (k - 1) };
 }

@@ -135,7 +135,7 @@ set +f; set -- /proc/[0-9]*; set -f
 for d; do
   { read -r c < "$d/comm"; } 2>/dev/null || continue
   case "$c" in
-    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube) ;;
+    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube|k0s) ;;
     *) continue ;;
   esac
   echo "KM PROC ${d#/proc/} $c $(readlink "$d/cwd")"

@@ -42,7 +42,7 @@ export function loadKubeletConfig(flags, log) {
     for (const file of walkDropins(dropinDir)) {
       let patch;
       try {
-        patch = readConfigFile(path.resolve(file), log, false);
+        patch = readDropIn(path.resolve(file));
       } catch (err) {
         throw new Error(
           `failed to merge kubelet configs: failed to walk through kubelet dropin directory "${dropinDir}": ` +
@@ -50,6 +50,14 @@ export function loadKubeletConfig(flags, log) {
         );
       }
       config = mergePatch(config, patch);
+    }
+    // encoding/json reads the merged map: keys fold case, in byte order; unknown keys are dropped
+    // without a word (no lenient-decoding log line for drop-ins); wrong types are fatal.
+    try {
+      config = foldCase(config, SCHEMA);
+      checkFields(config, SCHEMA, '', []);
+    } catch (err) {
+      throw new Error(`failed to merge kubelet configs: ${err.message}`);
     }
     config = applyDefaults(config, flavour);
   }
@@ -95,6 +103,50 @@ function readConfigFile(file, log, resolvePaths) {
     }
   }
   return obj;
+}
+
+/**
+ * A drop-in is decoded into an untyped map, strictly (a duplicate key is fatal, there is no
+ * lenient retry), must say it is a KubeletConfiguration, and keeps its keys as written; its
+ * relative paths are not resolved (node-facts §1.3).
+ */
+function readDropIn(file) {
+  let text;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(`failed to read kubelet config file "${file}", error: ${goFileError(file, err)}`);
+  }
+  const doc = YAML.parseAllDocuments(text, { version: '1.1' })[0];
+  if (doc?.errors.length) throw new Error(`failed to decode: yaml: ${doc.errors[0].message.split('\n')[0]}`);
+  const obj = doc?.toJS() ?? null;
+  if (!isMap(obj) || !obj.kind || !obj.apiVersion) throw new Error('no apiVersion/kind');
+  if (obj.apiVersion !== API_VERSION || obj.kind !== KIND) {
+    throw new Error(`unknown apiVersion/kind: ${obj.apiVersion}/${obj.kind}`);
+  }
+  return obj;
+}
+
+// Go sorts map keys by bytes when it writes the merged JSON; encoding/json then reads them in order.
+const byteOrder = (a, b) => cmp(a, b);
+
+/**
+ * The merged map as encoding/json reads it into the struct: each known field takes every key that
+ * matches it case-insensitively, in byte order, later ones over earlier ones (objects merge);
+ * unknown keys are dropped. Fields of type "any" keep their content as it is.
+ */
+function foldCase(obj, schema) {
+  if (!isMap(obj) || !isMap(schema)) return obj;
+  const out = {};
+  const keys = Object.keys(obj).sort(byteOrder);
+  for (const field of Object.keys(schema)) {
+    const matching = keys.filter((k) => k.toLowerCase() === field.toLowerCase());
+    if (matching.length === 0) continue;
+    let value;
+    for (const k of matching) value = isMap(value) && isMap(obj[k]) ? mergePatch(value, obj[k]) : obj[k];
+    out[field] = isMap(schema[field]) ? foldCase(value, schema[field]) : value;
+  }
+  return out;
 }
 
 /** sigs.k8s.io/yaml reads YAML 1.1 (JSON is a subset); duplicate keys are strict errors only. */

@@ -55,6 +55,46 @@ describe('kubelet-client-ca on the PROVENANCE node bundles', () => {
     });
     expect(r.status).toBe('fail');
     expect(r.reason).toMatch(/neither --client-ca-file nor authentication.x509.clientCAFile is set/);
+    // Not running: the command line is read from the unit, and the evidence names the line.
+    expect(r.evidence.slice(0, 1)).toEqual([
+      {
+        source: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
+        key: 'ExecStart (line 4)',
+        value:
+          '/usr/bin/kubelet --address=127.0.0.1 --pod-manifest-path=/etc/kubernetes/manifests --cgroup-driver=systemd',
+      },
+    ]);
+    // Running: /proc/PID/cmdline too.
+    const running = check({
+      processes: [
+        {
+          pid: 77,
+          comm: 'kubelet',
+          argv: [
+            '/usr/bin/kubelet',
+            '--address=127.0.0.1',
+            '--pod-manifest-path=/etc/kubernetes/manifests',
+            '--cgroup-driver=systemd',
+          ],
+        },
+      ],
+      kubeletUnit: kubeadmUnit({
+        path: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf',
+        text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf'),
+      }),
+      files: { '/etc/kubernetes/pki/ca.crt': pki.caCrt },
+    });
+    expect(running.status).toBe('fail');
+    expect(running.evidence.map((e) => `${e.source} ${e.key}`)).toEqual([
+      '/proc/77/cmdline process',
+      '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf ExecStart (line 4)',
+      '/proc/77/cmdline authentication.anonymous.enabled (kubelet default without --config)',
+      '/proc/77/cmdline authorization.mode (kubelet default without --config)',
+    ]);
+    // Without --config the kubelet runs on the legacy defaults: the open door is named.
+    expect(running.warnings.join(' ')).toMatch(
+      /anonymous requests are enabled \(the legacy default of a kubelet without --config\) and authorization is AlwaysAllow .*CIS 4\.2\.1.*CIS 4\.2\.2/,
+    );
   });
 
   it('kubeadm 1.8 flags in Environment=: pass through the flag, naming the drop-in', () => {
@@ -304,6 +344,138 @@ describe('kubelet-client-ca decisions', () => {
     );
     expect(r.status).toBe('fail');
     expect(r.reason).toContain('"authentication.x509.clientCaFile", which the kubelet silently ignores');
+  });
+
+  describe('--config-dir drop-ins, as the kubelet reads them (node-facts §1.3)', () => {
+    const DIR = '/etc/kubernetes/kubelet.conf.d';
+    const HEAD = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n';
+    const dropIn = (x509: string) => `${HEAD}authentication:\n  x509:\n${x509}\n`;
+    const node = (dropIns: Record<string, string>, cwd = '/', withConfig = true): FakeNode => ({
+      processes: [
+        {
+          pid: 200,
+          comm: 'kubelet',
+          cwd,
+          argv: [
+            '/usr/bin/kubelet',
+            ...(withConfig ? ['--config=/var/lib/kubelet/config.yaml'] : []),
+            `--config-dir=${DIR}`,
+          ],
+        },
+      ],
+      files: {
+        '/var/lib/kubelet/config.yaml': cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt'),
+        ...Object.fromEntries(Object.entries(dropIns).map(([name, text]) => [`${DIR}/${name}`, text])),
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+        '/srv/ca.crt': pki.caCrt,
+        '/var/lib/kubelet/pki/ca.crt': pki.caCrt,
+      },
+    });
+
+    it("a relative clientCAFile in a drop-in is opened against the kubelet's working directory, not the config's", () => {
+      const r = check(node({ '50-ca.conf': dropIn('    clientCAFile: pki/ca.crt') }, '/srv/kubelet'));
+      // /srv/kubelet/pki/ca.crt does not exist; /var/lib/kubelet/pki/ca.crt (beside the config) would have.
+      expect(r.status).toBe('fail');
+      expect(r.reason).toContain('client CA file /srv/kubelet/pki/ca.crt');
+      expect(check(node({ '50-ca.conf': dropIn('    clientCAFile: srv/ca.crt') })).reason).toContain(
+        'client CA /srv/ca.crt from authentication.x509.clientCAFile in drop-in /etc/kubernetes/kubelet.conf.d/50-ca.conf',
+      );
+    });
+
+    it('clientCaFile in a drop-in takes effect (keys fold case there), with a warning about spellings', () => {
+      const r = check(node({ '50-ca.conf': dropIn('    clientCaFile: /srv/ca.crt') }));
+      expect(r.status).toBe('pass');
+      expect(r.evidence).toContainEqual({
+        source: `${DIR}/50-ca.conf`,
+        key: 'authentication.x509.clientCaFile',
+        value: '/srv/ca.crt',
+      });
+      expect(r.warnings.join(' ')).toMatch(/spells the key "authentication.x509.clientCaFile"/);
+    });
+
+    it('two spellings: the later in byte order wins, not the later file (clientCaFile > clientCAFile > ClientCAFile)', () => {
+      const r = check(
+        node({
+          '10-a.conf': dropIn('    clientCaFile: /srv/ca.crt'),
+          '90-b.conf': dropIn('    clientCAFile: /nowhere/ca.crt'),
+        }),
+      );
+      expect(r.reason).toContain(
+        `client CA /srv/ca.crt from authentication.x509.clientCaFile in drop-in ${DIR}/10-a.conf`,
+      );
+      const upper = check(
+        node({
+          '10-a.conf': dropIn('    clientCAFile: /srv/ca.crt'),
+          '90-b.conf': dropIn('    ClientCAFile: /nowhere/ca.crt'),
+        }),
+      );
+      expect(upper.reason).toContain(`from authentication.x509.clientCAFile in drop-in ${DIR}/10-a.conf`);
+    });
+
+    it('the --config file stays case-sensitive: its clientCaFile is ignored, drop-ins or not', () => {
+      const r = check({
+        ...node({}),
+        files: {
+          '/var/lib/kubelet/config.yaml': cfg('    clientCaFile: /etc/kubernetes/pki/ca.crt'),
+          [`${DIR}/50-pods.conf`]: `${HEAD}maxPods: 100\n`,
+          '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+        },
+      });
+      expect(r.status).toBe('fail');
+      expect(r.reason).toContain('silently ignores');
+    });
+
+    it('--config-dir without --config: the drop-ins merge onto the legacy defaults (anonymous on, AlwaysAllow)', () => {
+      const m = nodeModel(
+        fakeFacts(node({ '50-ca.conf': dropIn('    clientCAFile: /srv/ca.crt') }, '/', false)),
+      );
+      expect(m.kubelet.clientCAFile?.value).toBe('/srv/ca.crt');
+      expect(m.kubelet.settings).toMatchObject({
+        defaults: 'legacy',
+        anonymousEnabled: { value: true, layer: 'default' },
+        authorizationMode: { value: 'AlwaysAllow', layer: 'default' },
+        readOnlyPort: { value: 10255 },
+      });
+      const closed = nodeModel(
+        fakeFacts(
+          node(
+            {
+              '50-ca.conf': `${HEAD}authentication:\n  anonymous:\n    enabled: false\nauthorization:\n  mode: Webhook\n`,
+            },
+            '/',
+            false,
+          ),
+        ),
+      );
+      expect(closed.kubelet.settings).toMatchObject({
+        anonymousEnabled: { value: false, layer: 'drop-in', source: `${DIR}/50-ca.conf` },
+        authorizationMode: { value: 'Webhook', layer: 'drop-in' },
+      });
+    });
+  });
+
+  it('a client CA with anonymous on and AlwaysAllow still passes 3.2.3, with a warning naming CIS 4.2.1 and 4.2.2', () => {
+    const open = `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  anonymous:\n    enabled: true\n  x509:\n    clientCAFile: /etc/kubernetes/pki/ca.crt\nauthorization:\n  mode: AlwaysAllow\n`;
+    const r = check(running(open, { '/etc/kubernetes/pki/ca.crt': pki.caCrt }));
+    expect(r.status).toBe('pass');
+    expect(r.warnings.join(' ')).toContain(
+      "anonymous requests are enabled (authentication.anonymous.enabled in /var/lib/kubelet/config.yaml) and authorization is AlwaysAllow (authorization.mode in /var/lib/kubelet/config.yaml): anyone who reaches the kubelet's port 10250 is served",
+    );
+    expect(r.warnings.join(' ')).toMatch(
+      /CIS 4\.2\.1: set --anonymous-auth=false .*CIS 4\.2\.2: set --authorization-mode=Webhook/,
+    );
+    // A flag closes it: --anonymous-auth=false beats the file.
+    const closed = check(
+      running(open, { '/etc/kubernetes/pki/ca.crt': pki.caCrt }, ['--anonymous-auth=false']),
+    );
+    expect(closed.warnings.join(' ')).not.toContain('anonymous requests are enabled');
+    // With --config, the v1beta1 defaults (anonymous off, Webhook): no warning.
+    const defaults = check(
+      running(cfg('    clientCAFile: /etc/kubernetes/pki/ca.crt'), {
+        '/etc/kubernetes/pki/ca.crt': pki.caCrt,
+      }),
+    );
+    expect(defaults.warnings.join(' ')).not.toContain('anonymous requests are enabled');
   });
 
   it('CA file missing: fail, naming the file and where it was set', () => {

@@ -139,6 +139,36 @@ describe('kubelet config file', () => {
     await kubelet.proc.stop();
   });
 
+  it('drop-in keys fold case, and of two spellings the later in byte order wins (node-facts §1.3)', async () => {
+    const config = lab.write(
+      'fold/config.yaml',
+      `${HEAD}authentication:\n  x509:\n    clientCAFile: ${lab.path('pki/ca-a.crt')}\n`,
+    );
+    lab.write(
+      'fold/d/10.conf',
+      `${HEAD}authentication:\n  x509:\n    clientCaFile: ${lab.path('pki/ca-b.crt')}\n`,
+    );
+    lab.write(
+      'fold/d/90.conf',
+      `${HEAD}authentication:\n  x509:\n    clientCAFile: ${lab.path('pki/ca-c.crt')}\n`,
+    );
+    const kubelet = await startKubelet(lab, ['--config', config, '--config-dir', lab.path('fold/d')]);
+    const effective = await readConfigz(kubelet.port, certs.client);
+    // clientCaFile (10.conf) sorts after clientCAFile (90.conf and the base): it wins.
+    expect(effective.authentication.x509.clientCAFile).toBe(lab.path('pki/ca-b.crt'));
+    expect(kubelet.proc.stderr).not.toContain('Using lenient decoding');
+    await kubelet.proc.stop();
+  });
+
+  it("a relative path in a drop-in is opened against the kubelet's working directory", async () => {
+    lab.write('rel/d/10.conf', `${HEAD}authentication:\n  x509:\n    clientCAFile: pki/ca-a.crt\n`);
+    fs.mkdirSync(lab.path('rel/pki'), { recursive: true });
+    const kubelet = await startKubelet(lab, ['--config-dir', lab.path('rel/d')]);
+    const effective = await readConfigz(kubelet.port, certs.client);
+    expect(effective.authentication.x509.clientCAFile).toBe('pki/ca-a.crt'); // the sim's cwd is the lab dir
+    await kubelet.proc.stop();
+  });
+
   it('uses the legacy flag defaults without --config (anonymous, AlwaysAllow)', async () => {
     const kubelet = await startKubelet(lab, []);
     const effective = await readConfigz(kubelet.port); // anonymous

@@ -20,6 +20,10 @@ const templates: Templates = {
     'utf8',
   ),
   systemdEnv: readFileSync(new URL('../../../templates/kubelet-env.dropin.conf', import.meta.url), 'utf8'),
+  systemdExecStart: readFileSync(
+    new URL('../../../templates/kubelet-execstart.dropin.conf', import.meta.url),
+    'utf8',
+  ),
 };
 const playbooks = loadBuiltinPlaybooks();
 const pb = (name: string) => playbooks.find((p) => p.name === name)!;
@@ -229,6 +233,33 @@ describe('plan on kubelet layouts', () => {
     });
   });
 
+  it("a drop-in spelling clientCaFile beats kubemend's clientCAFile whatever the file order: it is fixed in place", () => {
+    const node = al2023(true);
+    node.files!['/etc/kubernetes/kubelet/config.json.d/10-user.conf'] =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n    clientCaFile: /etc/kubernetes/pki/nowhere.crt\n';
+    const p = plan(node, pb('eks'));
+    expect(p.changes.map((c) => [c.action, c.path])).toEqual([
+      ['modify', '/etc/kubernetes/kubelet/config.json.d/10-user.conf'],
+    ]);
+    expect(p.changes[0]!.after.content).toContain(`    clientCAFile: ${PKI}/ca.crt\n`);
+    expect(p.changes[0]!.after.content).not.toContain('clientCaFile');
+  });
+
+  it('a change that would not win is blocked, never planned: the planned files are read back as the kubelet would', () => {
+    const node = al2023(true);
+    const head =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nauthentication:\n  x509:\n';
+    node.files!['/etc/kubernetes/kubelet/config.json.d/10-a.conf'] = `${head}    clientCaFile: /a.crt\n`;
+    node.files!['/etc/kubernetes/kubelet/config.json.d/20-b.conf'] = `${head}    clientcafile: /b.crt\n`;
+    // clientcafile (20-b) wins today; renamed to clientCAFile it would lose to 10-a's clientCaFile.
+    const p = plan(node, pb('eks'));
+    expect(p.status).toBe('blocked');
+    expect(p.changes).toEqual([]);
+    expect(p.blocked[0]?.reason).toBe(
+      `the change kubemend found (/etc/kubernetes/kubelet/config.json.d/20-b.conf) would not give the kubelet ${PKI}/ca.crt: authentication.x509.clientCaFile = "/a.crt" from /etc/kubernetes/kubelet/config.json.d/10-a.conf would still win`,
+    );
+  });
+
   it("a user drop-in that sorts after kubemend's and empties clientCAFile is fixed in place", () => {
     const node = al2023(true);
     node.files!['/etc/kubernetes/kubelet/config.json.d/99-user.conf'] =
@@ -321,6 +352,126 @@ describe('plan on kubelet layouts', () => {
   });
 });
 
+describe('plan on kubelets configured only on their command line', () => {
+  const PKG_UNIT = '/usr/lib/systemd/system/kubelet.service';
+  const ETCD_DROPIN = '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf';
+  const ETCD_ARGV = [
+    '/usr/bin/kubelet',
+    '--address=127.0.0.1',
+    '--pod-manifest-path=/etc/kubernetes/manifests',
+    '--cgroup-driver=systemd',
+  ];
+  /** kubeadm's external-etcd node: packaged unit and 10-kubeadm.conf, the guide's 20- drop-in in /etc. */
+  const etcdNode = (argv = ETCD_ARGV): FakeNode => ({
+    processes: [{ pid: 31, comm: 'kubelet', argv }],
+    kubeletUnit: [
+      { path: PKG_UNIT, text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+      {
+        path: '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf',
+        text: fixture('kubeadm/10-kubeadm.conf'),
+      },
+      { path: ETCD_DROPIN, text: fixture('kubeadm/etcd-only/20-etcd-service-manager.conf') },
+    ],
+    files: { [`${PKI}/ca.crt`]: pki.caCrt },
+  });
+
+  it("external-etcd node: --client-ca-file is added to the 20- drop-in's ExecStart line in place, one line, with the reason", () => {
+    const p = plan(etcdNode(), pb('kubeadm'));
+    expect(p.status).toBe('change');
+    expect(p.changes).toHaveLength(1);
+    const c = p.changes[0]!;
+    expect(c).toMatchObject({ path: ETCD_DROPIN, action: 'modify', restart: 'kubelet+daemon-reload' });
+    expect(c.diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual([
+      '-ExecStart=/usr/bin/kubelet --address=127.0.0.1 --pod-manifest-path=/etc/kubernetes/manifests --cgroup-driver=systemd',
+      `+ExecStart=/usr/bin/kubelet --address=127.0.0.1 --pod-manifest-path=/etc/kubernetes/manifests --cgroup-driver=systemd --client-ca-file=${PKI}/ca.crt`,
+    ]);
+    expect(c.notes.join(' ')).toMatch(
+      /line 4\).*edited in place: it is the admin's own unit configuration under \/etc\/systemd/,
+    );
+    // The flags-only kubelet keeps the legacy defaults: the notes say what else must change.
+    expect(c.notes.at(-1)).toMatch(
+      /^After this change the kubelet still serves anyone: anonymous requests are enabled .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend does not change these\.$/,
+    );
+    expect(c.after.content).not.toMatch(/anonymous-auth|authorization-mode/);
+  });
+
+  it("a hand-written unit in /usr/lib (packaged): kubemend's own drop-in resets ExecStart= and carries the same command line plus the flag", () => {
+    const unit =
+      '[Service]\nExecStart=/usr/bin/kubelet \\\n  --address=127.0.0.1 \\\n  --cgroup-driver=systemd\nRestart=always\n';
+    const p = plan(
+      {
+        processes: [
+          {
+            pid: 32,
+            comm: 'kubelet',
+            argv: ['/usr/bin/kubelet', '--address=127.0.0.1', '--cgroup-driver=systemd'],
+          },
+        ],
+        kubeletUnit: [
+          { path: PKG_UNIT, text: unit },
+          {
+            path: '/usr/lib/systemd/system/kubelet.service.d/95-vendor.conf',
+            text: '[Service]\nRestart=always\n',
+          },
+        ],
+        files: { [`${PKI}/ca.crt`]: pki.caCrt },
+      },
+      pb('kubeadm'),
+    );
+    const c = p.changes[0]!;
+    // 90- would sort before the vendor's 95- drop-in: the next name that sorts last is taken.
+    expect(c).toMatchObject({
+      path: '/etc/systemd/system/kubelet.service.d/99-kubemend-client-ca.conf',
+      action: 'create',
+      restart: 'kubelet+daemon-reload',
+    });
+    expect(c.after.content).toMatch(
+      /\[Service\]\nExecStart=\nExecStart=\/usr\/bin\/kubelet \\\n {2}--address=127.0.0.1 \\\n {2}--client-ca-file=\/etc\/kubernetes\/pki\/ca.crt \\\n {2}--cgroup-driver=systemd\n$/,
+    );
+    expect(c.notes.join(' ')).toMatch(
+      /belongs to the OS packages: a package upgrade would overwrite an edit there/,
+    );
+    // The unit as systemd would load it now: the package's file, its drop-in, then kubemend's.
+    const next = nodeModel(
+      fakeFacts({
+        kubeletUnit: [
+          { path: PKG_UNIT, text: unit },
+          { path: c.path, text: c.after.content },
+        ],
+        files: { [`${PKI}/ca.crt`]: pki.caCrt },
+      }),
+    );
+    expect(next.kubelet.unitArgv.map((w) => w.text)).toEqual([
+      '/usr/bin/kubelet',
+      '--address=127.0.0.1',
+      `--client-ca-file=${PKI}/ca.crt`,
+      '--cgroup-driver=systemd',
+    ]);
+  });
+
+  it('a wrong --client-ca-file written on the line is corrected there', () => {
+    const node = etcdNode([...ETCD_ARGV, '--client-ca-file=/etc/kubernetes/pki/old-ca.crt']);
+    const unit = node.kubeletUnit![2]!;
+    unit.text = unit.text.replace(
+      '--cgroup-driver=systemd',
+      '--cgroup-driver=systemd --client-ca-file=/etc/kubernetes/pki/old-ca.crt',
+    );
+    node.files!['/etc/kubernetes/pki/old-ca.crt'] = 'not a certificate\n';
+    const p = plan(node, pb('kubeadm'));
+    expect(p.changes[0]?.path).toBe(ETCD_DROPIN);
+    expect(p.changes[0]?.after.content).toContain(`--cgroup-driver=systemd --client-ca-file=${PKI}/ca.crt\n`);
+    expect(p.changes[0]?.after.content).not.toContain('old-ca.crt');
+  });
+
+  it('a running kubelet whose arguments are not what its unit gives now is blocked: the line would not be what runs', () => {
+    const p = plan(etcdNode(['/usr/bin/kubelet', '--address=127.0.0.1', '--v=4']), pb('kubeadm'));
+    expect(p.status).toBe('blocked');
+    expect(p.blocked[0]?.reason).toMatch(
+      /pid 31\) was not started with the command line .*20-etcd-service-manager.conf gives now/,
+    );
+  });
+});
+
 describe('plan on config files the kubelet reads but kubemend must be careful with', () => {
   const worker = (config: string): FakeNode => ({
     processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/etc/kubelet/config.yaml'] }],
@@ -368,9 +519,15 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
       ],
       files: { '/etc/default/kubelet': 'export KUBELET_EXTRA_ARGS="--v=2"\n', [`${PKI}/ca.crt`]: pki.caCrt },
     });
+    // ${VAR} cannot carry the flag: the command line itself gets it, through kubemend's own
+    // drop-in (the unit is the package's).
     const braced = plan(unit('/usr/bin/kubelet ${KUBELET_EXTRA_ARGS}'), pb('kubeadm'));
-    expect(braced.status).toBe('blocked');
-    expect(braced.blocked[0]?.reason).toMatch(/expands no environment variable/);
+    expect(braced.changes.map((c) => c.path)).toEqual([
+      '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+    ]);
+    expect(braced.changes[0]?.after.content).toMatch(
+      /\nExecStart=\nExecStart=\/usr\/bin\/kubelet \$\{KUBELET_EXTRA_ARGS\} --client-ca-file=\/etc\/kubernetes\/pki\/ca.crt\n$/,
+    );
     // kOps quotes it ("$DAEMON_ARGS"): still a word of its own, split by systemd.
     expect(plan(unit('/usr/bin/kubelet "$KUBELET_EXTRA_ARGS"'), pb('kubeadm')).status).toBe('change');
     const plain = plan(unit('/usr/bin/kubelet $KUBELET_EXTRA_ARGS'), pb('kubeadm'));

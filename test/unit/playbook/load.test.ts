@@ -12,7 +12,15 @@ import { UsageError } from '../../../src/errors.js';
 describe('playbooks', () => {
   it('ships kubeadm, eks, kubespray and generic, each valid, chosen by layout', () => {
     const builtins = loadBuiltinPlaybooks();
-    expect(builtins.map((p) => p.name).sort()).toEqual(['eks', 'generic', 'kubeadm', 'kubespray']);
+    expect(builtins.map((p) => p.name).sort()).toEqual([
+      'aks',
+      'eks',
+      'flatcar',
+      'generic',
+      'gke',
+      'kubeadm',
+      'kubespray',
+    ]);
     expect(playbookFor('kubespray', {}, builtins).kubelet.clientCAFile).toBe('/etc/kubernetes/ssl/ca.crt');
     expect(playbookFor('eks-al2023', {}, builtins).apiserver).toBeUndefined();
     expect(playbookFor(null, {}, builtins).name).toBe('generic');

@@ -22,7 +22,9 @@ export interface FakeNode {
 export function fakeFacts(node: FakeNode): NodeFacts {
   const files = new Map<string, FileFact>();
   const dirs = new Map<string, string[] | null>();
-  for (const [path, content] of Object.entries(node.files ?? {})) {
+  // The gather script prints the unit's files (FragmentPath, DropInPaths) like any other file.
+  const unitFiles = Object.fromEntries((node.kubeletUnit ?? []).map((f) => [f.path, f.text]));
+  for (const [path, content] of Object.entries({ ...unitFiles, ...node.files })) {
     files.set(path, {
       path,
       status: 'ok',
