@@ -346,7 +346,9 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     ).backups;
     const last = backups.at(-1)!;
     expect(last.files.map((f) => f.path).sort()).toEqual([MANIFEST, KUBEADM_CONFIG].sort());
-    const original = await ssh(node, `cat /var/lib/kubemend/backups/${last.id}/*kube-apiserver.yaml`);
+    // Copies are named by their place in the backup's file list (N.orig), never after the path.
+    const index = last.files.findIndex((f) => f.path === MANIFEST);
+    const original = await ssh(node, `cat /var/lib/kubemend/backups/${last.id}/${index}.orig`);
     const r = await run(['rollback', '--node', node, '--backup', last.id, '--yes']);
     expect(r.code).toBe(0);
     expect(await ssh(node, `cat ${MANIFEST}`)).toBe(original);
