@@ -217,7 +217,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     for (const [name, r] of results) {
       const item = planned.find((p) => p.plan.node === name)!;
       if (r.status === 'none') continue;
-      if (r.status === 'recovered' && item.plan.status === 'change') {
+      // Planned here on top of the dead run's files (whatever that plan said): plan it again.
+      if (r.status === 'recovered' && (replan || item.plan.status === 'change')) {
         again.add(name);
         if (r.outcome.status === 'recovered') recoveredRuns.set(name, r.outcome.deadRun);
         continue;
