@@ -5,6 +5,7 @@
 import { NodeError } from '../errors.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { appendNodeJournal } from '../node/changes.js';
+import { StepError } from '../node/remote.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { mapLimit, withSession, type SessionOptions } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
@@ -94,7 +95,8 @@ export async function recoverFirst(
         await taken.lock.release();
       }
     }).catch((e: unknown): RecoveryResult => {
-      const bug = !(e instanceof NodeError);
+      // A failed step (reading the record) is the node's answer, not a bug in kubemend.
+      const bug = !(e instanceof NodeError || e instanceof StepError);
       return {
         status: 'error',
         outcome: {
