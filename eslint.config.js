@@ -3,7 +3,14 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 // The pure layers (decide, show) must not reach for I/O: gather → decide → show → confirm → change.
-const pureLayers = ['src/facts/**', 'src/controls/**', 'src/edits/**', 'src/plan/**', 'src/report/**'];
+const pureLayers = [
+  'src/facts/**',
+  'src/controls/**',
+  'src/edits/**',
+  'src/plan/**',
+  'src/fleet/**',
+  'src/report/**',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/lab/rootfs/**'] },
@@ -39,7 +46,7 @@ export default tseslint.config(
                 '**/apply/**',
                 '../apply/*',
               ],
-              message: 'pure layers (controls, edits, plan, report) must not import I/O layers',
+              message: 'pure layers (facts, controls, edits, plan, fleet, report) must not import I/O layers',
             },
           ],
         },

@@ -13,7 +13,9 @@ import { makeColors } from '../report/colors.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
+import type { GivenCertificate } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
+import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -58,9 +60,11 @@ export function buildAuditReport(
   opts: Pick<CommonOptions, 'controls'>,
   startedAt: Date,
   finishedAt: Date,
+  given: readonly GivenCertificate[] = [],
 ): AuditReport {
   const results: AuditResult[] = [];
   const nodes: NodeSummary[] = [];
+  const clusters = clustersOf(inspections);
   const errors: { node: string; error: string }[] = [];
   for (const i of inspections) {
     const name = i.target.name;
@@ -70,6 +74,7 @@ export function buildAuditReport(
         host: i.target.host,
         role: i.model.role,
         layout: i.model.layout,
+        ...(clusters.get(name) ? { cluster: clusters.get(name)!.name } : {}),
         reachable: true,
         ...(i.transport ? { transport: i.transport } : {}),
       });
@@ -91,6 +96,7 @@ export function buildAuditReport(
       results.push(...errorResults(name, opts.controls, i.error.message));
     }
   }
+  warnResults(results, auditFleet(inspections, given));
   return {
     version: 1,
     tool: TOOL,
@@ -138,8 +144,9 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
 
 export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const startedAt = io.now();
+  const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const inspections = await inspectSelected(opts, io, 'auditing');
-  const report = buildAuditReport(inspections, opts, startedAt, io.now());
+  const report = buildAuditReport(inspections, opts, startedAt, io.now(), given);
   io.stdout.write(renderAudit(report, opts, io));
   return auditExitCode(report);
 }

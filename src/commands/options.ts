@@ -23,6 +23,8 @@ export interface CommonOptions {
   journal?: string;
   /** --no-pager: long diffs in the session are printed, not paged. */
   pager: boolean;
+  /** --apiserver-kubelet-cert: public certificate(s) of kube-apiservers not in the selection (fleet check). */
+  apiserverKubeletCert?: string;
 }
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
@@ -89,6 +91,10 @@ export function addCommonOptions(cmd: Command): Command {
         'SSH client for every node: builtin, or openssh (the system ssh; default: chosen per node from its ssh settings)',
       ).choices(['builtin', 'openssh']),
     )
+    .option(
+      '--apiserver-kubelet-cert <file>',
+      "the kube-apiserver's kubelet client certificate (public PEM, local file) to check kubelets' client CAs against when no control plane of their cluster is selected",
+    )
     .option('--no-color', 'no colors (the NO_COLOR variable works too)')
     .option('--no-pager', 'print long diffs instead of paging them (KUBEMEND_PAGER, then PAGER, else less)')
     .option('-v, --verbose', 'show evidence and per-node progress lines');
@@ -119,5 +125,6 @@ export function commonOptions(raw: Record<string, unknown>): CommonOptions {
     ...(raw['ssh'] ? { ssh: raw['ssh'] as 'builtin' | 'openssh' } : {}),
     ...(text('journal') as { journal?: string }),
     pager: raw['pager'] !== false,
+    ...(text('apiserverKubeletCert') as { apiserverKubeletCert?: string }),
   };
 }

@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { decideFleet, type FleetEntry } from '../fleet/decide.js';
+import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
 import { runControls } from '../controls/index.js';
 import { ExitCode, UsageError, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
@@ -86,8 +88,11 @@ export async function buildPlan(
     only,
   );
   const now = io.now();
+  const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const audited: AuditResult[] = [];
-  const nodes: NodePlan[] = inspections.map((i) => {
+  const judged: FleetEntry[] = [];
+  const clusters = clustersOf(inspections);
+  const perNode: NodePlan[] = inspections.map((i) => {
     const id = {
       node: i.target.name,
       host: i.target.host,
@@ -116,8 +121,16 @@ export async function buildPlan(
       now,
     );
     const dead = deadRunOf(i.model.facts);
-    return dead ? { ...planned, warnings: [deadRunWarning(i.target.name, dead)], deadRun: dead } : planned;
+    const plan = dead
+      ? { ...planned, warnings: [deadRunWarning(i.target.name, dead)], deadRun: dead }
+      : planned;
+    judged.push({ plan, model: i.model, playbook, cluster: clusters.get(i.target.name) });
+    return plan;
   });
+  // The fleet step: the whole selection's plans judged together (fleet/decide.ts).
+  const decided = decideFleet(judged, given);
+  warnResults(audited, auditFleet(inspections, given));
+  const nodes = perNode.map((n) => decided.get(n.node) ?? n);
   return {
     plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes },
     inspections,

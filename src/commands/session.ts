@@ -7,6 +7,7 @@ import { makeColors } from '../report/colors.js';
 import { colorDiff, restartsOf } from '../report/plan-render.js';
 import { renderAuditTable } from '../report/table.js';
 import { runApply } from './apply.js';
+import { loadGivenCertificates } from './fleet.js';
 import { buildAuditReport } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import { DEFAULT_INVENTORY, type CommonOptions } from './options.js';
@@ -71,7 +72,13 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     const startedAt = io.now();
     const { plan, inspections } = await buildPlan(opts, io);
     if (io.interrupted()) throw new Cancelled();
-    const report = buildAuditReport(inspections, opts, startedAt, io.now());
+    const report = buildAuditReport(
+      inspections,
+      opts,
+      startedAt,
+      io.now(),
+      loadGivenCertificates(opts.apiserverKubeletCert),
+    );
     io.stdout.write(`\n${renderAuditTable(report, c, { width: io.stdout.columns })}`);
     for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${e.error}\n`);
     const cmd = commandLine(opts);

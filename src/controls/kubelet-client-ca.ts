@@ -1,7 +1,7 @@
-import type { X509Certificate } from 'node:crypto';
 import type { Sourced } from '../facts/kubelet.js';
 import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
+import { kubeconfigCa } from '../fleet/clusters.js';
 import { parsePemBundle } from './certs.js';
 import { openDoor } from './kubelet-open-door.js';
 import type { Control, Evidence } from './types.js';
@@ -143,7 +143,8 @@ export const kubeletClientCa: Control = {
         `the client CA file ${ca.value} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: a change made to the file by hand does not last; change what that command copies from instead`,
       );
     }
-    const cluster = clusterCa(model);
+    // The cluster CA the kubelet's own kubeconfig trusts (pitfalls #9): one CA signs both in the usual layouts.
+    const cluster = kubeconfigCa(model);
     if (cluster && !cluster.certs.some((c) => certs.some((x) => x.fingerprint256 === c.fingerprint256)))
       warnings.push(
         `the client CA ${ca.value} does not hold the cluster CA that the kubelet's kubeconfig ${cluster.source} trusts: where the apiserver's kubelet client certificate is signed by the cluster CA (kubeadm, EKS and kubespray do this), kubectl logs and exec on this node get 401 Unauthorized`,
@@ -156,20 +157,6 @@ export const kubeletClientCa: Control = {
     };
   },
 };
-
-/**
- * The cluster CA the kubelet's own kubeconfig trusts (pitfalls #9): on a worker there is no
- * apiserver certificate to check the client CA against, but in the usual layouts one CA signs
- * both, so a client CA without it is worth a warning. Undefined when there is nothing to compare.
- */
-function clusterCa(model: NodeModel): { source: string; certs: X509Certificate[] } | undefined {
-  const path = model.kubelet.kubeconfig?.value;
-  const entry = path ? model.facts.kubeconfigCAs?.get(path) : undefined;
-  if (!path || !entry) return undefined;
-  const texts = [...entry.pem, ...entry.files.map((f) => model.facts.files.get(f)?.content ?? '')];
-  const certs = texts.flatMap((t) => parsePemBundle(t));
-  return certs.length > 0 ? { source: path, certs } : undefined;
-}
 
 /** The kubelet unit's ExecStartPre= that writes `path` at every start (Flatcar/Typhoon copy the CA so). */
 export function regeneratedBy(model: NodeModel, path: string): { line: string; source: string } | undefined {

@@ -13,6 +13,7 @@ import {
   parseProxyJumpField,
   parseRole,
   parseSsh,
+  parseCluster,
   parseText,
   parseUser,
 } from './fields.js';
@@ -97,6 +98,7 @@ const vars: Record<string, VarParser> = {
   kubemend_layout: (raw, ctx) => ({ layout: parseText(raw, ctx, 'kubeadm') }),
   kubemend_playbook: (raw, ctx) => ({ playbook: parsePlaybook(raw, ctx) }),
   kubemend_ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
+  kubemend_cluster: (raw, ctx) => ({ cluster: parseCluster(raw, ctx) }),
   kubemend_params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
 };
 const knownVars = Object.keys(vars);

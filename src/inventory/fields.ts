@@ -38,6 +38,8 @@ export interface Fields {
   params?: Sourced<Record<string, unknown>>;
   /** The transport asked for (`ssh` / `kubemend_ssh`); absent: chosen per node. */
   ssh?: Sourced<'builtin' | 'openssh'>;
+  /** The cluster the node belongs to (`cluster` / `kubemend_cluster`); absent: known from its CA. */
+  cluster?: Sourced<string>;
 }
 
 /** A node as the inventory defines it. */
@@ -282,6 +284,19 @@ export function parseSsh(raw: unknown, ctx: FieldContext): Sourced<'builtin' | '
     `${ctx.key} must be builtin or openssh, not ${describe(raw)}`,
     `write ${ctx.key}: openssh (the system ssh client), ${ctx.key}: builtin, or leave it out to choose per node`,
   );
+}
+
+/** A cluster name groups nodes for the fleet trust check; it beats the cluster CA kubemend reads. */
+export function parseCluster(raw: unknown, ctx: FieldContext): Sourced<string> | undefined {
+  const value = parseText(typeof raw === 'number' ? String(raw) : raw, ctx, 'prod-eu');
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$/.test(value.value))
+    return problem(
+      ctx,
+      `${ctx.key} must be a cluster name (letters, digits, . _ : -, at most 63), not ${describe(raw)}`,
+      `write ${ctx.key}: prod-eu`,
+    );
+  return value;
 }
 
 export function parseParams(raw: unknown, ctx: FieldContext): Sourced<Record<string, unknown>> | undefined {

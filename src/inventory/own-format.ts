@@ -15,6 +15,7 @@ import {
   parseProxyJumpField,
   parseRole,
   parseSsh,
+  parseCluster,
   parseText,
   parseUser,
 } from './fields.js';
@@ -39,6 +40,7 @@ const nodeFields: Record<string, FieldParser> = {
   groups: (raw, ctx) => ({ groups: parseGroups(raw, ctx) }),
   params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
   ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
+  cluster: (raw, ctx) => ({ cluster: parseCluster(raw, ctx) }),
 };
 export const nodeFieldNames = Object.keys(nodeFields);
 

@@ -62,6 +62,7 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
       ...(fields.params ? { paramsAt: `${fields.params.file}:${fields.params.line}` } : {}),
       source: { file: spec.file, line: spec.line },
       ...(fields.ssh ? { ssh: fields.ssh.value } : {}),
+      ...(fields.cluster ? { cluster: fields.cluster.value } : {}),
       sshCommand: {
         destination: alias,
         ...(fields.user ? { user: fields.user.value } : {}),

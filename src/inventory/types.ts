@@ -26,6 +26,8 @@ export interface NodeTarget {
   paramsAt?: string;
   /** Where the node was defined, for messages. */
   source: { file: string; line: number };
+  /** The cluster the inventory puts the node in; absent: the one its cluster CA says (fleet/clusters.ts). */
+  cluster?: string;
   /** The transport the inventory or --ssh asks for; absent: chosen per node (node/ssh/transport.ts). */
   ssh?: 'builtin' | 'openssh';
   /** How the OpenSSH transport calls `ssh` for this node: only what the inventory itself says. */

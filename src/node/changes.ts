@@ -219,3 +219,29 @@ export async function kubeletJournal(
   }).catch(() => undefined);
   return (r?.stdout ?? '').split('\n').filter(Boolean).slice(-40);
 }
+
+/** One answer of the live trust probe: an HTTP status, or why there was none (trust-probe.sh). */
+export interface ProbeAnswer {
+  url: string;
+  answer: string;
+}
+
+/**
+ * From a control plane: one HTTPS request to each kubelet URL with the kube-apiserver's kubelet
+ * client certificate and key, which stay on that node (only their paths travel).
+ */
+export async function trustProbe(
+  session: NodeSession,
+  certificate: string,
+  key: string,
+  urls: readonly string[],
+): Promise<ProbeAnswer[]> {
+  const r = await runScript(session, 'trust-probe', [certificate, key, ...urls], {
+    step: 'trust gate',
+    timeoutSec: 15 * urls.length + 15,
+  });
+  return r.stdout.split('\n').flatMap((line) => {
+    const m = /^KMPROBE (\S+) (\S+)$/.exec(line);
+    return m ? [{ answer: m[1]!, url: m[2]! }] : [];
+  });
+}

@@ -34,6 +34,7 @@ export type ScriptName =
   | 'read-file'
   | 'restart-kubelet'
   | 'restore'
+  | 'trust-probe'
   | 'write-file';
 
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);

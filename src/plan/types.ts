@@ -62,6 +62,21 @@ export interface NodePlan {
   warnings?: string[];
   /** kubemend addition: a kubemend run died on the node after writing; apply and rollback recover it first. */
   deadRun?: { runId: string; startedAt: string | null };
+  /** kubemend addition: the node's cluster (inventory name, or short fingerprint of its cluster CA). */
+  cluster?: string;
+  /** kubemend addition: what apply's live trust gate needs, as the node will be after its plan. */
+  trust?: NodeTrust;
+}
+
+/** The node's ends of the kube-apiserver → kubelet channel after its plan (public facts only). */
+export interface NodeTrust {
+  /**
+   * The kubelet's HTTPS port (10250 unless its config says otherwise), when it verifies callers
+   * with a client CA: one it has now, or one its plan gives it (then only once applied).
+   */
+  kubelet?: { port: number; clientCA: 'now' | 'planned' };
+  /** The kubelet client certificate and key (paths on the node) its kube-apiserver presents. */
+  apiserverClient?: { certificate: string; key: string };
 }
 
 export interface PlanFile {

@@ -6,6 +6,8 @@ export interface NodeSummary {
   role: 'control-plane' | 'worker' | null;
   layout: string | null;
   reachable: boolean;
+  /** The cluster: the inventory's name, or `ca:` and a short fingerprint of its cluster CA. */
+  cluster?: string;
   /** The SSH client used: builtin (ssh2) or openssh (the system ssh). */
   transport?: 'builtin' | 'openssh';
 }

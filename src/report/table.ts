@@ -73,7 +73,10 @@ export function renderAuditTable(
   lines.push('');
   const detected = report.nodes
     .filter((n) => n.reachable)
-    .map((n) => `${n.node} (${n.role ?? 'no kubernetes'}${n.layout ? `, ${n.layout}` : ''})`);
+    .map(
+      (n) =>
+        `${n.node} (${n.role ?? 'no kubernetes'}${n.layout ? `, ${n.layout}` : ''}${n.cluster ? `, cluster ${n.cluster}` : ''})`,
+    );
   if (detected.length > 0)
     lines.push(
       ...(width === undefined

@@ -102,7 +102,7 @@ describe('Ansible YAML inventories', () => {
     expect(byName(nodes, 'c').become).toBe('none');
   });
 
-  it('reads kubemend_role, kubemend_layout, kubemend_playbook and kubemend_params', async () => {
+  it('reads kubemend_role, kubemend_layout, kubemend_playbook, kubemend_params and kubemend_cluster', async () => {
     const ws = await workspace();
     await ws.write(
       'hosts.yaml',
@@ -110,12 +110,13 @@ describe('Ansible YAML inventories', () => {
         all:
           children:
             masters:
-              vars: { kubemend_role: control-plane, kubemend_params: { restartTimeout: 90 } }
+              vars: { kubemend_role: control-plane, kubemend_params: { restartTimeout: 90 }, kubemend_cluster: prod-eu }
               hosts:
                 m1: { kubemend_layout: kubespray, kubemend_playbook: kubespray }
       `,
     );
     expect(byName(await ws.load('hosts.yaml'), 'm1')).toMatchObject({
+      cluster: 'prod-eu',
       role: 'control-plane',
       layout: 'kubespray',
       playbook: 'kubespray',

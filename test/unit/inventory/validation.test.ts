@@ -44,6 +44,19 @@ describe('inventory validation', () => {
     ]);
   });
 
+  it('a cluster name is a name: text that could not be one is refused with its line', async () => {
+    const { details } = await problems(yaml`
+      nodes:
+        a: { host: 10.0.0.1, cluster: "prod eu" }
+        b: { host: 10.0.0.2, cluster: [x] }
+        c: { host: 10.0.0.3, cluster: prod-eu }
+    `);
+    expect(details).toEqual([
+      "inventory.yaml:2: node 'a': cluster must be a cluster name (letters, digits, . _ : -, at most 63), not 'prod eu' — write cluster: prod-eu",
+      expect.stringMatching(/^inventory\.yaml:3: node 'b': cluster must be text/) as unknown as string,
+    ]);
+  });
+
   it('suggests the right key for near misses', async () => {
     const { details } = await problems(yaml`
       nodes:
@@ -60,7 +73,7 @@ describe('inventory validation', () => {
       "inventory.yaml:5: node 'a': unknown key 'proxy_jump' — did you mean 'proxyJump'?",
       "inventory.yaml:6: node 'a': unknown key 'knownhosts' — did you mean 'knownHostsFile'?",
       "inventory.yaml:7: node 'a': unknown key 'rol' — did you mean 'role'?",
-      "inventory.yaml:8: node 'a': unknown key 'colour' — use one of 'host', 'port', 'user', 'identityFile', 'become', 'proxyJump', 'knownHostsFile', 'role', 'layout', 'playbook', 'groups', 'params', 'ssh'",
+      "inventory.yaml:8: node 'a': unknown key 'colour' — use one of 'host', 'port', 'user', 'identityFile', 'become', 'proxyJump', 'knownHostsFile', 'role', 'layout', 'playbook', 'groups', 'params', 'ssh', 'cluster'",
     ]);
   });
 

@@ -1,0 +1,60 @@
+/** The fleet step as audit and plan run it: clusters, the trust judgement, its verdicts on results and plans. */
+import { readFileSync } from 'node:fs';
+import { parsePemBundle } from '../controls/certs.js';
+import type { AuditResult } from '../controls/types.js';
+import { UsageError } from '../errors.js';
+import { clusterOf, type ClusterId } from '../fleet/clusters.js';
+import { currentTrust, fleetMember } from '../fleet/members.js';
+import { judgeFleet, type FleetMember, type FleetVerdict, type GivenCertificate } from '../fleet/trust.js';
+import type { Inspection } from '../node/inspect.js';
+
+/** --apiserver-kubelet-cert FILE: public certificates only; a file with a private key is refused. */
+export function loadGivenCertificates(path: string | undefined): GivenCertificate[] {
+  if (!path) return [];
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(
+      `cannot read --apiserver-kubelet-cert ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+    throw new UsageError(`--apiserver-kubelet-cert ${path} holds a private key`, [
+      'give only the public certificate (e.g. a copy of /etc/kubernetes/pki/apiserver-kubelet-client.crt); keys never leave a node',
+    ]);
+  const certs = parsePemBundle(text);
+  if (certs.length === 0)
+    throw new UsageError(`--apiserver-kubelet-cert ${path} holds no PEM certificate`, [
+      'give the kube-apiserver\'s kubelet client certificate in PEM ("-----BEGIN CERTIFICATE-----")',
+    ]);
+  return certs.map((cert) => ({ source: path, cert }));
+}
+
+/** Each reachable node's cluster: the inventory's name, else its cluster CA's short fingerprint. */
+export function clustersOf(inspections: readonly Inspection[]): Map<string, ClusterId | undefined> {
+  return new Map(
+    inspections.map((i) => [i.target.name, clusterOf(i.target.cluster, i.ok ? i.model : undefined)]),
+  );
+}
+
+/** The current state's verdict: warnings for each node's results (audit). */
+export function auditFleet(
+  inspections: readonly Inspection[],
+  given: readonly GivenCertificate[],
+): Map<string, FleetVerdict> {
+  const clusters = clustersOf(inspections);
+  const members: FleetMember[] = inspections.flatMap((i) =>
+    i.ok ? [fleetMember(i.target.name, clusters.get(i.target.name), currentTrust(i.model))] : [],
+  );
+  return judgeFleet(members, { given, mode: 'audit' });
+}
+
+/** Puts the fleet's warnings on the results they are about. */
+export function warnResults(results: AuditResult[], verdicts: ReadonlyMap<string, FleetVerdict>): void {
+  for (const r of results) {
+    const v = verdicts.get(r.node);
+    if (!v) continue;
+    r.warnings.push(...(r.control === 'kubelet-client-ca' ? v.kubeletWarnings : v.apiserverWarnings));
+  }
+}

@@ -1,0 +1,223 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTROLS, runControls } from '../../../src/controls/index.js';
+import { nodeModel } from '../../../src/facts/model.js';
+import { clusterOf } from '../../../src/fleet/clusters.js';
+import { decideFleet, type FleetEntry } from '../../../src/fleet/decide.js';
+import { currentTrust, fleetMember } from '../../../src/fleet/members.js';
+import { judgeFleet } from '../../../src/fleet/trust.js';
+import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
+import type { Templates } from '../../../src/plan/change.js';
+import { planNode } from '../../../src/plan/planner.js';
+import { makePki, type TestPki } from '../support/certs.js';
+import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+
+const tpl = (f: string) => readFileSync(new URL(`../../../templates/${f}`, import.meta.url), 'utf8');
+const templates: Templates = {
+  dropInYaml: tpl('kubelet-client-ca.dropin.yaml'),
+  dropInJson: tpl('kubelet-client-ca.dropin.json'),
+  systemdEnv: tpl('kubelet-env.dropin.conf'),
+  systemdExecStart: tpl('kubelet-execstart.dropin.conf'),
+};
+const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
+
+let pki: TestPki;
+beforeAll(() => {
+  pki = makePki();
+});
+
+const PKI = '/etc/kubernetes/pki';
+const CA = `${PKI}/ca.crt`;
+const CLIENT = `${PKI}/apiserver-kubelet-client.crt`;
+const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+const unfixedManifest = () =>
+  fixture('kubeadm/kube-apiserver.yaml').replace(/^.*--kubelet-client-.*\n/gm, '');
+const argsOf = (manifest: string) =>
+  (parse(manifest) as { spec: { containers: { command: string[] }[] } }).spec.containers[0]!.command;
+const kubelet = {
+  pid: 20,
+  comm: 'kubelet',
+  argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'],
+};
+
+/** A kubeadm control plane failing both controls; its kubelet client certificate is signed by `ca`. */
+const controlPlane = (manifest = unfixedManifest()): FakeNode => ({
+  processes: [{ pid: 10, comm: 'kube-apiserver', argv: argsOf(manifest) }, kubelet],
+  files: {
+    [MANIFEST]: manifest,
+    '/var/lib/kubelet/config.yaml': fixture('kubeadm/config.commented.yaml'),
+    [CA]: pki.caCrt,
+    [CLIENT]: pki.clientCrt,
+  },
+  keys: [`${PKI}/apiserver-kubelet-client.key`],
+  pairs: [{ cert: CLIENT, key: `${PKI}/apiserver-kubelet-client.key`, result: 'match' }],
+});
+
+/** A kubeadm worker without a client CA; `ca.crt` holds the given CA (the one its fix would use). */
+const worker = (
+  caCrt: string,
+  extra: Record<string, string> = {},
+  config = 'kubeadm/config.commented.yaml',
+) => ({
+  processes: [kubelet],
+  files: { '/var/lib/kubelet/config.yaml': fixture(config), [CA]: caCrt, ...extra },
+});
+
+function entry(name: string, node: FakeNode, cluster = 'prod'): FleetEntry {
+  const model = nodeModel(fakeFacts(node));
+  const now = new Date();
+  const plan = planNode(
+    { node: name, host: `${name}.lab`, port: 22, hostKey: null },
+    model,
+    runControls(name, model, CONTROLS, now),
+    kubeadm,
+    { node: name, templates },
+    now,
+  );
+  return { plan, model, playbook: kubeadm, cluster: { name: cluster, from: 'inventory' } };
+}
+
+describe('the fleet step of plan', () => {
+  it('blocks the worker whose planned client CA does not verify the control plane, and fixes the rest', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane()),
+      entry('w-1', worker(pki.caCrt)),
+      entry('w-3', worker(pki.otherCaCrt)),
+    ]);
+    expect(plans.get('cp-1')!.status).toBe('change');
+    expect(plans.get('w-1')!.status).toBe('change');
+    const w3 = plans.get('w-3')!;
+    expect(w3.status).toBe('blocked');
+    expect(w3.blocked).toEqual([
+      {
+        control: 'kubelet-client-ca',
+        reason: `the client CA ${CA} on w-3 does not verify cp-1's planned kubelet client certificate ${CLIENT}: kubectl logs/exec on w-3 would get 401 Unauthorized`,
+        fix: expect.stringContaining('issuer "CN=ca"') as unknown as string,
+      },
+    ]);
+    // Its change stays in the plan for the reviewer; apply skips a blocked node.
+    expect(w3.changes.map((c) => c.control)).toEqual(['kubelet-client-ca']);
+  });
+
+  it('names a bundle on the node that does verify it as the way out', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane()),
+      entry('w-3', worker(pki.otherCaCrt, { '/etc/pki/cluster-ca.pem': pki.caCrt })),
+    ]);
+    expect(plans.get('w-3')!.blocked[0]!.fix).toBe(
+      'point kubelet.clientCAFile at /etc/pki/cluster-ca.pem, which verifies it (inventory params or -p playbook), and plan again',
+    );
+  });
+
+  it('does not judge a worker against the control plane of another cluster', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane(), 'a'),
+      entry('w-3', worker(pki.otherCaCrt), 'b'),
+    ]);
+    expect(plans.get('w-3')!.status).toBe('change');
+    expect(plans.get('w-3')!.warnings?.[0]).toMatch(
+      /^fleet trust check not run for w-3: no control plane of cluster b is in the selection/,
+    );
+  });
+
+  it('workers alone: a warning that says which check did not run and how to give it what it needs', () => {
+    const w = decideFleet([entry('w-1', worker(pki.caCrt))]).get('w-1')!;
+    expect(w.status).toBe('change');
+    expect(w.warnings).toEqual([
+      expect.stringMatching(
+        /--apiserver-kubelet-cert FILE .*apiserver-kubelet-client\.crt/,
+      ) as unknown as string,
+    ]);
+  });
+
+  it('with --apiserver-kubelet-cert, workers alone are judged against that certificate', () => {
+    const given = [{ source: '/tmp/apiserver-kubelet-client.crt', cert: new X509Certificate(pki.clientCrt) }];
+    const plans = decideFleet([entry('w-1', worker(pki.caCrt)), entry('w-3', worker(pki.otherCaCrt))], given);
+    expect(plans.get('w-1')!.status).toBe('change');
+    expect(plans.get('w-1')!.warnings).toBeUndefined();
+    expect(plans.get('w-3')!.blocked[0]!.reason).toBe(
+      `the client CA ${CA} on w-3 does not verify the kube-apiserver's kubelet client certificate /tmp/apiserver-kubelet-client.crt (--apiserver-kubelet-cert): kubectl logs/exec on w-3 would get 401 Unauthorized`,
+    );
+  });
+
+  it('blocks the control plane whose planned certificate a configured kubelet of its cluster rejects', () => {
+    // w-9 already verifies callers against the other CA (compliant): cp-1's new flags would break it.
+    const w9 = worker(pki.otherCaCrt, {}, 'kubeadm/config.yaml');
+    const plans = decideFleet([entry('cp-1', controlPlane()), entry('w-9', w9)]);
+    expect(plans.get('w-9')!.status).toBe('compliant');
+    const cp = plans.get('cp-1')!;
+    expect(cp.status).toBe('blocked');
+    expect(cp.blocked.map((b) => [b.control, b.reason])).toEqual([
+      [
+        'apiserver-kubelet-client-cert',
+        `cp-1's planned kubelet client certificate ${CLIENT} is not signed by the client CA ${CA} of w-9: kubectl logs/exec on w-9 would get 401 Unauthorized`,
+      ],
+    ]);
+  });
+
+  it('puts what the trust gate needs on each plan', () => {
+    const plans = decideFleet([entry('cp-1', controlPlane()), entry('w-1', worker(pki.caCrt))]);
+    expect(plans.get('cp-1')).toMatchObject({
+      cluster: 'prod',
+      trust: {
+        kubelet: { port: 10250, clientCA: 'planned' },
+        apiserverClient: { certificate: CLIENT, key: `${PKI}/apiserver-kubelet-client.key` },
+      },
+    });
+    expect(plans.get('w-1')).toMatchObject({
+      cluster: 'prod',
+      trust: { kubelet: { port: 10250, clientCA: 'planned' } },
+    });
+    expect(plans.get('w-1')!.trust!.apiserverClient).toBeUndefined();
+  });
+});
+
+describe('the fleet judgement of the current state (audit)', () => {
+  it('warns on both ends of a channel that is broken now, naming the other node', () => {
+    const fixed = fixture('kubeadm/kube-apiserver.yaml');
+    const cp = nodeModel(fakeFacts(controlPlane(fixed)));
+    const w = nodeModel(fakeFacts(worker(pki.otherCaCrt, {}, 'kubeadm/config.yaml')));
+    const prod = { name: 'prod', from: 'inventory' as const };
+    const v = judgeFleet(
+      [fleetMember('cp-1', prod, currentTrust(cp)), fleetMember('w-9', prod, currentTrust(w))],
+      {
+        mode: 'audit',
+      },
+    );
+    expect(v.get('w-9')!.kubeletWarnings).toEqual([
+      `the client CA ${CA} on w-9 does not verify cp-1's kubelet client certificate ${CLIENT}: kubectl logs/exec on w-9 get 401 Unauthorized`,
+    ]);
+    expect(v.get('cp-1')!.apiserverWarnings[0]).toContain('is not accepted by the client CA');
+    expect(v.get('cp-1')!.kubeletWarnings).toEqual([]);
+  });
+});
+
+describe('clusters from facts', () => {
+  it('a node is in the cluster its kubelet kubeconfig trusts, by fingerprint; the inventory name wins', () => {
+    const a = nodeModel(
+      fakeFacts({
+        ...worker(pki.caCrt),
+        processes: [{ ...kubelet, argv: [...kubelet.argv, '--kubeconfig=/etc/kubernetes/kubelet.conf'] }],
+      }),
+    );
+    a.facts.kubeconfigCAs = new Map([['/etc/kubernetes/kubelet.conf', { files: [], pem: [pki.caCrt] }]]);
+    const b = nodeModel(
+      fakeFacts({
+        ...worker(pki.otherCaCrt),
+        processes: [{ ...kubelet, argv: [...kubelet.argv, '--kubeconfig=/k'] }],
+      }),
+    );
+    b.facts.kubeconfigCAs = new Map([['/k', { files: [CA], pem: [] }]]);
+    const fp = new X509Certificate(pki.caCrt).fingerprint256.replaceAll(':', '').slice(0, 8).toLowerCase();
+    expect(clusterOf(undefined, a)).toEqual({
+      name: `ca:${fp}`,
+      from: 'ca',
+      source: '/etc/kubernetes/kubelet.conf',
+    });
+    expect(clusterOf(undefined, b)?.name).not.toBe(`ca:${fp}`);
+    expect(clusterOf('prod-eu', a)).toEqual({ name: 'prod-eu', from: 'inventory' });
+    expect(clusterOf(undefined, nodeModel(fakeFacts({})))).toBeUndefined();
+  });
+});
