@@ -44,9 +44,18 @@ import { takeNodeLock } from './lock.js';
 import { preflight } from './preflight.js';
 import { recoverDeadRun, rollBack, type NodeLog } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
+import { describeProbe, type ProbeRecord } from './trust-gate.js';
 
 export type NodeOutcome =
-  | { node: string; status: 'applied'; backup: string; changed: string[]; recovered?: string }
+  | {
+      node: string;
+      status: 'applied';
+      backup: string;
+      changed: string[];
+      recovered?: string;
+      /** The live trust gate: each probe and its answer, and each check that could not run and why. */
+      trust?: string[];
+    }
   | { node: string; status: 'compliant'; recovered?: string }
   /** A dead run was rolled back on the node; this plan had nothing more to do there. */
   | { node: string; status: 'recovered'; reason: string; deadRun: string }
@@ -84,6 +93,14 @@ export interface ApplyContext {
   onStage: OnStage;
   /** How facts are gathered (default: the gather script over the session); tests give their own. */
   gatherFacts?: typeof gatherFacts;
+  /** The live trust gate (trust-gate.ts): probes from control planes, run after the health gate. */
+  trustGate?: (session: NodeSession) => Promise<TrustResult>;
+}
+
+export interface TrustResult {
+  records: ProbeRecord[];
+  /** Checks that could not run, and why. */
+  skipped: string[];
 }
 
 /** Whether an error means the connection is gone (nothing more can be done on the node). */
@@ -278,6 +295,8 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
 
     await restartAndGate(session, spec, before, gate);
 
+    const trust = ctx.trustGate ? await trustGate(session, ctx, log) : undefined;
+
     ctx.onStage('re-audit');
     await reaudit(session, ctx);
 
@@ -290,6 +309,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       backup,
       changed: files.map((f) => f.path),
       ...(recovered ? { recovered } : {}),
+      ...(trust && trust.length > 0 ? { trust } : {}),
     };
   } catch (e) {
     const reason = describe(e);
@@ -324,6 +344,27 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       ...internal,
     };
   }
+}
+
+/**
+ * Runs the live trust gate and journals every probe with its answer; a kubelet that rejects its
+ * control plane's certificate fails the gate (GateError: the change is rolled back).
+ */
+async function trustGate(session: NodeSession, ctx: ApplyContext, log: NodeLog): Promise<string[]> {
+  ctx.onStage('trust', 'kube-apiserver → kubelet', { timeoutSec: 30 });
+  const { records, skipped } = await ctx.trustGate!(session);
+  for (const r of records) await log('trust-probe', { ...r });
+  for (const reason of skipped) await log('trust-gate-skipped', { reason });
+  const rejected = records.filter((r) => r.verdict === 'rejected');
+  if (rejected.length > 0)
+    throw new GateError(
+      'trust gate',
+      `trust gate: ${rejected.map(describeProbe).join('; ')}: kubectl logs/exec on ${[...new Set(rejected.map((r) => r.to))].join(', ')} would fail`,
+    );
+  return [
+    ...records.map((r) => `${r.verdict === 'trusted' ? 'trusted' : 'not proven'}: ${describeProbe(r)}`),
+    ...skipped.map((s) => `not checked: ${s}`),
+  ];
 }
 
 const stepOf = (e: unknown): string =>

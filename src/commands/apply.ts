@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
-import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
+import { applyNode, type NodeOutcome, type TrustResult } from '../apply/node-apply.js';
+import { probesFor, records, type FleetNode, type ProbeRecord } from '../apply/trust-gate.js';
+import { trustProbe } from '../node/changes.js';
+import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
@@ -261,6 +264,34 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     serial,
   );
 
+  // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts).
+  const applied = new Set<string>();
+  const runTrustGate = async (item: FleetNode, own: NodeSession): Promise<TrustResult> => {
+    const { probes, skipped } = probesFor(item, planned, applied);
+    const found: ProbeRecord[] = [];
+    for (const p of probes) {
+      const ask = (s: NodeSession, urls: string[]) => trustProbe(s, p.certificate, p.key, urls);
+      const on = (urls: string[]) =>
+        p.from.plan.node === item.plan.node
+          ? ask(own, urls)
+          : withSession(p.from.target, sessionOpts, (s) => ask(s, urls));
+      try {
+        let got = records(p, await on(p.to.map((t) => t.url)));
+        // A kubelet that has just restarted may need a moment on its port: once more for those.
+        const again = got.filter((r) => r.answer === 'connect' || r.answer === 'timeout');
+        if (again.length > 0) {
+          await clock.sleep(3000);
+          const retried = records(p, await on(again.map((r) => r.url)));
+          got = got.map((r) => retried.find((x) => x.url === r.url) ?? r);
+        }
+        found.push(...got);
+      } catch (e) {
+        skipped.push(`the probe could not run on ${p.from.plan.node}: ${(e as Error).message}`);
+      }
+    }
+    return { records: found, skipped };
+  };
+
   rollout: for (const batch of batches) {
     const go: typeof batch = [];
     for (const item of batch) {
@@ -300,6 +331,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               };
             const playbook = playbookOf(plan, target);
             return applyNode(session, {
+              trustGate: (own) => runTrustGate({ plan, target }, own),
               runId,
               target,
               plan,
@@ -335,6 +367,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       }),
     );
     for (const found of results) {
+      if (found.status === 'applied') applied.add(found.node);
       const dead = recoveredRuns.get(found.node);
       const r =
         dead && (found.status === 'applied' || found.status === 'compliant')

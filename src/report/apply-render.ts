@@ -16,6 +16,8 @@ export interface OutcomeView {
   manual?: readonly string[];
   /** A run that had died on the node and was rolled back first. */
   recovered?: string;
+  /** The live trust gate's probes and the checks it could not run. */
+  trust?: readonly string[];
 }
 
 /** Something the run deliberately left as it was, and the command that would deal with it later. */
@@ -110,6 +112,7 @@ export function renderApplySummary(
   for (const o of s.outcomes) {
     if (LEFT.has(o.status)) continue; // listed once, under "Left as it was", with the way on
     const detail = [
+      ...(o.trust?.map((t) => `    trust gate: ${t}`) ?? []),
       ...(o.evidence?.slice(-10).map((e) => c.dim(`    ${e}`)) ?? []),
       ...(o.manual ? [`  recover ${o.node} by hand:`, ...o.manual.map((step) => `    ${step}`)] : []),
     ];

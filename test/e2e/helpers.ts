@@ -25,3 +25,15 @@ export async function waitUntil<T>(
 
 /** Single-quotes a string for a POSIX shell. */
 export const shq = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** Commands on a lab node: `ssh` returns stdout (a non-zero exit throws, naming node and command); `sha` hashes a file. */
+export function labShell(lab: Lab) {
+  const ssh = async (node: string, command: string): Promise<string> => {
+    const r = await lab.ssh(node, command);
+    if (r.code !== 0) throw new Error(`${node}: ${command}: exit ${r.code}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const sha = async (node: string, path: string) =>
+    (await ssh(node, `sha256sum < ${shq(path)}`)).split(' ')[0];
+  return { ssh, sha };
+}

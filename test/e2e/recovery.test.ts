@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ApplyReport } from '../../src/commands/apply.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { kubemend, type CliResult } from './cli.js';
-import { shq, waitUntil } from './helpers.js';
+import { labShell, shq, waitUntil } from './helpers.js';
 
 const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-recovery`;
@@ -27,13 +27,9 @@ describe.skipIf(!canRun)('the change engine on the lab: hostile paths, recovery 
       home,
       ...(onSpawn ? { onSpawn } : {}),
     });
-  const ssh = async (node: string, command: string) => {
-    const r = await lab.ssh(node, command);
-    if (r.code !== 0) throw new Error(`${node}: ${command}: exit ${r.code}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const sha = async (node: string, path: string) =>
-    (await ssh(node, `sha256sum < ${shq(path)}`)).split(' ')[0];
+  const shell = () => labShell(lab);
+  const ssh = (node: string, command: string) => shell().ssh(node, command);
+  const sha = (node: string, path: string) => shell().sha(node, path);
   const healthy = (node: string) =>
     waitUntil(
       `${node} kubelet healthz`,

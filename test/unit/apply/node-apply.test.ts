@@ -44,6 +44,7 @@ const SCRIPTS: ScriptName[] = [
   'read-file',
   'restart-kubelet',
   'restore',
+  'trust-probe',
   'write-file',
 ];
 
@@ -362,5 +363,66 @@ describe('the apply sequence, step by step', () => {
         'w1 is locked by another kubemend run 20261203T081500-abc123 (kubemend 0.1.0) started 2026-12-03 08:15:00 UTC by ops@bastion; wait for it to finish (the lock of a run that died frees itself within 20 s)',
     });
     expect(node.steps).toEqual(['lock-owner']);
+  });
+});
+
+describe('the live trust gate in the sequence', () => {
+  const probe = (answer: string) => ({
+    records: [
+      {
+        from: 'cp-1',
+        to: 'w1',
+        url: 'https://10.0.0.1:10250/healthz',
+        answer,
+        verdict: answer === '401' ? ('rejected' as const) : ('trusted' as const),
+      },
+    ],
+    skipped: [],
+  });
+
+  it('runs after the health gate; its probe and answer are journalled and reported', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    const events: string[] = [];
+    const ctx = context(node, plan, events);
+    let stepsAtProbe: string[] = [];
+    ctx.trustGate = () => ((stepsAtProbe = [...node.steps]), Promise.resolve(probe('403')));
+    const outcome = await applyNode(node, ctx);
+    expect(stepsAtProbe).toEqual([...APPLY, ...RESTART]);
+    expect(outcome).toMatchObject({
+      status: 'applied',
+      trust: ['trusted: cp-1 → w1 https://10.0.0.1:10250/healthz: 403 (authenticated, not authorized)'],
+    });
+    expect(events).toEqual(['backed-up', 'written', 'trust-probe', 'applied']);
+  });
+
+  it('a 401 from the kubelet fails the gate and rolls the node back', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    const events: string[] = [];
+    const ctx = context(node, plan, events);
+    ctx.trustGate = () => Promise.resolve(probe('401'));
+    const outcome = await applyNode(node, ctx);
+    expect(outcome).toMatchObject({ status: 'rolled-back' });
+    expect(JSON.stringify(outcome)).toContain(
+      'trust gate: cp-1 → w1 https://10.0.0.1:10250/healthz: 401 (Unauthorized: the kubelet does not trust the certificate): kubectl logs/exec on w1 would fail',
+    );
+    expect(node.files.get(CONFIG)).toBe(BEFORE);
+    expect(events).toEqual(['backed-up', 'written', 'trust-probe', 'failed', 'restored', 'rolled-back']);
+  });
+
+  it('a gate that could not run says why, and does not pass for a proof', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    const events: string[] = [];
+    const ctx = context(node, plan, events);
+    ctx.trustGate = () =>
+      Promise.resolve({ records: [], skipped: ['no control plane of cluster ca:1 is in this run'] });
+    const outcome = await applyNode(node, ctx);
+    expect(outcome).toMatchObject({
+      status: 'applied',
+      trust: ['not checked: no control plane of cluster ca:1 is in this run'],
+    });
+    expect(events).toContain('trust-gate-skipped');
   });
 });

@@ -7,12 +7,13 @@ export interface TestPki {
   caCrt: string;
   clientCrt: string;
   otherCaCrt: string;
-  /** A client cert signed by the other CA. */
+  /** A client cert signed by the other CA, and its key (a kubelet client pair of another cluster). */
   foreignClientCrt: string;
+  foreignClientKey: string;
   serverOnlyCrt: string;
 }
 
-/** Makes a small PKI with openssl once per test file; only public certificates are returned. */
+/** Makes a small PKI with openssl once per test file: public certificates, and the foreign client's key. */
 export function makePki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'kubemend-pki-'));
   const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
@@ -76,6 +77,7 @@ export function makePki(): TestPki {
       clientCrt: read('client.crt'),
       otherCaCrt: read('other-ca.crt'),
       foreignClientCrt: read('foreign.crt'),
+      foreignClientKey: read('foreign.key'),
       serverOnlyCrt: read('server.crt'),
     };
   } finally {
