@@ -10,8 +10,6 @@
  */
 import { CONTROLS, runControls } from '../controls/index.js';
 import { NodeError } from '../errors.js';
-import { manifestFlags } from '../facts/apiserver.js';
-import { lastFlag } from '../facts/flags.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
@@ -395,16 +393,9 @@ function backupEntries(
   return entries;
 }
 
-/** The kubelet client flags the new kube-apiserver must run with, read from the planned manifest. */
-function expectedApiserverFlags(plan: NodePlan): string[] {
-  const manifest = plan.changes.find((c) => c.restart === 'static-pod:kube-apiserver');
-  if (!manifest) return [];
-  const flags = manifestFlags(manifest.path, manifest.after.content)?.flags ?? [];
-  return ['kubelet-client-certificate', 'kubelet-client-key']
-    .map((n) => lastFlag(flags, n))
-    .filter((f) => f !== undefined)
-    .map((f) => `--${f.name}=${f.value}`);
-}
+/** What the restarted components must show: each control's gate (the kube-apiserver's new flags). */
+const expectedApiserverFlags = (plan: NodePlan): string[] =>
+  CONTROLS.flatMap((c) => c.gate(plan.changes).apiserverFlags);
 
 /** The controls this plan fixed must pass on the node as it is now. */
 async function reaudit(session: NodeSession, ctx: ApplyContext): Promise<NodeModel> {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { decideFleet, type FleetEntry } from '../fleet/decide.js';
 import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
-import { runControls } from '../controls/index.js';
+import { gatherNeeds, runControls } from '../controls/index.js';
 import { ExitCode, UsageError, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
 import type { NodeTarget } from '../inventory/types.js';
@@ -29,27 +29,10 @@ export interface PlanOptions extends CommonOptions {
   issueCerts?: boolean;
 }
 
-/** The systemd drop-in kubemend may create; fetched so a plan knows whether it exists. */
-const KUBEMEND_UNIT_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
-
 /** Every path a playbook may point a fix at, so one gather sees them all (no second round trip). */
 export function gatherFor(playbooks: readonly Playbook[]): GatherOptions {
-  const files = new Set<string>([KUBEMEND_UNIT_DROPIN]);
-  const keys = new Set<string>();
-  const pairs: [string, string][] = [];
-  for (const p of playbooks) {
-    files.add(p.kubelet.clientCAFile);
-    if (p.apiserver) {
-      files.add(p.apiserver.kubeletClientCertificate);
-      keys.add(p.apiserver.kubeletClientKey);
-      pairs.push([p.apiserver.kubeletClientCertificate, p.apiserver.kubeletClientKey]);
-      if (p.apiserver.issue) {
-        files.add(p.apiserver.issue.caCertificate);
-        keys.add(p.apiserver.issue.caKey);
-      }
-    }
-  }
-  return { extraFiles: [...files], extraKeys: [...keys], extraPairs: pairs };
+  const needs = gatherNeeds(playbooks);
+  return { extraFiles: needs.files, extraKeys: needs.keys, extraPairs: needs.pairs };
 }
 
 /** The playbook for each node: inventory `playbook`, else -p, else by layout; then the node's params. */

@@ -1,9 +1,34 @@
 import type { NodeModel } from '../facts/model.js';
-import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert.js';
-import { kubeletClientCa } from './kubelet-client-ca.js';
-import type { AuditResult, Control } from './types.js';
+import type { Playbook } from '../playbook/types.js';
+import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert/index.js';
+import { kubeletClientCa } from './kubelet-client-ca/index.js';
+import type { AuditResult, Control, ControlId, GatherNeeds } from './types.js';
 
+/** Every control, one folder each: the one list the commands, the planner and apply go through. */
 export const CONTROLS: readonly Control[] = [apiserverKubeletClientCert, kubeletClientCa];
+
+export const CONTROL_IDS = CONTROLS.map((c) => c.id);
+
+export function controlById(id: ControlId): Control {
+  const c = CONTROLS.find((k) => k.id === id);
+  if (!c) throw new Error(`no control ${id}`);
+  return c;
+}
+
+/** What every control needs gathered for these playbooks, in one list each. */
+export function gatherNeeds(playbooks: readonly Playbook[]): GatherNeeds {
+  const files = new Set<string>();
+  const keys = new Set<string>();
+  const pairs = new Map<string, [string, string]>();
+  for (const p of playbooks)
+    for (const c of CONTROLS) {
+      const n = c.gather(p);
+      n.files.forEach((f) => files.add(f));
+      n.keys.forEach((k) => keys.add(k));
+      for (const pair of n.pairs) pairs.set(pair.join('\0'), pair);
+    }
+  return { files: [...files], keys: [...keys], pairs: [...pairs.values()] };
+}
 
 /** Resolves `--controls` (ids and aliases, comma-separated); returns unknown names separately. */
 export function resolveControls(list: string | undefined): { controls: Control[]; unknown: string[] } {

@@ -1,4 +1,7 @@
 import type { NodeModel } from '../facts/model.js';
+import type { Playbook } from '../playbook/types.js';
+import type { PlanContext, PlanPart } from '../plan/change.js';
+import type { PlannedChange } from '../plan/types.js';
 
 export type Status = 'pass' | 'fail' | 'skip' | 'error';
 
@@ -23,10 +26,32 @@ export interface AuditResult {
 
 export type ControlId = 'apiserver-kubelet-client-cert' | 'kubelet-client-ca';
 
-export interface Control {
+/** How a control judges one node: its audit (check.ts in the control's folder). Pure. */
+export interface ControlCheck {
   id: ControlId;
   aliases: string[];
   benchmarks: string[];
   title: string;
   check(model: NodeModel, now: Date): Omit<AuditResult, 'node' | 'control' | 'benchmarks'>;
+}
+
+/** Files a fix may point at, fetched by the one gather (public files read; keys only stat'ed). */
+export interface GatherNeeds {
+  files: string[];
+  keys: string[];
+  pairs: [cert: string, key: string][];
+}
+
+/**
+ * A control, whole: what it gathers, how it judges, how it plans, what its gate checks. One folder
+ * each (src/controls/<id>/), registered in index.ts; a new control is one more folder. What spans
+ * controls and nodes (the kube-apiserver → kubelet trust rule) is the fleet step, src/fleet/.
+ */
+export interface Control extends ControlCheck {
+  /** Files the playbook points this control's fix at, so one gather sees them all. */
+  gather(playbook: Playbook): GatherNeeds;
+  /** The change that fixes a failing result on one node, or why it cannot be made (blocked). */
+  plan(model: NodeModel, result: AuditResult, playbook: Playbook, ctx: PlanContext, now: Date): PlanPart;
+  /** What the restarted component must show before the health gate passes (apply). */
+  gate(changes: readonly PlannedChange[]): { apiserverFlags: string[] };
 }

@@ -8,7 +8,7 @@
  * control plane of that cluster in the selection. A planned change that would break that is
  * blocked (the kubelet's first: it is the one that starts checking); a broken channel that nothing
  * planned causes is a warning about the current state. Pairs on one node are judged by the node's
- * own plan and audit (kubelet-plan.ts, the controls), not again here.
+ * own plan and audit (controls/kubelet-client-ca/plan.ts, the controls' checks), not again here.
  */
 import type { X509Certificate } from 'node:crypto';
 import { issuedBy } from '../controls/certs.js';

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { createHash } from 'node:crypto';
+import { CONTROL_IDS } from '../controls/index.js';
 import { UsageError } from '../errors.js';
 import type { PlanFile } from './types.js';
 
@@ -8,7 +9,7 @@ const change = {
   type: 'object',
   required: ['control', 'path', 'action', 'before', 'after', 'diff', 'restart', 'durable', 'notes'],
   properties: {
-    control: { enum: ['apiserver-kubelet-client-cert', 'kubelet-client-ca'] },
+    control: { enum: CONTROL_IDS },
     path: { type: 'string', pattern: '^/' },
     action: { enum: ['modify', 'create'] },
     before: {

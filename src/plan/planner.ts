@@ -1,11 +1,10 @@
+import { controlById } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { EditError } from '../edits/result.js';
 import { NOT_FIXABLE_OVER_SSH } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
-import { planApiserverClientCert } from './apiserver-plan.js';
 import type { PlanContext, PlanPart } from './change.js';
-import { planKubeletClientCa } from './kubelet-plan.js';
 import type { NodePlan } from './types.js';
 
 export interface NodeIdentity {
@@ -33,9 +32,7 @@ export function planNode(
       continue;
     }
     try {
-      if (r.control === 'apiserver-kubelet-client-cert')
-        parts.push(planApiserverClientCert(model, r, playbook, ctx, now));
-      else parts.push(planKubeletClientCa(model, r, playbook, ctx));
+      parts.push(controlById(r.control).plan(model, r, playbook, ctx, now));
     } catch (e) {
       // A file kubemend cannot edit without risk (one it cannot parse the way it must write it, say)
       // blocks this control on this node, not the plan of every node.

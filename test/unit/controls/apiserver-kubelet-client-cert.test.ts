@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { apiserverKubeletClientCert } from '../../../src/controls/apiserver-kubelet-client-cert.js';
+import { apiserverKubeletClientCert } from '../../../src/controls/apiserver-kubelet-client-cert/index.js';
 import { manifestFlags } from '../../../src/facts/apiserver.js';
 import { lastFlag } from '../../../src/facts/flags.js';
 import { nodeModel } from '../../../src/facts/model.js';

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca.js';
+import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 import { makePki, type TestPki } from '../support/certs.js';

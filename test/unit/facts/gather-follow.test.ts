@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca.js';
+import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { collectFacts } from '../../../src/node/gather.js';
 import type { ExecResult } from '../../../src/node/ssh/index.js';

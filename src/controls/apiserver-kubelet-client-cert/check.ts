@@ -1,15 +1,16 @@
-import { lastFlag } from '../facts/flags.js';
-import { isEks, UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
-import type { NodeModel } from '../facts/model.js';
-import { clientCertProblem, describeCert, issuedBy, parsePemBundle } from './certs.js';
-import type { Control, Evidence } from './types.js';
+import { lastFlag } from '../../facts/flags.js';
+import { isEks } from '../../facts/layout.js';
+import type { NodeModel } from '../../facts/model.js';
+import { clientCertProblem, describeCert, issuedBy, parsePemBundle } from '../certs.js';
+import { unsupportedSkip } from '../skip.js';
+import type { ControlCheck, Evidence } from '../types.js';
 
 export const CERT_FLAG = 'kubelet-client-certificate';
 export const KEY_FLAG = 'kubelet-client-key';
 
-type Outcome = ReturnType<Control['check']>;
+type Outcome = ReturnType<ControlCheck['check']>;
 
-export const apiserverKubeletClientCert: Control = {
+export const apiserverKubeletClientCertCheck: ControlCheck = {
   id: 'apiserver-kubelet-client-cert',
   aliases: ['cis-k8s-1.2.5', 'cis-k8s-1.2.4'],
   benchmarks: ['CIS Kubernetes 1.2.5', 'CIS Kubernetes 1.2.4'],
@@ -23,14 +24,8 @@ export const apiserverKubeletClientCert: Control = {
         evidence: [],
         warnings: [],
       };
-    const unsupported = layout ? UNSUPPORTED_LAYOUTS.get(layout) : undefined;
-    if (unsupported)
-      return {
-        status: 'skip',
-        reason: `${layout} nodes are not supported: ${unsupported}`,
-        evidence: [],
-        warnings: [],
-      };
+    const unsupported = unsupportedSkip(layout);
+    if (unsupported) return unsupported;
     if (!apiserver.process && !apiserver.manifest)
       return { status: 'skip', reason: 'no kube-apiserver on this node', evidence: [], warnings: [] };
 

@@ -1,5 +1,5 @@
-import type { KubeletSettings, Sourced } from '../facts/kubelet.js';
-import type { Evidence } from './types.js';
+import type { KubeletSettings, Sourced } from '../../facts/kubelet.js';
+import type { Evidence } from '../types.js';
 
 /** Where a setting came from, in a reviewer's words. */
 function from(s: Sourced<unknown>): string {

@@ -1,13 +1,13 @@
-import { CERT_FLAG, KEY_FLAG } from '../controls/apiserver-kubelet-client-cert.js';
-import { clientCertProblem, issuedBy, parsePemBundle } from '../controls/certs.js';
-import type { AuditResult } from '../controls/types.js';
-import { EditError } from '../edits/result.js';
-import { setApiserverFlags } from '../edits/apiserver-manifest.js';
-import { lastFlag } from '../facts/flags.js';
-import type { NodeModel } from '../facts/model.js';
-import type { Playbook } from '../playbook/types.js';
-import { fileChange, type PlanContext, type PlanPart } from './change.js';
-import type { IssueCert } from './types.js';
+import { CERT_FLAG, KEY_FLAG } from './check.js';
+import { clientCertProblem, issuedBy, parsePemBundle } from '../certs.js';
+import type { AuditResult } from '../types.js';
+import { EditError } from '../../edits/result.js';
+import { setApiserverFlags } from '../../edits/apiserver-manifest.js';
+import { lastFlag } from '../../facts/flags.js';
+import type { NodeModel } from '../../facts/model.js';
+import type { Playbook } from '../../playbook/types.js';
+import { fileChange, type PlanContext, type PlanPart } from '../../plan/change.js';
+import type { IssueCert } from '../../plan/types.js';
 
 const CONTROL = 'apiserver-kubelet-client-cert' as const;
 

@@ -1,10 +1,10 @@
-import type { Sourced } from '../facts/kubelet.js';
-import { UNSUPPORTED_LAYOUTS } from '../facts/layout.js';
-import type { NodeModel } from '../facts/model.js';
-import { kubeconfigCa } from '../fleet/clusters.js';
-import { parsePemBundle } from './certs.js';
-import { openDoor } from './kubelet-open-door.js';
-import type { Control, Evidence } from './types.js';
+import type { Sourced } from '../../facts/kubelet.js';
+import type { NodeModel } from '../../facts/model.js';
+import { kubeconfigCa } from '../../fleet/clusters.js';
+import { parsePemBundle } from '../certs.js';
+import { openDoor } from './open-door.js';
+import { unsupportedSkip } from '../skip.js';
+import type { ControlCheck, Evidence } from '../types.js';
 
 function describeSource(s: Sourced): string {
   if (s.layer === 'flag')
@@ -19,21 +19,15 @@ function clientCaEvidence(s: Sourced): Evidence[] {
   return evidence;
 }
 
-export const kubeletClientCa: Control = {
+export const kubeletClientCaCheck: ControlCheck = {
   id: 'kubelet-client-ca',
   aliases: ['cis-eks-3.2.3', 'cis-k8s-4.2.3'],
   benchmarks: ['CIS Amazon EKS 3.2.3', 'CIS Kubernetes 4.2.3'],
   title: 'The kubelet verifies client certificates against a client CA',
   check(model: NodeModel) {
     const { kubelet, layout } = model;
-    const unsupported = layout ? UNSUPPORTED_LAYOUTS.get(layout) : undefined;
-    if (unsupported)
-      return {
-        status: 'skip',
-        reason: `${layout} nodes are not supported: ${unsupported}`,
-        evidence: [],
-        warnings: [],
-      };
+    const unsupported = unsupportedSkip(layout);
+    if (unsupported) return unsupported;
     if (!kubelet.present) {
       const stray = [...model.facts.files.values()].filter(
         (f) => f.status === 'ok' && /kubelet.*\.(ya?ml|json|conf)$/.test(f.path),

@@ -1,23 +1,30 @@
 import { posix } from 'node:path';
-import { issuedBy, parsePemBundle } from '../controls/certs.js';
-import { openDoor } from '../controls/kubelet-open-door.js';
-import type { AuditResult } from '../controls/types.js';
-import { renderClientCADropIn } from '../edits/kubelet-dropin.js';
-import { setKubeletClientCA } from '../edits/kubelet-config.js';
-import { EditError } from '../edits/result.js';
-import { renderExecStartDropIn, setFlagOnExecStart } from '../edits/execstart.js';
-import { renderSystemdEnvDropIn, setFlagInEnvFile, setFlagInUnitEnvironment } from '../edits/flags-text.js';
-import { parseEnvFile } from '../facts/envfile.js';
-import { lastFlag } from '../facts/flags.js';
-import { kubeletView, walkOrder, type ConfigLayer } from '../facts/kubelet.js';
-import { splitSystemctlCat } from '../facts/systemd.js';
-import type { NodeFacts } from '../facts/types.js';
-import type { PlannedChange } from './types.js';
-import type { NodeModel } from '../facts/model.js';
-import type { Playbook } from '../playbook/types.js';
-import { fileChange, type PlanContext, type PlanPart } from './change.js';
+import { issuedBy, parsePemBundle } from '../certs.js';
+import { openDoor } from './open-door.js';
+import type { AuditResult } from '../types.js';
+import { renderClientCADropIn } from '../../edits/kubelet-dropin.js';
+import { setKubeletClientCA } from '../../edits/kubelet-config.js';
+import { EditError } from '../../edits/result.js';
+import { renderExecStartDropIn, setFlagOnExecStart } from '../../edits/execstart.js';
+import {
+  renderSystemdEnvDropIn,
+  setFlagInEnvFile,
+  setFlagInUnitEnvironment,
+} from '../../edits/flags-text.js';
+import { parseEnvFile } from '../../facts/envfile.js';
+import { lastFlag } from '../../facts/flags.js';
+import { kubeletView, walkOrder, type ConfigLayer } from '../../facts/kubelet.js';
+import { splitSystemctlCat } from '../../facts/systemd.js';
+import type { NodeFacts } from '../../facts/types.js';
+import type { PlannedChange } from '../../plan/types.js';
+import type { NodeModel } from '../../facts/model.js';
+import type { Playbook } from '../../playbook/types.js';
+import { fileChange, type PlanContext, type PlanPart } from '../../plan/change.js';
 
 const CONTROL = 'kubelet-client-ca' as const;
+
+/** The systemd drop-in kubemend may create for the flag; gathered so a plan knows whether it exists. */
+export const KUBEMEND_UNIT_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
 const ADMIN_ENV_FILES = ['/etc/default/kubelet', '/etc/sysconfig/kubelet'];
 
 const formatOf = (
@@ -454,7 +461,7 @@ function planFlagOnly(model: NodeModel, caPath: string, ctx: PlanContext, modify
   // KUBELET_EXTRA_ARGS first, the documented hook; a drop-in of kubemend's own leaves packaged files alone.
   const unset = ordered.find((v) => !service.environment.some((e) => e.name === v));
   if (unset) {
-    const path = `/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf`;
+    const path = KUBEMEND_UNIT_DROPIN;
     return created(
       ctx,
       path,

@@ -1,0 +1,21 @@
+/**
+ * CIS EKS 3.2.3 / CIS Kubernetes 4.2.3: the kubelet verifies client certificates against a client
+ * CA (authentication.x509.clientCAFile, or --client-ca-file). Judged in check.ts (with the open
+ * door of open-door.ts), planned in plan.ts.
+ */
+import type { Control } from '../types.js';
+import { kubeletClientCaCheck } from './check.js';
+import { KUBEMEND_UNIT_DROPIN, planKubeletClientCa } from './plan.js';
+
+export const kubeletClientCa: Control = {
+  ...kubeletClientCaCheck,
+  // The CA bundle the fix points at, and kubemend's own systemd drop-in (is it there already?).
+  gather: (playbook) => ({
+    files: [playbook.kubelet.clientCAFile, KUBEMEND_UNIT_DROPIN],
+    keys: [],
+    pairs: [],
+  }),
+  plan: (model, result, playbook, ctx) => planKubeletClientCa(model, result, playbook, ctx),
+  // A restarted kubelet is proven by the health gate itself (new PID, healthz); nothing more to expect.
+  gate: () => ({ apiserverFlags: [] }),
+};
