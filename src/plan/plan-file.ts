@@ -46,6 +46,29 @@ const schema = {
           status: { enum: ['compliant', 'change', 'blocked', 'error'] },
           changes: { type: 'array', items: change },
           blocked: { type: 'array' },
+          cluster: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$' },
+          // What apply's trust gate dials and with which pair: checked, since a plan file is input.
+          trust: {
+            type: 'object',
+            properties: {
+              kubelet: {
+                type: 'object',
+                required: ['port', 'clientCA'],
+                properties: {
+                  port: { type: 'integer', minimum: 1, maximum: 65535 },
+                  clientCA: { enum: ['now', 'planned'] },
+                },
+              },
+              apiserverClient: {
+                type: 'object',
+                required: ['certificate', 'key'],
+                properties: {
+                  certificate: { type: 'string', pattern: '^/[^\\n]*$' },
+                  key: { type: 'string', pattern: '^/[^\\n]*$' },
+                },
+              },
+            },
+          },
           issue: {
             type: 'array',
             items: {
