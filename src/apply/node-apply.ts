@@ -360,7 +360,7 @@ async function trustGate(session: NodeSession, ctx: ApplyContext, log: NodeLog):
       `trust gate: ${rejected.map(describeProbe).join('; ')}: kubectl logs/exec on ${[...new Set(rejected.map((r) => r.to))].join(', ')} would fail`,
     );
   return [
-    ...records.map((r) => `${r.verdict === 'trusted' ? 'trusted' : 'not proven'}: ${describeProbe(r)}`),
+    ...records.map((r) => `${r.verdict === 'trusted' ? '' : 'not proven: '}${describeProbe(r)}`),
     ...skipped.map((s) => `not checked: ${s}`),
   ];
 }

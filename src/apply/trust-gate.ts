@@ -111,7 +111,10 @@ export function probesFor(
       skipped.push(
         `no kubelet of cluster ${plan.cluster} with a client CA is in this run: nothing to prove ${name}'s new kubelet client certificate against`,
       );
-    if (to.length > 0) probes.push({ from: changed, ...plan.trust.apiserverClient, to });
+    // A kubelet already asked from this node (its own, changed in the same run) is asked once.
+    const asked = new Set(probes.filter((p) => p.from.plan.node === name).flatMap((p) => p.to.map((t) => t.url)));
+    const rest = to.filter((t) => !asked.has(t.url));
+    if (rest.length > 0) probes.push({ from: changed, ...plan.trust.apiserverClient, to: rest });
   }
   return { probes, skipped };
 }

@@ -391,7 +391,7 @@ describe('the live trust gate in the sequence', () => {
     expect(stepsAtProbe).toEqual([...APPLY, ...RESTART]);
     expect(outcome).toMatchObject({
       status: 'applied',
-      trust: ['trusted: cp-1 → w1 https://10.0.0.1:10250/healthz: 403 (authenticated, not authorized)'],
+      trust: ['cp-1 → w1 https://10.0.0.1:10250/healthz: 403 (authenticated, not authorized)'],
     });
     expect(events).toEqual(['backed-up', 'written', 'trust-probe', 'applied']);
   });

@@ -82,6 +82,23 @@ describe('which probes prove a change', () => {
     expect(p!.to.map((t) => t.node)).toEqual(['cp-2', 'w-1']);
   });
 
+  it('a control plane changed on both ends asks its own kubelet once', () => {
+    const me = node('cp-1', '10.0.0.10', {
+      controls: ['apiserver-kubelet-client-cert', 'kubelet-client-ca'],
+      trust: { apiserverClient: PAIR, kubelet: { port: 10250, clientCA: 'planned' } },
+    });
+    const w = node('w-1', '10.0.0.21', {
+      status: 'compliant',
+      trust: { kubelet: { port: 10250, clientCA: 'now' } },
+    });
+    // Apply passes the node being changed as its own object, not the fleet's entry.
+    const { probes } = probesFor({ ...me }, [me, w], new Set());
+    expect(probes.flatMap((p) => p.to.map((t) => `${p.from.plan.node}→${t.node}`))).toEqual([
+      'cp-1→cp-1',
+      'cp-1→w-1',
+    ]);
+  });
+
   it('a loopback or odd inventory address is not dialled: the check says why it did not run', () => {
     const w = node('w-1', '127.0.0.1', {
       controls: ['kubelet-client-ca'],
