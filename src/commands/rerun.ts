@@ -22,6 +22,7 @@ export function commandLine(opts: CommonOptions): CommandLine {
   if (opts.journal) connect.push('--journal', opts.journal);
   const judge: string[] = [];
   if (opts.playbook) judge.push('-p', opts.playbook);
+  if (opts.apiserverKubeletCert) judge.push('--apiserver-kubelet-cert', opts.apiserverKubeletCert);
   if (opts.controls.length < CONTROLS.length)
     judge.push('--controls', opts.controls.map((c) => c.id).join(','));
   return (command, ...args) =>

@@ -94,4 +94,12 @@ describe('commands printed for the user', () => {
       'kubemend --connect-timeout 3 --accept-new-host-keys',
     );
   });
+
+  it('carry --apiserver-kubelet-cert where nodes are judged again (the fleet check needs it)', () => {
+    const cmd = commandLine(commonOptions({ apiserverKubeletCert: 'certs/apiserver kubelet.crt' }));
+    expect(cmd('plan', '-l', 'w-1')).toBe(
+      "kubemend plan --apiserver-kubelet-cert 'certs/apiserver kubelet.crt' -l w-1",
+    );
+    expect(cmd('rollback', '--node', 'w-1')).toBe('kubemend rollback --node w-1');
+  });
 });
