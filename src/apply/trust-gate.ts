@@ -112,7 +112,9 @@ export function probesFor(
         `no kubelet of cluster ${plan.cluster} with a client CA is in this run: nothing to prove ${name}'s new kubelet client certificate against`,
       );
     // A kubelet already asked from this node (its own, changed in the same run) is asked once.
-    const asked = new Set(probes.filter((p) => p.from.plan.node === name).flatMap((p) => p.to.map((t) => t.url)));
+    const asked = new Set(
+      probes.filter((p) => p.from.plan.node === name).flatMap((p) => p.to.map((t) => t.url)),
+    );
     const rest = to.filter((t) => !asked.has(t.url));
     if (rest.length > 0) probes.push({ from: changed, ...plan.trust.apiserverClient, to: rest });
   }
