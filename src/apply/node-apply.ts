@@ -42,7 +42,7 @@ import { takeNodeLock } from './lock.js';
 import { preflight } from './preflight.js';
 import { recoverDeadRun, rollBack, type NodeLog } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
-import { describeProbe, type ProbeRecord } from './trust-gate.js';
+import { describeProbe, type TrustResult } from './trust-gate.js';
 
 export type NodeOutcome =
   | {
@@ -93,12 +93,6 @@ export interface ApplyContext {
   gatherFacts?: typeof gatherFacts;
   /** The live trust gate (trust-gate.ts): probes from control planes, run after the health gate. */
   trustGate?: (session: NodeSession) => Promise<TrustResult>;
-}
-
-export interface TrustResult {
-  records: ProbeRecord[];
-  /** Checks that could not run, and why. */
-  skipped: string[];
 }
 
 /** Whether an error means the connection is gone (nothing more can be done on the node). */

@@ -1,26 +1,31 @@
 /**
  * The live trust gate: after a kubelet restarts with a new client CA, or a kube-apiserver with new
  * kubelet client flags, prove the channel between them works. From a control plane of the node's
- * cluster, one HTTPS request to the kubelet's /healthz with that kube-apiserver's kubelet client
- * certificate and key, run on the control plane (the key stays there). 200 or 403 (authenticated,
- * not authorized) passes; 401 or a rejected TLS handshake fails the gate, which rolls the changed
- * node back like any other gate. An answer that proves neither (nothing listening at the address
- * the inventory gives, no curl or openssl) is reported as "not proven", never as a pass.
+ * cluster, one HTTPS request to the kubelet's /healthz with the kubelet client certificate and key
+ * that control plane's running kube-apiserver presents (read there from its command line, so a
+ * control plane whose own change was rolled back is probed with what it really uses; the key stays
+ * on it). 200 or 403 (authenticated, not authorized) passes; 401 fails the gate, which rolls the
+ * changed node back like any other gate. The kubelet asks for a client certificate without requiring
+ * one, so it never refuses an untrusted one in the TLS handshake: a handshake that fails, nothing
+ * listening at the address the inventory gives, or no curl or openssl proves nothing either way, and
+ * is reported as "not proven", never as a pass.
  */
 import type { NodeTarget } from '../inventory/types.js';
-import type { ProbeAnswer } from '../node/changes.js';
+import { trustProbe, type ProbeAnswer, type ProbeCaller } from '../node/changes.js';
+import { NodeError } from '../errors.js';
+import { StepError } from '../node/remote.js';
+import type { NodeSession } from '../node/ssh/index.js';
 import type { NodePlan } from '../plan/types.js';
+import type { Clock } from './clock.js';
 
 export interface FleetNode {
   plan: NodePlan;
   target: NodeTarget;
 }
 
-/** One run of the probe script on a control plane: its pair, and the kubelets to ask. */
+/** One run of the probe script on a control plane: the kubelets it asks. */
 export interface ProbeSpec {
   from: FleetNode;
-  certificate: string;
-  key: string;
   to: { node: string; url: string }[];
 }
 
@@ -28,11 +33,19 @@ export interface ProbeRecord {
   from: string;
   to: string;
   url: string;
+  /** The certificate the caller's kube-apiserver presents (a path on the caller). */
+  certificate: string;
   answer: string;
   verdict: 'trusted' | 'rejected' | 'not proven';
 }
 
-const LOOPBACK = /^(127\.|localhost$|::1$|\[::1\]$)/;
+export interface TrustResult {
+  records: ProbeRecord[];
+  /** Checks that could not run, and why. */
+  skipped: string[];
+}
+
+const LOOPBACK = /^(127\.|localhost$|::1$)/;
 
 /** The kubelet's /healthz URL as a control plane dials it (the inventory's address), or why there is none. */
 export function kubeletUrl(n: FleetNode, from: string): { url: string } | { why: string } {
@@ -49,7 +62,7 @@ export function kubeletUrl(n: FleetNode, from: string): { url: string } | { why:
 
 /**
  * Pure: the probes that prove the channels `changed` now depends on, or why each could not run.
- * `applied`: nodes this run has changed so far (their planned state is now their state).
+ * `applied`: nodes this run has changed so far (a planned client CA is in place once applied).
  */
 export function probesFor(
   changed: FleetNode,
@@ -72,27 +85,25 @@ export function probesFor(
       ],
     };
   const sameCluster = fleet.filter((n) => n.plan.cluster === plan.cluster && n.plan.status !== 'error');
-  // A node is as its plan says once it is applied, or when its plan changes nothing.
-  const settled = (n: FleetNode) =>
-    n.plan.node === name || n.plan.status !== 'change' || applied.has(n.plan.node);
+  const ask = (from: FleetNode, to: FleetNode) => {
+    const where = kubeletUrl(to, from.plan.node);
+    if ('why' in where) return void skipped.push(where.why);
+    const spec = probes.find((p) => p.from.plan.node === from.plan.node);
+    if (spec?.to.some((t) => t.url === where.url)) return;
+    if (spec) spec.to.push({ node: to.plan.node, url: where.url });
+    else probes.push({ from, to: [{ node: to.plan.node, url: where.url }] });
+  };
 
   if (kubeletChanged && plan.trust?.kubelet) {
-    const callers = sameCluster.filter((n) => n.plan.trust?.apiserverClient && settled(n));
+    // Every control plane of the cluster calls this kubelet, whatever this run did to it.
+    const callers = sameCluster.filter((n) => n.plan.role === 'control-plane');
     if (callers.length === 0)
       skipped.push(
         `no control plane of cluster ${plan.cluster} is in this run, so nothing could call ${name}'s kubelet as the kube-apiserver does; include one (-l) to prove the channel`,
       );
-    for (const cp of callers) {
-      const where = kubeletUrl(changed, cp.plan.node);
-      if ('why' in where) {
-        skipped.push(where.why);
-        continue;
-      }
-      const pair = cp.plan.trust!.apiserverClient!;
-      probes.push({ from: cp, ...pair, to: [{ node: name, url: where.url }] });
-    }
+    for (const cp of callers) ask(cp, changed);
   }
-  if (apiserverChanged && plan.trust?.apiserverClient) {
+  if (apiserverChanged) {
     // Kubelets that verify callers now: a planned client CA counts once it is in place.
     const kubelets = sameCluster.filter(
       (n) =>
@@ -101,30 +112,19 @@ export function probesFor(
           applied.has(n.plan.node) ||
           (n.plan.node === name && kubeletChanged)),
     );
-    const to: ProbeSpec['to'] = [];
-    for (const k of kubelets) {
-      const where = kubeletUrl(k, name);
-      if ('why' in where) skipped.push(where.why);
-      else to.push({ node: k.plan.node, url: where.url });
-    }
     if (kubelets.length === 0)
       skipped.push(
         `no kubelet of cluster ${plan.cluster} with a client CA is in this run: nothing to prove ${name}'s new kubelet client certificate against`,
       );
-    // A kubelet already asked from this node (its own, changed in the same run) is asked once.
-    const asked = new Set(
-      probes.filter((p) => p.from.plan.node === name).flatMap((p) => p.to.map((t) => t.url)),
-    );
-    const rest = to.filter((t) => !asked.has(t.url));
-    if (rest.length > 0) probes.push({ from: changed, ...plan.trust.apiserverClient, to: rest });
+    for (const k of kubelets) ask(changed, k.plan.node === name ? changed : k);
   }
   return { probes, skipped };
 }
 
-/** What an answer proves: 200/403 the kubelet authenticated the caller; 401 or a TLS refusal it did not. */
+/** What an answer proves: 200/403 the kubelet authenticated the caller; 401 it did not trust it. */
 export function verdictOf(answer: string): ProbeRecord['verdict'] {
   if (answer === '200' || answer === '403') return 'trusted';
-  if (answer === '401' || answer === 'tls') return 'rejected';
+  if (answer === '401') return 'rejected';
   return 'not proven';
 }
 
@@ -132,7 +132,7 @@ const MEANING: Record<string, string> = {
   '200': 'authenticated',
   '403': 'authenticated, not authorized',
   '401': 'Unauthorized: the kubelet does not trust the certificate',
-  tls: 'the TLS handshake was rejected',
+  tls: 'the TLS handshake failed',
   connect: 'nothing answered at that address',
   timeout: 'no answer within 10 s',
   localcert: 'the certificate or key could not be used on the control plane',
@@ -142,10 +142,61 @@ const MEANING: Record<string, string> = {
 export const describeProbe = (r: ProbeRecord): string =>
   `${r.from} → ${r.to} ${r.url}: ${r.answer} (${MEANING[r.answer] ?? 'no proof either way'})`;
 
-/** The records of one probe run, matched back to the kubelets asked. */
-export function records(spec: ProbeSpec, answers: readonly ProbeAnswer[]): ProbeRecord[] {
-  return spec.to.map((t) => {
-    const answer = answers.find((a) => a.url === t.url)?.answer ?? 'none';
-    return { from: spec.from.plan.node, to: t.node, url: t.url, answer, verdict: verdictOf(answer) };
-  });
+export interface TrustDeps {
+  /** The session of the node being changed (a probe from itself runs there). */
+  own: NodeSession;
+  /** Opens a session to another node of the run (checked against its plan's host key). */
+  open: <T>(node: FleetNode, use: (s: NodeSession) => Promise<T>) => Promise<T>;
+  clock: Clock;
+}
+
+const callerWhy = (node: string, c: ProbeCaller): string =>
+  c.kind === 'none'
+    ? `no kube-apiserver runs on ${node} now, so it calls no kubelet`
+    : `${node}'s kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove`;
+
+/** Runs the probes: each control plane once, and once more for answers that may only need a moment. */
+export async function runTrustGate(
+  changed: FleetNode,
+  fleet: readonly FleetNode[],
+  applied: ReadonlySet<string>,
+  deps: TrustDeps,
+): Promise<TrustResult> {
+  const { probes, skipped } = probesFor(changed, fleet, applied);
+  const records: ProbeRecord[] = [];
+  for (const p of probes) {
+    const from = p.from.plan.node;
+    const on = (urls: string[]) =>
+      from === changed.plan.node ? trustProbe(deps.own, urls) : deps.open(p.from, (s) => trustProbe(s, urls));
+    const toRecords = (r: { caller: ProbeCaller; answers: ProbeAnswer[] }) =>
+      r.caller.kind !== 'pair'
+        ? []
+        : p.to.flatMap((t) => {
+            const answer = r.answers.find((a) => a.url === t.url)?.answer;
+            if (answer === undefined) return [];
+            const certificate = r.caller.kind === 'pair' ? r.caller.certificate : '';
+            return [{ from, to: t.node, url: t.url, certificate, answer, verdict: verdictOf(answer) }];
+          });
+    try {
+      const first = await on(p.to.map((t) => t.url));
+      if (first.caller.kind !== 'pair') {
+        skipped.push(callerWhy(from, first.caller));
+        continue;
+      }
+      let got = toRecords(first);
+      // A kubelet that has just restarted may need a moment on its port: once more for those.
+      const again = got.filter((r) => r.verdict === 'not proven' && r.answer !== 'notool');
+      if (again.length > 0) {
+        await deps.clock.sleep(3000);
+        const retried = toRecords(await on(again.map((r) => r.url)));
+        got = got.map((r) => retried.find((x) => x.url === r.url) ?? r);
+      }
+      records.push(...got);
+    } catch (e) {
+      // The caller could not be reached or the script failed: the check did not run. A bug is a bug.
+      if (!(e instanceof NodeError || e instanceof StepError)) throw e;
+      skipped.push(`the probe could not run on ${from}: ${e.message}`);
+    }
+  }
+  return { records, skipped };
 }

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
-import { applyNode, type NodeOutcome, type TrustResult } from '../apply/node-apply.js';
-import { probesFor, records, type FleetNode, type ProbeRecord } from '../apply/trust-gate.js';
-import { trustProbe } from '../node/changes.js';
+import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
+import { runTrustGate, type FleetNode } from '../apply/trust-gate.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
@@ -160,7 +159,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) =>
       plan.nodes.map((n) => ({ plan: n, target: inspections.find((i) => i.target.name === n.node)!.target }));
     planned = pairUp(await buildPlan(opts, io));
-    replan = async (names) => pairUp(await buildPlan(opts, io, names));
+    // The whole selection is planned again, so the fleet step judges these nodes with all the others.
+    replan = async (names) => pairUp(await buildPlan(opts, io)).filter((p) => names.has(p.plan.node));
   }
   journal.write({
     runId,
@@ -266,31 +266,16 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
 
   // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts).
   const applied = new Set<string>();
-  const runTrustGate = async (item: FleetNode, own: NodeSession): Promise<TrustResult> => {
-    const { probes, skipped } = probesFor(item, planned, applied);
-    const found: ProbeRecord[] = [];
-    for (const p of probes) {
-      const ask = (s: NodeSession, urls: string[]) => trustProbe(s, p.certificate, p.key, urls);
-      const on = (urls: string[]) =>
-        p.from.plan.node === item.plan.node
-          ? ask(own, urls)
-          : withSession(p.from.target, sessionOpts, (s) => ask(s, urls));
-      try {
-        let got = records(p, await on(p.to.map((t) => t.url)));
-        // A kubelet that has just restarted may need a moment on its port: once more for those.
-        const again = got.filter((r) => r.answer === 'connect' || r.answer === 'timeout');
-        if (again.length > 0) {
-          await clock.sleep(3000);
-          const retried = records(p, await on(again.map((r) => r.url)));
-          got = got.map((r) => retried.find((x) => x.url === r.url) ?? r);
-        }
-        found.push(...got);
-      } catch (e) {
-        skipped.push(`the probe could not run on ${p.from.plan.node}: ${(e as Error).message}`);
-      }
-    }
-    return { records: found, skipped };
-  };
+  const openChecked = <T>(n: FleetNode, use: (s: NodeSession) => Promise<T>): Promise<T> =>
+    withSession(n.target, sessionOpts, (s) => {
+      if (n.plan.hostKey && s.hostKeyFingerprint !== n.plan.hostKey)
+        throw new NodeError(
+          n.plan.node,
+          `${n.plan.node}: host key ${s.hostKeyFingerprint} is not the one the plan was made against (${n.plan.hostKey})`,
+          'host-key-changed',
+        );
+      return use(s);
+    });
 
   rollout: for (const batch of batches) {
     const go: typeof batch = [];
@@ -331,7 +316,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               };
             const playbook = playbookOf(plan, target);
             return applyNode(session, {
-              trustGate: (own) => runTrustGate({ plan, target }, own),
+              trustGate: (own) =>
+                runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }),
               runId,
               target,
               plan,

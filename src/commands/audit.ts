@@ -26,7 +26,6 @@ export async function inspectSelected(
   io: Io,
   verb: string,
   gather?: (target: NodeTarget) => GatherOptions,
-  only?: ReadonlySet<string>,
 ): Promise<Inspection[]> {
   const nodes = selectNodes(
     await loadInventory(opts.inventory, {
@@ -34,7 +33,7 @@ export async function inspectSelected(
       ...(opts.ssh ? { ssh: opts.ssh } : {}),
     }),
     opts.limit,
-  ).filter((n) => !only || only.has(n.name));
+  );
   checkPlaybookChoices(nodes, opts.playbook);
   const progress = new Progress(io, nodes.length, verb, opts.verbose);
   const inspections = await inspectNodes(nodes, {

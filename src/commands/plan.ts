@@ -50,26 +50,19 @@ function choosePlaybook(
   return withParams(base, target.params, `node ${target.name}`);
 }
 
-/** Audits and plans the selected nodes (only those named in `only`, when given). */
+/** Audits and plans the selected nodes, each on its own and then together (the fleet step). */
 export async function buildPlan(
   opts: PlanOptions,
   io: Io,
-  only?: ReadonlySet<string>,
 ): Promise<{ plan: PlanFile; inspections: Inspection[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
   const cliPlaybook = opts.playbook ? resolvePlaybook(opts.playbook) : undefined;
   const templates = loadTemplates();
-  const inspections = await inspectSelected(
-    opts,
-    io,
-    'planning',
-    (target) => {
-      const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
-      if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
-      return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
-    },
-    only,
-  );
+  const inspections = await inspectSelected(opts, io, 'planning', (target) => {
+    const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
+    if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
+    return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
+  });
   const now = io.now();
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const audited: AuditResult[] = [];

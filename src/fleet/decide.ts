@@ -46,7 +46,7 @@ function withVerdict(plan: NodePlan, v: FleetVerdict | undefined): NodePlan {
   };
 }
 
-/** The node's cluster, its kubelet's port, and the client pair its kube-apiserver will present. */
+/** The node's cluster, and its kubelet's port when the kubelet verifies callers (now, or once applied). */
 function withTrust(
   plan: NodePlan,
   model: NodeModel,
@@ -61,15 +61,9 @@ function withTrust(
       ? 'planned'
       : undefined;
   const port = model.kubelet.present ? kubeletHealth(model).securePort.port : undefined;
-  const side = member.apiserver;
-  const client = changing ? (side?.planned ?? side?.now) : side?.now;
-  const trust = {
-    ...(port && clientCA ? { kubelet: { port, clientCA: clientCA as 'now' | 'planned' } } : {}),
-    ...(client ? { apiserverClient: { certificate: client.certificate, key: client.key } } : {}),
-  };
   return {
     ...plan,
     ...(cluster ? { cluster: cluster.name } : {}),
-    ...(Object.keys(trust).length > 0 ? { trust } : {}),
+    ...(port && clientCA ? { trust: { kubelet: { port, clientCA } } } : {}),
   };
 }

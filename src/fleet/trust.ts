@@ -59,15 +59,12 @@ export interface FleetVerdict {
 export function accepts(k: KubeletTrust, a: ApiserverTrust): boolean | undefined {
   if (k.certs.length === 0) return undefined;
   if (a.cert) return issuedBy(a.cert, k.certs);
+  // To be issued: the signer is the issuer bundle's first certificate; a CA renewed with the same
+  // subject and key signs alike.
   const signer = a.issuer?.certs[0];
-  return signer ? k.certs.some((c) => c.fingerprint256 === signer.fingerprint256) : undefined;
+  if (!signer) return undefined;
+  return k.certs.some((c) => c.subject === signer.subject && c.publicKey.equals(signer.publicKey));
 }
-
-/** The side of a member as it will be: planned unless blocked, else as it is. */
-const kubeletOf = (m: FleetMember, blocked: ReadonlySet<string>) =>
-  blocked.has(m.node) ? m.kubelet?.now : (m.kubelet?.planned ?? m.kubelet?.now);
-const apiserverOf = (m: FleetMember, blocked: ReadonlySet<string>) =>
-  blocked.has(m.node) ? m.apiserver?.now : (m.apiserver?.planned ?? m.apiserver?.now);
 
 interface Caller {
   node: string;
@@ -76,6 +73,15 @@ interface Caller {
   trust: ApiserverTrust;
   planned: boolean;
   member?: FleetMember;
+}
+
+/** A kubelet and a caller it would reject (or could not be judged against). */
+interface Pair {
+  k: FleetMember;
+  trust: KubeletTrust;
+  kPlanned: boolean;
+  c: Caller;
+  verdict: boolean | undefined;
 }
 
 const key = (m: FleetMember) => m.cluster?.name ?? `?${m.node}`;
@@ -102,8 +108,9 @@ function kubeletFix(k: KubeletTrust, callers: readonly Caller[]): string {
 }
 
 /**
- * Judges the fleet: the nodes to block and the warnings each node's results carry. `mode: plan`
- * also warns on kubelets whose planned client CA could not be checked against any control plane.
+ * Judges the fleet: the nodes to block and the warnings each node's results carry. A blocked node
+ * is blocked whole (apply changes nothing on it), so both its ends are judged as they are now.
+ * `mode: plan` also warns on kubelets whose planned client CA could not be checked.
  */
 export function judgeFleet(
   members: readonly FleetMember[],
@@ -116,12 +123,15 @@ export function judgeFleet(
   const clusters = new Map<string, FleetMember[]>();
   for (const m of members) clusters.set(key(m), [...(clusters.get(key(m)) ?? []), m]);
 
-  const blockedKubelet = new Set<string>();
-  const blockedApiserver = new Set<string>();
+  const blocked = new Set<string>();
+  const kubeletOf = (m: FleetMember) =>
+    blocked.has(m.node) ? m.kubelet?.now : (m.kubelet?.planned ?? m.kubelet?.now);
+  const apiserverOf = (m: FleetMember) =>
+    blocked.has(m.node) ? m.apiserver?.now : (m.apiserver?.planned ?? m.apiserver?.now);
   const callersOf = (group: readonly FleetMember[]): Caller[] => {
     const own: Caller[] = group.flatMap((m) => {
-      const trust = apiserverOf(m, blockedApiserver);
-      const planned = Boolean(m.apiserver?.planned) && !blockedApiserver.has(m.node);
+      const trust = apiserverOf(m);
+      const planned = Boolean(m.apiserver?.planned) && !blocked.has(m.node);
       return trust
         ? [{ node: m.node, name: describeCaller(m.node, trust, planned), trust, planned, member: m }]
         : [];
@@ -135,59 +145,87 @@ export function judgeFleet(
       planned: false,
     }));
   };
-
-  // Block until nothing changes: a blocked change reverts its node to how it is, which is judged again.
-  for (let changed = true; changed;) {
-    changed = false;
+  /** Every kubelet–caller pair of a cluster as the plan now stands. Pairs on one node count only when planned. */
+  const pairs = function* (): Generator<Pair> {
     for (const group of clusters.values()) {
       const callers = callersOf(group);
       for (const k of group) {
-        const trust = kubeletOf(k, blockedKubelet);
+        const trust = kubeletOf(k);
         if (!trust) continue;
+        const kPlanned = Boolean(k.kubelet?.planned) && !blocked.has(k.node);
         for (const c of callers) {
-          if (c.node === k.node || accepts(trust, c.trust) !== false) continue;
-          const kPlanned = Boolean(k.kubelet?.planned) && !blockedKubelet.has(k.node);
-          const outcome = `kubectl logs/exec on ${k.node} would get 401 Unauthorized`;
-          if (kPlanned) {
-            blockedKubelet.add(k.node);
-            verdict(k.node).blocked.push({
-              control: 'kubelet-client-ca',
-              reason: `the client CA ${trust.caFile} on ${k.node} does not verify ${c.name}: ${outcome}`,
-              fix: kubeletFix(trust, callers),
-            });
-          } else if (c.planned && c.member) {
-            blockedApiserver.add(c.node);
-            verdict(c.node).blocked.push({
-              control: 'apiserver-kubelet-client-cert',
-              reason: `${c.name} is not signed by the client CA ${trust.caFile} of ${k.node}: ${outcome}`,
-              fix: `use a kubelet client certificate signed by the CA in ${trust.caFile} of ${k.node} (apiserver.kubeletClientCertificate in the node's params), or give ${k.node} a client CA that holds its issuer`,
-            });
-          } else continue;
-          changed = true;
-          break;
+          if (c.node === k.node && !kPlanned && !c.planned) continue;
+          yield { k, trust, kPlanned, c, verdict: accepts(trust, c.trust) };
         }
       }
     }
+  };
+  /** The first pair a planned change would break. */
+  const firstBreak = (): Pair | undefined => {
+    for (const p of pairs()) if (p.verdict === false && (p.kPlanned || (p.c.planned && p.c.member))) return p;
+    return undefined;
+  };
+
+  // Block until no planned change breaks a channel: the kubelet's change first (it starts checking),
+  // else the control plane's; each block reverts a whole node, so the fleet is judged again after it.
+  const reasons = new Map<string, FleetVerdict['blocked'][number]>();
+  for (let p = firstBreak(); p; p = firstBreak()) {
+    const outcome = `kubectl logs/exec on ${p.k.node} would get 401 Unauthorized`;
+    if (p.kPlanned) {
+      blocked.add(p.k.node);
+      reasons.set(p.k.node, {
+        control: 'kubelet-client-ca',
+        reason: `the client CA ${p.trust.caFile} on ${p.k.node} does not verify ${p.c.name}: ${outcome}`,
+        fix: kubeletFix(p.trust, callersOf(clusters.get(key(p.k)) ?? [])),
+      });
+    } else {
+      blocked.add(p.c.node);
+      reasons.set(p.c.node, {
+        control: 'apiserver-kubelet-client-cert',
+        reason: `${p.c.name} is not signed by the client CA ${p.trust.caFile} of ${p.k.node}: ${outcome}`,
+        fix: `use a kubelet client certificate signed by the CA in ${p.trust.caFile} of ${p.k.node} (apiserver.kubeletClientCertificate in the node's params), or give ${p.k.node} a client CA that holds its issuer`,
+      });
+    }
   }
+  // A kubelet blocked early may be fine once a control plane was blocked later: let it go if so.
+  for (const [node, item] of reasons) {
+    if (item.control !== 'kubelet-client-ca') continue;
+    blocked.delete(node);
+    if (firstBreak()) blocked.add(node);
+    else reasons.delete(node);
+  }
+  for (const [node, item] of reasons) verdict(node).blocked.push(item);
 
   // What stays broken was not caused by a planned change: the current state, reported.
-  for (const group of clusters.values()) {
-    const callers = callersOf(group);
-    for (const k of group) {
-      const trust = kubeletOf(k, blockedKubelet);
-      if (!trust) continue;
-      const kPlanned = Boolean(k.kubelet?.planned) && !blockedKubelet.has(k.node);
-      for (const c of callers) {
-        if (c.node === k.node || accepts(trust, c.trust) !== false) continue;
-        verdict(k.node).kubeletWarnings.push(
-          `the client CA ${trust.caFile} on ${k.node} does not verify ${c.name}: kubectl logs/exec on ${k.node} get 401 Unauthorized`,
+  const unchecked = new Set<string>();
+  for (const p of pairs()) {
+    if (p.verdict === false && p.c.node !== p.k.node) {
+      verdict(p.k.node).kubeletWarnings.push(
+        `the client CA ${p.trust.caFile} on ${p.k.node} does not verify ${p.c.name}: kubectl logs/exec on ${p.k.node} get 401 Unauthorized`,
+      );
+      if (p.c.member)
+        verdict(p.c.node).apiserverWarnings.push(
+          `${p.c.name} is not accepted by the client CA ${p.trust.caFile} of ${p.k.node}: kubectl logs/exec on ${p.k.node} get 401 Unauthorized`,
         );
-        if (c.member)
-          verdict(c.node).apiserverWarnings.push(
-            `${c.name} is not accepted by the client CA ${trust.caFile} of ${k.node}: kubectl logs/exec on ${k.node} get 401 Unauthorized`,
-          );
-      }
-      if (opts.mode === 'plan' && kPlanned && callers.length === 0 && !group.some((m) => m.apiserver)) {
+    }
+    if (
+      opts.mode === 'plan' &&
+      p.verdict === undefined &&
+      p.kPlanned &&
+      !unchecked.has(`${p.k.node}\0${p.c.node}`)
+    ) {
+      unchecked.add(`${p.k.node}\0${p.c.node}`);
+      verdict(p.k.node).kubeletWarnings.push(
+        `fleet trust check not made between ${p.k.node} and ${p.c.node}: ${p.c.name} could not be read, so kubemend cannot tell whether the client CA ${p.trust.caFile} verifies it; check it by hand (openssl verify -CAfile ${p.trust.caFile} CERT)`,
+      );
+    }
+  }
+  if (opts.mode === 'plan')
+    for (const group of clusters.values()) {
+      if (callersOf(group).length > 0 || group.some((m) => m.apiserver)) continue;
+      for (const k of group) {
+        const trust = kubeletOf(k);
+        if (!trust || !k.kubelet?.planned || blocked.has(k.node)) continue;
         const cluster = k.cluster
           ? `no control plane of cluster ${k.cluster.name} is in the selection`
           : `kubemend could not tell which cluster ${k.node} belongs to (no cluster CA in its kubelet's kubeconfig)`;
@@ -196,6 +234,5 @@ export function judgeFleet(
         );
       }
     }
-  }
   return verdicts;
 }

@@ -226,22 +226,34 @@ export interface ProbeAnswer {
   answer: string;
 }
 
+/** Who called: the kubelet client pair the running kube-apiserver presents, or why there is none. */
+export type ProbeCaller =
+  { kind: 'pair'; certificate: string; key: string } | { kind: 'none' } | { kind: 'anonymous' };
+
 /**
- * From a control plane: one HTTPS request to each kubelet URL with the kube-apiserver's kubelet
- * client certificate and key, which stay on that node (only their paths travel).
+ * On a control plane: one HTTPS request to each kubelet URL with the kubelet client certificate
+ * and key its running kube-apiserver was started with, read there from its command line; the key
+ * stays on that node (only its path travels back).
  */
 export async function trustProbe(
   session: NodeSession,
-  certificate: string,
-  key: string,
   urls: readonly string[],
-): Promise<ProbeAnswer[]> {
-  const r = await runScript(session, 'trust-probe', [certificate, key, ...urls], {
+): Promise<{ caller: ProbeCaller; answers: ProbeAnswer[] }> {
+  const r = await runScript(session, 'trust-probe', urls, {
     step: 'trust gate',
     timeoutSec: 15 * urls.length + 15,
   });
-  return r.stdout.split('\n').flatMap((line) => {
+  const field = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(r.stdout)?.[1];
+  const kind = field('KMCALLER');
+  const certificate = field('KMCERT');
+  const key = field('KMKEY');
+  const caller: ProbeCaller =
+    kind === 'pair' && certificate && key
+      ? { kind: 'pair', certificate, key }
+      : { kind: kind === 'anonymous' ? 'anonymous' : 'none' };
+  const answers = r.stdout.split('\n').flatMap((line) => {
     const m = /^KMPROBE (\S+) (\S+)$/.exec(line);
     return m ? [{ answer: m[1]!, url: m[2]! }] : [];
   });
+  return { caller, answers };
 }

@@ -47,7 +47,7 @@ const schema = {
           changes: { type: 'array', items: change },
           blocked: { type: 'array' },
           cluster: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$' },
-          // What apply's trust gate dials and with which pair: checked, since a plan file is input.
+          // What apply's trust gate dials: checked, since a plan file is input.
           trust: {
             type: 'object',
             properties: {
@@ -57,14 +57,6 @@ const schema = {
                 properties: {
                   port: { type: 'integer', minimum: 1, maximum: 65535 },
                   clientCA: { enum: ['now', 'planned'] },
-                },
-              },
-              apiserverClient: {
-                type: 'object',
-                required: ['certificate', 'key'],
-                properties: {
-                  certificate: { type: 'string', pattern: '^/[^\\n]*$' },
-                  key: { type: 'string', pattern: '^/[^\\n]*$' },
                 },
               },
             },

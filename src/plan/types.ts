@@ -68,15 +68,16 @@ export interface NodePlan {
   trust?: NodeTrust;
 }
 
-/** The node's ends of the kube-apiserver → kubelet channel after its plan (public facts only). */
+/**
+ * What apply's trust gate dials on this node. The certificate a control plane calls with is not
+ * here: the probe reads it from the running kube-apiserver's command line on that control plane.
+ */
 export interface NodeTrust {
   /**
    * The kubelet's HTTPS port (10250 unless its config says otherwise), when it verifies callers
    * with a client CA: one it has now, or one its plan gives it (then only once applied).
    */
   kubelet?: { port: number; clientCA: 'now' | 'planned' };
-  /** The kubelet client certificate and key (paths on the node) its kube-apiserver presents. */
-  apiserverClient?: { certificate: string; key: string };
 }
 
 export interface PlanFile {

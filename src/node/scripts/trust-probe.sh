@@ -1,24 +1,61 @@
 #!/bin/sh
 # The live trust gate's probe, run on a control plane: one HTTPS request to each kubelet's
-# /healthz with the kube-apiserver's kubelet client certificate and key, which stay on this node.
-# $1: the certificate, $2: the key, then one URL a target (https://HOST:PORT/healthz).
-# Prints one line a target: `KMPROBE <answer> <url>`, where answer is the HTTP status, or
-#   tls      the TLS handshake was rejected       connect  nothing answered at that address
-#   timeout  no answer within 10 s                 localcert the certificate or key could not be used
-#   notool   neither curl nor openssl on this node
-cert=$1
-key=$2
-shift 2
+# /healthz with the kubelet client certificate and key the running kube-apiserver here was started
+# with (read from its command line, so the probe uses what the apiserver really presents; the key
+# stays on this node, only its path is printed).
+# $1…: one URL a kubelet (https://HOST:PORT/healthz).
+# Prints `KMCALLER none` (no kube-apiserver runs here), `KMCALLER anonymous` (it has no kubelet
+# client certificate), or `KMCALLER pair` then `KMCERT <path>` and `KMKEY <path>`; then, for a
+# pair, one line a URL: `KMPROBE <answer> <url>`, where answer is the HTTP status, or
+#   tls       the TLS handshake failed (the kubelet never refuses a client certificate there: it
+#             asks for one and answers 401 when it does not trust it)
+#   connect   nothing answered at that address        timeout  no answer within 10 s
+#   localcert the certificate or key could not be used   notool   neither curl nor openssl here
+NL='
+'
+cert=
+key=
+found=
+for d in /proc/[0-9]*; do
+  { read -r c < "$d/comm"; } 2>/dev/null || continue
+  [ "$c" = kube-apiserver ] || continue
+  args=$(tr '\000' '\n' < "$d/cmdline") || continue
+  found=1
+  pc=
+  pk=
+  want=
+  while IFS= read -r a; do
+    case $want in
+      cert) pc=$a; want=; continue ;;
+      key) pk=$a; want=; continue ;;
+    esac
+    case $a in
+      --kubelet-client-certificate=*) pc=${a#*=} ;;
+      --kubelet-client-certificate) want=cert ;;
+      --kubelet-client-key=*) pk=${a#*=} ;;
+      --kubelet-client-key) want=key ;;
+    esac
+  done <<ARGS
+$args
+ARGS
+  if [ -n "$pc" ] && [ -n "$pk" ]; then cert=$pc; key=$pk; fi
+done
+if [ -z "$found" ]; then echo 'KMCALLER none'; exit 0; fi
+if [ -z "$cert" ]; then echo 'KMCALLER anonymous'; exit 0; fi
+printf 'KMCALLER pair\nKMCERT %s\nKMKEY %s\n' "$cert" "$key"
+case $cert$key in *"$NL"*) exit 0 ;; esac
+# curl reads a colon in --cert as name:password; escaped, it is part of the name.
+ecert=$(printf '%s' "$cert" | sed 's/\\/\\\\/g; s/:/\\:/g')
 for url; do
   if command -v curl >/dev/null; then
-    code=$(curl -gsS -k --noproxy '*' --max-time 10 --cert "$cert" --key "$key" -o /dev/null -w '%{http_code}' -- "$url" 2>/dev/null)
+    code=$(curl -gsS -k --noproxy '*' --max-time 10 --cert "$ecert" --key "$key" -o /dev/null -w '%{http_code}' -- "$url" 2>/dev/null)
     rc=$?
     case $rc in
       0) answer=$code ;;
       6|7) answer=connect ;;
       28) answer=timeout ;;
-      58|59) answer=localcert ;;
-      35|56|60|80|90|91) answer=tls ;;
+      58) answer=localcert ;;
+      35|56) answer=tls ;;
       *) answer="curl-$rc" ;;
     esac
   elif command -v openssl >/dev/null; then
@@ -28,7 +65,7 @@ for url; do
       timeout 10 openssl s_client -quiet -connect "$hostport" -cert "$cert" -key "$key" 2>/dev/null | head -n 1)
     case $line in
       'HTTP/'*) answer=$(printf '%s\n' "$line" | awk '{ print $2 }') ;;
-      *) answer=tls ;;
+      *) answer=connect ;;
     esac
   else
     answer=notool

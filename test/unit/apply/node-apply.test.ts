@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyNode, type ApplyContext } from '../../../src/apply/node-apply.js';
+import { runTrustGate } from '../../../src/apply/trust-gate.js';
 import { Journal } from '../../../src/apply/journal.js';
 import { loadTemplates } from '../../../src/commands/templates.js';
 import { CONTROLS, runControls } from '../../../src/controls/index.js';
@@ -20,6 +21,7 @@ import { planNode } from '../../../src/plan/planner.js';
 import type { NodePlan } from '../../../src/plan/types.js';
 import { makePki, type TestPki } from '../support/certs.js';
 import { fakeFacts } from '../support/fake-node.js';
+import { probeNode } from '../support/probe-node.js';
 
 const CONFIG = '/var/lib/kubelet/config.yaml';
 const CA = '/etc/kubernetes/pki/ca.crt';
@@ -367,45 +369,55 @@ describe('the apply sequence, step by step', () => {
 });
 
 describe('the live trust gate in the sequence', () => {
-  const probe = (answer: string) => ({
-    records: [
-      {
-        from: 'cp-1',
-        to: 'w1',
-        url: 'https://10.0.0.1:10250/healthz',
-        answer,
-        verdict: answer === '401' ? ('rejected' as const) : ('trusted' as const),
+  const url = 'https://10.0.0.1:10250/healthz';
+  const pair = 'KMCALLER pair\nKMCERT /pki/c.crt\nKMKEY /pki/c.key\n';
+  /** The node's context with the real trust gate, its control plane answering `reply`. */
+  function gated(node: FakeNode, plan: NodePlan, events: string[], reply: string) {
+    const ctx = context(node, plan, events);
+    const me = {
+      plan: { ...plan, cluster: 'ca:1', trust: { kubelet: { port: 10250, clientCA: 'planned' as const } } },
+      target: ctx.target,
+    };
+    const cp = {
+      plan: {
+        ...plan,
+        node: 'cp-1',
+        role: 'control-plane' as const,
+        status: 'compliant' as const,
+        changes: [],
+        cluster: 'ca:1',
       },
-    ],
-    skipped: [],
-  });
+      target: { ...ctx.target, name: 'cp-1', host: '10.0.0.10' },
+    };
+    const cpSession = probeNode([reply]);
+    ctx.trustGate = (own) =>
+      runTrustGate(me, [cp, me], new Set(), { own, open: (_n, use) => use(cpSession), clock: ctx.clock });
+    return { ctx, stepsAtProbe: () => cpSession.runs.length };
+  }
 
   it('runs after the health gate; its probe and answer are journalled and reported', async () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);
     const events: string[] = [];
-    const ctx = context(node, plan, events);
-    let stepsAtProbe: string[] = [];
-    ctx.trustGate = () => ((stepsAtProbe = [...node.steps]), Promise.resolve(probe('403')));
+    const { ctx } = gated(node, plan, events, `${pair}KMPROBE 403 ${url}\n`);
     const outcome = await applyNode(node, ctx);
-    expect(stepsAtProbe).toEqual([...APPLY, ...RESTART]);
     expect(outcome).toMatchObject({
       status: 'applied',
-      trust: ['cp-1 → w1 https://10.0.0.1:10250/healthz: 403 (authenticated, not authorized)'],
+      trust: [`cp-1 → w1 ${url}: 403 (authenticated, not authorized)`],
     });
     expect(events).toEqual(['backed-up', 'written', 'trust-probe', 'applied']);
+    expect(node.steps).toEqual([...APPLY, ...RESTART, 'gather', 'inflight-clear']);
   });
 
   it('a 401 from the kubelet fails the gate and rolls the node back', async () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);
     const events: string[] = [];
-    const ctx = context(node, plan, events);
-    ctx.trustGate = () => Promise.resolve(probe('401'));
+    const { ctx } = gated(node, plan, events, `${pair}KMPROBE 401 ${url}\n`);
     const outcome = await applyNode(node, ctx);
     expect(outcome).toMatchObject({ status: 'rolled-back' });
     expect(JSON.stringify(outcome)).toContain(
-      'trust gate: cp-1 → w1 https://10.0.0.1:10250/healthz: 401 (Unauthorized: the kubelet does not trust the certificate): kubectl logs/exec on w1 would fail',
+      `trust gate: cp-1 → w1 ${url}: 401 (Unauthorized: the kubelet does not trust the certificate): kubectl logs/exec on w1 would fail`,
     );
     expect(node.files.get(CONFIG)).toBe(BEFORE);
     expect(events).toEqual(['backed-up', 'written', 'trust-probe', 'failed', 'restored', 'rolled-back']);
@@ -415,13 +427,13 @@ describe('the live trust gate in the sequence', () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);
     const events: string[] = [];
-    const ctx = context(node, plan, events);
-    ctx.trustGate = () =>
-      Promise.resolve({ records: [], skipped: ['no control plane of cluster ca:1 is in this run'] });
+    const { ctx } = gated(node, plan, events, 'KMCALLER anonymous\n');
     const outcome = await applyNode(node, ctx);
     expect(outcome).toMatchObject({
       status: 'applied',
-      trust: ['not checked: no control plane of cluster ca:1 is in this run'],
+      trust: [
+        "not checked: cp-1's kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove",
+      ],
     });
     expect(events).toContain('trust-gate-skipped');
   });

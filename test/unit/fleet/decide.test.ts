@@ -161,16 +161,12 @@ describe('the fleet step of plan', () => {
     const plans = decideFleet([entry('cp-1', controlPlane()), entry('w-1', worker(pki.caCrt))]);
     expect(plans.get('cp-1')).toMatchObject({
       cluster: 'prod',
-      trust: {
-        kubelet: { port: 10250, clientCA: 'planned' },
-        apiserverClient: { certificate: CLIENT, key: `${PKI}/apiserver-kubelet-client.key` },
-      },
+      trust: { kubelet: { port: 10250, clientCA: 'planned' } },
     });
     expect(plans.get('w-1')).toMatchObject({
       cluster: 'prod',
       trust: { kubelet: { port: 10250, clientCA: 'planned' } },
     });
-    expect(plans.get('w-1')!.trust!.apiserverClient).toBeUndefined();
   });
 });
 
@@ -216,8 +212,113 @@ describe('clusters from facts', () => {
       from: 'ca',
       source: '/etc/kubernetes/kubelet.conf',
     });
-    expect(clusterOf(undefined, b)?.name).not.toBe(`ca:${fp}`);
+    const other = new X509Certificate(pki.otherCaCrt).fingerprint256
+      .replaceAll(':', '')
+      .slice(0, 8)
+      .toLowerCase();
+    expect(clusterOf(undefined, b)).toEqual({ name: `ca:${other}`, from: 'ca', source: '/k' });
     expect(clusterOf('prod-eu', a)).toEqual({ name: 'prod-eu', from: 'inventory' });
     expect(clusterOf(undefined, nodeModel(fakeFacts({})))).toBeUndefined();
+  });
+});
+
+describe('the fleet judgement when blocks cascade', () => {
+  const x = (pem: string) => new X509Certificate(pem);
+  const prod = { name: 'prod', from: 'inventory' as const };
+  const ca = () => ({ caFile: '/pki/ca.crt', certs: [x(pki.caCrt)] });
+  const other = () => ({ caFile: '/pki/other.crt', certs: [x(pki.otherCaCrt)] });
+  const P = () => ({ certificate: '/pki/p.crt', key: '/pki/p.key', cert: x(pki.clientCrt) }); // signed by ca
+  const N = () => ({ certificate: '/pki/n.crt', key: '/pki/n.key', cert: x(pki.foreignClientCrt) }); // by other
+  const blockedOf = (v: ReturnType<typeof judgeFleet>) =>
+    [...v].filter(([, r]) => r.blocked.length > 0).map(([n, r]) => `${n}:${r.blocked[0]!.control}`);
+
+  it('a kubelet is judged against what a blocked control plane keeps presenting, not its plan', () => {
+    const v = judgeFleet(
+      [
+        { node: 'cp', cluster: prod, apiserver: { now: N(), planned: P() } },
+        { node: 'w1', cluster: prod, kubelet: { now: other() } },
+        { node: 'w2', cluster: prod, kubelet: { planned: other() } },
+      ],
+      { mode: 'plan' },
+    );
+    // w1 already verifies against the other CA: cp's new certificate would break it; cp keeps N,
+    // which w2's planned CA verifies, so w2 goes ahead.
+    expect(blockedOf(v)).toEqual(['cp:apiserver-kubelet-client-cert']);
+  });
+
+  it('a node blocked for its kubelet keeps its old certificate too, and the others are judged against that', () => {
+    const v = judgeFleet(
+      [
+        { node: 'cpx', cluster: prod, kubelet: { planned: other() }, apiserver: { now: N(), planned: P() } },
+        { node: 'w3', cluster: prod, kubelet: { planned: ca() } },
+      ],
+      { mode: 'plan' },
+    );
+    expect(blockedOf(v)).toEqual(['cpx:kubelet-client-ca', 'w3:kubelet-client-ca']);
+    expect(v.get('w3')!.blocked[0]!.reason).toContain("cpx's kubelet client certificate /pki/n.crt");
+  });
+
+  it('a kubelet blocked early is let go when a control plane blocked later leaves it nothing to reject', () => {
+    const v = judgeFleet(
+      [
+        { node: 'cp', cluster: prod, apiserver: { now: N(), planned: P() } },
+        { node: 'k1', cluster: prod, kubelet: { planned: other() } },
+        { node: 'w1', cluster: prod, kubelet: { now: other() } },
+      ],
+      { mode: 'plan' },
+    );
+    expect(blockedOf(v)).toEqual(['cp:apiserver-kubelet-client-cert']);
+  });
+
+  it('every control plane counts: one with a certificate of another CA blocks the kubelet, named', () => {
+    const v = judgeFleet(
+      [
+        { node: 'cp1', cluster: prod, apiserver: { now: P() } },
+        { node: 'cp2', cluster: prod, apiserver: { now: N() } },
+        { node: 'w', cluster: prod, kubelet: { planned: ca() } },
+      ],
+      { mode: 'plan' },
+    );
+    expect(v.get('w')!.blocked[0]!.reason).toBe(
+      "the client CA /pki/ca.crt on w does not verify cp2's kubelet client certificate /pki/n.crt: kubectl logs/exec on w would get 401 Unauthorized",
+    );
+  });
+
+  it('a certificate still to be issued is judged by the CA that will sign it', () => {
+    const issued = {
+      certificate: '/pki/new.crt',
+      key: '/pki/new.key',
+      issuer: { path: '/pki/ca.crt', certs: [x(pki.caCrt)] },
+    };
+    const v = judgeFleet(
+      [
+        { node: 'cp', cluster: prod, apiserver: { planned: issued } },
+        { node: 'good', cluster: prod, kubelet: { planned: ca() } },
+        { node: 'bad', cluster: prod, kubelet: { planned: other() } },
+      ],
+      { mode: 'plan' },
+    );
+    expect(blockedOf(v)).toEqual(['bad:kubelet-client-ca']);
+    expect(v.get('bad')!.blocked[0]!.reason).toContain(
+      'the kubelet client certificate /pki/new.crt that cp is planned to issue from /pki/ca.crt',
+    );
+  });
+
+  it('on one node, a planned client CA is judged against the planned certificate of its own kube-apiserver', () => {
+    const v = judgeFleet(
+      [{ node: 'cp', cluster: prod, kubelet: { planned: other() }, apiserver: { planned: P() } }],
+      {
+        mode: 'plan',
+      },
+    );
+    expect(blockedOf(v)).toEqual(['cp:kubelet-client-ca']);
+    // As it is now, one node's own pair is the controls' to judge (no second warning here).
+    const now = judgeFleet(
+      [{ node: 'cp', cluster: prod, kubelet: { now: other() }, apiserver: { now: P() } }],
+      {
+        mode: 'audit',
+      },
+    );
+    expect(now.get('cp')).toEqual({ blocked: [], kubeletWarnings: [], apiserverWarnings: [] });
   });
 });

@@ -28,7 +28,6 @@ describe('the trust fields of a plan file are input, checked before apply dials 
         cluster: 'ca:1a2b3c4d',
         trust: {
           kubelet: { port: 10250, clientCA: 'now' },
-          apiserverClient: { certificate: '/etc/kubernetes/pki/a.crt', key: '/etc/kubernetes/pki/a.key' },
         },
       }),
     );
@@ -40,16 +39,6 @@ describe('the trust fields of a plan file are input, checked before apply dials 
       'a port that is not one',
       { trust: { kubelet: { port: 0, clientCA: 'now' } } },
       '/nodes/0/trust/kubelet/port',
-    ],
-    [
-      'a relative key path',
-      { trust: { apiserverClient: { certificate: '/a.crt', key: 'a.key' } } },
-      '/nodes/0/trust/apiserverClient/key',
-    ],
-    [
-      'a path with a newline',
-      { trust: { apiserverClient: { certificate: '/a.crt\n-k', key: '/a.key' } } },
-      '/nodes/0/trust/apiserverClient/certificate',
     ],
     ['a cluster name with a space', { cluster: 'prod eu' }, '/nodes/0/cluster'],
   ])('refuses %s', (_what, extra, where) => {
