@@ -1,7 +1,7 @@
 /**
  * The plan's fleet step (pure): every node's plan, judged together. A node whose change would break
  * the kube-apiserver → kubelet channel of its cluster is blocked; what apply's trust gate needs
- * (cluster, kubelet port, the apiserver's kubelet client pair) is put on each node's plan.
+ * (the cluster, the kubelet's port) is put on each node's plan.
  */
 import { kubeletHealth } from '../facts/kubelet-health.js';
 import type { NodeModel } from '../facts/model.js';

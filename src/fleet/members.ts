@@ -4,7 +4,7 @@
  * presents. Only public certificates are read; keys are named by path, never read.
  */
 import { parsePemBundle } from '../controls/certs.js';
-import { manifestFlags } from '../facts/apiserver.js';
+import { plannedClientPair } from '../controls/apiserver-kubelet-client-cert/index.js';
 import { lastFlag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
@@ -59,13 +59,10 @@ export function plannedTrust(
   if (plan.status !== 'change') return out;
   if (plan.changes.some((c) => c.control === 'kubelet-client-ca'))
     out.kubelet = { ...out.kubelet, planned: kubeletTrust(model, playbook.kubelet.clientCAFile) };
-  const manifest = plan.changes.find((c) => c.restart === 'static-pod:kube-apiserver');
-  const flags = manifest ? (manifestFlags(manifest.path, manifest.after.content)?.flags ?? []) : [];
-  const cert = lastFlag(flags, 'kubelet-client-certificate')?.value;
-  const key = lastFlag(flags, 'kubelet-client-key')?.value;
-  if (cert && key) {
-    const planned = apiserverTrust(model, cert, key);
-    const issue = plan.issue?.find((i) => i.certificate === cert);
+  const pair = plannedClientPair(plan.changes);
+  if (pair) {
+    const planned = apiserverTrust(model, pair.certificate, pair.key);
+    const issue = plan.issue?.find((i) => i.certificate === pair.certificate);
     if (issue) {
       delete planned.cert;
       planned.issuer = { path: issue.caCertificate, certs: certsIn(model, issue.caCertificate) };
