@@ -179,17 +179,17 @@ function hostKeyProblem(
 ): HostKeyProblem {
   const { host, port } = subject;
   const cert = key.certificate;
-  if (cert) {
-    const caFingerprint = cert.ca.split(' ')[1] ?? '';
-    const name = hostLookupName(host, port);
-    const revokedCa = entries.find(
+  const name = hostLookupName(host, port);
+  const caFingerprint = cert?.ca.split(' ')[1];
+  // The host's line for the certificate's CA, read from the file: OpenSSH 9.2 refuses an expired
+  // certificate before it logs "Found CA key in …".
+  const caLine = (marker: 'revoked' | 'cert-authority') =>
+    entries.find(
       (e) =>
-        e.marker === 'revoked' &&
-        hostFieldMatches(e.hosts, name) &&
-        fingerprintSha256(e.key) === caFingerprint,
+        e.marker === marker && hostFieldMatches(e.hosts, name) && fingerprintSha256(e.key) === caFingerprint,
     );
-    if (revokedCa) return { case: 'certificate-revoked', ca: cert.ca, line: revokedCa.line };
-  }
+  const revokedCa = caLine('revoked');
+  if (cert && revokedCa) return { case: 'certificate-revoked', ca: cert.ca, line: revokedCa.line };
   const check = checkKeyFingerprint(entries, host, port, key.keyType, key.fingerprint);
   if (check.status !== 'known' && !(check.status === 'unknown' && cert))
     return problemOf(check, entries.length === 0, 'openssh');
@@ -197,12 +197,13 @@ function hostKeyProblem(
   const invalid = /^(?:debug1: )?(Certificate invalid: .+|Certificate lacks principal list)$/m
     .exec(log)?.[1]
     ?.replace(/^Certificate invalid: /, '');
+  const trustedBy = caLine('cert-authority');
   if (cert && invalid !== undefined)
     return {
       case: 'certificate-invalid',
       ca: cert.ca,
       reason: invalid,
-      ...(key.matchedAt ? { trustedAt: key.matchedAt } : {}),
+      ...(trustedBy ? { trustedAt: `${subject.knownHostsFile}:${trustedBy.line}` } : {}),
       ...(cert.valid ? { valid: cert.valid } : {}),
     };
   if (cert && check.status === 'unknown' && check.certAuthorityOnly)

@@ -193,13 +193,14 @@ describe('host certificate failures (OpenSSH only: the built-in client has no ce
   const certLine = (valid = 'from 2026-01-01T00:00:00 to 2026-01-02T00:00:00') =>
     `debug1: Server host certificate: ssh-ed25519-cert-v01@openssh.com ${fp(hostKey)}, serial 0 ID "cp-1" CA ssh-ed25519 ${fp(ca)} valid ${valid}`;
 
+  const CERT_ERROR = { node: 'cp-1', kind: 'host-certificate' };
+
   it('expired, though signed by the trusted CA: names the CA line and the validity, never --accept-new-host-keys', async () => {
     const { subject, text } = await knownHosts(`@cert-authority 10.213.0.* ssh-ed25519 ${b64(ca)}`);
     const error = opensshError(
       [
         certLine(),
-        `debug1: Host '${HOST}' is known and matches the ED25519-CERT host certificate.`,
-        `debug1: Found CA key in ${subject.knownHostsFile}:1`,
+        // OpenSSH 9.2 refuses it before it logs "Found CA key in …" (seen in the e2e lab).
         'Certificate invalid: expired',
         'debug1: No matching CA found. Retry with plain key',
         ...STRICT_NEW,
@@ -208,8 +209,7 @@ describe('host certificate failures (OpenSSH only: the built-in client has no ce
       subject,
     );
     expect(view(error)).toEqual({
-      node: 'cp-1',
-      kind: 'host-certificate',
+      ...CERT_ERROR,
       message:
         `host certificate of node cp-1 (${HOST}:22) is not valid: expired (valid from 2026-01-01T00:00:00 to 2026-01-02T00:00:00); ` +
         `it is signed by CA ssh-ed25519 ${fp(ca)}, trusted at ${subject.knownHostsFile}:1`,
@@ -242,8 +242,7 @@ describe('host certificate failures (OpenSSH only: the built-in client has no ce
       subject,
     );
     expect(view(error)).toEqual({
-      node: 'cp-1',
-      kind: 'host-certificate',
+      ...CERT_ERROR,
       message:
         `host certificate of node cp-1 (${HOST}:22) is signed by CA ssh-ed25519 ${fp(ca)}, which is not a @cert-authority ` +
         `for ${HOST} in ${subject.knownHostsFile} (and its key ssh-ed25519 ${fp(hostKey)} is not on file either)`,
