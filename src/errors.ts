@@ -60,6 +60,8 @@ export type NodeErrorKind =
   | 'auth'
   | 'host-key-unknown'
   | 'host-key-changed'
+  /** A host certificate that cannot be trusted (wrong CA, expired, or a client without certificates). */
+  | 'host-certificate'
   | 'sudo-password'
   | 'permission'
   | 'remote-command'

@@ -190,8 +190,89 @@ describe.skipIf(!canRun)('the OpenSSH transport on real OpenSSH nodes', () => {
       encoding: 'utf8',
     }).split(' ')[1];
     expect(audit.report.errors[0]?.error).toContain(
-      `host key of node ${CERT_NODE} (${node(CERT_NODE).host}:22) is not known: ssh-ed25519 ${hostKeyOf.get(CERT_NODE)} is not in ${join(h.home, '.ssh', 'known_hosts')} (its certificate is signed by CA ssh-ed25519 ${caFingerprint}, which is not a @cert-authority for ${node(CERT_NODE).host}`,
+      `host certificate of node ${CERT_NODE} (${node(CERT_NODE).host}:22) is signed by CA ssh-ed25519 ${caFingerprint}, which is not a @cert-authority for ${node(CERT_NODE).host} in ${join(h.home, '.ssh', 'known_hosts')}`,
     );
+  });
+
+  /** Audits with the chosen client and with the other one; both refuse the node (exit 3). */
+  const bothTransports = async (h: { home: string; inventory: string }) => {
+    const lines: Record<string, string | undefined> = {};
+    for (const transport of ['builtin', 'openssh'] as const) {
+      const audit = await auditJson(h, ['--ssh', transport]);
+      expect({ transport, code: audit.code }).toEqual({ transport, code: 3 });
+      expect(audit.report.nodes).toMatchObject([{ reachable: false, transport }]);
+      lines[transport] = audit.report.errors[0]?.error;
+    }
+    return lines;
+  };
+
+  it('a changed host key: the same line from both transports, naming the file line and ssh-keygen -R', async () => {
+    const host = node(PLAIN_NODE).host;
+    const h = home(hostBlock('changed', PLAIN_NODE), `${host} ${wrongCaPub}\n`, { [PLAIN_NODE]: 'changed' });
+    const plain = plainSsh(h, 'changed');
+    expect(plain.status).toBe(255);
+    expect(plain.stderr).toContain('REMOTE HOST IDENTIFICATION HAS CHANGED');
+
+    const lines = await bothTransports(h);
+    const file = join(h.home, '.ssh', 'known_hosts');
+    expect(lines['openssh']).toBe(lines['builtin']);
+    expect(lines['builtin']).toContain(
+      `REMOTE HOST IDENTIFICATION HAS CHANGED for node ${PLAIN_NODE} (${host}:22): it presented ssh-ed25519 ${hostKeyOf.get(PLAIN_NODE)}, ` +
+        `but a different ssh-ed25519 key for this host is on file at ${file}:1.`,
+    );
+    expect(lines['builtin']).toContain(`ssh-keygen -R ${host} -f ${file}`);
+  });
+
+  it('an expired host certificate: OpenSSH names the CA line and the validity; the built-in client says it cannot check certificates', async () => {
+    const host = node(CERT_NODE).host;
+    const expired = join(dir, `${CERT_NODE}-expired.pub`);
+    writeFileSync(expired, readFileSync(join(dir, `${CERT_NODE}-host.pub`)));
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-s',
+      join(dir, 'host-ca'),
+      '-h',
+      '-I',
+      CERT_NODE,
+      '-n',
+      host,
+      '-V',
+      '20200101:20200102',
+      expired,
+    ]);
+    const install = (cert: string) =>
+      onNode(
+        CERT_NODE,
+        'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && systemctl reload ssh',
+        readFileSync(cert, 'utf8'),
+      );
+    await install(join(dir, `${CERT_NODE}-expired-cert.pub`));
+    try {
+      const h = home(hostBlock('expired', CERT_NODE), caLine(hostCaPub), { [CERT_NODE]: 'expired' });
+      const plain = plainSsh(h, 'expired');
+      expect(plain.status).toBe(255);
+      expect(plain.stderr).toContain('Certificate invalid: expired');
+
+      const lines = await bothTransports(h);
+      const file = join(h.home, '.ssh', 'known_hosts');
+      const caFingerprint = execFileSync('ssh-keygen', ['-l', '-f', join(dir, 'host-ca.pub')], {
+        encoding: 'utf8',
+      }).split(' ')[1];
+      expect(lines['openssh']).toContain(
+        `host certificate of node ${CERT_NODE} (${host}:22) is not valid: expired (valid from `,
+      );
+      expect(lines['openssh']).toContain(
+        `); it is signed by CA ssh-ed25519 ${caFingerprint}, trusted at ${file}:1 (fix: renew the node's host certificate`,
+      );
+      expect(lines['openssh']).not.toContain('--accept-new-host-keys');
+      expect(lines['builtin']).toBe(
+        `host key of node ${CERT_NODE} (${host}:22) is not known: ssh-ed25519 ${hostKeyOf.get(CERT_NODE)} is not in ${file}: ` +
+          `${file} trusts ${host} only through @cert-authority lines, and the built-in SSH client cannot check host certificates ` +
+          `(fix: use --ssh openssh for this node (without --ssh builtin or ssh: builtin, kubemend chooses it by itself))`,
+      );
+    } finally {
+      await install(join(dir, `${CERT_NODE}-host-cert.pub`));
+    }
   });
 
   it('user-certificate login only (TrustedUserCAKeys, no authorized key): OpenSSH gets in, the built-in client cannot', async () => {

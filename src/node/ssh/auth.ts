@@ -122,6 +122,42 @@ export function authFailureFix(user: string, host: string): string {
   );
 }
 
+/** How a message names ssh-agent among the keys tried, on both transports. */
+export function agentTried(socket: string | undefined): string {
+  return socket ? `ssh-agent (SSH_AUTH_SOCK=${socket})` : 'ssh-agent';
+}
+
+export interface AuthRefusal {
+  node: string;
+  messagePrefix: string;
+  user: string;
+  host: string;
+  port: number;
+  /** What was offered, in order: "key FILE", agentTried(…), "key FILE (certificate)". */
+  tried: readonly string[];
+  /** The methods the server's last answer offered (ssh2's authsLeft, OpenSSH's "Permission denied (…)"). */
+  serverMethods: readonly string[] | null;
+  notes: readonly string[];
+}
+
+/** The one wording of "no key was accepted", for both transports. */
+export function authRefused(r: AuthRefusal): NodeError {
+  const who = `${r.user}@${r.host}:${r.port}`;
+  const parts: string[] = [];
+  if (r.serverMethods && !r.serverMethods.includes('publickey')) {
+    parts.push(
+      `the server does not accept public keys (it offers: ${r.serverMethods.join(', ') || 'nothing'})`,
+    );
+  }
+  parts.push(r.tried.length > 0 ? `tried ${[...new Set(r.tried)].join(', ')}` : 'no key to try');
+  return new NodeError(
+    r.node,
+    `${r.messagePrefix}authentication failed for ${who}; ${parts.join('; ')}${r.notes.length > 0 ? ` (${r.notes.join('; ')})` : ''}`,
+    'auth',
+    authFailureFix(r.user, r.host),
+  );
+}
+
 export function createAuth(settings: AuthSettings, hooks: PromptHooks): AuthState {
   const tried: string[] = [];
   const problems: string[] = [];
@@ -158,7 +194,7 @@ export function createAuth(settings: AuthSettings, hooks: PromptHooks): AuthStat
       }
       index++;
       if (candidate.kind === 'agent') {
-        tried.push(`ssh-agent (SSH_AUTH_SOCK=${candidate.socket})`);
+        tried.push(agentTried(candidate.socket));
         return { type: 'agent', username: settings.user, agent: candidate.socket };
       }
       const method = await fileMethod(candidate);
@@ -246,24 +282,21 @@ export function createAuth(settings: AuthSettings, hooks: PromptHooks): AuthStat
         `ssh-add ${first.file}, then rerun with SSH_AUTH_SOCK set; or run kubemend on a terminal to be asked for the passphrase`,
       );
     }
-    const parts: string[] = [];
-    if (serverMethods && !serverMethods.includes('publickey')) {
-      parts.push(
-        `the server does not accept public keys (it offers: ${serverMethods.join(', ') || 'nothing'})`,
-      );
-    }
-    parts.push(tried.length > 0 ? `tried ${tried.join(', ')}` : 'no key to try');
     const notes = [...problems, ...locked.map((l) => `key ${l.file} ${l.reason}`), ...notedErrors];
     if (tried.length === 0 && !settings.identityFile && !agentSocket) {
       notes.push(`no identityFile, SSH_AUTH_SOCK is not set, and none of ${defaults.join(', ')} is usable`);
     }
     if (serverMessage) notes.push(`server said: ${serverMessage}`);
-    return new NodeError(
-      settings.node,
-      `${settings.messagePrefix}authentication failed for ${who}; ${parts.join('; ')}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`,
-      'auth',
-      authFailureFix(settings.user, settings.host),
-    );
+    return authRefused({
+      node: settings.node,
+      messagePrefix: settings.messagePrefix,
+      user: settings.user,
+      host: settings.host,
+      port: settings.port,
+      tried,
+      serverMethods,
+      notes,
+    });
   }
 
   return {

@@ -3,10 +3,17 @@
  * and, when it gave up, why, in the built-in client's words. Pure: text in, facts or a NodeError out.
  */
 import { NodeError } from '../../errors.js';
-import { authFailureFix } from './auth.js';
-import { presentedKeyError } from './host-key.js';
-import type { HostKeySubject } from './host-key.js';
-import { checkKeyFingerprint, hostLookupName, parseKnownHosts } from './known-hosts.js';
+import { agentTried, authRefused } from './auth.js';
+import { hostKeyFailure, problemOf } from './host-key.js';
+import type { HostKeyProblem, HostKeySubject } from './host-key.js';
+import {
+  checkKeyFingerprint,
+  fingerprintSha256,
+  hostFieldMatches,
+  hostLookupName,
+  parseKnownHosts,
+} from './known-hosts.js';
+import type { KnownHostEntry } from './known-hosts.js';
 
 export interface VerifiedKey {
   /** Plain key type, e.g. ssh-ed25519 (for a certificate: the type of the key it certifies). */
@@ -15,7 +22,8 @@ export interface VerifiedKey {
   fingerprint: string;
   /** "file:line" of the known_hosts line that matched: the key, or the CA of a certificate. */
   matchedAt?: string;
-  certificate?: { ca: string };
+  /** ca: "TYPE SHA256:…"; valid: as ssh logs it, e.g. "from 2026-12-01T08:47:24 to 2026-12-04T08:47:24". */
+  certificate?: { ca: string; valid?: string };
 }
 
 const certSuffix = /-cert-v01@openssh\.com$/;
@@ -26,15 +34,15 @@ export function verifiedKey(log: string): VerifiedKey | undefined {
   for (const line of log.split('\n')) {
     const plain = /^debug1: Server host key: (\S+) (SHA256:[A-Za-z0-9+/]+)/.exec(line);
     const cert =
-      /^debug1: Server host certificate: (\S+) (SHA256:[A-Za-z0-9+/]+), .* CA (\S+) (SHA256:[A-Za-z0-9+/]+)/.exec(
-        line,
+      /^debug1: Server host certificate: (\S+) (SHA256:[A-Za-z0-9+/]+), .* CA (\S+) (SHA256:[A-Za-z0-9+/]+)(?: valid (.+))?$/.exec(
+        line.replace(/\r$/, ''),
       );
     if (plain) found = { keyType: plain[1]!.replace(certSuffix, ''), fingerprint: plain[2]! };
     else if (cert)
       found = {
         keyType: cert[1]!.replace(certSuffix, ''),
         fingerprint: cert[2]!,
-        certificate: { ca: `${cert[3]} ${cert[4]}` },
+        certificate: { ca: `${cert[3]} ${cert[4]}`, ...(cert[5] ? { valid: cert[5] } : {}) },
       };
     const at = /^debug1: Found (?:CA )?key in (.+):(\d+)$/.exec(line);
     if (at && found) found.matchedAt = `${at[1]}:${at[2]}`;
@@ -61,6 +69,8 @@ export interface FailureContext {
   /** A ProxyCommand's (or jump host's) stderr. */
   proxyStderr: string;
   proxyCommand?: string;
+  /** SSH_AUTH_SOCK, to name the agent as the built-in client does. */
+  agentSocket?: string;
 }
 
 /** Why the master ended before it was ready, as the NodeError the built-in client would raise. */
@@ -72,24 +82,7 @@ export function masterFailure(log: string, known: string, ctx: FailureContext): 
   const entries = parseKnownHosts(known).entries;
 
   if (/^Host key verification failed\./m.test(log) && key) {
-    const check = checkKeyFingerprint(entries, host, port, key.keyType, key.fingerprint);
-    if (check.status === 'known' && key.certificate) {
-      return certificateError(log, key, subject);
-    }
-    if (check.status !== 'known') {
-      const note =
-        check.status === 'unknown' && check.certAuthorityOnly && key.certificate
-          ? certificateProblem(log, key, subject)
-          : check.status === 'unknown' && check.certAuthorityOnly
-            ? `it matches only @cert-authority lines, and the host presented a plain key, not a certificate`
-            : undefined;
-      return presentedKeyError(
-        subject,
-        { keyType: key.keyType, fingerprint: key.fingerprint, ...(note ? { note } : {}) },
-        check,
-        entries.length === 0,
-      );
-    }
+    return hostKeyFailure(subject, key, hostKeyProblem(log, key, entries, subject));
   }
   if (/^Host key verification failed\./m.test(log) && !key) {
     return new NodeError(
@@ -100,24 +93,25 @@ export function masterFailure(log: string, known: string, ctx: FailureContext): 
   }
 
   const denied = /^(\S+): Permission denied \(([^)]*)\)\./m.exec(log);
-  if (denied || /^Too many authentication failures/m.test(log)) {
+  const tooMany = /^(?:Received disconnect from .*: )?Too many authentication failures/m.test(log);
+  if (denied || tooMany) {
     const tried = [
       ...log.matchAll(/^debug1: Offering public key: (\S+) (\S+) (SHA256:\S+)(?: (\w+))?/gm),
     ].map((m) =>
       m[4] === 'agent'
-        ? `ssh-agent key ${m[2]} ${m[3]}`
+        ? agentTried(ctx.agentSocket)
         : `key ${m[1]}${/-CERT$/.test(m[2] ?? '') ? ' (certificate)' : ''}`,
     );
-    const who = `${ctx.user}@${host}:${port}`;
-    const said = denied
-      ? `server said: Permission denied (${denied[2]})`
-      : 'server said: Too many authentication failures';
-    return new NodeError(
+    return authRefused({
       node,
-      `authentication failed for ${who}; ${tried.length > 0 ? `tried ${[...new Set(tried)].join(', ')}` : 'no key to try'} (${said})`,
-      'auth',
-      authFailureFix(ctx.user, host),
-    );
+      messagePrefix: '',
+      user: ctx.user,
+      host,
+      port,
+      tried,
+      serverMethods: denied ? (denied[2] ?? '').split(',').filter((m) => m !== '') : null,
+      notes: tooMany ? ['server said: Too many authentication failures'] : [],
+    });
   }
 
   const connect = /^ssh: connect to host (\S+) port (\d+): (.+)$/m.exec(log);
@@ -171,21 +165,55 @@ export function masterFailure(log: string, known: string, ctx: FailureContext): 
   );
 }
 
-/** The host sent a certificate OpenSSH did not accept, though its key is on file as a plain key. */
-function certificateError(log: string, key: VerifiedKey, subject: HostKeySubject): NodeError {
-  return new NodeError(
-    subject.node,
-    `host certificate of node ${subject.node} (${subject.host}:${subject.port}) is not valid: ${certificateProblem(log, key, subject)}`,
-    'host-key-unknown',
-    `renew the node's host certificate, or ask its administrator which CA signs it`,
-  );
-}
-
-function certificateProblem(log: string, key: VerifiedKey, subject: HostKeySubject): string {
-  const invalid = /^(?:debug1: )?Certificate invalid: (.+)$/m.exec(log)?.[1];
-  if (invalid) return `its certificate is invalid: ${invalid}`;
-  return (
-    `its certificate is signed by CA ${key.certificate?.ca ?? '(unknown)'}, which is not a @cert-authority ` +
-    `for ${hostLookupName(subject.host, subject.port)} in ${subject.knownHostsFile}`
-  );
+/**
+ * Why OpenSSH refused the key it logged, judged as the built-in client judges a key (the same
+ * known_hosts reading), plus what only OpenSSH meets: host certificates. OpenSSH retries a refused
+ * certificate as its plain key ("No matching CA found. Retry with plain key"), so a plain key on
+ * file decides first, as it does for the built-in client.
+ */
+function hostKeyProblem(
+  log: string,
+  key: VerifiedKey,
+  entries: readonly KnownHostEntry[],
+  subject: HostKeySubject,
+): HostKeyProblem {
+  const { host, port } = subject;
+  const cert = key.certificate;
+  const name = hostLookupName(host, port);
+  const caFingerprint = cert?.ca.split(' ')[1];
+  // The host's line for the certificate's CA, read from the file: OpenSSH 9.2 refuses an expired
+  // certificate before it logs "Found CA key in …".
+  const caLine = (marker: 'revoked' | 'cert-authority') =>
+    entries.find(
+      (e) =>
+        e.marker === marker && hostFieldMatches(e.hosts, name) && fingerprintSha256(e.key) === caFingerprint,
+    );
+  const revokedCa = caLine('revoked');
+  if (cert && revokedCa) return { case: 'certificate-revoked', ca: cert.ca, line: revokedCa.line };
+  const check = checkKeyFingerprint(entries, host, port, key.keyType, key.fingerprint);
+  if (check.status !== 'known' && !(check.status === 'unknown' && cert))
+    return problemOf(check, entries.length === 0, 'openssh');
+  // A certificate, refused, its plain key not on file (or, oddly, on file: then the log says why).
+  const invalid = /^(?:debug1: )?(Certificate invalid: .+|Certificate lacks principal list)$/m
+    .exec(log)?.[1]
+    ?.replace(/^Certificate invalid: /, '');
+  const trustedBy = caLine('cert-authority');
+  if (cert && invalid !== undefined)
+    return {
+      case: 'certificate-invalid',
+      ca: cert.ca,
+      reason: invalid,
+      ...(trustedBy ? { trustedAt: `${subject.knownHostsFile}:${trustedBy.line}` } : {}),
+      ...(cert.valid ? { valid: cert.valid } : {}),
+    };
+  if (cert && check.status === 'unknown' && check.certAuthorityOnly)
+    return { case: 'certificate-untrusted', ca: cert.ca };
+  if (check.status === 'known')
+    return {
+      case: 'certificate-invalid',
+      ca: cert?.ca ?? '(unknown)',
+      reason: humanLines(log).slice(-2).join('; ') || 'refused',
+    };
+  // No @cert-authority for the host and its key not on file: the plain "not known", as on ssh2.
+  return { case: 'unknown', fileEmpty: entries.length === 0 };
 }

@@ -118,6 +118,7 @@ export async function openOpenSshSession(
           subject,
           user,
           proxyStderr,
+          ...(env['SSH_AUTH_SOCK'] ? { agentSocket: env['SSH_AUTH_SOCK'] } : {}),
           ...(proxyCommand !== undefined && proxyCommand !== 'none' ? { proxyCommand } : {}),
         });
       }
