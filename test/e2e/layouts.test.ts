@@ -32,7 +32,7 @@ interface PlanChange {
   control: string;
   path: string;
   action: 'modify' | 'create';
-  before?: { sha256: string };
+  before: { sha256: string } | null;
   after: { sha256: string; content: string };
   diff: string;
   restart: string;
@@ -270,11 +270,7 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect(await probe(node, 'cluster')).toBe('401');
 
     const change = await planOf(node, KUBEMEND_DROPIN);
-    expect([change.action, change.before, change.restart]).toEqual([
-      'create',
-      undefined,
-      'kubelet+daemon-reload',
-    ]);
+    expect([change.action, change.before, change.restart]).toEqual(['create', null, 'kubelet+daemon-reload']);
     const notes = change.notes.join('\n');
     expect(notes).toMatch(/kubelet\.service belongs to the OS packages/);
     expect(notes).toContain(`kubemend writes its own drop-in ${KUBEMEND_DROPIN}`);
