@@ -1,4 +1,5 @@
 import { lastFlag, parseFlags, type Flag } from '../facts/flags.js';
+import { kubeletHealth } from '../facts/kubelet-health.js';
 import type { NodeModel } from '../facts/model.js';
 import { runScript } from '../node/remote.js';
 import type { NodeSession } from '../node/ssh/index.js';
@@ -10,22 +11,37 @@ export interface KubeletState {
   active: string;
   sub: string;
   healthz: string;
+  /** HTTP status of the secure port's /healthz ('' when not asked, 'unchecked' without curl or wget). */
+  secure: string;
+  /** The kubelet processes found by name and argv; asked only when MainPID is not the kubelet. */
+  kubeletPids: number[];
+}
+
+/**
+ * How the gate proves a restarted kubelet healthy on this node (from kubeletHealth): its /healthz
+ * when it serves one; otherwise its secure port answering over TLS. When kubelet.service's MainPID
+ * is not the kubelet (a container), the kubelet is found by its process name and argv.
+ */
+export interface KubeletProbe {
+  healthzUrl: string | null;
+  /** `https://<address>:<port>/healthz`, asked only when there is no healthz URL. */
+  secureUrl: string | null;
+  /** How to find the kubelet process, or null when MainPID is the kubelet. */
+  process: { comm: string; argvIncludes: string[] } | null;
+}
+
+export function kubeletProbe(model: NodeModel): KubeletProbe {
+  const h = kubeletHealth(model);
+  return {
+    healthzUrl: h.healthzUrl,
+    secureUrl: h.healthzUrl ? null : `https://${h.securePort.address}:${h.securePort.port}/healthz`,
+    process: h.mainPidIsKubelet ? null : h.process,
+  };
 }
 
 /** Where the kubelet answers /healthz (node-facts §7), or null when healthzPort is 0. */
 export function kubeletHealthzUrl(model: NodeModel): string | null {
-  const layers = [model.kubelet.config?.data, ...(model.kubelet.configDir?.dropIns.map((d) => d.data) ?? [])];
-  let port: unknown = 10248;
-  let address: unknown = '127.0.0.1';
-  for (const l of layers) {
-    if (l && 'healthzPort' in l) port = l['healthzPort'];
-    if (l && 'healthzBindAddress' in l) address = l['healthzBindAddress'];
-  }
-  const flags = model.kubelet.flags;
-  port = lastFlag(flags, 'healthz-port')?.value ?? port;
-  address = lastFlag(flags, 'healthz-bind-address')?.value ?? address;
-  if (Number(port) === 0) return null;
-  return `http://${urlHost(address)}:${Number(port)}/healthz`;
+  return kubeletHealth(model).healthzUrl;
 }
 
 /** A bind address as the host of a URL: loopback for "every address", IPv6 in brackets. */
@@ -44,19 +60,43 @@ export function apiserverLivezUrl(flags: readonly Flag[]): string {
   return `https://${urlHost(lastFlag(flags, 'bind-address')?.value)}:${port}/livez`;
 }
 
-export async function kubeletState(session: NodeSession, healthzUrl: string | null): Promise<KubeletState> {
-  const r = await runScript(session, 'kubelet-state', [healthzUrl ?? ''], {
-    step: 'health: kubelet',
-    timeoutSec: 30,
-  });
+export async function kubeletState(session: NodeSession, probe: KubeletProbe): Promise<KubeletState> {
+  const r = await runScript(
+    session,
+    'kubelet-state',
+    [probe.healthzUrl ?? '', probe.secureUrl ?? '', probe.process?.comm ?? ''],
+    { step: 'health: kubelet', timeoutSec: 30 },
+  );
   const v = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  const want = probe.process?.argvIncludes ?? [];
   return {
     mainPid: Number(v('MainPID')) || 0,
     nRestarts: Number(v('NRestarts')) || 0,
     active: v('ActiveState'),
     sub: v('SubState'),
     healthz: v('Healthz'),
+    secure: v('Secure'),
+    kubeletPids: probe.process
+      ? processLines(r.stdout)
+          .filter((p) => want.every((w) => p.argv.includes(w)))
+          .map((p) => p.pid)
+      : [],
   };
+}
+
+/** `PROC <pid> <base64 argv>` lines; anything else (or a pid that is not a number) is skipped. */
+function processLines(stdout: string): { pid: number; argv: string[] }[] {
+  return stdout
+    .split('\n')
+    .map((l) => /^PROC ([1-9]\d{0,9}) ([A-Za-z0-9+/=]*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({
+      pid: Number(m[1]),
+      argv: Buffer.from(m[2] ?? '', 'base64')
+        .toString('utf8')
+        .split('\0')
+        .filter(Boolean),
+    }));
 }
 
 /**
@@ -80,55 +120,92 @@ export async function apiserverState(session: NodeSession, livezUrl: string): Pr
     step: 'health: kube-apiserver',
     timeoutSec: 30,
   });
-  const processes = r.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('PROC '))
-    .map((l) => {
-      const [, pid, b64] = l.split(' ');
-      return {
-        pid: Number(pid),
-        argv: Buffer.from(b64 ?? '', 'base64')
-          .toString('utf8')
-          .split('\0')
-          .filter(Boolean),
-      };
-    });
+  const processes = processLines(r.stdout);
   return { processes, livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '' };
 }
 
+/** Any HTTP status from the secure port proves it serves (401/403: it wants credentials); 000 is none. */
+export const secureAnswers = (status: string): boolean =>
+  /^[1-5]\d\d$/.test(status) || status === 'unchecked';
+
 // "unchecked": the node has neither curl nor wget; the PID and systemd state still gate.
-const healthy = (s: KubeletState, url: string | null) =>
-  s.active === 'active' && s.mainPid > 0 && (url === null || s.healthz === 'ok' || s.healthz === 'unchecked');
+function healthy(s: KubeletState, probe: KubeletProbe): boolean {
+  if (s.active !== 'active' || s.mainPid <= 0) return false;
+  if (probe.process && s.kubeletPids.length === 0) return false;
+  return probe.healthzUrl !== null
+    ? s.healthz === 'ok' || s.healthz === 'unchecked'
+    : secureAnswers(s.secure);
+}
 
 /**
- * After `systemctl restart kubelet`: a new MainPID, active, healthz ok, and still so after
+ * The kubelet process that started since `before`: a new MainPID, or where MainPID is not the
+ * kubelet, a kubelet process (by name and argv) that was not running before.
+ */
+export function newKubeletPid(
+  s: KubeletState,
+  before: KubeletState,
+  probe: KubeletProbe,
+): number | undefined {
+  if (probe.process) return s.kubeletPids.find((p) => !before.kubeletPids.includes(p));
+  return s.mainPid > 0 && s.mainPid !== before.mainPid ? s.mainPid : undefined;
+}
+
+const stillRuns = (s: KubeletState, pid: number, probe: KubeletProbe): boolean =>
+  probe.process ? s.kubeletPids.includes(pid) : s.mainPid === pid;
+
+/**
+ * After `systemctl restart kubelet`: a new kubelet process, kubelet.service active, its health
+ * answer good (healthz ok, or without healthz its secure port answering), and still so after
  * `stableSec` (a kubelet that exits on a bad config looks active for a moment).
  */
 export async function waitKubeletHealthy(
   session: NodeSession,
-  opts: { before: KubeletState; url: string | null; timeoutSec: number; stableSec: number; clock: Clock },
+  opts: {
+    before: KubeletState;
+    probe: KubeletProbe;
+    timeoutSec: number;
+    stableSec: number;
+    clock: Clock;
+  },
 ): Promise<{ ok: true; state: KubeletState } | { ok: false; reason: string; state: KubeletState }> {
+  const { probe } = opts;
   const deadline = opts.clock.now() + opts.timeoutSec * 1000;
-  let state = await kubeletState(session, opts.url);
+  let state = await kubeletState(session, probe);
   while (opts.clock.now() < deadline) {
-    if (state.mainPid !== opts.before.mainPid && healthy(state, opts.url)) {
+    const pid = newKubeletPid(state, opts.before, probe);
+    if (pid !== undefined && healthy(state, probe)) {
       await opts.clock.sleep(opts.stableSec * 1000);
-      const later = await kubeletState(session, opts.url);
-      if (later.mainPid === state.mainPid && later.nRestarts === state.nRestarts && healthy(later, opts.url))
+      const later = await kubeletState(session, probe);
+      if (stillRuns(later, pid, probe) && later.nRestarts === state.nRestarts && healthy(later, probe))
         return { ok: true, state: later };
       state = later;
       continue;
     }
     await opts.clock.sleep(1000);
-    state = await kubeletState(session, opts.url);
+    state = await kubeletState(session, probe);
   }
-  const why =
-    state.mainPid === opts.before.mainPid
-      ? `the kubelet kept its old PID ${state.mainPid}`
-      : state.active !== 'active'
-        ? `the kubelet is ${state.active} (${state.sub}), ${state.nRestarts - opts.before.nRestarts} restarts since`
-        : `the kubelet's healthz answered "${state.healthz || 'nothing'}"`;
-  return { ok: false, reason: `kubelet not healthy after ${opts.timeoutSec}s: ${why}`, state };
+  return {
+    ok: false,
+    reason: `kubelet not healthy after ${opts.timeoutSec}s: ${whyNot(state, opts.before, probe)}`,
+    state,
+  };
+}
+
+function whyNot(state: KubeletState, before: KubeletState, probe: KubeletProbe): string {
+  if (newKubeletPid(state, before, probe) === undefined)
+    return probe.process
+      ? `no new kubelet process (named ${probe.process.comm}${
+          probe.process.argvIncludes.length ? ` with ${probe.process.argvIncludes.join(' ')}` : ''
+        }) started; running: ${state.kubeletPids.length ? state.kubeletPids.join(', ') : 'none'}`
+      : `the kubelet kept its old PID ${state.mainPid}`;
+  if (state.active !== 'active')
+    return `the kubelet is ${state.active} (${state.sub}), ${state.nRestarts - before.nRestarts} restarts since`;
+  if (probe.process && state.kubeletPids.length === 0) return 'its kubelet process is gone';
+  return probe.healthzUrl !== null
+    ? `the kubelet's healthz answered "${state.healthz || 'nothing'}"`
+    : `the kubelet has no healthz (healthzPort 0) and its secure port ${probe.secureUrl ?? ''} answered ${
+        /^[1-5]\d\d$/.test(state.secure) ? `HTTP ${state.secure}` : 'nothing'
+      }`;
 }
 
 /**

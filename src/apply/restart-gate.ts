@@ -11,8 +11,9 @@ import type { Clock } from './clock.js';
 import {
   apiserverLivezUrl,
   apiserverState,
-  kubeletHealthzUrl,
+  kubeletProbe,
   kubeletState,
+  type KubeletProbe,
   waitApiserverHealthy,
   waitKubeletHealthy,
   type KubeletState,
@@ -37,7 +38,8 @@ export interface RestartSpec {
 export interface Snapshot {
   kubelet: KubeletState | undefined;
   apiserverPids: number[];
-  kubeletUrl: string | null;
+  /** How the kubelet's health is proven on this node (healthz, or its secure port; MainPID or not). */
+  kubeletProbe: KubeletProbe;
   livezUrl: string;
 }
 
@@ -57,12 +59,12 @@ const manifestRestarts = (r: readonly Restart[]) => r.includes('static-pod:kube-
 
 /** The state the gates compare against, read before anything is written. */
 export async function snapshot(session: NodeSession, model: NodeModel, spec: RestartSpec): Promise<Snapshot> {
-  const kubeletUrl = kubeletHealthzUrl(model);
+  const probe = kubeletProbe(model);
   const livezUrl = apiserverLivezUrl(model.apiserver.manifest?.flags ?? []);
   return {
-    kubeletUrl,
+    kubeletProbe: probe,
     livezUrl,
-    kubelet: kubeletRestarts(spec.restarts) ? await kubeletState(session, kubeletUrl) : undefined,
+    kubelet: kubeletRestarts(spec.restarts) ? await kubeletState(session, probe) : undefined,
     apiserverPids: manifestRestarts(spec.restarts)
       ? (await apiserverState(session, livezUrl)).processes.map((p) => p.pid)
       : [],
@@ -70,8 +72,9 @@ export async function snapshot(session: NodeSession, model: NodeModel, spec: Res
 }
 
 /**
- * Restarts what the change needs and waits for health: the kubelet with a new MainPID, active, its
- * healthz ok and still so after a few seconds; a new kube-apiserver process with the expected
+ * Restarts what the change needs and waits for health: the kubelet with a new PID (MainPID, or a
+ * new kubelet process where MainPID is a container client), active, its healthz ok (without
+ * healthz: its secure port answering) and still so after a few seconds; a new kube-apiserver process with the expected
  * flags whose /livez answers. Throws GateError when a gate fails, StepError when a command fails.
  */
 export async function restartAndGate(
@@ -83,14 +86,17 @@ export async function restartAndGate(
   const t = gate.timeouts;
   if (kubeletRestarts(spec.restarts)) {
     gate.onStage?.('restart', 'kubelet');
-    const prior = before.kubelet ?? (await kubeletState(session, before.kubeletUrl));
+    const probe = before.kubeletProbe;
+    const prior = before.kubelet ?? (await kubeletState(session, probe));
     await restartKubelet(session, spec.restarts.includes('kubelet+daemon-reload'), 'restart: kubelet');
-    gate.onStage?.('health', `kubelet ${before.kubeletUrl ? '/healthz' : '(new PID, active)'}`, {
+    const proof = probe.healthzUrl ? '/healthz' : `${probe.secureUrl ?? 'secure port'} answering`;
+    const pid = probe.process ? 'a new kubelet process' : 'a new PID';
+    gate.onStage?.('health', `kubelet ${proof} (${pid}, active)`, {
       timeoutSec: t.kubeletHealthySec + t.kubeletStableSec,
     });
     const h = await waitKubeletHealthy(session, {
       before: prior,
-      url: before.kubeletUrl,
+      probe,
       timeoutSec: t.kubeletHealthySec,
       stableSec: t.kubeletStableSec,
       clock: gate.clock,

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { issuedBy, parsePemBundle } from '../certs.js';
+import { regeneratedBy } from './check.js';
 import { openDoor } from './open-door.js';
 import type { AuditResult } from '../types.js';
 import { renderClientCADropIn } from '../../edits/kubelet-dropin.js';
@@ -103,11 +104,18 @@ export function planKubeletClientCa(
   const after = kubeletView(withChanges(model.facts, part.changes));
   const caPath = playbook.kubelet.clientCAFile;
   if (after.clientCAFile?.value === caPath && after.errors.length === 0) {
-    // Nothing changes silently: a CA alone does not close a kubelet that serves anonymous requests.
+    // Nothing changes silently: a CA alone does not close a kubelet that serves anonymous requests,
+    // and a CA file the unit writes again at every start is that command's, not the admin's.
+    const notes: string[] = [];
+    const writer = regeneratedBy(model, caPath);
+    if (writer)
+      notes.push(
+        `The client CA ${caPath} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: after this change the kubelet trusts whatever that command writes there, so it must be the CA that signs the apiserver's kubelet client certificate; kubemend does not change that command.`,
+      );
     const door = openDoor(after.settings);
-    if (!door) return part;
-    const note = `After this change the kubelet still serves anyone: ${door.text}.`;
-    return { ...part, changes: part.changes.map((c) => ({ ...c, notes: [...c.notes, note] })) };
+    if (door) notes.push(`After this change the kubelet still serves anyone: ${door.text}.`);
+    if (notes.length === 0) return part;
+    return { ...part, changes: part.changes.map((c) => ({ ...c, notes: [...c.notes, ...notes] })) };
   }
   const got = after.errors[0]
     ? after.errors[0]

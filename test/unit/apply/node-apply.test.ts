@@ -13,8 +13,7 @@ import { NodeError } from '../../../src/errors.js';
 import { INFLIGHT_FILE } from '../../../src/facts/kubemend-state.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import type { NodeFacts } from '../../../src/facts/types.js';
-import { scriptText, type ScriptName } from '../../../src/node/remote.js';
-import { shQuote } from '../../../src/node/ssh/shell.js';
+import type { ScriptName } from '../../../src/node/remote.js';
 import type { ExecOptions, ExecResult, HeldCommand, NodeSession } from '../../../src/node/ssh/types.js';
 import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
 import { planNode } from '../../../src/plan/planner.js';
@@ -22,33 +21,12 @@ import type { NodePlan } from '../../../src/plan/types.js';
 import { makePki, type TestPki } from '../support/certs.js';
 import { fakeFacts } from '../support/fake-node.js';
 import { probeNode } from '../support/probe-node.js';
+import { decode } from '../support/scripts.js';
 
 const CONFIG = '/var/lib/kubelet/config.yaml';
 const CA = '/etc/kubernetes/pki/ca.crt';
 const BEFORE = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n';
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const SCRIPTS: ScriptName[] = [
-  'apiserver-state',
-  'backup',
-  'gather',
-  'inflight-clear',
-  'inflight-read',
-  'inflight-write',
-  'issue-cert',
-  'journal-append',
-  'kubelet-journal',
-  'kubelet-state',
-  'list-backups',
-  'lock',
-  'lock-owner',
-  'metadata-write',
-  'node-time',
-  'read-file',
-  'restart-kubelet',
-  'restore',
-  'trust-probe',
-  'write-file',
-];
 
 type Reply = ExecResult | Error;
 const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '', truncated: false });
@@ -58,19 +36,6 @@ const fail = (reason: string, message: string): ExecResult => ({
   stderr: `KMFAIL ${reason} ${message}\n`,
   truncated: false,
 });
-
-/** Which script a command line runs, and its arguments (the inverse of scriptCommand). */
-function decode(command: string): { name: ScriptName; args: string[] } {
-  for (const name of SCRIPTS) {
-    const head = `sh -c ${shQuote(scriptText(name))} kubemend-${name}`;
-    if (!command.startsWith(head)) continue;
-    const args = [...command.slice(head.length).matchAll(/ '((?:[^']|'\\'')*)'/g)].map((m) =>
-      (m[1] ?? '').replaceAll("'\\''", "'"),
-    );
-    return { name, args };
-  }
-  throw new Error(`not a kubemend script: ${command.slice(0, 80)}`);
-}
 
 /** A node with one kubelet: files, an inflight record, a kubelet that restarts; faults by script. */
 class FakeNode implements NodeSession {

@@ -188,6 +188,22 @@ describe('Flatcar / Typhoon', () => {
     expect(plan.status).toBe('compliant');
   });
 
+  it('without a client CA: the plan sets it, and its notes say the CA file is rewritten by ExecStartPre at every start', () => {
+    const node = flatcar();
+    const config = node.files!['/etc/kubernetes/kubelet.yaml']!;
+    node.files!['/etc/kubernetes/kubelet.yaml'] = config.replace(/^ {2}x509:\n {4}clientCAFile: .*\n/m, '');
+    expect(node.files!['/etc/kubernetes/kubelet.yaml']).not.toBe(config);
+    const { kubelet, plan } = audit(node);
+    expect(kubelet.status).toBe('fail');
+    expect(plan.changes.map((c) => c.path)).toEqual(['/etc/kubernetes/kubelet.yaml']);
+    expect(plan.changes[0]?.after.content).toContain('clientCAFile: /etc/kubernetes/ca.crt');
+    expect(plan.changes[0]?.notes).toContainEqual(
+      expect.stringMatching(
+        /^The client CA \/etc\/kubernetes\/ca\.crt is written again by an ExecStartPre= of kubelet\.service \(\/etc\/systemd\/system\/kubelet\.service\) at every kubelet start/,
+      ),
+    );
+  });
+
   it('health: no healthz (healthzPort 0), prove it on 10250; MainPID is docker, the kubelet is found by comm and --config', () => {
     const node = flatcar();
     const model = nodeModel(fakeFacts(node));

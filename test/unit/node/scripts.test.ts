@@ -266,23 +266,54 @@ describe('the health scripts pass their URL as one argument', () => {
     expect(canaries()).toEqual([]);
   });
 
-  it('apiserver-state: every kube-apiserver process with its argv, and the livez answer', () => {
-    shim('curl', `printf 'ok HTTP200'`);
-    // A process whose comm is kube-apiserver (sleep under that name).
-    const exe = join(bin, 'kube-apiserver');
+  /** A process whose comm is `name` (sleep under that name) and its argv, with what PROC line `out` has for it. */
+  const named = (name: string) => {
+    const exe = join(bin, name);
     execFileSync('cp', ['/bin/sleep', exe]);
     const p = spawn(exe, ['30', '0.5'], { stdio: 'ignore' });
+    const comm = () => readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim();
+    for (let i = 0; i < 200 && comm() !== name.slice(0, 15); i++) execFileSync('sleep', ['0.01']);
+    const argvIn = (out: string) => {
+      const line = out.split('\n').find((l) => l.startsWith(`PROC ${p.pid} `));
+      return line === undefined
+        ? undefined
+        : Buffer.from(line.split(' ')[2] ?? '', 'base64')
+            .toString()
+            .split('\0');
+    };
+    return { exe, argvIn, kill: () => p.kill() };
+  };
+
+  it('apiserver-state: every kube-apiserver process with its argv, and the livez answer', () => {
+    shim('curl', `printf 'ok HTTP200'`);
+    const p = named('kube-apiserver');
     try {
-      const comm = () => readFileSync(`/proc/${p.pid}/comm`, 'utf8').trim();
-      for (let i = 0; i < 200 && comm() !== 'kube-apiserver'; i++) execFileSync('sleep', ['0.01']);
       const out = run('apiserver-state', ['https://127.0.0.1:6443/livez']).stdout;
       expect(out).toMatch(/^Livez=ok HTTP200$/m);
-      const line = out.split('\n').find((l) => l.startsWith(`PROC ${p.pid} `));
-      expect(
-        Buffer.from(line?.split(' ')[2] ?? '', 'base64')
-          .toString()
-          .split('\0'),
-      ).toEqual([exe, '30', '0.5', '']);
+      expect(p.argvIn(out)).toEqual([p.exe, '30', '0.5', '']);
+    } finally {
+      p.kill();
+    }
+  });
+
+  it('kubelet-state without healthz: the secure port status over TLS, and the processes of the name given', () => {
+    shim('systemctl', 'echo MainPID=42; echo NRestarts=0; echo ActiveState=active; echo SubState=running');
+    shim('curl', `for a; do printf '%s\\n' "$a"; done > ${root}/curl.args; printf 401`);
+    const p = named('km-kubelet-t');
+    try {
+      const secure = 'https://127.0.0.1:10250/healthz?$(touch PWNED1)';
+      const out = run('kubelet-state', ['', secure, 'km-kubelet-t']).stdout;
+      expect(out).toContain('Healthz=unchecked\n');
+      expect(out).toMatch(/^Secure=401$/m);
+      const curlArgs = readFileSync(join(root, 'curl.args'), 'utf8').split('\n');
+      expect(curlArgs).toContain(secure);
+      expect(curlArgs).toContain('-gsk');
+      expect(p.argvIn(out)).toEqual([p.exe, '30', '0.5', '']);
+      // Not asked: no Secure line, no process listed; a name that is shell code lists nothing and runs nothing.
+      const quiet = run('kubelet-state', ['', '', '']).stdout;
+      expect(quiet).not.toMatch(/^(Secure=|PROC )/m);
+      expect(run('kubelet-state', ['', '', '$(touch PWNED2)']).stdout).not.toMatch(/^PROC /m);
+      expect(canaries()).toEqual([]);
     } finally {
       p.kill();
     }
