@@ -16,6 +16,7 @@ import {
   appendNodeJournal,
   backupDir,
   backupName,
+  madeDirsName,
   backUp,
   clearInflight,
   issueCertificate,
@@ -379,7 +380,13 @@ function backupEntries(
           copy: backupName(i),
           restart: c.restart,
         }
-      : { path: c.path, action: 'created', sha256: c.after.sha256, restart: c.restart };
+      : {
+          path: c.path,
+          action: 'created',
+          sha256: c.after.sha256,
+          madeDirs: madeDirsName(i),
+          restart: c.restart,
+        };
   });
   for (const i of ctx.plan.issue ?? [])
     for (const path of [i.key, i.certificate])

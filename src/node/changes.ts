@@ -27,6 +27,12 @@ export interface BackupEntry {
   gid?: number;
   /** File name inside the backup directory (modified files only). */
   copy?: string;
+  /**
+   * Created files only: the file inside the backup directory that names the topmost directory the
+   * apply had to make for this file (there is none when every directory existed). Restore removes
+   * those directories again when they are empty, and never one that existed before.
+   */
+  madeDirs?: string;
   /** What must restart when this file changes back. */
   restart?: Restart;
 }
@@ -48,6 +54,9 @@ export const isRunId = (s: string): boolean => /^[A-Za-z0-9][A-Za-z0-9-]{0,80}$/
 
 /** Name of a modified file's copy inside its backup directory. */
 export const backupName = (index: number): string => `${index}.orig`;
+
+/** Name of the record of directories made for a created file (see BackupEntry.madeDirs). */
+export const madeDirsName = (index: number): string => `${index}.dirs`;
 
 export const backupDir = (runId: string): string => `${BACKUP_ROOT}/${runId}`;
 
@@ -133,7 +142,8 @@ export async function writeFile(session: NodeSession, runId: string, f: FileToWr
 }
 
 /**
- * Puts every file of a backup back (modified: atomic copy back with mode/owner; created: removed).
+ * Puts every file of a backup back (modified: atomic copy back with mode/owner; created: removed,
+ * with the directories made for it when they are empty).
  * Returns the paths it did not have to touch (already as in the backup).
  */
 export async function restoreFiles(
@@ -143,7 +153,7 @@ export async function restoreFiles(
 ): Promise<{ unchanged: string[] }> {
   const args = entries.flatMap((e) =>
     e.action === 'created'
-      ? ['created', e.path, '-', '-', '-', '-']
+      ? ['created', e.path, '-', e.madeDirs ?? '-', '-', '-']
       : ['modified', e.path, e.sha256, e.copy ?? '', e.mode ?? '644', `${e.uid ?? 0}:${e.gid ?? 0}`],
   );
   const r = await runScript(session, 'restore', [runId, ...args], { step: 'restore', timeoutSec: 120 });

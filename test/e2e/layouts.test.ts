@@ -266,6 +266,8 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     const unit = await ssh(node, `cat ${PKG_UNIT}`);
     const unitSha = await sha(node, PKG_UNIT);
     expect(await exists(node, KUBEMEND_DROPIN)).toBe(false);
+    const dropInDir = KUBEMEND_DROPIN.slice(0, KUBEMEND_DROPIN.lastIndexOf('/'));
+    expect(await exists(node, dropInDir)).toBe(false);
     // As booted: anonymous off and no x509 authenticator, so even the cluster CA's cert is refused.
     expect(await probe(node, 'cluster')).toBe('401');
 
@@ -295,6 +297,8 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
 
     await rollback(node);
     expect(await exists(node, KUBEMEND_DROPIN)).toBe(false);
+    // The drop-in directory the apply made is gone too: the node is as it was.
+    expect(await exists(node, dropInDir)).toBe(false);
     expect(await sha(node, PKG_UNIT)).toBe(unitSha);
     expect(await cmdline(node)).not.toContain(`--client-ca-file=${KUBEADM_CA}`);
     expect(await probe(node, 'cluster')).toBe('401');

@@ -3,6 +3,8 @@
 # change into the run's backup directory (0700, copies 0600) and writes its metadata (stdin).
 # Nothing outside the backup directory is written; on any failure the directory is removed again.
 # $1: run id, then one triple per file: modify|create PATH SHA256 (the sha256 the plan saw; '-' for create)
+# For a created file whose directory does not exist yet, <index>.dirs names the topmost directory
+# missing now (the write makes it), so that a restore removes what the apply made and nothing else.
 # Out: "copy <index> <path>" for each copy made, then "time <node clock, epoch seconds>".
 umask 077
 run=$1
@@ -62,6 +64,16 @@ for a; do
       if [ "$act" = modify ]; then
         cp -- "$a" "$B/$i.orig" || fail nospace "copying $a: $(df -Pk -- "$B" | awk 'NR==2 { print $4 }') KiB free"
         echo "copy $i $a"
+      else
+        top=
+        d=${a%/*}
+        while [ -n "$d" ] && [ ! -e "$d" ] && [ ! -L "$d" ]; do
+          top=$d
+          d=${d%/*}
+        done
+        if [ -n "$top" ]; then
+          printf '%s\n' "$top" > "$B/$i.dirs" || fail nospace "writing $B/$i.dirs"
+        fi
       fi
       i=$((i + 1))
       ;;

@@ -3,7 +3,9 @@
 # owner restored), created files removed. Stops at the first file it cannot restore.
 # $1: run id of the backup, then one sextuple per file:
 #   modified PATH SHA256 COPY MODE UID:GID   (COPY: the file's name in the backup directory)
-#   created  PATH -      -    -    -
+#   created  PATH -      DIRS -    -
+#   (DIRS: the name in the backup directory of the record of the directories the apply made for
+#   PATH, or '-'; those directories are removed when empty, up to the one recorded and no further)
 # Out: one line per file, in order: "restored N" / "removed N", or "unchanged N" when it already is as in
 # the backup (a restore that changes nothing restarts no static pod). N counts files from 0.
 run=$1
@@ -17,10 +19,26 @@ fail() {
 }
 case $run in '' | */* | .*) fail usage "bad run id" ;; esac
 [ $(($# % 6)) -eq 0 ] || fail usage "arguments come in sextuples"
+# Removes the empty directories above $1 up to $2 (which must be one of them); stops at the first
+# that is not empty: it holds something that is not kubemend's.
+unmake() {
+  d=${1%/*}
+  while [ -n "$d" ]; do
+    case $d in "$2" | "$2"/*) ;; *) return 0 ;; esac
+    rmdir -- "$d" 2>/dev/null || return 0
+    [ "$d" = "$2" ] && return 0
+    d=${d%/*}
+  done
+}
 restore() {
   case $1 in
     created)
       rm -f -- "$2" || fail restore "cannot remove $2"
+      case $4 in
+        - | '') ;;
+        */* | .*) fail usage "bad directory record name for $2" ;;
+        *) [ -f "$B/$4" ] && unmake "$2" "$(cat -- "$B/$4")" ;;
+      esac
       echo "removed $i"
       ;;
     modified)

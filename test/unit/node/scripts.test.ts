@@ -134,6 +134,40 @@ describe('backup, write and restore with hostile paths', () => {
     expect(canaries()).toEqual([]);
   });
 
+  it('removes on restore the directories the write made for a created file, and none that existed', () => {
+    // Two levels missing (kubelet.service.d under a unit directory), named as hostile as a path can be.
+    const made = join(root, 'odd dir', hostileNames(root)[0]!);
+    const path = join(made, 'new\nline.service.d', '90-kubemend.conf');
+    const content = '[Service]\n';
+    expect(run('backup', ['r7', 'create', path, '-'], '{}').code).toBe(0);
+    expect(readFileSync(join(state, 'backups', 'r7', '0.dirs'), 'utf8')).toBe(`${made}\n`);
+    expect(run('write-file', ['r7', 'create', path, '-', sha(content)], content).code).toBe(0);
+    const r = run('restore', ['r7', 'created', path, '-', '0.dirs', '-', '-']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('removed 0\n');
+    expect(existsSync(made)).toBe(false);
+    expect(existsSync(join(root, 'odd dir'))).toBe(true);
+
+    // A directory that existed stays, even when it is empty after the restore.
+    const kept = join(root, 'odd dir', 'kubelet.service.d');
+    mkdirSync(kept);
+    const inKept = join(kept, '90-kubemend.conf');
+    expect(run('backup', ['r8', 'create', inKept, '-'], '{}').code).toBe(0);
+    expect(existsSync(join(state, 'backups', 'r8', '0.dirs'))).toBe(false);
+    expect(run('write-file', ['r8', 'create', inKept, '-', sha(content)], content).code).toBe(0);
+    expect(run('restore', ['r8', 'created', inKept, '-', '0.dirs', '-', '-']).code).toBe(0);
+    expect(existsSync(inKept)).toBe(false);
+    expect(existsSync(kept)).toBe(true);
+
+    // A made directory that something else has put a file in since is left with that file.
+    expect(run('backup', ['r9', 'create', path, '-'], '{}').code).toBe(0);
+    expect(run('write-file', ['r9', 'create', path, '-', sha(content)], content).code).toBe(0);
+    writeFileSync(join(made, 'admin.conf'), 'x\n');
+    expect(run('restore', ['r9', 'created', path, '-', '0.dirs', '-', '-']).code).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    expect(readFileSync(join(made, 'admin.conf'), 'utf8')).toBe('x\n');
+    expect(canaries()).toEqual([]);
+  });
   it('refuses a stale file, a symbolic link and a file to create that exists, writing nothing', () => {
     const path = target(hostileNames(root)[1]!);
     writeFileSync(path, 'a: 1\n');
