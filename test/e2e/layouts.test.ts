@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ApplyReport } from '../../src/commands/apply.js';
 import type { AuditResult } from '../../src/controls/types.js';
-import { downLab, upLab, type Lab } from '../lab/lab.js';
+import { downLab, rebootNode, upLab, type Lab } from '../lab/lab.js';
 import { kubemend, type CliResult } from './cli.js';
 import { shq, waitUntil } from './helpers.js';
 
@@ -181,6 +181,21 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect((await kubeletResult(node)).status).toBe('pass');
   };
 
+  /** After a reboot of the node (clean power-off, boot from the same disk) the fix holds as well. */
+  const survivesReboot = async (node: string, flag: string) => {
+    const booted = () => ssh(node, 'systemctl show -p UserspaceTimestamp --value');
+    const before = await booted();
+    await ssh(node, 'touch /run/km-before-reboot');
+    await rebootNode(LAB, node, { log: (l) => console.log(`[lab ${LAB}] ${l}`) });
+    // A new boot: systemd started again, and /run (a tmpfs) is empty of what the last boot left.
+    expect(await booted()).not.toBe(before);
+    expect(await exists(node, '/run/km-before-reboot')).toBe(false);
+    await serving(node);
+    expect(await cmdline(node)).toContain(flag);
+    expect(await probe(node, 'foreign')).toBe('401');
+    expect((await kubeletResult(node)).status).toBe('pass');
+  };
+
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kubemend-e2e-layouts-'));
     home = join(dir, 'home');
@@ -230,7 +245,7 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('kubeadm external-etcd node: one ExecStart line gains --client-ca-file in its own drop-in; survives daemon-reload; rollback restores', async () => {
+  it('kubeadm external-etcd node: one ExecStart line gains --client-ca-file in its own drop-in; survives daemon-reload and a reboot; rollback restores', async () => {
     const node = 'etcd-bad';
     // As booted: no client CA, legacy defaults (anonymous on, AlwaysAllow): a foreign cert is served.
     expect(await probe(node, 'foreign')).toBe('200');
@@ -253,6 +268,7 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect(result.evidence.some((e) => /^\/proc\/\d+\/cmdline$/.test(e.source))).toBe(true);
 
     await survivesReload(node, `--client-ca-file=${KUBEADM_CA}`);
+    await survivesReboot(node, `--client-ca-file=${KUBEADM_CA}`);
 
     await rollback(node);
     expect(await sha(node, ETCD_DROPIN)).toBe(original);
@@ -261,7 +277,7 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect((await kubeletResult(node)).status).toBe('fail');
   });
 
-  it('every flag in a packaged unit: a kubemend drop-in repeats the command line plus the flag, with its note; survives daemon-reload; rollback deletes it', async () => {
+  it('every flag in a packaged unit: a kubemend drop-in repeats the command line plus the flag, with its note; survives daemon-reload and a reboot; rollback deletes it', async () => {
     const node = 'cmdline-pkg-bad';
     const unit = await ssh(node, `cat ${PKG_UNIT}`);
     const unitSha = await sha(node, PKG_UNIT);
@@ -294,6 +310,7 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     await fixed(node, KUBEADM_CA);
 
     await survivesReload(node, `--client-ca-file=${KUBEADM_CA}`);
+    await survivesReboot(node, `--client-ca-file=${KUBEADM_CA}`);
 
     await rollback(node);
     expect(await exists(node, KUBEMEND_DROPIN)).toBe(false);

@@ -1,14 +1,15 @@
-// The lab's command line: npm run lab -- up|down|status|inventory [--name N] [--nodes a,b]
+// The lab's command line: npm run lab -- up|down|reboot|status|inventory [--name N] [--nodes a,b]
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ALL_NODES } from './layouts.js';
-import { downLab, labStatus, listLabs, openLab, upLab } from './lab.js';
+import { downLab, labStatus, listLabs, openLab, rebootNode, upLab } from './lab.js';
 import { LabUnavailableError, labProblems } from './preflight.js';
 import type { LabAction } from './preflight.js';
 
 const USAGE = `usage: npm run lab -- <command> [options]
   up         [--name N] [--nodes a,b,c] [--keep-on-failure]   boot a lab (default: every layout)
   down       [--name N]                                       remove everything the lab created
+  reboot     [--name N] --nodes a,b                           power the nodes off cleanly and boot them again
   status     [--name N]                                       containers and sshd per node
   inventory  [--name N]                                       print the kubemend inventory
 nodes: ${ALL_NODES.map((n) => n.name).join(', ')}
@@ -72,6 +73,19 @@ async function main(argv: string[]): Promise<number> {
     case 'down': {
       requireLab('down');
       if (!(await downLab(name, { log }))) log(`no lab named "${name}" (nothing to do)`);
+      return 0;
+    }
+    case 'reboot': {
+      requireLab('up');
+      const nodes = (values.nodes ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      if (nodes.length === 0) {
+        console.error(`reboot needs --nodes a,b\n${USAGE}`);
+        return 2;
+      }
+      for (const node of nodes) await rebootNode(name, node, { log });
       return 0;
     }
     case 'status': {

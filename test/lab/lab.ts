@@ -236,6 +236,46 @@ export async function upLab(opts: UpOptions = {}): Promise<Lab> {
 }
 
 /**
+ * Reboots one node of a running lab: its systemd powers off cleanly (what `systemctl reboot` does
+ * up to the reset), then it boots again from the same disk (its overlay upper layer) with a fresh
+ * /run, new PIDs and new units. Resolves when the node is ready again, like after `up`.
+ */
+export async function rebootNode(name: string, nodeName: string, opts: { log?: Log } = {}): Promise<void> {
+  const log = opts.log ?? (() => {});
+  checkName(name);
+  const state = readState(name);
+  const node = state?.nodes[nodeName];
+  if (!state || !node?.nodeDir || !node.cgroup || !node.machine || !node.netns || !node.logPath)
+    throw new Error(`lab "${name}" has no running node ${nodeName}`);
+  const started = Date.now();
+  await stopNode(node);
+  delete node.nspawn;
+  writeState(state);
+  await mountOverlay(state.rootfs, node.nodeDir);
+  node.nspawn = startContainer({
+    merged: nodePaths(node.nodeDir).merged,
+    machine: node.machine,
+    netns: node.netns,
+    logPath: node.logPath,
+    cgroupProcs: createCgroup(node.cgroup),
+  });
+  writeState(state);
+  const info = labInfoFromState(state);
+  const spec = nodeSpec(nodeName);
+  try {
+    await waitNodeReady(
+      nodeName,
+      { host: nodeAddress(state.index, spec), keyPath: info.keyPath, knownHostsPath: info.knownHostsPath },
+      spec.layout,
+    );
+  } catch (err) {
+    log(`console of ${nodeName}:\n${await consoleTail(node.logPath)}`);
+    throw err;
+  }
+  log(`  ${nodeName} rebooted (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
+
+/**
  * Removes every container, mount, netns, veth and the bridge recorded for the lab, then its
  * files. Works from the state file alone (after a crash of `up`), and is idempotent.
  * Returns false when there was no such lab.
