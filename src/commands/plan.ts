@@ -98,7 +98,11 @@ export async function buildPlan(
     );
     const dead = deadRunOf(i.model.facts);
     const plan = dead
-      ? { ...planned, warnings: [deadRunWarning(i.target.name, dead)], deadRun: dead }
+      ? {
+          ...planned,
+          warnings: [deadRunWarning(i.target.name, dead), ...(planned.warnings ?? [])],
+          deadRun: dead,
+        }
       : planned;
     judged.push({ plan, model: i.model, playbook, cluster: clusters.get(i.target.name) });
     return plan;

@@ -62,6 +62,12 @@ export function planNode(
         fix: 'fix it by hand',
       });
   }
+  // What the audit warned about on a control this plan does not change (a kubelet with its client
+  // CA that still serves anyone, say) stays in front of the reviewer: nothing is left out silently.
+  // A control that changes says it in its changes' notes.
+  const warnings = results
+    .filter((r) => !changes.some((c) => c.control === r.control))
+    .flatMap((r) => r.warnings.map((w) => `${r.control}: ${w}`));
   return {
     ...id,
     role: model.role,
@@ -73,6 +79,7 @@ export function planNode(
     changes,
     blocked,
     ...(issue.length > 0 ? { issue } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
     playbook: playbook.name,
   };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { PlanFile } from '../../src/plan/types.js';
 import type { AuditReport } from '../../src/report/audit-report.js';
+import { attachLab } from '../lab/lab.js';
 import { kubemend } from './cli.js';
 
 const info = inject('lab');
@@ -179,7 +180,17 @@ describe.skipIf(!info)('kubemend plan on the lab', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kubemend-e2e-plan-'));
     try {
       const before = new Map(lab.nodes.map((n) => [n.name, upperSnapshot(n.upperDir)]));
-      const pids = execFileSync('sh', ['-c', 'pgrep -x kubelet | sort'], { encoding: 'utf8' });
+      // The kubelets of this lab's nodes, each seen inside its node (another lab may run beside it).
+      const kubelets = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            lab.nodes.map(
+              async (n) =>
+                [n.name, (await attachLab(lab).ssh(n.name, 'pgrep -x kubelet | sort')).stdout] as const,
+            ),
+          ),
+        );
+      const pids = await kubelets();
       const out = join(dir, 'plan.json');
       const patch = join(dir, 'plan.patch');
       const r = await kubemend([
@@ -208,7 +219,7 @@ describe.skipIf(!info)('kubemend plan on the lab', () => {
       }
       for (const n of lab.nodes)
         expect(upperSnapshot(n.upperDir), `${n.name} was written to`).toBe(before.get(n.name));
-      expect(execFileSync('sh', ['-c', 'pgrep -x kubelet | sort'], { encoding: 'utf8' })).toBe(pids);
+      expect(await kubelets()).toEqual(pids);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -472,6 +472,43 @@ describe('plan on kubelets configured only on their command line', () => {
   });
 });
 
+describe('plan on a kubelet that has its client CA and still serves anyone', () => {
+  it('is compliant for 3.2.3, and the plan warns with CIS 4.2.1 and 4.2.2, changing nothing', () => {
+    const etcd = fixture('kubeadm/etcd-only/20-etcd-service-manager.conf').replace(
+      '--cgroup-driver=systemd',
+      `--cgroup-driver=systemd --client-ca-file=${PKI}/ca.crt`,
+    );
+    const argv = [
+      '/usr/bin/kubelet',
+      '--address=127.0.0.1',
+      '--pod-manifest-path=/etc/kubernetes/manifests',
+      '--cgroup-driver=systemd',
+      `--client-ca-file=${PKI}/ca.crt`,
+    ];
+    const p = plan(
+      {
+        processes: [{ pid: 31, comm: 'kubelet', argv }],
+        kubeletUnit: [
+          {
+            path: '/usr/lib/systemd/system/kubelet.service',
+            text: fixture('lab-extra/units/kubeadm-kubelet.service'),
+          },
+          { path: '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf', text: etcd },
+        ],
+        files: { [`${PKI}/ca.crt`]: pki.caCrt },
+      },
+      pb('kubeadm'),
+    );
+    expect(p.status).toBe('compliant');
+    expect(p.changes).toEqual([]);
+    expect(p.warnings).toEqual([
+      expect.stringMatching(
+        /^kubelet-client-ca: anonymous requests are enabled \(the legacy default of a kubelet without --config\) and authorization is AlwaysAllow .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend does not change these$/,
+      ),
+    ]);
+  });
+});
+
 describe('plan on config files the kubelet reads but kubemend must be careful with', () => {
   const worker = (config: string): FakeNode => ({
     processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--config=/etc/kubelet/config.yaml'] }],
