@@ -99,7 +99,12 @@ function parsesAsJson(text: string): boolean {
   }
 }
 
-function parseLayer(path: string, content: string): ConfigLayer {
+/**
+ * One config file or drop-in, decoded as the kubelet does. A drop-in is decoded strictly with no
+ * lenient retry (node-facts §1.3): a key twice in one drop-in stops the kubelet. The --config file
+ * is retried leniently (§1.2), so a duplicate there is not fatal.
+ */
+function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 'config'): ConfigLayer {
   const trimmed = content.trimStart();
   // YAML flow style also starts with '{': JSON only when it parses as JSON.
   const format = trimmed.startsWith('{') && parsesAsJson(trimmed) ? 'json' : 'yaml';
@@ -107,9 +112,16 @@ function parseLayer(path: string, content: string): ConfigLayer {
   try {
     // As the kubelet's YAML decoder: the first document counts (a trailing `---` is harmless), and
     // YAML 1.1 merge keys (`<<: *anchor`) merge.
-    const docs = parseAllDocuments(content, { uniqueKeys: false, merge: true });
+    const docs = parseAllDocuments(content, { uniqueKeys: kind === 'drop-in', merge: true });
     const doc = Array.isArray(docs) ? docs[0] : undefined;
     if (!doc) return { path, format, error: `${path} holds no YAML document` };
+    const duplicate = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
+    if (duplicate)
+      return {
+        path,
+        format,
+        error: `${path} has a key twice (${duplicate.message.split('\n')[0] ?? ''}): the kubelet decodes a drop-in strictly and refuses to start`,
+      };
     if (doc.errors.length > 0)
       return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
     const data: unknown = doc.toJS();
@@ -207,6 +219,9 @@ function readKubelet(facts: NodeFacts): KubeletView {
     argv = unitWords;
     argvSource = service?.execStart?.source ?? '';
   }
+  // No process and no command line in the unit: what kubemend read is the unit itself (its first
+  // file, or systemd's word that it is loaded). Evidence always names a source.
+  if (!argvSource) argvSource = service?.files[0]?.path ?? 'systemctl cat kubelet.service';
 
   const view: KubeletView = {
     present: Boolean(process) || loaded,
@@ -263,12 +278,20 @@ function readKubelet(facts: NodeFacts): KubeletView {
   if (dirFlag?.value) {
     const path = resolveAgainst(cwd, dirFlag.value);
     const listing = facts.dirs.get(path);
-    const dropIns = [...facts.files.values()]
-      .filter(
-        (f) => f.path.startsWith(path.replace(/\/?$/, '/')) && f.path.endsWith('.conf') && f.status === 'ok',
-      )
-      .sort((a, b) => walkOrder(a.path, b.path))
-      .map((f) => parseLayer(f.path, f.content ?? ''));
+    const inDir = [...facts.files.values()]
+      .filter((f) => f.path.startsWith(path.replace(/\/?$/, '/')) && f.path.endsWith('.conf'))
+      .sort((a, b) => walkOrder(a.path, b.path));
+    // A drop-in kubemend could not read whole is still one the kubelet merges: what it sets is unknown.
+    for (const f of inDir)
+      if (f.status === 'unreadable' || (f.status === 'ok' && f.truncated))
+        view.errors.push(
+          f.status === 'unreadable'
+            ? `drop-in ${f.path} is not readable by this user, and the kubelet merges it: what it sets is unknown (run kubemend with become: sudo)`
+            : `drop-in ${f.path} is larger than kubemend reads (${f.size ?? '?'} bytes), and the kubelet merges it: what it sets is unknown`,
+        );
+    const dropIns = inDir
+      .filter((f) => f.status === 'ok' && !f.truncated)
+      .map((f) => parseLayer(f.path, f.content ?? '', 'drop-in'));
     view.configDir = { path, exists: listing !== null && listing !== undefined, dropIns };
     if (!view.configDir.exists)
       view.errors.push(`--config-dir ${path} does not exist (the kubelet exits on start)`);
@@ -311,7 +334,12 @@ function readKubelet(facts: NodeFacts): KubeletView {
     view.clientCAFile = flagSourced(caFlag, '--client-ca-file');
   } else {
     const ca = fromLayers(CA_PATH);
-    if (ca) view.clientCAFile = pathSetting(ca);
+    // A wrong type is a decode error, fatal for the kubelet (node-facts §1.2, §1.3).
+    if (ca && ca.value !== null && typeof ca.value !== 'string')
+      view.errors.push(
+        `${ca.source} sets ${ca.key} to ${JSON.stringify(ca.value)}, not a string: the kubelet refuses to start`,
+      );
+    else if (ca) view.clientCAFile = pathSetting(ca);
     else {
       const deleter = deletedBy(layers, CA_PATH);
       if (deleter) view.clientCADeletedBy = deleter;

@@ -4,14 +4,16 @@ import { manifestFlags } from '../../../src/facts/apiserver.js';
 import { lastFlag } from '../../../src/facts/flags.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { makePki, type TestPki } from '../support/certs.js';
+import { sourced } from '../support/evidence.js';
 import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
 
 let pki: TestPki;
 beforeAll(() => {
   pki = makePki();
 });
+// Every result checked here also obeys the evidence rule (support/evidence.ts).
 const check = (node: FakeNode, at = new Date()) =>
-  apiserverKubeletClientCert.check(nodeModel(fakeFacts(node)), at);
+  sourced(apiserverKubeletClientCert.check(nodeModel(fakeFacts(node)), at));
 
 const both = (path: string, text: string) => {
   const m = manifestFlags(path, text);

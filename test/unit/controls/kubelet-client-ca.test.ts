@@ -3,13 +3,15 @@ import { kubeletClientCa } from '../../../src/controls/kubelet-client-ca/index.j
 import { nodeModel } from '../../../src/facts/model.js';
 import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 import { makePki, type TestPki } from '../support/certs.js';
+import { sourced } from '../support/evidence.js';
 
 let pki: TestPki;
 beforeAll(() => {
   pki = makePki();
 });
 const now = new Date();
-const check = (node: FakeNode) => kubeletClientCa.check(nodeModel(fakeFacts(node)), now);
+// Every result checked here also obeys the evidence rule (support/evidence.ts).
+const check = (node: FakeNode) => sourced(kubeletClientCa.check(nodeModel(fakeFacts(node)), now));
 
 const kubeadmUnit = (...dropIns: { path: string; text: string }[]) => [
   {
@@ -451,6 +453,48 @@ describe('kubelet-client-ca decisions', () => {
         anonymousEnabled: { value: false, layer: 'drop-in', source: `${DIR}/50-ca.conf` },
         authorizationMode: { value: 'Webhook', layer: 'drop-in' },
       });
+    });
+    it('a key twice in one drop-in is an error (the kubelet decodes drop-ins strictly and will not start); in --config it is not', () => {
+      const twice = `${HEAD}authentication:\n  x509:\n    clientCAFile: /srv/ca.crt\n    clientCAFile: /srv/ca.crt\n`;
+      const r = check(node({ '50-ca.conf': twice }));
+      expect(r.status).toBe('error');
+      expect(r.reason).toContain(`${DIR}/50-ca.conf has a key twice`);
+      expect(r.reason).toContain('the kubelet decodes a drop-in strictly and refuses to start');
+      // The same in the --config file: decoded leniently after a strict failure, the kubelet runs.
+      const inConfig = node({ '50-ca.conf': HEAD });
+      inConfig.files!['/var/lib/kubelet/config.yaml'] = twice;
+      expect(check(inConfig).status).toBe('pass');
+    });
+
+    it('a drop-in kubemend cannot read whole is an error, not a pass: the kubelet merges it all the same', () => {
+      const facts = fakeFacts(node({ '50-ca.conf': dropIn('    clientCAFile: /srv/ca.crt') }));
+      const unreadable = `${DIR}/60-secret.conf`;
+      facts.files.set(unreadable, { path: unreadable, status: 'unreadable' });
+      const r = sourced(kubeletClientCa.check(nodeModel(facts), now));
+      expect(r.status).toBe('error');
+      expect(r.reason).toContain(
+        `drop-in ${unreadable} is not readable by this user, and the kubelet merges it`,
+      );
+
+      const big = fakeFacts(node({ '70-big.conf': dropIn('    clientCAFile: /srv/ca.crt') }));
+      const f = big.files.get(`${DIR}/70-big.conf`)!;
+      big.files.set(f.path, { ...f, truncated: true, size: 9_000_000 });
+      const t = sourced(kubeletClientCa.check(nodeModel(big), now));
+      expect(t.status).toBe('error');
+      expect(t.reason).toContain(`drop-in ${DIR}/70-big.conf is larger than kubemend reads (9000000 bytes)`);
+    });
+
+    it('a client CA of the wrong type is an error (a decode error stops the kubelet), in a drop-in or in --config', () => {
+      const r = check(node({ '50-ca.conf': dropIn('    clientCAFile: 5') }));
+      expect(r.status).toBe('error');
+      expect(r.reason).toBe(
+        `${DIR}/50-ca.conf sets authentication.x509.clientCAFile to 5, not a string: the kubelet refuses to start`,
+      );
+      const inConfig = node({ '50-ca.conf': HEAD });
+      inConfig.files!['/var/lib/kubelet/config.yaml'] = cfg('    clientCAFile: [a, b]');
+      expect(check(inConfig).reason).toContain(
+        'sets authentication.x509.clientCAFile to ["a","b"], not a string',
+      );
     });
   });
 

@@ -9,6 +9,7 @@ import { loadBuiltinPlaybooks, playbookFor } from '../../../src/playbook/load.js
 import type { Templates } from '../../../src/plan/change.js';
 import { planNode } from '../../../src/plan/planner.js';
 import { makePki, type TestPki } from '../support/certs.js';
+import { sourced } from '../support/evidence.js';
 import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
 
 const local = (rel: string) => readFileSync(new URL(`../fixtures/${rel}`, import.meta.url), 'utf8');
@@ -30,7 +31,7 @@ beforeAll(() => {
 function audit(node: FakeNode) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
-  const results = runControls('n1', model, CONTROLS, now);
+  const results = runControls('n1', model, CONTROLS, now).map(sourced);
   const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
   const plan = planNode(
     { node: 'n1', host: '10.0.0.1', port: 22, hostKey: null },
