@@ -195,14 +195,16 @@ function whyNot(state: KubeletState, before: KubeletState, probe: KubeletProbe):
   if (newKubeletPid(state, before, probe) === undefined)
     return probe.process
       ? `no new kubelet process (named ${probe.process.comm}${
-          probe.process.argvIncludes.length ? ` with ${probe.process.argvIncludes.join(' ')}` : ''
+          probe.process.argvIncludes.length
+            ? ` with ${probe.process.argvIncludes.map((w) => JSON.stringify(w)).join(' ')}`
+            : ''
         }) started; running: ${state.kubeletPids.length ? state.kubeletPids.join(', ') : 'none'}`
       : `the kubelet kept its old PID ${state.mainPid}`;
   if (state.active !== 'active')
     return `the kubelet is ${state.active} (${state.sub}), ${state.nRestarts - before.nRestarts} restarts since`;
   if (probe.process && state.kubeletPids.length === 0) return 'its kubelet process is gone';
   return probe.healthzUrl !== null
-    ? `the kubelet's healthz answered "${state.healthz || 'nothing'}"`
+    ? `the kubelet's healthz answered ${state.healthz ? JSON.stringify(state.healthz) : 'nothing'}`
     : `the kubelet has no healthz (healthzPort 0) and its secure port ${probe.secureUrl ?? ''} answered ${
         /^[1-5]\d\d$/.test(state.secure) ? `HTTP ${state.secure}` : 'nothing'
       }`;

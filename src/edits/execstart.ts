@@ -113,6 +113,9 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
     throw new EditError(`--${name} value ${JSON.stringify(value)} needs quoting; set it by hand`);
   const d = findExecStart(text);
   if (!d) throw new EditError('has no ExecStart= line in its [Service] section');
+  // systemd's `|` prefix hands the line to a shell: its words are not the command's words.
+  if (/^[-@+!:]*\|/.test(d.tokens[0]?.text ?? ''))
+    throw new EditError('its ExecStart= has the "|" prefix, so a shell reads the line; set the flag by hand');
   const before = wordsOf(d);
   if (before.includes(';'))
     throw new EditError('its ExecStart= runs more than one command (a lone ";"); set the flag by hand');
@@ -129,7 +132,13 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
     } else if (word === `--${name}`) {
       found = true;
       const next = d.tokens[i + 1];
-      if (next && !unquote(next.text).startsWith('-')) {
+      // The kubelet's flag parser takes the next word as the value whatever it looks like, so
+      // `--name --other` gives --name the value "--other": kubemend does not guess which was meant.
+      if (next && unquote(next.text).startsWith('-'))
+        throw new EditError(
+          `--${name} is followed by ${JSON.stringify(unquote(next.text))}, which the kubelet takes as its value; set --${name} by hand`,
+        );
+      if (next) {
         if (unquote(next.text) !== value) splices.push({ start: next.start, end: next.end, text: value });
         i++;
       } else splices.push({ start: t.start, end: t.end, text: wanted });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import type { NodeModel } from './model.js';
 
@@ -27,12 +28,23 @@ export interface KubeletHealth {
   notes: string[];
 }
 
-/** A probe address for a bind address: the wildcard binds are reached on loopback. */
+/**
+ * A probe address for a bind address: the wildcard binds are reached on loopback. Only an IP
+ * address is ever put into a probe URL (the kubelet accepts nothing else there): any other string
+ * from the node's config is not followed, the probe asks loopback, and a kubelet not there fails.
+ */
 const probeAddress = (bind: string): string => {
-  if (bind === '' || bind === '0.0.0.0') return '127.0.0.1';
-  if (bind === '::' || bind === '[::]') return '[::1]';
-  return bind.includes(':') && !bind.startsWith('[') ? `[${bind}]` : bind;
+  const a = bind.startsWith('[') && bind.endsWith(']') ? bind.slice(1, -1) : bind;
+  if (a === '' || a === '0.0.0.0') return '127.0.0.1';
+  if (a === '::') return '[::1]';
+  if (isIP(a) === 4) return a;
+  if (isIP(a) === 6) return `[${a}]`;
+  return '127.0.0.1';
 };
+
+/** A TCP port from the config, or undefined when it is none (the kubelet refuses such a config). */
+const tcpPort = (p: number | undefined): number | undefined =>
+  p !== undefined && Number.isInteger(p) && p >= 0 && p <= 65535 ? p : undefined;
 
 /** Launchers that start the kubelet as a child (in a container, or wrapped), never as MainPID. */
 const LAUNCHERS = new Set([
@@ -49,7 +61,7 @@ export function kubeletHealth(model: NodeModel): KubeletHealth {
   const { kubelet, facts } = model;
   const s = kubelet.settings;
   const notes: string[] = [];
-  const healthzPort = s?.healthzPort.value ?? 10248;
+  const healthzPort = tcpPort(s?.healthzPort.value) ?? 10248;
   const healthzUrl =
     healthzPort > 0
       ? `http://${probeAddress(s?.healthzBindAddress.value ?? '127.0.0.1')}:${healthzPort}/healthz`
@@ -59,7 +71,7 @@ export function kubeletHealth(model: NodeModel): KubeletHealth {
       `healthzPort is 0 (${s?.healthzPort.key ?? 'healthzPort'} in ${s?.healthzPort.source ?? 'the config'}): the kubelet has no healthz server; prove health on its API port instead`,
     );
   const address = probeAddress(s?.address.value ?? '0.0.0.0');
-  const readOnly = s?.readOnlyPort.value ?? 0;
+  const readOnly = tcpPort(s?.readOnlyPort.value) ?? 0;
 
   // MainPID: the facts say it when the kubelet runs (systemctl show MainPID vs the process found).
   const mainPid = Number(facts.units.get('kubelet')?.show['MainPID'] ?? '0');
@@ -82,7 +94,7 @@ export function kubeletHealth(model: NodeModel): KubeletHealth {
     .filter(Boolean);
   return {
     healthzUrl,
-    securePort: { address, port: s?.port.value ?? 10250 },
+    securePort: { address, port: tcpPort(s?.port.value) || 10250 },
     readOnlyPort: readOnly > 0 ? { address, port: readOnly } : null,
     mainPidIsKubelet,
     process: { comm: 'kubelet', argvIncludes: marks },

@@ -54,7 +54,8 @@ export function splitSystemctlCat(cat: string): UnitFile[] {
 
 /**
  * Logical lines of the [Service] section with the line each starts on (1-based): continuations
- * joined, comments dropped, also comment lines inside a continued directive (systemd skips them).
+ * joined, comment lines dropped wherever they are (systemd skips them, also inside a continued
+ * directive, and a trailing backslash on one continues nothing).
  */
 function serviceLines(text: string): { text: string; lineNumber: number }[] {
   const out: { text: string; lineNumber: number }[] = [];
@@ -62,7 +63,9 @@ function serviceLines(text: string): { text: string; lineNumber: number }[] {
   let acc: string | undefined;
   let startedAt = 0;
   text.split('\n').forEach((raw, i) => {
-    if (acc !== undefined && /^\s*[#;]/.test(raw)) return;
+    // A comment line is skipped before continuations are looked at (systemd's conf-parser.c): one
+    // ending in a backslash does not swallow the next line, and one inside a directive is dropped.
+    if (/^\s*[#;]/.test(raw)) return;
     if (acc === undefined) startedAt = i + 1;
     const line = (acc ?? '') + raw;
     if (line.endsWith('\\')) {

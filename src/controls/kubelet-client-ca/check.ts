@@ -3,6 +3,7 @@ import type { NodeModel } from '../../facts/model.js';
 import { kubeconfigCa } from '../../fleet/clusters.js';
 import { parsePemBundle } from '../certs.js';
 import { openDoor } from './open-door.js';
+import { writesFile } from './writers.js';
 import { unsupportedSkip } from '../skip.js';
 import type { ControlCheck, Evidence } from '../types.js';
 
@@ -134,7 +135,7 @@ export const kubeletClientCaCheck: ControlCheck = {
     if (writer) {
       evidence.push({ source: writer.source, key: 'ExecStartPre', value: writer.line });
       warnings.push(
-        `the client CA file ${ca.value} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: a change made to the file by hand does not last; change what that command copies from instead`,
+        `the client CA file ${ca.value} is written by an ExecStartPre= of kubelet.service (${writer.source}) when the kubelet starts: a change made to the file by hand may not last; change what that command copies from instead`,
       );
     }
     // The cluster CA the kubelet's own kubeconfig trusts (pitfalls #9): one CA signs both in the usual layouts.
@@ -152,11 +153,7 @@ export const kubeletClientCaCheck: ControlCheck = {
   },
 };
 
-/** The kubelet unit's ExecStartPre= that writes `path` at every start (Flatcar/Typhoon copy the CA so). */
+/** The kubelet unit's ExecStartPre= that writes `path` when the kubelet starts (Flatcar/Typhoon copy the CA so). */
 export function regeneratedBy(model: NodeModel, path: string): { line: string; source: string } | undefined {
-  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const writes = new RegExp(
-    `(?:>|\\btee\\s+(?:-a\\s+)?|\\bcp\\b.*\\s|\\binstall\\b.*\\s)\\s*['"]?${escaped}(?=['"\\s;)]|$)`,
-  );
-  return model.kubelet.service?.execStartPre.find((e) => writes.test(e.line));
+  return model.kubelet.service?.execStartPre.find((e) => writesFile(e.line, path));
 }

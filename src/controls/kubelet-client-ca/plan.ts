@@ -110,7 +110,7 @@ export function planKubeletClientCa(
     const writer = regeneratedBy(model, caPath);
     if (writer)
       notes.push(
-        `The client CA ${caPath} is written again by an ExecStartPre= of kubelet.service (${writer.source}) at every kubelet start: after this change the kubelet trusts whatever that command writes there, so it must be the CA that signs the apiserver's kubelet client certificate; kubemend does not change that command.`,
+        `The client CA ${caPath} is written by an ExecStartPre= of kubelet.service (${writer.source}) when the kubelet starts: after this change the kubelet trusts whatever that command writes there, so it must be the CA that signs the apiserver's kubelet client certificate; kubemend does not change that command.`,
       );
     const door = openDoor(after.settings);
     if (door) notes.push(`After this change the kubelet still serves anyone: ${door.text}.`);

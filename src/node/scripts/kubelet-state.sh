@@ -1,6 +1,8 @@
 #!/bin/sh
 # The kubelet's systemd state, its health answers and, when asked, its processes, as lines:
-# "Key=value", and "PROC <pid> <base64 of its NUL-separated argv>".
+# "Key=value", and "PROC <pid> <base64 of its NUL-separated argv>". What a port answers is the
+# node's to choose, so it stays on its own line: at most 64 bytes, CR and LF removed, printed with
+# printf (echo would turn a "\n" in it into a line of its own under dash).
 # $1: the healthz URL ('' when the kubelet serves none: healthzPort 0)
 # $2: the URL of /healthz on the kubelet's secure port, asked over TLS without credentials: any
 #     HTTP status proves it serves ("Secure=<code>", 000 = no answer; '' = not asked)
@@ -9,28 +11,34 @@ systemctl show kubelet -p MainPID -p NRestarts -p ActiveState -p SubState
 if [ -z "$1" ]; then
   echo Healthz=unchecked
 elif command -v curl >/dev/null; then
-  echo "Healthz=$(curl -gsf -m 2 -- "$1" 2>/dev/null)"
+  printf 'Healthz=%s\n' "$(curl -gsf -m 2 -- "$1" 2>/dev/null | head -c 64 | tr -d '\r\n')"
 elif command -v wget >/dev/null; then
-  echo "Healthz=$(wget -qO- -T 2 -- "$1" 2>/dev/null)"
+  printf 'Healthz=%s\n' "$(wget -qO- -T 2 -t 1 -- "$1" 2>/dev/null | head -c 64 | tr -d '\r\n')"
 else
   echo Healthz=unchecked
 fi
 if [ -z "$2" ]; then
   :
 elif command -v curl >/dev/null; then
-  echo "Secure=$(curl -gsk -m 2 -o /dev/null -w '%{http_code}' -- "$2" 2>/dev/null)"
+  printf 'Secure=%s\n' "$(curl -gsk -m 2 -o /dev/null -w '%{http_code}' -- "$2" 2>/dev/null | tr -cd 0-9 | head -c 3)"
 elif command -v wget >/dev/null; then
   # wget -S prints the status line ("  HTTP/1.1 401 Unauthorized") among the headers on stderr.
-  code=$(wget -S -O /dev/null -T 2 --no-check-certificate -- "$2" 2>&1 |
+  code=$(wget -S -O /dev/null -T 2 -t 1 --no-check-certificate -- "$2" 2>&1 |
     sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -n 1)
-  echo "Secure=${code:-000}"
+  printf 'Secure=%s\n' "${code:-000}"
 else
   echo Secure=unchecked
 fi
+# The kubelet runs as root: a process of another user that calls itself kubelet is not it.
 if [ -n "$3" ]; then
+  n=0
   for d in /proc/[0-9]*; do
-    { read -r c < "$d/comm"; } 2>/dev/null || continue
+    { IFS= read -r c < "$d/comm"; } 2>/dev/null || continue
     [ "$c" = "$3" ] || continue
-    echo "PROC ${d#/proc/} $(base64 < "$d/cmdline" | tr -d '\n')"
+    uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "$d/status" 2>/dev/null)
+    [ "$uid" = 0 ] || continue
+    n=$((n + 1))
+    [ "$n" -le 32 ] || break
+    echo "PROC ${d#/proc/} $(head -c 65536 "$d/cmdline" | base64 | tr -d '\n')"
   done
 fi

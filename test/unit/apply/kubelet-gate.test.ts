@@ -175,7 +175,7 @@ describe('the kubelet gate on Flatcar/Typhoon (healthzPort 0, MainPID is docker)
     const node = flatcarNode();
     node.onRestart = (n) => void (n.mainPid += 100); // docker client restarted, kubelet 900 untouched
     expect(await failure(gate(node, flatcarModel()))).toBe(
-      `kubelet not healthy after 10s: no new kubelet process (named kubelet with ${FLATCAR_CONFIG}) started; running: 900`,
+      `kubelet not healthy after 10s: no new kubelet process (named kubelet with ${JSON.stringify(FLATCAR_CONFIG)}) started; running: 900`,
     );
   });
 
@@ -183,7 +183,7 @@ describe('the kubelet gate on Flatcar/Typhoon (healthzPort 0, MainPID is docker)
     const node = flatcarNode();
     node.onRestart = dockerRestart(1200, kubeletArgv('--config=/tmp/other.yaml'));
     expect(await failure(gate(node, flatcarModel()))).toMatch(
-      /no new kubelet process \(named kubelet with --config=\/etc\/kubernetes\/kubelet\.yaml\) started; running: none$/,
+      /no new kubelet process \(named kubelet with "--config=\/etc\/kubernetes\/kubelet\.yaml"\) started; running: none$/,
     );
   });
 

@@ -86,7 +86,13 @@ describe('setFlagOnExecStart', () => {
     );
     expect(() => setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet\n', FLAG, '/ca%n.crt')).toThrow(
       /needs quoting/,
+    ); // A shell reads a "|" line; a flag followed by a dash word gets that word as its value.
+    expect(() => setFlagOnExecStart('[Service]\nExecStart=|/usr/bin/kubelet --v=2\n', FLAG, CA)).toThrow(
+      /"\|" prefix/,
     );
+    expect(() =>
+      setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet --client-ca-file --v=2\n', FLAG, CA),
+    ).toThrow(/followed by "--v=2", which the kubelet takes as its value/);
   });
 });
 

@@ -181,7 +181,7 @@ describe('Flatcar / Typhoon', () => {
     expect(model.layout).toBe('flatcar');
     expect(kubelet.status).toBe('pass');
     expect(kubelet.warnings.join(' ')).toContain(
-      'the client CA file /etc/kubernetes/ca.crt is written again by an ExecStartPre= of kubelet.service (/etc/systemd/system/kubelet.service) at every kubelet start',
+      'the client CA file /etc/kubernetes/ca.crt is written by an ExecStartPre= of kubelet.service (/etc/systemd/system/kubelet.service) when the kubelet starts',
     );
     expect(kubelet.evidence).toContainEqual(
       expect.objectContaining({ key: 'ExecStartPre', source: '/etc/systemd/system/kubelet.service' }),
@@ -200,7 +200,7 @@ describe('Flatcar / Typhoon', () => {
     expect(plan.changes[0]?.after.content).toContain('clientCAFile: /etc/kubernetes/ca.crt');
     expect(plan.changes[0]?.notes).toContainEqual(
       expect.stringMatching(
-        /^The client CA \/etc\/kubernetes\/ca\.crt is written again by an ExecStartPre= of kubelet\.service \(\/etc\/systemd\/system\/kubelet\.service\) at every kubelet start/,
+        /^The client CA \/etc\/kubernetes\/ca\.crt is written by an ExecStartPre= of kubelet\.service \(\/etc\/systemd\/system\/kubelet\.service\) when the kubelet starts/,
       ),
     );
   });
@@ -253,6 +253,23 @@ describe('Flatcar / Typhoon', () => {
       readOnlyPort: { port: 10255 }, // no --config: legacy default read-only port
       mainPidIsKubelet: true,
       process: { comm: 'kubelet', argvIncludes: [] },
+    });
+  });
+
+  it('health probes go only to an IP address and a real port: anything else in the config is not followed', () => {
+    const health = (...flags: string[]) =>
+      kubeletHealth(
+        nodeModel(
+          fakeFacts({ processes: [{ pid: 5, comm: 'kubelet', argv: ['/usr/bin/kubelet', ...flags] }] }),
+        ),
+      );
+    expect(health('--healthz-bind-address=gw.example/x?', '--address=evil.example/#')).toMatchObject({
+      healthzUrl: 'http://127.0.0.1:10248/healthz',
+      securePort: { address: '127.0.0.1', port: 10250 },
+    });
+    expect(health('--healthz-bind-address=fd00::5', '--address=[fd00::6]', '--port=99999')).toMatchObject({
+      healthzUrl: 'http://[fd00::5]:10248/healthz',
+      securePort: { address: '[fd00::6]', port: 10250 },
     });
   });
 });

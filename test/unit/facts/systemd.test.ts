@@ -82,6 +82,21 @@ describe('systemd units', () => {
       '/var/lib/kubernetes/kube-api-server.crt',
     );
   });
+
+  it('skips comment lines as systemd does: a trailing backslash on one continues nothing, one inside a directive is dropped', () => {
+    const model = serviceModel([
+      {
+        path: '/k.service',
+        text: '[Service]\n# the old line was \\\nExecStart=/usr/bin/kubelet \\\n  --v=2 \\\n# a note \\\n  --config=/c.yaml\n',
+      },
+    ]);
+    expect(model.execStart).toMatchObject({ lineNumber: 3 });
+    expect(splitWords(model.execStart?.line ?? '')).toEqual([
+      '/usr/bin/kubelet',
+      '--v=2',
+      '--config=/c.yaml',
+    ]);
+  });
 });
 
 describe('flags', () => {

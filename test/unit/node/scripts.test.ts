@@ -342,7 +342,8 @@ describe('the health scripts pass their URL as one argument', () => {
       const curlArgs = readFileSync(join(root, 'curl.args'), 'utf8').split('\n');
       expect(curlArgs).toContain(secure);
       expect(curlArgs).toContain('-gsk');
-      expect(p.argvIn(out)).toEqual([p.exe, '30', '0.5', '']);
+      // Listed when it runs as root, as a kubelet does; a process of another user is not the kubelet.
+      expect(p.argvIn(out)).toEqual(process.getuid?.() === 0 ? [p.exe, '30', '0.5', ''] : undefined);
       // Not asked: no Secure line, no process listed; a name that is shell code lists nothing and runs nothing.
       const quiet = run('kubelet-state', ['', '', '']).stdout;
       expect(quiet).not.toMatch(/^(Secure=|PROC )/m);
@@ -351,6 +352,34 @@ describe('the health scripts pass their URL as one argument', () => {
     } finally {
       p.kill();
     }
+  });
+
+  it('what a health port answers stays one bounded line: it cannot add a process, a status or a line', () => {
+    shim('systemctl', 'echo MainPID=42; echo NRestarts=0; echo ActiveState=active; echo SubState=running');
+    const forged = `PROC 31337 ${Buffer.from('/usr/bin/kubelet\0--config=/etc/kubernetes/kubelet.yaml\0').toString('base64')}`;
+    // A real newline, then a backslash-n that echo under dash would turn into one, then 1 MiB.
+    shim(
+      'curl',
+      `printf 'ok\\n%s\\nSecure=200\\n' '${forged}'; printf 'ok\\\\n${forged}'; head -c 1048576 /dev/zero | tr '\\0' x`,
+    );
+    for (const args of [
+      ['http://127.0.0.1:10248/healthz', '', 'kubelet'],
+      ['', 'https://127.0.0.1:10250/healthz', 'kubelet'],
+    ]) {
+      const out = run('kubelet-state', args).stdout;
+      expect(out).not.toMatch(/^PROC 31337 /m);
+      expect(out.match(/^(Healthz|Secure)=/gm)?.length).toBe(args[0] ? 1 : 2);
+      expect(out.split('\n').every((l) => l.length <= 200 || l.startsWith('PROC '))).toBe(true);
+    }
+    expect(run('kubelet-state', ['http://127.0.0.1:10248/healthz', '', '']).stdout).toMatch(
+      /^Healthz=okPROC 31337 /m,
+    );
+
+    shim('curl', `printf 'x\\n%s\\nok' '${forged.replace('31337', '4242')}'; printf ' HTTP200'`);
+    const api = run('apiserver-state', ['https://127.0.0.1:6443/livez']).stdout;
+    expect(api).not.toMatch(/^PROC 4242 /m);
+    expect(api).toMatch(/^Livez=.*ok HTTP200$/m);
+    expect(api.match(/^Livez=/gm)?.length).toBe(1);
   });
 
   it('kubelet-journal takes only a number of the node clock', () => {
