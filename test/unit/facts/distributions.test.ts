@@ -124,6 +124,30 @@ describe('AKS (AgentBaker)', () => {
   });
 });
 
+describe('AKS flags only', () => {
+  it('without --config: --client-ca-file goes into KUBELET_FLAGS of /etc/default/kubelet, one flag more', () => {
+    const unit = local('aks/kubelet.service').replace(
+      '        --config /etc/default/kubeletconfig.json \\\n',
+      '',
+    );
+    expect(unit).not.toContain('--config ');
+    const { kubelet, plan } = audit({
+      kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: unit }],
+      files: { '/etc/default/kubelet': local('aks/kubelet'), '/etc/kubernetes/certs/ca.crt': pki.caCrt },
+    });
+    expect(kubelet.status).toBe('fail');
+    expect(plan.status).toBe('change');
+    const c = plan.changes[0]!;
+    expect(c).toMatchObject({ path: '/etc/default/kubelet', action: 'modify', restart: 'kubelet' });
+    expect(c.after.content).toBe(
+      local('aks/kubelet').replace(
+        '--rotate-server-certificates=true\n',
+        '--rotate-server-certificates=true --client-ca-file=/etc/kubernetes/certs/ca.crt\n',
+      ),
+    );
+  });
+});
+
 describe('GKE / GCE (configure-helper.sh)', () => {
   it('is detected through KUBELET_OPTS, passes through /home/kubernetes/kubelet-config.yaml', () => {
     const { model, kubelet } = audit(gke());
@@ -135,6 +159,25 @@ describe('GKE / GCE (configure-helper.sh)', () => {
       key: 'ExecStart (line 10)',
       value: '/home/kubernetes/bin/kubelet $KUBELET_OPTS',
     });
+  });
+
+  it('without the x509 block: plans the one-key YAML edit in /home/kubernetes/kubelet-config.yaml', () => {
+    const node = gke();
+    node.files![GKE_CONFIG] = local('gke/kubelet-config.yaml').replace(
+      'authentication:\n  x509:\n    clientCAFile: /etc/srv/kubernetes/pki/ca-certificates.crt\n',
+      '',
+    );
+    const { kubelet, plan } = audit(node);
+    expect(kubelet.status).toBe('fail');
+    expect(plan.status).toBe('change');
+    expect(plan.changes).toHaveLength(1);
+    const c = plan.changes[0]!;
+    expect(c).toMatchObject({ path: GKE_CONFIG, action: 'modify', restart: 'kubelet' });
+    expect(c.diff.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual([
+      '+authentication:',
+      '+  x509:',
+      `+    clientCAFile: ${GKE_CA}`,
+    ]);
   });
 
   it('flags only (no --config): the flag goes into KUBELET_OPTS in /etc/default/kubelet, quoting kept; the open door is noted', () => {

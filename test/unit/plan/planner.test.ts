@@ -449,6 +449,28 @@ describe('plan on kubelets configured only on their command line', () => {
     ]);
   });
 
+  it('a unit generated into /run is not edited either: it is written again at boot, kubemend writes its own drop-in', () => {
+    const unit = '[Service]\nExecStart=/usr/bin/kubelet --address=127.0.0.1\n';
+    const p = plan(
+      {
+        processes: [{ pid: 33, comm: 'kubelet', argv: ['/usr/bin/kubelet', '--address=127.0.0.1'] }],
+        kubeletUnit: [{ path: '/run/systemd/system/kubelet.service', text: unit }],
+        files: { [`${PKI}/ca.crt`]: pki.caCrt },
+      },
+      pb('kubeadm'),
+    );
+    expect(p.changes.map((c) => [c.path, c.action, c.restart])).toEqual([
+      ['/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf', 'create', 'kubelet+daemon-reload'],
+    ]);
+    const content = p.changes[0]?.after.content ?? '';
+    expect(content).toContain('#   /run/systemd/system/kubelet.service\n');
+    expect(content).toMatch(
+      new RegExp(
+        `\\n\\[Service\\]\\nExecStart=\\nExecStart=/usr/bin/kubelet --address=127\\.0\\.0\\.1 --client-ca-file=${PKI}/ca\\.crt\\n$`,
+      ),
+    );
+  });
+
   it('a wrong --client-ca-file written on the line is corrected there', () => {
     const node = etcdNode([...ETCD_ARGV, '--client-ca-file=/etc/kubernetes/pki/old-ca.crt']);
     const unit = node.kubeletUnit![2]!;
