@@ -370,26 +370,20 @@ describe('distributions kubemend audits but never edits over SSH', () => {
     );
   });
 
-  it('RKE1: a kubelet in a Docker container, no unit; the way out is cluster.yml and rke up', () => {
-    blockedWith(
-      {
-        processes: [
-          {
-            pid: 90,
-            comm: 'kubelet',
-            argv: [
-              'kubelet',
-              '--kubeconfig=/etc/kubernetes/ssl/kubecfg-kube-node.yaml',
-              '--anonymous-auth=false',
-              '--authorization-mode=Webhook',
-            ],
-          },
-        ],
-        files: {},
-      },
-      'rke1',
-      /cluster\.yml.*rke up/,
-    );
+  it('RKE1: a kubelet in a Docker container, no unit; passes as RKE runs it, and a failure is blocked with cluster.yml and rke up as the way out', () => {
+    const argv = local('rke1/kubelet.cmdline').trimEnd().split('\n');
+    const rke1 = (words: string[]): FakeNode => ({
+      processes: [{ pid: 90, comm: 'kubelet', argv: words }],
+      files: { '/etc/kubernetes/ssl/kube-ca.pem': pki.caCrt },
+    });
+    const { model, kubelet, plan } = audit(rke1(argv));
+    expect(model.layout).toBe('rke1');
+    expect(kubelet.status).toBe('pass');
+    expect(kubelet.reason).toBe('client CA /etc/kubernetes/ssl/kube-ca.pem from the --client-ca-file flag');
+    expect(plan.status).toBe('compliant');
+    // With the client CA flag taken away (an extra_args override of an empty value, say): never edited.
+    const emptied = argv.map((w) => (w.startsWith('--client-ca-file=') ? '--client-ca-file=' : w));
+    blockedWith(rke1(emptied), 'rke1', /cluster\.yml.*rke up/);
   });
 
   it('Bottlerocket (standalone mode): fails with the open door named, never edited; the way out is the settings API', () => {
