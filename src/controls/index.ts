@@ -1,4 +1,5 @@
 import type { NodeModel } from '../facts/model.js';
+import { notFixableWarning } from '../facts/layout.js';
 import type { Playbook } from '../playbook/types.js';
 import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert/index.js';
 import { kubeletClientCa } from './kubelet-client-ca/index.js';
@@ -52,12 +53,13 @@ export function runControls(
   controls: readonly Control[],
   now: Date,
 ): AuditResult[] {
-  return controls.map((c) => ({
-    node,
-    control: c.id,
-    benchmarks: [...c.benchmarks],
-    ...c.check(model, now),
-  }));
+  const notFixable = notFixableWarning(model.layout);
+  return controls.map((c) => {
+    const r: AuditResult = { node, control: c.id, benchmarks: [...c.benchmarks], ...c.check(model, now) };
+    // On a layout whose files are the distribution's, a failure says at once that SSH cannot fix it.
+    if (notFixable && (r.status === 'fail' || r.status === 'error')) r.warnings = [...r.warnings, notFixable];
+    return r;
+  });
 }
 
 /** Results for a node that could not be read: one error per selected control. */

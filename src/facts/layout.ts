@@ -188,3 +188,9 @@ export function detectRole(kubelet: KubeletView, apiserver: ApiserverView): Role
   if (apiserver.process || apiserver.manifest) return 'control-plane';
   return kubelet.present ? 'worker' : null;
 }
+
+/** What the audit of a failing control says on such a layout (the plan says it as the block). */
+export function notFixableWarning(layout: Layout | null | undefined): string | undefined {
+  const n = layout ? NOT_FIXABLE_OVER_SSH.get(layout) : undefined;
+  return n ? `not fixable over SSH: ${n.reason}; the way out: ${n.fix}` : undefined;
+}

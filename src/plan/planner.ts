@@ -1,7 +1,7 @@
 import { controlById } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { EditError } from '../edits/result.js';
-import { NOT_FIXABLE_OVER_SSH } from '../facts/layout.js';
+import { NOT_FIXABLE_OVER_SSH, notFixableWarning } from '../facts/layout.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import type { PlanContext, PlanPart } from './change.js';
@@ -65,9 +65,11 @@ export function planNode(
   // What the audit warned about on a control this plan does not change (a kubelet with its client
   // CA that still serves anyone, say) stays in front of the reviewer: nothing is left out silently.
   // A control that changes says it in its changes' notes.
+  // (The not-fixable warning is the block itself.)
+  const notFixable = notFixableWarning(model.layout);
   const warnings = results
     .filter((r) => !changes.some((c) => c.control === r.control))
-    .flatMap((r) => r.warnings.map((w) => `${r.control}: ${w}`));
+    .flatMap((r) => r.warnings.filter((w) => w !== notFixable).map((w) => `${r.control}: ${w}`));
   return {
     ...id,
     role: model.role,

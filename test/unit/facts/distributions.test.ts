@@ -322,9 +322,13 @@ describe('distributions kubemend audits but never edits over SSH', () => {
     const { model, kubelet, plan } = audit(node);
     expect(model.layout).toBe(layout);
     expect(kubelet.status).toBe('fail');
+    // The audit says it too, with the same way out; the plan says it once, as the block.
+    expect(kubelet.warnings.at(-1)).toMatch(/^not fixable over SSH: /);
+    expect(kubelet.warnings.at(-1)).toMatch(fix);
     expect(plan.status).toBe('blocked');
     expect(plan.changes).toEqual([]);
     expect(plan.blocked[0]?.fix).toMatch(fix);
+    expect((plan.warnings ?? []).join(' ')).not.toContain('not fixable over SSH');
     return plan;
   };
 
