@@ -96,7 +96,7 @@ describe.skipIf(!canRun)('the OpenSSH transport on real OpenSSH nodes', () => {
       await onNode(n.name, 'cat > /etc/ssh/kubemend-test-user-ca.pub', readFileSync(`${userCa}.pub`, 'utf8'));
       await onNode(
         n.name,
-        'cat > /etc/ssh/sshd_config.d/50-kubemend-test.conf && sshd -t && systemctl reload ssh',
+        'cat > /etc/ssh/sshd_config.d/50-kubemend-test.conf && sshd -t && systemctl restart ssh',
         'HostCertificate /etc/ssh/ssh_host_ed25519_key-cert.pub\nTrustedUserCAKeys /etc/ssh/kubemend-test-user-ca.pub\n',
       );
     }
@@ -240,10 +240,12 @@ describe.skipIf(!canRun)('the OpenSSH transport on real OpenSSH nodes', () => {
       '20200101:20200102',
       expired,
     ]);
+    // restart, not reload: reload is a SIGHUP, after which sshd re-executes and refuses connections
+    // for a moment; restart returns once the new sshd has told systemd it listens (Type=notify).
     const install = (cert: string) =>
       onNode(
         CERT_NODE,
-        'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && systemctl reload ssh',
+        'cat > /etc/ssh/ssh_host_ed25519_key-cert.pub && systemctl restart ssh',
         readFileSync(cert, 'utf8'),
       );
     await install(join(dir, `${CERT_NODE}-expired-cert.pub`));
