@@ -223,6 +223,41 @@ describe.skipIf(!canRun)('the OpenSSH transport on real OpenSSH nodes', () => {
     expect(lines['builtin']).toContain(`ssh-keygen -R ${host} -f ${file}`);
   });
 
+  it('an unknown host: the same line from both transports, with ssh-keyscan and --accept-new-host-keys as the way in', async () => {
+    const host = node(PLAIN_NODE).host;
+    const h = home(hostBlock('unknown', PLAIN_NODE), '', { [PLAIN_NODE]: 'unknown' });
+    const plain = plainSsh(h, 'unknown');
+    expect(plain.status).toBe(255);
+    expect(plain.stderr).toContain('Host key verification failed.');
+
+    const lines = await bothTransports(h);
+    const file = join(h.home, '.ssh', 'known_hosts');
+    expect(lines['openssh']).toBe(lines['builtin']);
+    expect(lines['builtin']).toContain(
+      `host key of node ${PLAIN_NODE} (${host}:22) is not known: ssh-ed25519 ${hostKeyOf.get(PLAIN_NODE)} is not in ${file}`,
+    );
+    expect(lines['builtin']).toContain('--accept-new-host-keys');
+    expect(lines['builtin']).toContain(`ssh-keyscan -p 22 ${host} >> ${file}`);
+  });
+
+  it('a revoked host key: the same line from both transports, naming the @revoked line, and no way around it', async () => {
+    const host = node(PLAIN_NODE).host;
+    const known = plainKnownHosts(PLAIN_NODE);
+    const revoked = `@revoked * ${known.trim().split(' ').slice(1).join(' ')}\n`;
+    const h = home(hostBlock('revoked', PLAIN_NODE), known + revoked, { [PLAIN_NODE]: 'revoked' });
+    const plain = plainSsh(h, 'revoked');
+    expect(plain.status).toBe(255);
+    expect(plain.stderr).toContain('REVOKED HOST KEY DETECTED');
+
+    const lines = await bothTransports(h);
+    const file = join(h.home, '.ssh', 'known_hosts');
+    expect(lines['openssh']).toBe(lines['builtin']);
+    expect(lines['builtin']).toContain(
+      `host key of node ${PLAIN_NODE} (${host}:22) is REVOKED: ssh-ed25519 ${hostKeyOf.get(PLAIN_NODE)} is marked @revoked at ${file}:2`,
+    );
+    expect(lines['builtin']).not.toContain('--accept-new-host-keys');
+  });
+
   it('an expired host certificate: OpenSSH names the CA line and the validity; the built-in client says it cannot check certificates', async () => {
     const host = node(CERT_NODE).host;
     const expired = join(dir, `${CERT_NODE}-expired.pub`);
