@@ -67,19 +67,6 @@ export type NodeErrorKind =
   | 'remote-command'
   | 'passphrase';
 
-/** A remote command exited non-zero where it must not. Carries what is needed to read the failure. */
-export class RemoteCommandError extends Error {
-  override readonly name = 'RemoteCommandError';
-  constructor(
-    readonly node: string,
-    readonly command: string,
-    readonly exitCode: number | null,
-    readonly stderr: string,
-  ) {
-    super(`${node}: '${command}' exited with ${exitCode ?? 'a signal'}${stderr ? `: ${stderr.trim()}` : ''}`);
-  }
-}
-
 /** A bug in kubemend. Printed with its stack and a request to report it. */
 export class InternalError extends Error {
   override readonly name = 'InternalError';
