@@ -379,6 +379,11 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });
   // "Stopped at the first node…" is news only when some node was really left unstarted.
   if (notStarted.length === 0 && !cancelled) stoppedEarly = undefined;
+  // Interrupted while the last node was in flight: it finished (or rolled back), and the run says so.
+  if (io.interrupted() && !cancelled) {
+    cancelled = true;
+    stoppedEarly = 'interrupted while the last node was in flight: it was finished (or rolled back) first';
+  }
 
   const report: ApplyReport = {
     version: 1,

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { decideFleet, type FleetEntry } from '../fleet/decide.js';
 import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
 import { gatherNeeds, runControls } from '../controls/index.js';
@@ -125,10 +126,39 @@ export function planExitCode(plan: PlanFile): ExitCode {
   ]);
 }
 
-function writeOut(path: string, content: string, what: string): void {
+/**
+ * Before any node is contacted: --out and --diff must be writable, so a typo in a path is exit 2
+ * (no node contacted) and not a plan computed on every node and then lost.
+ */
+function checkWritable(path: string, what: string): void {
+  const dir = dirname(resolve(path));
+  const refuse = (why: string, fix: string) => {
+    throw new UsageError(`cannot write ${what} ${path}: ${why}`, [fix]);
+  };
   try {
-    writeFileSync(path, content);
+    if (!statSync(dir).isDirectory())
+      refuse(`${dir} is not a directory`, 'give a path in an existing directory');
+    accessSync(dir, constants.W_OK);
   } catch (e) {
+    if (e instanceof UsageError) throw e;
+    refuse(
+      `${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'give a path in an existing directory you can write to',
+    );
+  }
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile())
+    refuse('it exists and is not a regular file', 'give the path of a file');
+}
+
+/** Whole or not at all: a temp file beside the target, then a rename over it. */
+function writeOut(path: string, content: string, what: string): void {
+  const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, content, { flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
     throw new UsageError(
       `cannot write ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
@@ -137,6 +167,8 @@ function writeOut(path: string, content: string, what: string): void {
 
 export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
   if (opts.output === 'junit') throw new UsageError('plan has no junit output; use table, json or markdown');
+  if (opts.out) checkWritable(opts.out, 'the plan file');
+  if (opts.diff) checkWritable(opts.diff, 'the patch');
   const { plan, results } = await buildPlan(opts, io);
   const planText = JSON.stringify(plan, null, 2) + '\n';
   if (opts.out) writeOut(opts.out, planText, 'the plan file');

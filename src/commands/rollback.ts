@@ -82,13 +82,14 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
 
       const backups = await readBackups(session);
       const chosen = opts.backup ? backups.find((b) => b.id === opts.backup) : backups.at(-1);
-      if (!chosen)
-        throw new UsageError(
-          opts.backup
-            ? `node ${target.name} has no backup ${opts.backup}`
-            : `node ${target.name} has no kubemend backups`,
-          [`list them with: ${commandLine(opts)('backups', '--node', target.name)}`],
+      // The node was read, so not exit 2 (DESIGN.md: exit 2 means no node was contacted); nothing changed.
+      if (!chosen) {
+        io.stderr.write(
+          `kubemend: ${opts.backup ? `node ${target.name} has no backup ${opts.backup}` : `node ${target.name} has no kubemend backups`}: nothing was changed\n` +
+            `  list them with: ${commandLine(opts)('backups', '--node', target.name)}\n`,
         );
+        return ExitCode.findings;
+      }
       const dir = backupDir(chosen.id);
       io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
       for (const f of chosen.files) {

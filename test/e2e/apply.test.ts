@@ -357,12 +357,9 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const audit = await run(['audit', '-l', node, '-o', 'json']);
     expect(audit.code).toBe(1);
   });
-  it('Ctrl-C: the node in flight finishes, no other node starts', async () => {
-    // Make two workers non-compliant again from their backups, then interrupt a rollout of both.
-    const nodes = ['kubeadm-worker-bad', 'eks-al2-bad'];
-    for (const n of nodes) expect((await run(['rollback', '--node', n, '--yes'])).code).toBe(0);
-    const backups = async (n: string) => ssh(n, 'ls /var/lib/kubemend/backups | wc -l');
-    const before = new Map(await Promise.all(nodes.map(async (n) => [n, await backups(n)] as const)));
+
+  /** `apply --yes -o json` on these nodes, sent this signal once the first of them is being written. */
+  const interruptedApply = async (nodes: string[], journal: string, signal: NodeJS.Signals) => {
     let child: ChildProcess | undefined;
     let progress = '';
     const applying = kubemend(
@@ -376,7 +373,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
         '-i',
         inventory,
         '--journal',
-        join(dir, 'journal.jsonl'),
+        join(dir, journal),
       ],
       {
         home,
@@ -386,20 +383,42 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
         },
       },
     );
+    const writing = new RegExp(` (${nodes.join('|')}): write`);
+    await waitUntil('the first node to be written', async () => writing.test(progress), 60_000, 20);
+    child!.kill(signal);
+    return applying;
+  };
+
+  it('Ctrl-C: the node in flight finishes, no other node starts', async () => {
+    // Make two workers non-compliant again from their backups, then interrupt a rollout of both.
+    const nodes = ['kubeadm-worker-bad', 'eks-al2-bad'];
+    for (const n of nodes) expect((await run(['rollback', '--node', n, '--yes'])).code).toBe(0);
+    const backups = async (n: string) => ssh(n, 'ls /var/lib/kubemend/backups | wc -l');
+    const before = new Map(await Promise.all(nodes.map(async (n) => [n, await backups(n)] as const)));
     // Interrupt while the first node is being written and restarted.
-    await waitUntil(
-      'the first node to be written',
-      async () => / (kubeadm-worker-bad|eks-al2-bad): write/.test(progress),
-      60_000,
-      20,
-    );
-    child!.kill('SIGINT');
-    const r = await applying;
+    const r = await interruptedApply(nodes, 'journal.jsonl', 'SIGINT');
     expect(r.code).toBe(130); // cancelled by the user (DESIGN.md), after the node in flight finished
     const report = JSON.parse(r.stdout) as ApplyReport;
     expect(report.outcomes.map((o) => o.status).sort()).toEqual(['applied', 'skipped']);
     expect(report.stoppedEarly).toMatch(/interrupted/);
     const skipped = report.outcomes.find((o) => o.status === 'skipped')!.node;
     expect(await backups(skipped)).toBe(before.get(skipped));
+  });
+
+  it('SIGTERM on the last node in flight: it is finished, not abandoned, and the run still exits 130 and says so', async () => {
+    const node = 'kubeadm-worker-bad';
+    const noSuch = await run(['rollback', '--node', node, '--backup', 'nope', '--yes']);
+    expect(noSuch.code).toBe(1); // the node was read: not exit 2 (DESIGN.md)
+    expect(noSuch.stderr).toContain(`node ${node} has no backup nope: nothing was changed`);
+    expect((await run(['rollback', '--node', node, '--yes'])).code).toBe(0);
+    const r = await interruptedApply([node], 'journal-term.jsonl', 'SIGTERM');
+    expect(r.stderr).toContain('SIGTERM received: finishing the node in flight');
+    expect(r.code).toBe(130);
+    const report = JSON.parse(r.stdout) as ApplyReport;
+    expect(report.outcomes).toMatchObject([{ node, status: 'applied' }]);
+    expect(report.stoppedEarly).toMatch(/interrupted while the last node was in flight/);
+    expect(
+      (await ssh(node, 'test -e /var/lib/kubemend/inflight.json && echo left || echo none')).trim(),
+    ).toBe('none');
   });
 });

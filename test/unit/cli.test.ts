@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,31 @@ describe('the command line', () => {
     const typo = await cli('-i', inv, 'audti');
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("unknown command 'audti'");
+  });
+
+  // Judged before any node is tried: the message names the directory and the way out.
+  it('plan --out or --diff where nothing can be written: exit 2 before any node, naming the path; a good --out is written whole', async () => {
+    const inv = join(dir, 'out-check.yaml');
+    writeFileSync(inv, 'nodes:\n  cp: { host: 127.0.0.1, port: 1 }\n');
+    const noDir = await cli('plan', '-i', inv, '--out', join(dir, 'no-such-dir', 'change.plan.json'));
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toContain(
+      `cannot write the plan file ${join(dir, 'no-such-dir', 'change.plan.json')}`,
+    );
+    expect(noDir.stderr).toContain(`${join(dir, 'no-such-dir')}: ENOENT`);
+    expect(noDir.stderr).toContain('give a path in an existing directory you can write to');
+    const isDir = await cli('plan', '-i', inv, '--diff', dir);
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toContain(`cannot write the patch ${dir}: it exists and is not a regular file`);
+
+    const out = join(dir, 'change.plan.json');
+    writeFileSync(out, 'the reviewed plan\n');
+    expect((await cli('plan', '-i', inv, '--out', out)).code).toBe(3);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({
+      version: 1,
+      nodes: [{ node: 'cp', status: 'error' }],
+    });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('finds the command word behind options and their values', () => {
