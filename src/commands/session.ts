@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { checkbox, confirm, input, Separator } from '@inquirer/prompts';
 import { ExitCode, UsageError } from '../errors.js';
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { makeColors } from '../report/colors.js';
 import { colorDiff, restartsOf } from '../report/plan-render.js';
@@ -64,7 +64,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         message: 'Nodes to audit (space toggles, a toggles all, enter confirms)',
         pageSize: 20,
         required: true,
-        choices: groupedChoices(nodes),
+        // -l given: only the nodes it selects are offered (a pattern matching none is exit 2).
+        choices: groupedChoices(base.limit ? selectNodes(nodes, base.limit) : nodes),
       }),
     );
     const opts: CommonOptions = { ...base, inventory, limit: chosen.join(',') };

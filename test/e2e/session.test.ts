@@ -195,11 +195,14 @@ describe.skipIf(!canRun)('kubemend in a terminal', () => {
     expect(await sha()).toBe(before);
   });
 
-  it('Ctrl-C at a prompt exits 130 and says that no node was changed', async () => {
+  it('-l narrows the nodes the session offers; Ctrl-C at a prompt exits 130 and says that no node was changed', async () => {
     const r = await lab.ssh('kubeadm-cp-bad', 'ls /var/lib/kubemend/backups | wc -l');
     startShell();
-    const session = type('kubemend');
+    const session = type('kubemend -l kubeadm-cp-bad,flags-bad');
     await waitFor('Nodes to audit');
+    expect(screen()).toMatch(/kubeadm-cp-bad\s+10\.213/);
+    expect(screen()).toMatch(/flags-bad\s+10\.213/);
+    expect(screen()).not.toContain('eks-al2023-dropin-ok');
     keys('C-c');
     expect(await exitOf(session)).toBe(130);
     expect(screen()).toContain('no node was changed');
