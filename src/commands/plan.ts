@@ -122,7 +122,10 @@ export async function buildPlan(
 export function planExitCode(plan: PlanFile): ExitCode {
   return worstExit([
     plan.nodes.some((n) => n.status === 'error') ? ExitCode.unreachable : ExitCode.ok,
-    plan.nodes.some((n) => n.status === 'change' || n.status === 'blocked') ? ExitCode.findings : ExitCode.ok,
+    // A dead run's record: apply restores that run's backup first, so "nothing to change" (0) would be untrue.
+    plan.nodes.some((n) => n.status === 'change' || n.status === 'blocked' || n.deadRun)
+      ? ExitCode.findings
+      : ExitCode.ok,
   ]);
 }
 

@@ -37,7 +37,9 @@ export function renderPlanText(plan: PlanFile, c: Colors): string {
     const head = `${c.bold(n.node)} (${n.host}${n.role ? `, ${n.role}` : ''}${n.layout ? `, ${n.layout}` : ''}): `;
     const status =
       n.status === 'compliant'
-        ? c.green('compliant, nothing to change')
+        ? n.deadRun
+          ? c.yellow(`compliant as it stands, but run ${n.deadRun.runId} died here: apply restores its backup first`)
+          : c.green('compliant, nothing to change')
         : n.status === 'change'
           ? c.yellow(`${n.changes.length} change${n.changes.length > 1 ? 's' : ''}`)
           : n.status === 'blocked'
