@@ -38,7 +38,9 @@ export function renderPlanText(plan: PlanFile, c: Colors): string {
     const status =
       n.status === 'compliant'
         ? n.deadRun
-          ? c.yellow(`compliant as it stands, but run ${n.deadRun.runId} died here: apply restores its backup first`)
+          ? c.yellow(
+              `compliant as it stands, but run ${n.deadRun.runId} died here: apply restores its backup first`,
+            )
           : c.green('compliant, nothing to change')
         : n.status === 'change'
           ? c.yellow(`${n.changes.length} change${n.changes.length > 1 ? 's' : ''}`)
