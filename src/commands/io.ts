@@ -25,5 +25,7 @@ export function processIo(interrupted: () => boolean): Io {
 /** Colors on a terminal unless --no-color or NO_COLOR (https://no-color.org) say otherwise. */
 export function wantColor(io: Io, stream: 'stdout' | 'stderr', noColorFlag: boolean): boolean {
   if (noColorFlag || (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '')) return false;
+  // A dumb terminal shows escape sequences as text.
+  if (io.env['TERM'] === 'dumb') return false;
   return Boolean(io[stream].isTTY);
 }
