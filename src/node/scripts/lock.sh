@@ -17,16 +17,19 @@ command -v timeout >/dev/null || { echo NOTIMEOUT; exit 72; }
 mkdir -m 700 -- "$RUN" 2>/dev/null
 me=$(id -u)
 why=
+planted="kubemend keeps its lock only in a directory it made: find out who made this one, remove it and run again"
 if [ -L "$RUN" ]; then
-  why="is a symbolic link (to $(readlink -- "$RUN"))"
-elif [ ! -d "$RUN" ]; then
-  if [ -e "$RUN" ]; then why="is not a directory"; else why="cannot be created"; fi
-else
+  why="is a symbolic link (to $(readlink -- "$RUN")); $planted"
+elif [ -d "$RUN" ]; then
   st=$(stat -c '%u %a' -- "$RUN")
-  [ "$st" = "$me 700" ] || why="has owner uid ${st% *} and mode ${st#* }, not uid $me and mode 700"
+  [ "$st" = "$me 700" ] || why="has owner uid ${st% *} and mode ${st#* }, not uid $me and mode 700; $planted"
+elif [ -e "$RUN" ]; then
+  why="is not a directory; $planted"
+else
+  why="cannot be created by uid $me (kubemend needs root on the node)"
 fi
 if [ -n "$why" ]; then
-  printf 'NORUNDIR %s %s; kubemend keeps its lock only in a directory of its own there: remove it and run again\n' "$RUN" "$why"
+  printf 'NORUNDIR %s %s\n' "$RUN" "$why"
   exit 70
 fi
 # The older version's lock counts only in the directory as that version left it (ours, mode 700):

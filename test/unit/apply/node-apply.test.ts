@@ -358,14 +358,14 @@ describe('the apply sequence, step by step', () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);
     node.hold = refusedWith(
-      'NORUNDIR /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory of its own there: remove it and run again',
+      'NORUNDIR /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory it made: find out who made this one, remove it and run again',
     );
     const outcome = await applyNode(node, context(node, plan, []));
     expect(outcome).toEqual({
       node: 'w1',
       status: 'error',
       reason:
-        'w1: /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory of its own there: remove it and run again',
+        'w1: /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory it made: find out who made this one, remove it and run again',
     });
     expect(node.steps).toEqual([]);
   });

@@ -339,6 +339,12 @@ describe('the inflight record, the journal and the lock', () => {
       // Nothing was opened or written through the planted name.
       expect(readdirSync(elsewhere), what).toEqual([]);
     }
+    // Where it cannot be made at all (here: /run is not a directory), the reason says so.
+    rmSync(join(root, 'run'), { recursive: true });
+    writeFileSync(join(root, 'run'), '');
+    expect(run('lock', ['{}']).stdout).toMatch(
+      /^NORUNDIR \S+ cannot be created by uid \d+ \(kubemend needs root on the node\)\n$/,
+    );
   });
 
   it("holds an older kubemend's lock where one exists, and never creates it", () => {
