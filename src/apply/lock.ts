@@ -1,4 +1,5 @@
 import { hostname, userInfo } from 'node:os';
+import { LEGACY_LOCK } from '../facts/kubemend-state.js';
 import { holdLock, lockOwner } from '../node/changes.js';
 import type { HeldCommand, NodeSession } from '../node/ssh/index.js';
 import { TOOL } from '../version.js';
@@ -57,16 +58,15 @@ export async function takeNodeLock(session: NodeSession, runId: string, since: D
       owner: '',
       reason: `${missing} is not installed on ${session.node}; kubemend needs it to lock the node`,
     };
-  if (lock.firstLine === 'NOSTATE')
-    return {
-      ok: false,
-      owner: '',
-      reason: `cannot create /var/lib/kubemend on ${session.node}: ${lock.stderr().trim() || 'no reason given'}`,
-    };
-  const raw = await lockOwner(session).catch(() => '');
+  if (lock.firstLine.startsWith('NORUNDIR '))
+    return { ok: false, owner: '', reason: `${session.node}: ${lock.firstLine.slice('NORUNDIR '.length)}` };
+  const legacy = lock.firstLine === 'LEGACY';
+  const raw = await lockOwner(session, legacy ? 'legacy' : 'current').catch(() => '');
+  const run = raw ? describeOwner(raw) : 'run';
+  const holder = legacy ? `an older kubemend ${run} (its lock is ${LEGACY_LOCK})` : `another kubemend ${run}`;
   return {
     ok: false,
     owner: raw,
-    reason: `${session.node} is locked by another kubemend ${raw ? describeOwner(raw) : 'run'}; wait for it to finish (the lock of a run that died frees itself within 20 s)`,
+    reason: `${session.node} is locked by ${holder}; wait for it to finish (the lock of a run that died frees itself within 20 s)`,
   };
 }

@@ -4,6 +4,13 @@ import type { NodeFacts } from './types.js';
 export const STATE_DIR = '/var/lib/kubemend';
 /** Written while a run has changed files on the node and not yet finished; a later run finds it. */
 export const INFLIGHT_FILE = `${STATE_DIR}/inflight.json`;
+/**
+ * The node lock and its owner record (src/node/scripts/lock.sh): root's own directory on the tmpfs
+ * that boot empties, so that locking a node kubemend does not change leaves nothing on its disk.
+ */
+export const LOCK_DIR = '/run/kubemend';
+/** The lock of kubemend versions before LOCK_DIR: held as well where it exists, never created. */
+export const LEGACY_LOCK = `${STATE_DIR}/lock`;
 
 export interface DeadRun {
   runId: string;

@@ -64,8 +64,13 @@ export const backupDir = (runId: string): string => `${BACKUP_ROOT}/${runId}`;
 export const holdLock = (session: NodeSession, owner: string): Promise<HeldCommand> =>
   session.hold(scriptCommand('lock', [owner]));
 
-export async function lockOwner(session: NodeSession): Promise<string> {
-  return (await runScript(session, 'lock-owner', [], { step: 'lock', timeoutSec: 30 })).stdout.trim();
+/** The owner record of the node lock (LOCK_DIR), or of an older kubemend's lock (LEGACY_LOCK). */
+export async function lockOwner(
+  session: NodeSession,
+  which: 'current' | 'legacy' = 'current',
+): Promise<string> {
+  const args = which === 'legacy' ? ['legacy'] : [];
+  return (await runScript(session, 'lock-owner', args, { step: 'lock', timeoutSec: 30 })).stdout.trim();
 }
 
 /** The inflight record on the node: undefined when there is none, 'unreadable' when it is not ours to parse. */

@@ -188,7 +188,8 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const first = run(['apply', '-l', node, '--yes']);
     await waitUntil(
       'the first run to take the lock',
-      async () => (await lab.ssh(node, 'flock -n /var/lib/kubemend/lock true')).code !== 0,
+      async () =>
+        (await lab.ssh(node, 'test -d /run/kubemend && ! flock -n /run/kubemend/lock true')).code === 0,
       60_000,
       100,
     );
@@ -242,7 +243,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     // The lock holder on the node gives up 20 s after the last heartbeat.
     await waitUntil(
       "the dead run's lock to expire",
-      async () => (await lab.ssh(node, 'flock -n /var/lib/kubemend/lock true')).code === 0,
+      async () => (await lab.ssh(node, 'flock -n /run/kubemend/lock true')).code === 0,
       60_000,
       1000,
     );

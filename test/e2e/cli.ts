@@ -45,3 +45,11 @@ export function kubemend(
     child.stdin.end(opts.input ?? '');
   });
 }
+
+/** A command's arguments against a lab inventory; apply and rollback, which change nodes, journal into `dir`. */
+export const labArgs = (args: string[], inventory: string, dir: string): string[] => [
+  ...args,
+  '-i',
+  inventory,
+  ...(['apply', 'rollback'].includes(args[0] ?? '') ? ['--journal', join(dir, 'journal.jsonl')] : []),
+];

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Checks that every file is still as planned, that there is room, then copies each file about to
 # change into the run's backup directory (0700, copies 0600) and writes its metadata (stdin).
-# Nothing outside the backup directory is written; on any failure the directory is removed again.
+# Nothing outside the backup directory is written; on any failure the directory is removed again,
+# with /var/lib/kubemend and its backups directory when this run made them.
 # $1: run id, then one triple per file: modify|create PATH SHA256 (the sha256 the plan saw; '-' for create)
 # For a created file whose directory does not exist yet, <index>.dirs names the topmost directory
 # missing now (the write makes it), so that a restore removes what the apply made and nothing else.
@@ -12,7 +13,7 @@ shift
 B=/var/lib/kubemend/backups/$run
 made=
 fail() {
-  [ -n "$made" ] && rm -rf -- "$B"
+  [ -n "$made" ] && rm -rf -- "$made"
   printf 'KMFAIL %s %s\n' "$1" "$2" >&2
   exit 1
 }
@@ -48,9 +49,13 @@ for a; do
 done
 
 [ -e "$B" ] && fail usage "$B exists already"
-mkdir -p -- "$B" || fail nospace "cannot create $B"
-made=1
-chmod 700 -- "$B"
+# kubemend's state directory appears with the first backup a node gets, and goes with a failed one:
+# made removes the topmost directory this run made.
+for d in "${B%/*/*}" "${B%/*}" "$B"; do
+  [ "$d" != "$B" ] && [ -d "$d" ] && continue
+  mkdir -m 700 -- "$d" || fail nospace "cannot create $d"
+  [ -n "$made" ] || made=$d
+done
 avail=$(df -Pk -- "$B" | awk 'NR==2 { print $4 }')
 [ "$((avail * 1024))" -ge "$need" ] || fail nospace "$B has $avail KiB free, kubemend needs $((need / 1024)) KiB for the backups"
 

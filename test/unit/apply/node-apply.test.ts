@@ -312,11 +312,14 @@ describe('the apply sequence, step by step', () => {
     expect(node.files.get(CONFIG)).toBe(BEFORE);
   });
 
+  /** A lock holder on the node that ended at once, saying `firstLine`: the lock was not taken. */
+  const refusedWith = (firstLine: string) => () =>
+    Promise.resolve({ firstLine, running: false, stderr: () => '', release: () => Promise.resolve() });
+
   it('another run holds the lock: refused in words, nothing else runs', async () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);
-    node.hold = () =>
-      Promise.resolve({ firstLine: '', running: false, stderr: () => '', release: () => Promise.resolve() });
+    node.hold = refusedWith('');
     node.faults.set('lock-owner', () =>
       ok(
         '{"runId":"20261203T081500-abc123","tool":"kubemend 0.1.0","since":"2026-12-03T08:15:00.000Z","by":"ops@bastion"}\n',
@@ -330,6 +333,41 @@ describe('the apply sequence, step by step', () => {
         'w1 is locked by another kubemend run 20261203T081500-abc123 (kubemend 0.1.0) started 2026-12-03 08:15:00 UTC by ops@bastion; wait for it to finish (the lock of a run that died frees itself within 20 s)',
     });
     expect(node.steps).toEqual(['lock-owner']);
+  });
+
+  it("an older kubemend holds its lock in /var/lib/kubemend: refused, naming that run from that version's record", async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    node.hold = refusedWith('LEGACY');
+    const asked: string[][] = [];
+    node.faults.set('lock-owner', (args) => {
+      asked.push(args);
+      return ok('{"runId":"20261101T000000-old","tool":"kubemend 0.0.9"}\n');
+    });
+    const outcome = await applyNode(node, context(node, plan, []));
+    expect(outcome).toEqual({
+      node: 'w1',
+      status: 'error',
+      reason:
+        'w1 is locked by an older kubemend run 20261101T000000-old (kubemend 0.0.9) (its lock is /var/lib/kubemend/lock); wait for it to finish (the lock of a run that died frees itself within 20 s)',
+    });
+    expect(asked).toEqual([['legacy']]);
+  });
+
+  it("a lock directory that is not kubemend's own: refused with the reason, nothing else runs", async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    node.hold = refusedWith(
+      'NORUNDIR /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory it made: find out who made this one, remove it and run again',
+    );
+    const outcome = await applyNode(node, context(node, plan, []));
+    expect(outcome).toEqual({
+      node: 'w1',
+      status: 'error',
+      reason:
+        'w1: /run/kubemend is a symbolic link (to /tmp/x); kubemend keeps its lock only in a directory it made: find out who made this one, remove it and run again',
+    });
+    expect(node.steps).toEqual([]);
   });
 });
 

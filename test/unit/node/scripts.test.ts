@@ -26,6 +26,8 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 
 let root = '';
 let state = '';
+/** Where the node lock lives, moved under the test root like the state directory (/run/kubemend). */
+let runDir = '';
 let bin = '';
 
 /** File names an attacker could make a kubelet or a unit refer to. */
@@ -52,9 +54,9 @@ interface Run {
   stderr: string;
 }
 
-/** Runs a script as a node would (dash), kubemend's state directory moved under the test root. */
+/** Runs a script as a node would (dash), kubemend's state and lock directories moved under the test root. */
 function run(name: ScriptName, args: string[], stdin = ''): Run {
-  const text = scriptText(name).replaceAll('/var/lib/kubemend', state);
+  const text = scriptText(name).replaceAll('/var/lib/kubemend', state).replaceAll('/run/kubemend', runDir);
   const r = spawnSync('dash', ['-c', text, `kubemend-${name}`, ...args], {
     input: stdin,
     cwd: root,
@@ -71,6 +73,8 @@ const target = (name: string) => join(root, 'odd dir', name);
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'km-scripts-'));
   state = join(root, 'state');
+  runDir = join(root, 'run', 'kubemend');
+  mkdirSync(join(root, 'run'));
   bin = join(root, 'bin');
   mkdirSync(join(state, 'backups'), { recursive: true });
   mkdirSync(join(root, 'odd dir'));
@@ -205,6 +209,24 @@ describe('backup, write and restore with hostile paths', () => {
     expect(run('backup', ['r5', 'modify', path, sha('small\n')], '{}').code).toBe(0);
   });
 
+  it('makes the state directory only with a backup, and takes it away again when the backup fails', () => {
+    rmSync(state, { recursive: true });
+    const path = target('config.yaml');
+    writeFileSync(path, 'x'.repeat(4096));
+    writeFileSync(
+      join(bin, 'df'),
+      '#!/bin/sh\necho "Filesystem 1024-blocks Used Available"\necho "fake 9 9 1 x"\n',
+    );
+    chmodSync(join(bin, 'df'), 0o755);
+    const full = run('backup', ['r13', 'modify', path, sha('x'.repeat(4096))], '{}');
+    expect(scriptFailure(full.stderr)?.reason).toBe('nospace');
+    expect(existsSync(state)).toBe(false);
+    rmSync(join(bin, 'df'));
+    expect(run('backup', ['r13', 'modify', path, sha('x'.repeat(4096))], '{}').code).toBe(0);
+    for (const d of [state, join(state, 'backups'), join(state, 'backups', 'r13')])
+      expect(statSync(d).mode & 0o7777).toBe(0o700);
+  });
+
   it('never renames a file into place whose mode or owner could not be set', () => {
     const path = target('config.yaml');
     writeFileSync(path, 'old\n', { mode: 0o600 });
@@ -264,9 +286,88 @@ describe('the inflight record, the journal and the lock', () => {
     const owner = JSON.stringify({ runId: 'r9', by: 'root@$(touch PWNED1)' });
     const r = run('lock', [owner]);
     expect(r.stdout).toBe('LOCKED\n');
-    expect(readFileSync(join(state, 'lock.owner'), 'utf8')).toBe(`${owner}\n`);
+    expect(readFileSync(join(runDir, 'lock.owner'), 'utf8')).toBe(`${owner}\n`);
     expect(run('lock-owner', []).stdout).toBe(`${owner}\n`);
     expect(canaries()).toEqual([]);
+  });
+
+  it('keeps the lock in a directory of its own (mode 700) and writes nothing in the state directory', () => {
+    rmSync(state, { recursive: true });
+    expect(run('lock', ['{}']).stdout).toBe('LOCKED\n');
+    expect(statSync(runDir).mode & 0o7777).toBe(0o700);
+    expect(readdirSync(runDir).sort()).toEqual(['lock', 'lock.owner']);
+    // No /var/lib/kubemend, no backups directory: a node kubemend does not change keeps no trace.
+    expect(existsSync(state)).toBe(false);
+    expect(run('lock', ['{}']).stdout).toBe('LOCKED\n');
+  });
+
+  it('refuses a lock directory another user could have made: a link, a FIFO, a file, a wrong mode or owner', () => {
+    const elsewhere = join(root, 'elsewhere');
+    mkdirSync(elsewhere, { mode: 0o777 });
+    const cases: [string, () => void, RegExp][] = [
+      ['link', () => symlinkSync(elsewhere, runDir), /is a symbolic link \(to .*elsewhere\)/],
+      ['fifo', () => execFileSync('mkfifo', [runDir]), /is not a directory/],
+      ['file', () => writeFileSync(runDir, ''), /is not a directory/],
+      [
+        'mode',
+        () => {
+          mkdirSync(runDir);
+          chmodSync(runDir, 0o777);
+        },
+        /has owner uid \d+ and mode 777, not uid \d+ and mode 700/,
+      ],
+    ];
+    // Owned by another user: only root can make that here.
+    if (process.getuid?.() === 0)
+      cases.push([
+        'owner',
+        () => {
+          mkdirSync(runDir);
+          chmodSync(runDir, 0o700);
+          execFileSync('chown', ['65534', runDir]);
+        },
+        /has owner uid 65534 and mode 700, not uid 0 and mode 700/,
+      ]);
+    for (const [what, plant, why] of cases) {
+      rmSync(runDir, { recursive: true, force: true });
+      plant();
+      const r = run('lock', ['{"runId":"r1"}']);
+      expect(r.stdout, what).toMatch(/^NORUNDIR /);
+      expect(r.stdout, what).toMatch(why);
+      expect(r.stdout.split('\n').length, what).toBe(2);
+      expect(r.code, what).not.toBe(0);
+      // Nothing was opened or written through the planted name.
+      expect(readdirSync(elsewhere), what).toEqual([]);
+    }
+    // Where it cannot be made at all (here: /run is not a directory), the reason says so.
+    rmSync(join(root, 'run'), { recursive: true });
+    writeFileSync(join(root, 'run'), '');
+    expect(run('lock', ['{}']).stdout).toMatch(
+      /^NORUNDIR \S+ cannot be created by uid \d+ \(kubemend needs root on the node\)\n$/,
+    );
+  });
+
+  it("holds an older kubemend's lock where one exists, and never creates it", () => {
+    chmodSync(state, 0o700);
+    const legacy = join(state, 'lock');
+    writeFileSync(legacy, '');
+    writeFileSync(join(state, 'lock.owner'), '{"runId":"old-run","tool":"kubemend 0.0.9"}\n');
+    const holder = spawn('flock', [legacy, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      const held = () => spawnSync('flock', ['-n', legacy, 'true']).status !== 0;
+      for (let i = 0; i < 100 && !held(); i++) spawnSync('sleep', ['0.05']);
+      expect(run('lock', ['{}']).stdout).toBe('LEGACY\n');
+      expect(run('lock-owner', ['legacy']).stdout).toBe('{"runId":"old-run","tool":"kubemend 0.0.9"}\n');
+      // A state directory another user can enter is not as kubemend left it: its lock does not count.
+      chmodSync(state, 0o755);
+      expect(run('lock', ['{}']).stdout).toBe('LOCKED\n');
+    } finally {
+      holder.kill();
+    }
+    chmodSync(state, 0o700);
+    rmSync(legacy);
+    expect(run('lock', ['{}']).stdout).toBe('LOCKED\n');
+    expect(existsSync(legacy)).toBe(false);
   });
 
   it('lists backups as base64 lines and prints a file with a hostile name', () => {
