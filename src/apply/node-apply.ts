@@ -436,7 +436,7 @@ export function manualSteps(node: string, run: Pick<Inflight, 'files' | 'backup'
       ? `on ${node}: cp -p ${shellWord(`${run.backup}/${f.copy ?? ''}`)} ${shellWord(f.path)}   # restores the original (sha256 ${f.sha256})`
       : f.sha256
         ? `on ${node}: [ "$(sha256sum < ${shellWord(f.path)} | cut -d ' ' -f 1)" = ${f.sha256} ] && rm -f ${shellWord(f.path)}   # kubemend created it; a file with another sha256 is not kubemend's`
-        : `on ${node}: ${shellWord(f.path)}   # kubemend may have created it (no sha256 recorded): check it before you remove it`,
+        : `on ${node}: ls -l ${shellWord(f.path)}   # kubemend may have created it (no sha256 recorded): check it before you remove it`,
   );
   if (run.restarts.includes('kubelet+daemon-reload')) steps.push(`on ${node}: systemctl daemon-reload`);
   if (run.restarts.some((r) => r !== 'static-pod:kube-apiserver'))
