@@ -41,7 +41,7 @@ import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { takeNodeLock } from './lock.js';
 import { preflight } from './preflight.js';
-import { recoverDeadRun, rollBack, type NodeLog } from './recover.js';
+import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
 
@@ -164,6 +164,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     };
   if (recovery.kind === 'unreadable') return { node, status: 'error', reason: recovery.reason };
   const recovered = recovery.kind === 'recovered' ? recovery.run.runId : undefined;
+  const recoveryLeft = recovery.kind === 'recovered' ? leftNotes(node, recovery.left) : [];
 
   // Fresh facts, with every file the plan touches.
   ctx.onStage('facts');
@@ -195,7 +196,10 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
           node,
           status: 'recovered',
           deadRun: recovered,
-          reason: `run ${recovered} had died here; its backup was restored and the node is healthy. This plan had nothing to change on ${node}; plan again to see what it needs now`,
+          reason: [
+            `run ${recovered} had died here; its backup was restored and the node is healthy. This plan had nothing to change on ${node}; plan again to see what it needs now`,
+            ...recoveryLeft,
+          ].join('; '),
         }
       : { node, status: 'compliant' };
 
@@ -217,9 +221,10 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     node,
     files: entries,
   };
+  const toIssue = (ctx.plan.issue ?? []).flatMap((i) => [i.key, i.certificate]);
   let nodeTime: number;
   try {
-    ({ nodeTime } = await backUp(session, ctx.runId, files, metadata));
+    ({ nodeTime } = await backUp(session, ctx.runId, files, metadata, toIssue));
   } catch (e) {
     if (!(e instanceof StepError)) throw e;
     const why = e.detail;
@@ -231,7 +236,10 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     return {
       node,
       status: 'blocked',
-      reason: e.reason === 'link' ? `preflight: ${why}` : `backup failed, nothing was changed: ${why}`,
+      reason:
+        e.reason === 'link' || e.reason === 'unsafe'
+          ? `preflight: ${why}; nothing was changed on ${node}`
+          : `backup failed, nothing was changed: ${why}`,
     };
   }
   const backup = backupDir(ctx.runId);
@@ -259,8 +267,13 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       ctx.onStage('issue', i.certificate);
       changed = true;
       const sums = await issueCertificate(session, ctx.runId, i);
-      for (const e of entries) if (e.path === i.certificate) e.sha256 = sums.certSha256;
-      for (const e of entries) if (e.path === i.key) e.sha256 = sums.keySha256;
+      // Recorded as created only now that they exist and their sha256 is known: a failed issue
+      // (a pair that was there, a CA that would not sign) has nothing of ours to remove.
+      for (const [path, sha256] of [
+        [i.key, sums.keySha256],
+        [i.certificate, sums.certSha256],
+      ] as const)
+        entries.push({ path, action: 'created', sha256, restart: 'static-pod:kube-apiserver' });
       await writeMetadata(session, ctx.runId, { ...metadata, files: entries });
       await writeInflight(session, inflight);
       await log('issued', { certificate: i.certificate, key: i.key, signedBy: i.caCertificate });
@@ -315,15 +328,18 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     }
     await log('failed', { step: stepOf(e), reason });
     ctx.onStage('rollback', reason);
-    const rollbackError = await rollBack(session, inflight, verdict.model, gate, log).catch((err: unknown) =>
-      describe(err),
+    const { error: rollbackError, left } = await rollBack(session, inflight, verdict.model, gate, log).catch(
+      (err: unknown) => ({ error: describe(err), left: [] }),
     );
     const internal = isBug(e) ? { internal: true as const } : {};
+    const leftBehind = leftNotes(node, left)
+      .map((l) => `; ${l}`)
+      .join('');
     if (rollbackError)
       return {
         node,
         status: 'rollback-failed',
-        reason: `${reason}; rollback failed: ${rollbackError}`,
+        reason: `${reason}; rollback failed: ${rollbackError}${leftBehind}`,
         backup,
         manual: manualSteps(node, inflight),
         ...internal,
@@ -331,7 +347,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     return {
       node,
       status: 'rolled-back',
-      reason,
+      reason: `${reason}${leftBehind}`,
       backup,
       evidence: await kubeletJournal(session, nodeTime),
       ...internal,
@@ -388,9 +404,6 @@ function backupEntries(
           restart: c.restart,
         };
   });
-  for (const i of ctx.plan.issue ?? [])
-    for (const path of [i.key, i.certificate])
-      entries.push({ path, action: 'created', sha256: '', restart: 'static-pod:kube-apiserver' });
   return entries;
 }
 
@@ -421,7 +434,9 @@ export function manualSteps(node: string, run: Pick<Inflight, 'files' | 'backup'
   const steps = run.files.map((f) =>
     f.action === 'modified'
       ? `on ${node}: cp -p ${shellWord(`${run.backup}/${f.copy ?? ''}`)} ${shellWord(f.path)}   # restores the original (sha256 ${f.sha256})`
-      : `on ${node}: rm -f ${shellWord(f.path)}   # kubemend created it`,
+      : f.sha256
+        ? `on ${node}: [ "$(sha256sum < ${shellWord(f.path)} | cut -d ' ' -f 1)" = ${f.sha256} ] && rm -f ${shellWord(f.path)}   # kubemend created it; a file with another sha256 is not kubemend's`
+        : `on ${node}: ls -l ${shellWord(f.path)}   # kubemend may have created it (no sha256 recorded): check it before you remove it`,
   );
   if (run.restarts.includes('kubelet+daemon-reload')) steps.push(`on ${node}: systemctl daemon-reload`);
   if (run.restarts.some((r) => r !== 'static-pod:kube-apiserver'))

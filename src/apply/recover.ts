@@ -3,7 +3,7 @@
  * (rollback of a failed apply, `kubemend rollback`, and the recovery of a run that died mid-apply).
  */
 import { nodeModel, type NodeModel } from '../facts/model.js';
-import { clearInflight, readInflight, restoreFiles, type Inflight } from '../node/changes.js';
+import { clearInflight, readInflight, restoreFiles, type Inflight, type LeftFile } from '../node/changes.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { gatherFacts } from '../node/gather.js';
 import { INFLIGHT_FILE } from '../node/remote.js';
@@ -20,9 +20,24 @@ export type NodeLog = (
   onNode?: string | null,
 ) => Promise<void>;
 
+/** What a rollback did: why it failed (undefined when the node is back and healthy), and what it left. */
+export interface RolledBack {
+  error?: string;
+  /** Created files that were not removed because they are no longer provably kubemend's. */
+  left: LeftFile[];
+}
+
+/** One line per created file a rollback left in place, for the user: which, why, and what to do. */
+export const leftNotes = (node: string, left: readonly LeftFile[]): string[] =>
+  left.map(
+    (l) =>
+      `${node}: left ${l.path} in place: ${l.why}; kubemend removes only what it can prove it wrote: check the file and remove it by hand if it is not wanted`,
+  );
+
 /**
  * Restores a run's backup, restarts what it restarted and waits for health; then clears the
- * inflight record if it is that run's. Returns why it failed, or undefined.
+ * inflight record if it is that run's. A created file that is not the one kubemend wrote stays
+ * (journalled as left-in-place and returned): never deleted, never a silent success.
  */
 export async function rollBack(
   session: NodeSession,
@@ -30,28 +45,32 @@ export async function rollBack(
   model: NodeModel,
   gate: Gate,
   log: NodeLog,
-): Promise<string | undefined> {
+): Promise<RolledBack> {
   const spec = { restarts: run.restarts, expectApiserverFlags: [] };
+  let left: LeftFile[] = [];
   try {
     const before = await snapshot(session, model, spec);
     gate.onStage?.('rollback', `restoring ${run.files.length} file(s) from ${run.backup}`);
-    const { unchanged } = await restoreFiles(session, run.runId, run.files);
+    const restored = await restoreFiles(session, run.runId, run.files);
+    left = restored.left;
     // A manifest already as in the backup brings no new kube-apiserver: the one running must do.
     const manifests = run.files.filter((f) => f.restart === 'static-pod:kube-apiserver');
-    if (manifests.length > 0 && manifests.every((f) => unchanged.includes(f.path))) before.apiserverPids = [];
+    if (manifests.length > 0 && manifests.every((f) => restored.unchanged.includes(f.path)))
+      before.apiserverPids = [];
     await log('restored', { files: run.files.map((f) => f.path), fromRun: run.runId }, run.runId);
+    for (const l of left) await log('left-in-place', { path: l.path, reason: l.why }, run.runId);
     await restartAndGate(session, spec, before, gate);
     await clearInflight(session, run.runId, 'rollback');
   } catch (e) {
-    return (e as Error).message;
+    return { error: (e as Error).message, left };
   }
   await log('rolled-back', { backup: run.backup }, run.runId);
-  return undefined;
+  return { left };
 }
 
 export type Recovery =
   | { kind: 'none' }
-  | { kind: 'recovered'; run: Inflight }
+  | { kind: 'recovered'; run: Inflight; left: LeftFile[] }
   | { kind: 'failed'; run: Inflight; reason: string }
   | { kind: 'unreadable'; reason: string };
 
@@ -80,7 +99,7 @@ export async function recoverDeadRun(
     dead.runId,
   );
   const model = nodeModel(await (ctx.gatherFacts ?? gatherFacts)(session, ctx.gather));
-  const failed = await rollBack(session, dead, model, ctx.gate, ctx.log);
+  const { error: failed, left } = await rollBack(session, dead, model, ctx.gate, ctx.log);
   if (failed) {
     await ctx.log('recovery-failed', { deadRun: dead.runId, reason: failed }, dead.runId);
     return {
@@ -94,5 +113,5 @@ export async function recoverDeadRun(
     { deadRun: dead.runId, state: `restored the backup ${dead.backup}, restarted, healthy` },
     dead.runId,
   );
-  return { kind: 'recovered', run: dead };
+  return { kind: 'recovered', run: dead, left };
 }

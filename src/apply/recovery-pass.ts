@@ -14,7 +14,7 @@ import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { takeNodeLock } from './lock.js';
 import { manualSteps, type NodeOutcome } from './node-apply.js';
-import { recoverDeadRun, type NodeLog } from './recover.js';
+import { leftNotes, recoverDeadRun, type NodeLog } from './recover.js';
 
 export type RecoveryResult =
   { status: 'none' } | { status: 'recovered' | 'failed' | 'locked' | 'error'; outcome: NodeOutcome };
@@ -83,11 +83,14 @@ export async function recoverFirst(
                 node,
                 status: 'recovered',
                 deadRun: r.run.runId,
-                reason: `run ${r.run.runId} had died here mid-apply; its backup was restored, the node restarted and is healthy${
-                  plan.status === 'change'
-                    ? ''
-                    : `; nothing else changed (plan again to see what ${node} needs now)`
-                }`,
+                reason: [
+                  `run ${r.run.runId} had died here mid-apply; its backup was restored, the node restarted and is healthy${
+                    plan.status === 'change'
+                      ? ''
+                      : `; nothing else changed (plan again to see what ${node} needs now)`
+                  }`,
+                  ...leftNotes(node, r.left),
+                ].join('; '),
               },
             };
         }

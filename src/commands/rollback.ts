@@ -2,7 +2,7 @@ import { realClock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { takeNodeLock } from '../apply/lock.js';
 import { manualSteps } from '../apply/node-apply.js';
-import { recoverDeadRun, rollBack, type NodeLog } from '../apply/recover.js';
+import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from '../apply/recover.js';
 import type { Gate } from '../apply/restart-gate.js';
 import { unifiedDiff } from '../edits/diff.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -76,8 +76,10 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         io.stdout.write(
           `${target.name}: run ${recovery.run.runId} had died here mid-apply; its backup was restored first, and the node is healthy\n`,
         );
+        for (const l of leftNotes(target.name, recovery.left)) io.stderr.write(`kubemend: ${l}\n`);
         // Asked for that very backup (or for the newest, which it is): it is restored now.
-        if (!opts.backup || opts.backup === recovery.run.runId) return ExitCode.ok;
+        if (!opts.backup || opts.backup === recovery.run.runId)
+          return recovery.left.length > 0 ? ExitCode.findings : ExitCode.ok;
       }
 
       const backups = await readBackups(session);
@@ -94,7 +96,9 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
       for (const f of chosen.files) {
         if (f.action === 'created') {
-          io.stdout.write(`${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id})\n`);
+          io.stdout.write(
+            `${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id}; removed only while its sha256 is still ${f.sha256 || 'the one kubemend wrote, which this backup does not record: it stays'})\n`,
+          );
           continue;
         }
         const [now, then] = await Promise.all([
@@ -125,11 +129,18 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         files: chosen.files,
       };
       await log('rollback-start', { backup: chosen.id }, chosen.id);
-      const error = await rollBack(session, run, model, gate, log);
+      const { error, left } = await rollBack(session, run, model, gate, log);
       board.endBatch();
+      for (const l of leftNotes(target.name, left)) io.stderr.write(`kubemend: ${l}\n`);
       if (error) {
         io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${error}\n`);
         return ExitCode.unreachable;
+      }
+      if (left.length > 0) {
+        io.stdout.write(
+          `${target.name}: restored to backup ${chosen.id}, restarted and healthy, except ${left.length} created file(s) left in place (above)\n`,
+        );
+        return ExitCode.findings;
       }
       io.stdout.write(`${target.name}: restored to backup ${chosen.id}, restarted and healthy\n`);
       return ExitCode.ok;

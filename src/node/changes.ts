@@ -110,17 +110,23 @@ export async function clearInflight(session: NodeSession, runId: string, step: s
 }
 
 /**
- * Checks staleness and room, copies every file about to change into the run's backup directory
- * and writes its metadata. Throws StepError with reason stale / exists / link / nospace (nothing
- * was written outside the backup directory, which is removed again). Returns the node's clock.
+ * Checks staleness, safe directories and room, copies every file about to change into the run's
+ * backup directory and writes its metadata. Throws StepError with reason stale / exists / link /
+ * unsafe / nospace (nothing was written outside the backup directory, which is removed again).
+ * Returns the node's clock.
  */
 export async function backUp(
   session: NodeSession,
   runId: string,
   files: readonly FileToWrite[],
   metadata: object,
+  /** Certificates and keys --issue-certs will make: checked (absent, in a safe directory), not copied. */
+  toIssue: readonly string[] = [],
 ): Promise<{ nodeTime: number }> {
-  const args = files.flatMap((f) => [f.action, f.path, f.beforeSha256 ?? '-']);
+  const args = [
+    ...files.flatMap((f) => [f.action, f.path, f.beforeSha256 ?? '-']),
+    ...toIssue.flatMap((path) => ['issue', path, '-']),
+  ];
   const r = await runScript(session, 'backup', [runId, ...args], {
     step: 'backup',
     stdin: JSON.stringify(metadata, null, 2),
@@ -146,25 +152,43 @@ export async function writeFile(session: NodeSession, runId: string, f: FileToWr
   });
 }
 
+/** A created file a restore did not remove, because it is no longer provably the one kubemend wrote. */
+export interface LeftFile {
+  path: string;
+  why: string;
+}
+
 /**
  * Puts every file of a backup back (modified: atomic copy back with mode/owner; created: removed,
- * with the directories made for it when they are empty).
- * Returns the paths it did not have to touch (already as in the backup).
+ * with the directories made for it when they are empty, but only while its sha256 is the one
+ * kubemend wrote). Returns the paths it did not have to touch (already as in the backup) and the
+ * created files it left in place, with why.
  */
 export async function restoreFiles(
   session: NodeSession,
   runId: string,
   entries: readonly BackupEntry[],
-): Promise<{ unchanged: string[] }> {
+): Promise<{ unchanged: string[]; left: LeftFile[] }> {
   const args = entries.flatMap((e) =>
     e.action === 'created'
-      ? ['created', e.path, '-', e.madeDirs ?? '-', '-', '-']
+      ? ['created', e.path, e.sha256 || '-', e.madeDirs ?? '-', '-', '-']
       : ['modified', e.path, e.sha256, e.copy ?? '', e.mode ?? '644', `${e.uid ?? 0}:${e.gid ?? 0}`],
   );
   const r = await runScript(session, 'restore', [runId, ...args], { step: 'restore', timeoutSec: 120 });
   const unchanged = new Set([...r.stdout.matchAll(/^unchanged (\d+)$/gm)].map((m) => Number(m[1])));
-  return { unchanged: entries.filter((_, i) => unchanged.has(i)).map((e) => e.path) };
+  const left = [...r.stdout.matchAll(/^left (\d+) (\w+) ?(\S*)$/gm)].flatMap((m) => {
+    const e = entries[Number(m[1])];
+    return e ? [{ path: e.path, why: leftWhy(e, m[2]!, m[3]!) }] : [];
+  });
+  return { unchanged: entries.filter((_, i) => unchanged.has(i)).map((e) => e.path), left };
 }
+
+const leftWhy = (e: BackupEntry, kind: string, now: string): string =>
+  kind === 'changed'
+    ? `its sha256 is ${now} now, not the ${e.sha256} kubemend wrote: someone changed or replaced it after kubemend created it`
+    : kind === 'notfile'
+      ? 'it is no longer a regular file (a link or a directory took its place) since kubemend created it'
+      : 'the backup records no sha256 for it (an older kubemend, or a run that died before it knew), so nothing proves it is the file kubemend made';
 
 export type IssueSpec = Omit<IssueCert, 'control'>;
 

@@ -40,11 +40,18 @@ export type ScriptName =
 const SCRIPTS_DIR = new URL('./scripts/', import.meta.url);
 const cache = new Map<ScriptName, string>();
 
-/** A script's text, as shipped (src/node/scripts/, copied to dist/node/scripts/ by the build). */
+/**
+ * A script's text, as shipped (src/node/scripts/, copied to dist/node/scripts/ by the build), with
+ * each `. /kubemend/lib/NAME.sh` line replaced by that file of scripts/lib/: one remote command
+ * stays one text, and a check several scripts need (safe-dir.sh) is written once.
+ */
 export function scriptText(name: ScriptName): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8');
+    text = readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8').replace(
+      /^\. \/kubemend\/lib\/([a-z-]+\.sh)$/gm,
+      (_, lib: string) => readFileSync(new URL(`lib/${lib}`, SCRIPTS_DIR), 'utf8').replace(/^#!.*\n/, ''),
+    );
     cache.set(name, text);
   }
   return text;

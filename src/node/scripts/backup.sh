@@ -3,20 +3,27 @@
 # change into the run's backup directory (0700, copies 0600) and writes its metadata (stdin).
 # Nothing outside the backup directory is written; on any failure the directory is removed again,
 # with /var/lib/kubemend and its backups directory when this run made them.
-# $1: run id, then one triple per file: modify|create PATH SHA256 (the sha256 the plan saw; '-' for create)
+# $1: run id, then one triple per file: modify|create|issue PATH SHA256 (the sha256 the plan saw;
+# '-' for create; issue: a certificate or key --issue-certs will make, only checked, not recorded)
+# Refused before anything is written (KMFAIL unsafe): a file whose directory, or one above it, a
+# user other than root owns or may write (lib/safe-dir.sh says which and why): that user could swap
+# the path between kubemend's check and its write.
 # For a created file whose directory does not exist yet, <index>.dirs names the topmost directory
 # missing now (the write makes it), so that a restore removes what the apply made and nothing else.
 # Out: "copy <index> <path>" for each copy made, then "time <node clock, epoch seconds>".
 umask 077
 run=$1
 shift
-B=/var/lib/kubemend/backups/$run
+S=/var/lib/kubemend
+B=$S/backups/$run
 made=
 fail() {
   [ -n "$made" ] && rm -rf -- "$made"
   printf 'KMFAIL %s %s\n' "$1" "$2" >&2
   exit 1
 }
+# shellcheck disable=SC1091 # included in the text by src/node/remote.ts
+. /kubemend/lib/safe-dir.sh
 case $run in '' | */* | .*) fail usage "bad run id" ;; esac
 [ $(($# % 3)) -eq 0 ] || fail usage "arguments come in triples: action path sha256"
 command -v sha256sum >/dev/null || fail tool "sha256sum is not installed"
@@ -24,6 +31,9 @@ command -v sha256sum >/dev/null || fail tool "sha256sum is not installed"
 # Room for a copy of every file plus the metadata, with a margin.
 need=65536
 check() {
+  d=${2%/*}
+  why=$(unsafe_dir "${d:-/}") &&
+    fail unsafe "$2: $why, so a user other than root could swap the file while kubemend writes it as root; make every directory on the path root's and writable by root alone (chown root DIR; chmod go-w DIR), or keep the file elsewhere, then plan again"
   case $1 in
     modify)
       [ -L "$2" ] && fail link "$2 is a symbolic link to $(readlink -f -- "$2"): kubemend writes only regular files, so it leaves the link and its target as they are; change the target by hand, or replace the link with a file and plan again"
@@ -32,7 +42,7 @@ check() {
       size=$(stat -c %s -- "$2") || fail stale "cannot stat $2"
       need=$((need + size))
       ;;
-    create)
+    create | issue)
       { [ ! -e "$2" ] && [ ! -L "$2" ]; } || fail exists "$2 exists now but the plan creates it"
       ;;
     *) fail usage "unknown action $1" ;;
@@ -56,6 +66,8 @@ for d in "${B%/*/*}" "${B%/*}" "$B"; do
   mkdir -m 700 -- "$d" || fail nospace "cannot create $d"
   [ -n "$made" ] || made=$d
 done
+# kubemend's own directories are root's alone: nothing in them can be planted by anyone else.
+why=$(unsafe_dir "$S/backups") && fail unsafe "$why: kubemend keeps its backups there and needs it root's alone"
 avail=$(df -Pk -- "$B" | awk 'NR==2 { print $4 }')
 [ "$((avail * 1024))" -ge "$need" ] || fail nospace "$B has $avail KiB free, kubemend needs $((need / 1024)) KiB for the backups"
 
@@ -66,7 +78,9 @@ for a; do
   case $((n % 3)) in
     1) act=$a ;;
     2)
-      if [ "$act" = modify ]; then
+      if [ "$act" = issue ]; then
+        :
+      elif [ "$act" = modify ]; then
         cp -- "$a" "$B/$i.orig" || fail nospace "copying $a: $(df -Pk -- "$B" | awk 'NR==2 { print $4 }') KiB free"
         echo "copy $i $a"
       else

@@ -1,7 +1,13 @@
 #!/bin/sh
-# Rewrites a run's metadata.json (stdin), after issuing certificates, to record their sha256.
+# Rewrites a run's metadata.json (stdin), after issuing certificates, to record their sha256. The
+# temporary file is mktemp's (an exclusive create), never a fixed name.
 # $1: run id
 case $1 in '' | */* | .*) echo "KMFAIL usage bad run id" >&2; exit 1 ;; esac
 m=/var/lib/kubemend/backups/$1/metadata.json
 umask 077
-cat > "$m.tmp" && mv -f -- "$m.tmp" "$m" && sync || { echo "KMFAIL write cannot write $m" >&2; exit 1; }
+t=$(mktemp -- "$m.XXXXXX") || { echo "KMFAIL write cannot create a temporary file beside $m" >&2; exit 1; }
+cat > "$t" && mv -f -- "$t" "$m" && sync || {
+  rm -f -- "$t"
+  echo "KMFAIL write cannot write $m" >&2
+  exit 1
+}

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { applyNode, type ApplyContext } from '../../../src/apply/node-apply.js';
 import { runTrustGate } from '../../../src/apply/trust-gate.js';
 import { Journal } from '../../../src/apply/journal.js';
@@ -19,7 +20,7 @@ import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
 import { planNode } from '../../../src/plan/planner.js';
 import type { NodePlan } from '../../../src/plan/types.js';
 import { makePki, type TestPki } from '../support/certs.js';
-import { fakeFacts } from '../support/fake-node.js';
+import { fakeFacts, fixture } from '../support/fake-node.js';
 import { probeNode } from '../support/probe-node.js';
 import { decode } from '../support/scripts.js';
 
@@ -208,6 +209,26 @@ describe('the apply sequence, step by step', () => {
     expect(node.files.get(CONFIG)).toBe(BEFORE);
     expect(node.inflight).toBeUndefined();
     expect(events).toEqual(['backed-up', 'written', 'failed', 'restored', 'rolled-back']);
+  });
+
+  it('a rollback that leaves a file someone else changed says so in the outcome and the journal', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    // The first restart fails (the second, the rollback's, works).
+    node.faults.set('restart-kubelet', () =>
+      node.steps.filter((s) => s === 'restart-kubelet').length === 1
+        ? fail('restart', 'systemctl restart kubelet failed')
+        : undefined,
+    );
+    // What restore.sh answers for a created file whose sha256 is no longer the one kubemend wrote.
+    node.faults.set('restore', () => ok(`left 0 changed ${'f'.repeat(64)}\n`));
+    const events: string[] = [];
+    const outcome = await applyNode(node, context(node, plan, events));
+    expect(outcome).toMatchObject({ status: 'rolled-back' });
+    expect((outcome as { reason: string }).reason).toContain(
+      `w1: left ${CONFIG} in place: its sha256 is ${'f'.repeat(64)} now, not the`,
+    );
+    expect(events).toEqual(['backed-up', 'written', 'failed', 'restored', 'left-in-place', 'rolled-back']);
   });
 
   it('a health check that times out with the session alive rolls back (it is not a lost connection)', async () => {
@@ -439,5 +460,70 @@ describe('the live trust gate in the sequence', () => {
       ],
     });
     expect(events).toContain('trust-gate-skipped');
+  });
+});
+
+describe('--issue-certs: a pair is kubemend’s only once issue-cert made it', () => {
+  const PKI = '/etc/kubernetes/pki';
+  const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
+  const CRT = `${PKI}/apiserver-kubelet-client.crt`;
+  const KEY = `${PKI}/apiserver-kubelet-client.key`;
+  const manifest = fixture('kubeadm/kube-apiserver.yaml').replace(/^.*--kubelet-client-.*\n/gm, '');
+  const argv = (parse(manifest) as { spec: { containers: { command: string[] }[] } }).spec.containers[0]!
+    .command;
+
+  /** A kubeadm control plane without its kubelet client pair, the cluster CA key at hand. */
+  class ControlPlane extends FakeNode {
+    override facts(): NodeFacts {
+      this.steps.push('gather');
+      return fakeFacts({
+        processes: [
+          { pid: 10, comm: 'kube-apiserver', argv },
+          { pid: this.kubeletPid, comm: 'kubelet', argv: ['/usr/bin/kubelet', `--config=${CONFIG}`] },
+        ],
+        files: Object.fromEntries(this.files),
+        keys: [`${PKI}/ca.key`],
+      });
+    }
+  }
+
+  it('a failed issue (the pair appeared meanwhile) rolls back without removing that pair', async () => {
+    const node = new ControlPlane(pki);
+    node.files.set(MANIFEST, manifest);
+    // staticPodPath: the kubelet runs the manifest, as on a kubeadm control plane.
+    node.files.set(CONFIG, fixture('kubeadm/config.commented.yaml'));
+    const model = nodeModel(node.facts());
+    const now = new Date();
+    const plan = planNode(
+      { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:fake' },
+      model,
+      runControls('w1', model, CONTROLS, now),
+      loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!,
+      { node: 'w1', templates, issueCerts: true },
+      now,
+    );
+    expect(plan.blocked).toEqual([]);
+    expect(plan.issue?.map((i) => [i.certificate, i.key])).toEqual([[CRT, KEY]]);
+    node.steps = [];
+    // Someone else's pair lands between the backup and the issue: issue-cert refuses to overwrite it.
+    node.faults.set('issue-cert', () => {
+      node.files.set(CRT, 'their certificate\n');
+      node.files.set(KEY, 'their key\n');
+      return fail('exists', `${CRT} or ${KEY} exists now`);
+    });
+    const restored: string[][] = [];
+    node.faults.set('restore', (args) => void restored.push(args));
+    const backedUp: string[][] = [];
+    node.faults.set('backup', (args) => void backedUp.push(args));
+
+    const outcome = await applyNode(node, context(node, plan, []));
+    expect(outcome.status).toMatch(/^rolled-back|rollback-failed$/);
+    expect(node.files.get(CRT)).toBe('their certificate\n');
+    expect(node.files.get(KEY)).toBe('their key\n');
+    // Neither the backup's record nor the restore ever named the pair as kubemend's.
+    expect(restored.flat()).not.toContain(CRT);
+    expect(restored.flat()).not.toContain(KEY);
+    // The backup step checked both paths (absent, in a directory only root may write), as 'issue'.
+    expect(backedUp[0]?.slice(-6)).toEqual(['issue', KEY, '-', 'issue', CRT, '-']);
   });
 });

@@ -70,6 +70,13 @@ function run(name: ScriptName, args: string[], stdin = ''): Run {
 /** A directory beside the hostile names: `odd dir/` with spaces, as on a real node. */
 const target = (name: string) => join(root, 'odd dir', name);
 
+/** A CA certificate and key for issue-cert, at the paths given (which may be hostile names). */
+function makeCa(ca = join(root, 'ca.crt'), caKey = join(root, 'ca.key')) {
+  const args = ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', ca];
+  execFileSync('openssl', [...args, '-subj', '/CN=test-ca', '-days', '2'], { stdio: 'ignore' });
+  return { ca, caKey };
+}
+
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'km-scripts-'));
   state = join(root, 'state');
@@ -133,7 +140,7 @@ describe('backup, write and restore with hostile paths', () => {
     expect(run('write-file', ['r2', 'create', path, '-', sha(content)], content).code).toBe(0);
     expect(readFileSync(path, 'utf8')).toBe(content);
     expect(statSync(path).mode & 0o777).toBe(0o644);
-    expect(run('restore', ['r2', 'created', path, '-', '-', '-', '-']).code).toBe(0);
+    expect(run('restore', ['r2', 'created', path, sha(content), '-', '-', '-']).code).toBe(0);
     expect(existsSync(path)).toBe(false);
     expect(canaries()).toEqual([]);
   });
@@ -146,7 +153,7 @@ describe('backup, write and restore with hostile paths', () => {
     expect(run('backup', ['r7', 'create', path, '-'], '{}').code).toBe(0);
     expect(readFileSync(join(state, 'backups', 'r7', '0.dirs'), 'utf8')).toBe(`${made}\n`);
     expect(run('write-file', ['r7', 'create', path, '-', sha(content)], content).code).toBe(0);
-    const r = run('restore', ['r7', 'created', path, '-', '0.dirs', '-', '-']);
+    const r = run('restore', ['r7', 'created', path, sha(content), '0.dirs', '-', '-']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('removed 0\n');
     expect(existsSync(made)).toBe(false);
@@ -159,7 +166,7 @@ describe('backup, write and restore with hostile paths', () => {
     expect(run('backup', ['r8', 'create', inKept, '-'], '{}').code).toBe(0);
     expect(existsSync(join(state, 'backups', 'r8', '0.dirs'))).toBe(false);
     expect(run('write-file', ['r8', 'create', inKept, '-', sha(content)], content).code).toBe(0);
-    expect(run('restore', ['r8', 'created', inKept, '-', '0.dirs', '-', '-']).code).toBe(0);
+    expect(run('restore', ['r8', 'created', inKept, sha(content), '0.dirs', '-', '-']).code).toBe(0);
     expect(existsSync(inKept)).toBe(false);
     expect(existsSync(kept)).toBe(true);
 
@@ -167,7 +174,7 @@ describe('backup, write and restore with hostile paths', () => {
     expect(run('backup', ['r9', 'create', path, '-'], '{}').code).toBe(0);
     expect(run('write-file', ['r9', 'create', path, '-', sha(content)], content).code).toBe(0);
     writeFileSync(join(made, 'admin.conf'), 'x\n');
-    expect(run('restore', ['r9', 'created', path, '-', '0.dirs', '-', '-']).code).toBe(0);
+    expect(run('restore', ['r9', 'created', path, sha(content), '0.dirs', '-', '-']).code).toBe(0);
     expect(existsSync(path)).toBe(false);
     expect(readFileSync(join(made, 'admin.conf'), 'utf8')).toBe('x\n');
     expect(canaries()).toEqual([]);
@@ -502,26 +509,9 @@ describe('the health scripts pass their URL as one argument', () => {
 
 describe('issue-cert with hostile paths', () => {
   it('makes a key and a certificate signed by the CA, at exactly the paths given', () => {
-    const ca = join(root, 'odd dir', 'ca $(touch PWNED1).crt');
-    const caKey = join(root, 'odd dir', 'ca `touch PWNED2`.key');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        caKey,
-        '-out',
-        ca,
-        '-subj',
-        '/CN=test-ca',
-        '-days',
-        '2',
-      ],
-      { stdio: 'ignore' },
+    const { ca, caKey } = makeCa(
+      join(root, 'odd dir', 'ca $(touch PWNED1).crt'),
+      join(root, 'odd dir', 'ca `touch PWNED2`.key'),
     );
     const crt = target('client; touch PWNED3.crt');
     const key = target("client's.key");
@@ -585,5 +575,213 @@ describe('scriptCommand: the one way a script and its values become a command li
 
   it('no script text holds a value: every one is a shipped file', () => {
     expect(scriptCommand('node-time')).toBe(`sh -c ${shQuote(scriptText('node-time'))} kubemend-node-time`);
+  });
+});
+
+describe('a local user of the node cannot redirect kubemend writes (issue 19)', () => {
+  /** A root-owned file a non-root user would love kubemend to overwrite, chmod or chown. */
+  const victim = () => {
+    const path = join(root, 'victim');
+    writeFileSync(path, 'root:secret\n', { mode: 0o600 });
+    return path;
+  };
+  const untouched = (path: string) => {
+    expect(readFileSync(path, 'utf8')).toBe('root:secret\n');
+    expect(statSync(path).mode & 0o7777).toBe(0o600);
+    expect(statSync(path).uid).toBe(process.getuid?.() ?? 0);
+  };
+  /** A symbolic link planted at `at`, pointing at the victim. */
+  const plant = (at: string, to: string) => {
+    symlinkSync(to, at);
+    return () => expect(lstatSync(at).isSymbolicLink()).toBe(true);
+  };
+
+  it('links planted at every temporary name the scripts used: the victim is unchanged, every write still lands', () => {
+    const v = victim();
+    const config = target('config.yaml');
+    writeFileSync(config, 'old\n', { mode: 0o640 });
+    const created = target('90-kubemend.conf');
+    const links = [
+      // write-file.sh and issue-cert.sh: the run id is in every local user's view (ps, lock.owner)
+      plant(target('.config.yaml.kubemend-r20.tmp'), v),
+      plant(target('.90-kubemend.conf.kubemend-r20.tmp'), v),
+      // restore.sh: one fixed name
+      plant(target('.config.yaml.kubemend-restore.tmp'), v),
+      plant(target('.client.key.kubemend-r20.tmp'), v),
+      plant(target('.client.crt.kubemend-r20.tmp'), v),
+      // kubemend's own state: the inflight record's and the metadata's fixed temporary names
+      plant(join(state, 'inflight.json.tmp'), v),
+    ];
+
+    expect(run('backup', ['r20', 'modify', config, sha('old\n'), 'create', created, '-'], '{}').code).toBe(0);
+    links.push(plant(join(state, 'backups', 'r20', 'metadata.json.tmp'), v));
+    const w = run('write-file', ['r20', 'modify', config, sha('old\n'), sha('new\n')], 'new\n');
+    expect(w.stderr).toBe('');
+    const c = run('write-file', ['r20', 'create', created, '-', sha('[Service]\n')], '[Service]\n');
+    expect(c.stderr).toBe('');
+    expect(readFileSync(config, 'utf8')).toBe('new\n');
+    expect(statSync(config).mode & 0o777).toBe(0o640);
+    expect(readFileSync(created, 'utf8')).toBe('[Service]\n');
+    expect(statSync(created).mode & 0o777).toBe(0o644);
+    expect(run('inflight-write', [], '{"runId":"r20"}').code).toBe(0);
+    expect(readFileSync(join(state, 'inflight.json'), 'utf8')).toBe('{"runId":"r20"}');
+    expect(run('metadata-write', ['r20'], '{"id":"r20"}').code).toBe(0);
+    expect(readFileSync(join(state, 'backups', 'r20', 'metadata.json'), 'utf8')).toBe('{"id":"r20"}');
+
+    const r = run('restore', ['r20', 'modified', config, sha('old\n'), '0.orig', '640', '0:0']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('restored 0\n');
+    expect(readFileSync(config, 'utf8')).toBe('old\n');
+
+    const { ca, caKey } = makeCa();
+    const i = run('issue-cert', ['r20', target('client.crt'), target('client.key'), ca, caKey, '/CN=x', '1']);
+    expect(i.stderr).toBe('');
+    expect(i.stdout).toMatch(/^issued /m);
+
+    untouched(v);
+    for (const stillALink of links) stillALink();
+    expect(canaries()).toEqual([]);
+  });
+
+  it('a target directory a non-root user owns or may write: refused before anything is written, with the path, owner, mode and fix', () => {
+    const dir = join(root, 'odd dir', 'kubelet');
+    mkdirSync(dir);
+    const config = join(dir, 'config.yaml');
+    writeFileSync(config, 'old\n');
+    const refused = (mode: number, uid = 0) => {
+      chmodSync(dir, mode);
+      execFileSync('chown', [String(uid), dir]);
+      const b = run('backup', ['r21', 'modify', config, sha('old\n')], '{}');
+      const w = run('write-file', ['r21', 'modify', config, sha('old\n'), sha('new\n')], 'new\n');
+      expect(readFileSync(config, 'utf8')).toBe('old\n');
+      expect(readdirSync(dir)).toEqual(['config.yaml']);
+      expect(existsSync(join(state, 'backups', 'r21'))).toBe(false);
+      expect(scriptFailure(w.stderr)?.reason).toBe('unsafe');
+      return scriptFailure(b.stderr);
+    };
+    expect(refused(0o777)).toEqual({
+      reason: 'unsafe',
+      message: expect.stringContaining(
+        `${config}: ${dir} is writable by group or others (mode 777, owner root)`,
+      ),
+    });
+    expect(refused(0o775)?.message).toMatch(/chown root DIR; chmod go-w DIR/);
+    // Sticky does not save the target's own directory: others may still add names to it.
+    expect(refused(0o1777)?.reason).toBe('unsafe');
+    expect(refused(0o755, 65534)?.message).toContain(
+      `${dir} is owned by nobody (uid 65534, mode 755), not by root`,
+    );
+
+    // A directory above it that others may write, or a link through one, is refused the same way.
+    chmodSync(dir, 0o755);
+    execFileSync('chown', ['0', dir]);
+    const open = join(root, 'open');
+    mkdirSync(join(open, 'etc'), { recursive: true });
+    chmodSync(open, 0o777);
+    writeFileSync(join(open, 'etc', 'k.yaml'), 'old\n');
+    expect(
+      scriptFailure(run('backup', ['r22', 'modify', join(open, 'etc', 'k.yaml'), sha('old\n')], '{}').stderr),
+    ).toMatchObject({
+      reason: 'unsafe',
+      message: expect.stringContaining(`${open} is writable by group or others (mode 777`),
+    });
+    symlinkSync(join(open, 'etc'), join(root, 'odd dir', 'via-link'));
+    const viaLink = join(root, 'odd dir', 'via-link', 'k.yaml');
+    expect(
+      scriptFailure(
+        run('backup', ['r22', 'create', join(root, 'odd dir', 'via-link', 'new.yaml'), '-'], '{}').stderr,
+      )?.reason,
+    ).toBe('unsafe');
+    expect(
+      scriptFailure(run('write-file', ['r22', 'modify', viaLink, sha('old\n'), sha('new\n')], 'new\n').stderr)
+        ?.reason,
+    ).toBe('unsafe');
+    expect(readFileSync(join(open, 'etc', 'k.yaml'), 'utf8')).toBe('old\n');
+
+    // A root-owned sticky directory above it (/tmp) is fine: no one else can rename what is root's in it.
+    const sticky = join(root, 'sticky');
+    mkdirSync(join(sticky, 'etc'), { recursive: true });
+    chmodSync(sticky, 0o1777);
+    const ok = join(sticky, 'etc', 'k.yaml');
+    writeFileSync(ok, 'old\n');
+    expect(run('backup', ['r23', 'modify', ok, sha('old\n')], '{}').code).toBe(0);
+    // And a file to create in a directory that does not exist yet is judged by the nearest that does.
+    expect(
+      run('backup', ['r24', 'create', join(root, 'odd dir', 'new', 'sub', 'x.conf'), '-'], '{}').code,
+    ).toBe(0);
+    expect(
+      scriptFailure(run('backup', ['r25', 'create', join(open, 'new', 'x.conf'), '-'], '{}').stderr)?.reason,
+    ).toBe('unsafe');
+    // restore.sh will not copy a file back into such a directory either.
+    mkdirSync(join(state, 'backups', 'r26'));
+    writeFileSync(join(state, 'backups', 'r26', '0.orig'), 'orig\n');
+    chmodSync(join(open, 'etc'), 0o777);
+    const r = run('restore', [
+      'r26',
+      'modified',
+      join(open, 'etc', 'k.yaml'),
+      sha('orig\n'),
+      '0.orig',
+      '644',
+      '0:0',
+    ]);
+    expect(scriptFailure(r.stderr)?.reason).toBe('unsafe');
+    expect(readFileSync(join(open, 'etc', 'k.yaml'), 'utf8')).toBe('old\n');
+  });
+
+  it('restore removes a created file only while it is the one kubemend wrote; anything else stays, and is said', () => {
+    const content = 'kind: KubeletConfiguration\n';
+    const path = target('90-kubemend.yaml');
+    expect(run('backup', ['r27', 'create', path, '-'], '{}').code).toBe(0);
+    expect(run('write-file', ['r27', 'create', path, '-', sha(content)], content).code).toBe(0);
+    // Someone replaced it after the apply: theirs now.
+    writeFileSync(path, 'theirs\n');
+    const args = (recorded: string) => ['r27', 'created', path, recorded, '-', '-', '-'];
+    const changed = run('restore', args(sha(content)));
+    expect(changed).toMatchObject({ code: 0, stdout: `left 0 changed ${sha('theirs\n')}\n` });
+    expect(readFileSync(path, 'utf8')).toBe('theirs\n');
+    // A record without a sha256 (an older kubemend's) never deletes unchecked.
+    expect(run('restore', args('-')).stdout).toBe('left 0 unrecorded\n');
+    writeFileSync(path, content);
+    expect(run('restore', args('')).stdout).toBe('left 0 unrecorded\n');
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    // A link in its place (to a root file) is not followed and not removed.
+    rmSync(path);
+    const v = victim();
+    symlinkSync(v, path);
+    expect(run('restore', args(sha(content))).stdout).toBe('left 0 notfile\n');
+    expect(lstatSync(path).isSymbolicLink()).toBe(true);
+    untouched(v);
+    // Gone already: nothing to do. Still what kubemend wrote: removed.
+    rmSync(path);
+    expect(run('restore', args(sha(content))).stdout).toBe('unchanged 0\n');
+    writeFileSync(path, content);
+    expect(run('restore', args(sha(content))).stdout).toBe('removed 0\n');
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('issue-cert never touches a pair that was there, and takes back only what it placed', () => {
+    const { ca, caKey } = makeCa();
+    const crt = target('client.crt');
+    const key = target('client.key');
+    writeFileSync(key, 'their key\n', { mode: 0o600 });
+    const r = run('issue-cert', ['r28', crt, key, ca, caKey, '/CN=x', '1']);
+    expect(scriptFailure(r.stderr)?.reason).toBe('exists');
+    expect(readFileSync(key, 'utf8')).toBe('their key\n');
+    expect(existsSync(crt)).toBe(false);
+    // The key placed, then the certificate cannot be: the key it placed goes again, nothing else.
+    rmSync(key);
+    writeFileSync(
+      join(bin, 'mv'),
+      '#!/bin/sh\nfor a; do last=$a; done\ncase $last in *.crt) exit 1 ;; esac\nexec /bin/mv "$@"\n',
+    );
+    chmodSync(join(bin, 'mv'), 0o755);
+    const other = target('other.key');
+    writeFileSync(other, 'their other key\n');
+    const half = run('issue-cert', ['r29', crt, key, ca, caKey, '/CN=x', '1']);
+    expect(scriptFailure(half.stderr)?.reason).toBe('issue');
+    expect(existsSync(key)).toBe(false);
+    expect(existsSync(crt)).toBe(false);
+    expect(readdirSync(join(root, 'odd dir')).sort()).toEqual(['other.key']);
   });
 });
