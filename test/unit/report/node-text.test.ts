@@ -3,6 +3,7 @@ import type { AuditResult } from '../../../src/controls/types.js';
 import type { PlanFile } from '../../../src/plan/types.js';
 import { describeOutcome, renderApplySummary } from '../../../src/report/apply-render.js';
 import { summarize, type AuditReport } from '../../../src/report/audit-report.js';
+import { renderBackups } from '../../../src/report/backups-render.js';
 import { boardLine } from '../../../src/report/board-line.js';
 import { makeColors } from '../../../src/report/colors.js';
 import { renderAuditJunit } from '../../../src/report/junit.js';
@@ -191,6 +192,30 @@ describe('node text on the terminal is shown escaped, never acted on', () => {
     expect(withoutOwnColours(end)).not.toMatch(RAW_CONTROL);
     expect(end).toContain('kubelet said \\x1b]0;pwned\\x07');
     expect(end).toContain('\\u202e');
+  });
+
+  it('kubemend backups lists the metadata.json of the node escaped: paths, tool name and time', () => {
+    const out = renderBackups(
+      'cp-1',
+      [
+        {
+          id: 'kubemend-20261122T030000Z-ab12',
+          createdAt: `2026-11-22${CLEAR}`,
+          tool: `kubemend ${TITLE}`,
+          files: [
+            {
+              path: `/etc/${CLIPBOARD}\n    created  /etc/shadow`,
+              action: 'modified',
+              sha256: 'a'.repeat(64),
+            },
+          ],
+        },
+      ],
+      'kubemend rollback --node cp-1 --backup ID',
+    );
+    expect(out).not.toMatch(RAW_CONTROL);
+    expect(out).toContain('kubemend \\x1b]0;pwned\\x07');
+    expect(out).not.toMatch(/^ +created +\/etc\/shadow/m);
   });
 
   it('JUnit: no character XML 1.0 forbids, control characters shown escaped, markup XML-escaped', () => {
