@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { visibleLines } from './report/visible.js';
 import { VERSION } from './version.js';
 
 const EXIT_CODES_HELP = `
@@ -231,19 +232,26 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
   }
 }
 
+/**
+ * An error's text as lines under `kubemend:`. Messages carry node and file text (a node's stderr, a
+ * path, a plan's field): control characters are shown escaped, and a line of the message's own is
+ * indented, so none can pass for a line kubemend wrote.
+ */
+const said = (text: string) => visibleLines(text).replaceAll('\n', '\n  ');
+
 /** Turns any error into a message on stderr and its exit code. */
 function reportError(e: unknown, io: Io): ExitCode {
   if (e instanceof UsageError) {
-    io.stderr.write(`kubemend: ${e.message}\n${e.details.map((d) => `  ${d}\n`).join('')}`);
+    io.stderr.write(`kubemend: ${said(e.message)}\n${e.details.map((d) => `  ${said(d)}\n`).join('')}`);
     return ExitCode.usage;
   }
   if (e instanceof NodeError) {
-    io.stderr.write(`kubemend: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}\n`);
+    io.stderr.write(`kubemend: ${said(e.message)}${e.fix ? `\n  fix: ${said(e.fix)}` : ''}\n`);
     return ExitCode.unreachable;
   }
   const err = e instanceof InternalError ? e : (e as Error);
   io.stderr.write(
-    `kubemend: internal error: ${err.stack ?? String(err)}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
+    `kubemend: internal error: ${said(err.stack ?? String(err))}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
   );
   // 70, never 2: exit 2 promises that no node was touched, which a bug cannot promise.
   return ExitCode.internal;

@@ -18,6 +18,7 @@ import { parsePlanFile } from '../plan/plan-file.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
+import { PLAN_LINES, visibleDeep } from '../report/visible.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
@@ -420,9 +421,11 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
 /** The terminal prompt: the node's diffs and restart impact, then apply / skip / show more / abort. */
 export function terminalConfirmer(io: Io, c: Colors): Confirmer {
   return {
-    async confirm(node) {
+    async confirm(given) {
       const { select } = await import('@inquirer/prompts');
       const { colorDiff, restartsOf } = await import('../report/plan-render.js');
+      // The node's text (paths, notes, diffs, new files) shown escaped, never as terminal control.
+      const node = visibleDeep(given, PLAN_LINES);
       io.stdout.write(
         `\n${c.bold(node.node)} (${node.host}, ${node.role ?? 'role unknown'}, ${node.layout ?? 'layout unknown'})\n`,
       );

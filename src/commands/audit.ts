@@ -13,6 +13,7 @@ import { makeColors } from '../report/colors.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
+import { visible } from '../report/visible.js';
 import type { GivenCertificate } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
 import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
@@ -135,7 +136,7 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
         // Sized to the terminal; a pipe or a file gets one line per row, as before.
         width: io.stdout.isTTY ? io.stdout.columns : undefined,
       });
-      for (const e of report.errors) out += `${colors.magenta('error:')} ${e.error}\n`;
+      for (const e of report.errors) out += `${colors.magenta('error:')} ${visible(e.error)}\n`;
       return out;
     }
   }

@@ -3,6 +3,7 @@ import { loadInventory } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { isRunId, listBackupMetadata, type BackupEntry } from '../node/changes.js';
 import { withSession, type NodeSession } from '../node/ssh/index.js';
+import { renderBackups } from '../report/backups-render.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { commandLine } from './rerun.js';
@@ -75,17 +76,12 @@ export async function runBackups(opts: CommonOptions & { node: string }, io: Io)
     io.stdout.write(JSON.stringify(json, null, 2) + '\n');
     return ExitCode.ok;
   }
-  if (backups.length === 0) {
-    io.stdout.write(`${target.name}: no kubemend backups in /var/lib/kubemend/backups\n`);
-    return ExitCode.ok;
-  }
-  for (const b of backups) {
-    io.stdout.write(`${b.id}  ${b.createdAt}  ${b.tool ?? ''}\n`);
-    for (const f of b.files)
-      io.stdout.write(`    ${f.action.padEnd(8)}  ${f.path}  sha256 ${f.sha256.slice(0, 12)}…\n`);
-  }
   io.stdout.write(
-    `\nThe backups are on ${target.name}, under /var/lib/kubemend/backups/ID. Undo a run with:\n  ${commandLine(opts)('rollback', '--node', target.name, '--backup', 'ID')}\n`,
+    renderBackups(
+      target.name,
+      backups,
+      commandLine(opts)('rollback', '--node', target.name, '--backup', 'ID'),
+    ),
   );
   return ExitCode.ok;
 }

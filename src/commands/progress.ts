@@ -1,3 +1,4 @@
+import { visible } from '../report/visible.js';
 import type { Io } from './io.js';
 
 /**
@@ -20,13 +21,17 @@ export class Progress {
     this.live = Boolean(io.stderr.isTTY);
   }
 
-  start(node: string): void {
+  // Node names and outcomes (an unreachable node's error text) are escaped where they are kept.
+  start(name: string): void {
+    const node = visible(name);
     this.running.add(node);
     if (this.verbose && !this.live) this.io.stderr.write(`${this.verb} ${node}…\n`);
     this.draw();
   }
 
-  finish(node: string, outcome: string): void {
+  finish(name: string, result: string): void {
+    const node = visible(name);
+    const outcome = visible(result);
     this.running.delete(node);
     this.done++;
     if (this.live) {

@@ -13,6 +13,7 @@ import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
 import { makeColors } from '../report/colors.js';
 import { colorDiff } from '../report/plan-render.js';
+import { visible } from '../report/visible.js';
 import { TOOL } from '../version.js';
 import { nodeTarget, readBackups, sessionOptions } from './backups.js';
 import { wantColor, type Io } from './io.js';
@@ -42,6 +43,8 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
   const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
   const c = makeColors(wantColor(io, 'stdout', !opts.color));
   const board = new StageBoard(io);
+  // What is printed of the node's text (reasons, paths, the backup's metadata) is escaped.
+  const name = visible(target.name);
   return withSession(target, sessionOptions(opts, io), async (session) => {
     const runId = `rollback-${io.now().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
     const log: NodeLog = async (event, extra = {}, onNode = null) => {
@@ -50,7 +53,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
     };
     const taken = await takeNodeLock(session, runId, io.now());
     if (!taken.ok) {
-      io.stderr.write(`kubemend: ${taken.reason}\n`);
+      io.stderr.write(`kubemend: ${visible(taken.reason)}\n`);
       return ExitCode.unreachable;
     }
     try {
@@ -64,19 +67,19 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       const recovery = await recoverDeadRun(session, { node: target.name, gather: {}, gate, log });
       board.endBatch();
       if (recovery.kind === 'unreadable') {
-        io.stderr.write(`kubemend: ${recovery.reason}\n`);
+        io.stderr.write(`kubemend: ${visible(recovery.reason)}\n`);
         return ExitCode.unreachable;
       }
       if (recovery.kind === 'failed') {
-        io.stderr.write(`kubemend: ${recovery.reason}\n  recover ${target.name} by hand:\n`);
-        for (const s of manualSteps(target.name, recovery.run)) io.stderr.write(`    ${s}\n`);
+        io.stderr.write(`kubemend: ${visible(recovery.reason)}\n  recover ${name} by hand:\n`);
+        for (const s of manualSteps(target.name, recovery.run)) io.stderr.write(`    ${visible(s)}\n`);
         return ExitCode.unreachable;
       }
       if (recovery.kind === 'recovered') {
         io.stdout.write(
-          `${target.name}: run ${recovery.run.runId} had died here mid-apply; its backup was restored first, and the node is healthy\n`,
+          `${name}: run ${visible(recovery.run.runId)} had died here mid-apply; its backup was restored first, and the node is healthy\n`,
         );
-        for (const l of leftNotes(target.name, recovery.left)) io.stderr.write(`kubemend: ${l}\n`);
+        for (const l of leftNotes(target.name, recovery.left)) io.stderr.write(`kubemend: ${visible(l)}\n`);
         // Asked for that very backup (or for the newest, which it is): it is restored now.
         if (!opts.backup || opts.backup === recovery.run.runId)
           return recovery.left.length > 0 ? ExitCode.findings : ExitCode.ok;
@@ -87,17 +90,18 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       // The node was read, so not exit 2 (DESIGN.md: exit 2 means no node was contacted); nothing changed.
       if (!chosen) {
         io.stderr.write(
-          `kubemend: ${opts.backup ? `node ${target.name} has no backup ${opts.backup}` : `node ${target.name} has no kubemend backups`}: nothing was changed\n` +
-            `  list them with: ${commandLine(opts)('backups', '--node', target.name)}\n`,
+          `kubemend: ${opts.backup ? `node ${name} has no backup ${visible(opts.backup)}` : `node ${name} has no kubemend backups`}: nothing was changed\n` +
+            `  list them with: ${visible(commandLine(opts)('backups', '--node', target.name))}\n`,
         );
         return ExitCode.findings;
       }
       const dir = backupDir(chosen.id);
-      io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
+      const id = visible(chosen.id);
+      io.stdout.write(`backup ${id} (on ${name}: ${visible(dir)})\n`);
       for (const f of chosen.files) {
         if (f.action === 'created') {
           io.stdout.write(
-            `${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id}; removed only while its sha256 is still ${f.sha256 || 'the one kubemend wrote, which this backup does not record: it stays'})\n`,
+            `${c.bold(`delete ${visible(f.path)}`)} (kubemend created it in ${id}; removed only while its sha256 is still ${visible(f.sha256) || 'the one kubemend wrote, which this backup does not record: it stays'})\n`,
           );
           continue;
         }
@@ -106,16 +110,16 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
           readNodeFile(session, `${dir}/${f.copy ?? ''}`),
         ]);
         const diff = unifiedDiff(target.name, f.path, now, then);
-        io.stdout.write(diff ? colorDiff(diff, c) + '\n' : `${f.path}: already as in the backup\n`);
+        io.stdout.write(diff ? colorDiff(diff, c) + '\n' : `${visible(f.path)}: already as in the backup\n`);
       }
       if (!opts.yes) {
         const { confirm } = await import('@inquirer/prompts');
         const ok = await confirm({
-          message: `Restore ${target.name} to backup ${chosen.id}?`,
+          message: `Restore ${name} to backup ${id}?`,
           default: false,
         }).catch(() => false);
         if (!ok) {
-          io.stdout.write(`Not restored: nothing on ${target.name} was changed.\n`);
+          io.stdout.write(`Not restored: nothing on ${name} was changed.\n`);
           return ExitCode.cancelled;
         }
       }
@@ -131,18 +135,18 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       await log('rollback-start', { backup: chosen.id }, chosen.id);
       const { error, left } = await rollBack(session, run, model, gate, log);
       board.endBatch();
-      for (const l of leftNotes(target.name, left)) io.stderr.write(`kubemend: ${l}\n`);
+      for (const l of leftNotes(target.name, left)) io.stderr.write(`kubemend: ${visible(l)}\n`);
       if (error) {
-        io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${error}\n`);
+        io.stderr.write(`kubemend: rollback of ${name} to ${id} failed: ${visible(error)}\n`);
         return ExitCode.unreachable;
       }
       if (left.length > 0) {
         io.stdout.write(
-          `${target.name}: restored to backup ${chosen.id}, restarted and healthy, except ${left.length} created file(s) left in place (above)\n`,
+          `${name}: restored to backup ${id}, restarted and healthy, except ${left.length} created file(s) left in place (above)\n`,
         );
         return ExitCode.findings;
       }
-      io.stdout.write(`${target.name}: restored to backup ${chosen.id}, restarted and healthy\n`);
+      io.stdout.write(`${name}: restored to backup ${id}, restarted and healthy\n`);
       return ExitCode.ok;
     } finally {
       await taken.lock.release();

@@ -6,6 +6,7 @@ import type { NodeTarget } from '../inventory/types.js';
 import { makeColors } from '../report/colors.js';
 import { colorDiff, restartsOf } from '../report/plan-render.js';
 import { renderAuditTable } from '../report/table.js';
+import { PLAN_LINES, visible, visibleDeep } from '../report/visible.js';
 import { runApply } from './apply.js';
 import { loadGivenCertificates } from './fleet.js';
 import { buildAuditReport } from './audit.js';
@@ -53,7 +54,7 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
           validate: (v) => (existsSync(v) ? true : `${v} does not exist`),
         }),
       );
-    io.stdout.write(`inventory: ${inventory}\n`);
+    io.stdout.write(`inventory: ${visible(inventory)}\n`);
     const nodes = await loadInventory(inventory, {
       ...(base.knownHosts ? { knownHostsFile: base.knownHosts } : {}),
       ...(base.ssh ? { ssh: base.ssh } : {}),
@@ -81,14 +82,14 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       loadGivenCertificates(opts.apiserverKubeletCert),
     );
     io.stdout.write(`\n${renderAuditTable(report, c, { width: io.stdout.columns })}`);
-    for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${e.error}\n`);
+    for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${visible(e.error)}\n`);
     const cmd = commandLine(opts);
     const unknownKeys = inspections.flatMap((i) =>
       !i.ok && i.error.kind === 'host-key-unknown' ? [i.target.name] : [],
     );
     if (unknownKeys.length > 0)
       io.stdout.write(
-        `unknown host keys on ${unknownKeys.join(', ')}: once you have checked their fingerprints, accept them with\n  ${cmd('', '--accept-new-host-keys')}\n`,
+        `unknown host keys on ${visible(unknownKeys.join(', '))}: once you have checked their fingerprints, accept them with\n  ${cmd('', '--accept-new-host-keys')}\n`,
       );
 
     const fixable = plan.nodes.flatMap((n) =>
@@ -109,7 +110,9 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         message: 'Findings to fix',
         pageSize: 20,
         choices: fixable.map((f) => ({
-          name: `${f.node}: ${f.control}${f.blocked ? c.red(` (blocked: ${f.blocked.reason})`) : ''}`,
+          name:
+            visible(`${f.node}: ${f.control}`) +
+            (f.blocked ? c.red(` (blocked: ${visible(f.blocked.reason)})`) : ''),
           value: `${f.node}\0${f.control}`,
           checked: !f.blocked,
           disabled: f.blocked ? 'blocked' : false,
@@ -134,7 +137,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     }
 
     let review = '';
-    for (const n of planned) {
+    // The node's text (names, notes, diffs) shown escaped, never as terminal control.
+    for (const n of visibleDeep(planned, PLAN_LINES)) {
       review += `\n${c.bold(n.node)} (${n.role ?? 'role unknown'}, ${n.layout ?? 'layout unknown'})\n`;
       for (const ch of n.changes) {
         review += `${colorDiff(ch.diff, c)}\n`;
@@ -185,11 +189,15 @@ function groupedChoices(
   }
   const out: (Separator | { name: string; value: string; checked: boolean })[] = [];
   for (const [group, members] of groups) {
-    out.push(new Separator(`── ${group}`));
+    out.push(new Separator(`── ${visible(group)}`));
     for (const n of [...members].sort(
       (a, b) => Number(b.role === 'control-plane') - Number(a.role === 'control-plane'),
     ))
-      out.push({ name: `${n.name}  ${n.host}${n.role ? `  ${n.role}` : ''}`, value: n.name, checked: true });
+      out.push({
+        name: visible(`${n.name}  ${n.host}${n.role ? `  ${n.role}` : ''}`),
+        value: n.name,
+        checked: true,
+      });
   }
   return out;
 }

@@ -1,4 +1,5 @@
 import { boardLine, fitLine } from '../report/board-line.js';
+import { visible } from '../report/visible.js';
 import type { Io } from './io.js';
 
 interface Active {
@@ -32,7 +33,7 @@ export class StageBoard {
   update(node: string, text: string, gate?: { timeoutSec: number }): void {
     if (!this.live) {
       const wait = gate ? ` (up to ${gate.timeoutSec} s)` : '';
-      this.io.stderr.write(`${this.io.now().toISOString()} ${node}: ${text}${wait}\n`);
+      this.io.stderr.write(`${this.io.now().toISOString()} ${visible(node)}: ${visible(text)}${wait}\n`);
       return;
     }
     const prev = this.active.get(node);
@@ -46,7 +47,10 @@ export class StageBoard {
     this.draw();
   }
 
-  /** The node is done: its live line becomes `line` (on a terminal) or a timestamped log line. */
+  /**
+   * The node is done: its live line becomes `line` (on a terminal) or a timestamped log line.
+   * `line` is rendered already (describeOutcome), its node text escaped there.
+   */
   finish(node: string, line: string): void {
     if (!this.live) {
       this.io.stderr.write(`${this.io.now().toISOString()} ${line}\n`);
@@ -81,7 +85,7 @@ export class StageBoard {
     let out = this.drawn > 0 ? `\r\x1b[${this.drawn}A\x1b[J` : '\r\x1b[J';
     if (above !== undefined) out += `${above}\n`;
     const now = this.clock();
-    const width = Math.max(0, ...[...this.active.keys()].map((n) => n.length));
+    const width = Math.max(0, ...[...this.active.keys()].map((n) => visible(n).length));
     for (const [node, a] of this.active)
       out += `${boardLine({ node, text: a.text, elapsedSec: (now - a.since) / 1000, ...(a.gate ? { gate: a.gate } : {}) }, this.frame, width, this.columns())}\n`;
     this.drawn = this.active.size;

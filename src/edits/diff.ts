@@ -5,13 +5,46 @@
  */
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 
+/**
+ * Characters quoted in a patch header: what git quotes (control characters, `"` and `\`), and the
+ * bidi and invisible format characters that reorder or hide what someone reading the patch sees
+ * (git, with its default core.quotePath, quotes every non-ASCII byte; readable UTF-8 stays here).
+ */
+const NEEDS_QUOTE =
+  // eslint-disable-next-line no-control-regex -- quoting control characters is the point
+  /[\x00-\x1f\x7f-\x9f"\\\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/;
+
+/**
+ * A header name as git writes it (quote.c, quote_c_style): as it is, or, when it holds a character
+ * above, in double quotes with C escapes and octal bytes. `git apply` and GNU patch read it back to
+ * the same bytes, and a newline or an escape sequence in a node's path can neither end the header
+ * line (a fake diff line) nor reach a terminal that shows the patch.
+ */
+export function patchName(name: string): string {
+  if (!NEEDS_QUOTE.test(name)) return name;
+  const named: Record<string, string> = {
+    '\x07': '\\a',
+    '\b': '\\b',
+    '\t': '\\t',
+    '\n': '\\n',
+    '\v': '\\v',
+    '\f': '\\f',
+    '\r': '\\r',
+    '"': '\\"',
+    '\\': '\\\\',
+  };
+  const octal = (ch: string) =>
+    [...Buffer.from(ch, 'utf8')].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+  return `"${name.replace(new RegExp(NEEDS_QUOTE.source, 'g'), (ch) => named[ch] ?? octal(ch))}"`;
+}
+
 /** An empty string when nothing changes; `before: null` means the file is created. */
 export function unifiedDiff(node: string, path: string, before: string | null, after: string): string {
   if (before === after) return '';
   const rel = `${node}${path.startsWith('/') ? '' : '/'}${path}`;
   return createTwoFilesPatch(
-    before === null ? '/dev/null' : `a/${rel}`,
-    `b/${rel}`,
+    before === null ? '/dev/null' : patchName(`a/${rel}`),
+    patchName(`b/${rel}`),
     before ?? '',
     after,
     undefined,

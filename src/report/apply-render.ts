@@ -1,4 +1,5 @@
 import type { Colors } from './colors.js';
+import { visible, visibleDeep } from './visible.js';
 
 /** Builds a kubemend command line to print, carrying the options the run needed (commands/rerun.ts). */
 export type CommandLine = (command: string, ...args: string[]) => string;
@@ -39,7 +40,9 @@ export interface ApplySummary {
 }
 
 /** One line per node result; the status is a word, the symbol only decorates it. */
-export function describeOutcome(o: OutcomeView, c: Colors): string {
+export function describeOutcome(given: OutcomeView, c: Colors): string {
+  // Reasons and evidence carry node text (error output, paths): escaped, never terminal control.
+  const o = visibleDeep(given);
   const dead = o.recovered ? `; run ${o.recovered}, which had died here, was rolled back first` : '';
   switch (o.status) {
     case 'applied':
@@ -104,10 +107,12 @@ export function leftItems(s: ApplySummary, cmd: CommandLine): LeftItem[] {
  * what was left and how to take it up, where the backups are and the undo command for each node.
  */
 export function renderApplySummary(
-  s: ApplySummary,
+  given: ApplySummary,
   c: Colors,
   opts: { cmd: CommandLine; resultsShown?: ReadonlySet<string> },
 ): string {
+  const s = visibleDeep(given);
+  const shown = new Set([...(opts.resultsShown ?? [])].map(visible));
   const lines = [c.bold(`kubemend apply ${s.runId}`)];
   for (const o of s.outcomes) {
     if (LEFT.has(o.status)) continue; // listed once, under "Left as it was", with the way on
@@ -116,7 +121,7 @@ export function renderApplySummary(
       ...(o.evidence?.slice(-10).map((e) => c.dim(`    ${e}`)) ?? []),
       ...(o.manual ? [`  recover ${o.node} by hand:`, ...o.manual.map((step) => `    ${step}`)] : []),
     ];
-    if (!opts.resultsShown?.has(o.node)) lines.push(describeOutcome(o, c));
+    if (!shown.has(o.node)) lines.push(describeOutcome(o, c));
     else if (detail.length > 0) lines.push(`${o.node}:`);
     lines.push(...detail);
   }

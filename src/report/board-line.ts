@@ -1,3 +1,5 @@
+import { visible } from './visible.js';
+
 /** Braille spinner frames: one cell wide in every terminal font that has them. */
 export const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] as const;
 
@@ -23,5 +25,6 @@ export function boardLine(e: BoardEntry, frame: number, nodeWidth: number, colum
   const spin = SPINNER[frame % SPINNER.length]!;
   const secs = Math.floor(e.elapsedSec);
   const time = e.gate ? `${secs} s of ${e.gate.timeoutSec} s` : `${secs} s`;
-  return fitLine(`  ${spin} ${e.node.padEnd(nodeWidth)}  ${e.text} · ${time}`, columns);
+  // The stage detail can carry node text (a path, a health answer): escaped.
+  return fitLine(`  ${spin} ${visible(e.node).padEnd(nodeWidth)}  ${visible(e.text)} · ${time}`, columns);
 }

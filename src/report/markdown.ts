@@ -1,16 +1,16 @@
 import type { AuditReport } from './audit-report.js';
+import { mdCode, mdText } from './md-text.js';
 
-const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
 // Words, not emoji: a ticket system, a terminal or a printout without emoji fonts still shows them.
 const word: Record<string, string> = { pass: 'PASS', fail: '**FAIL**', skip: 'SKIP', error: '**ERROR**' };
 
-/** A summary to paste into a change ticket. */
+/** A summary to paste into a change ticket; node text in it is shown, never rendered (md-text.ts). */
 export function renderAuditMarkdown(report: AuditReport): string {
   const s = report.summary;
   const lines = [
     `# kubemend audit`,
     '',
-    `${report.tool}, ${report.startedAt}. ${s.pass} passed, ${s.fail} failed, ${s.skip} skipped, ${s.error} errors on ${report.nodes.length} nodes.`,
+    `${mdText(report.tool)}, ${mdText(report.startedAt)}. ${s.pass} passed, ${s.fail} failed, ${s.skip} skipped, ${s.error} errors on ${report.nodes.length} nodes.`,
     '',
     '| node | role | layout | control | status | reason |',
     '|---|---|---|---|---|---|',
@@ -18,16 +18,21 @@ export function renderAuditMarkdown(report: AuditReport): string {
   for (const r of report.results) {
     const n = report.nodes.find((x) => x.node === r.node);
     lines.push(
-      `| ${cell(r.node)} | ${n?.role ?? ''} | ${n?.layout ?? ''} | ${r.control} | ${word[r.status]} | ${cell(r.reason)} |`,
+      `| ${mdText(r.node)} | ${mdText(n?.role ?? '')} | ${mdText(n?.layout ?? '')} | ${mdText(r.control)} | ${word[r.status]} | ${mdText(r.reason)} |`,
     );
   }
   const detailed = report.results.filter((r) => r.evidence.length > 0 || r.warnings.length > 0);
   if (detailed.length > 0) {
     lines.push('', '## Evidence', '');
     for (const r of detailed) {
-      lines.push(`### ${r.node}: ${r.control}`, '', `Benchmarks: ${r.benchmarks.join(', ')}`, '');
-      for (const e of r.evidence) lines.push(`- \`${e.source}\`: \`${e.key}\` = \`${e.value}\``);
-      for (const w of r.warnings) lines.push(`- **warning**: ${w}`);
+      lines.push(
+        `### ${mdText(r.node)}: ${mdText(r.control)}`,
+        '',
+        `Benchmarks: ${mdText(r.benchmarks.join(', '))}`,
+        '',
+      );
+      for (const e of r.evidence) lines.push(`- ${mdCode(e.source)}: ${mdCode(e.key)} = ${mdCode(e.value)}`);
+      for (const w of r.warnings) lines.push(`- **warning**: ${mdText(w)}`);
       lines.push('');
     }
   }

@@ -1,8 +1,6 @@
 import type { AuditResult } from '../controls/types.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
-
-const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
-const code = (s: string) => `\`${s.replaceAll('`', "'")}\``;
+import { mdCode as code, mdFence, mdText as text } from './md-text.js';
 
 /** What a restart means for the people running on the node, in words a change board reads. */
 export function restartImpact(node: NodePlan): string[] {
@@ -24,13 +22,17 @@ export interface PlanMarkdownOptions {
   results?: readonly AuditResult[];
 }
 
-/** A summary for a change ticket: per node, address, controls, files, diffs, restart impact, blocked items. */
+/**
+ * A summary for a change ticket: per node, address, controls, files, diffs, restart impact, blocked
+ * items. Node text is shown, never rendered: escaped in prose and cells, code spans and fences
+ * longer than any backtick run they hold, no HTML of the node's (md-text.ts).
+ */
 export function renderPlanMarkdown(plan: PlanFile, opts: PlanMarkdownOptions = {}): string {
   const apply = opts.applyCommand ?? 'kubemend apply --plan <file> --yes';
   const lines = [
     '# kubemend change plan',
     '',
-    `${plan.tool}, created ${plan.createdAt}.`,
+    `${text(plan.tool)}, created ${text(plan.createdAt)}.`,
     '',
     ...(opts.file ? [`Plan file: ${code(opts.file.path)}, sha256 ${code(opts.file.sha256)}.`, ''] : []),
     `Apply exactly this plan with ${code(apply)}: a node whose files changed since is refused (exit 4).`,
@@ -40,46 +42,49 @@ export function renderPlanMarkdown(plan: PlanFile, opts: PlanMarkdownOptions = {
   ];
   for (const n of plan.nodes) {
     lines.push(
-      `| ${cell(n.node)} | ${cell(`${n.host}:${n.port}`)} | ${n.role ?? 'unknown'} | ${n.layout ?? 'unknown'} | ${n.status} | ${cell(n.changes.map((c) => code(c.path)).join('<br>')) || 'none'} | ${cell(restartImpact(n).join('; ')) || 'none'} |`,
+      `| ${text(n.node)} | ${text(`${n.host}:${n.port}`)} | ${text(n.role ?? 'unknown')} | ${text(n.layout ?? 'unknown')} | ${text(n.status)} | ${n.changes.map((c) => code(c.path, { inTable: true })).join('<br>') || 'none'} | ${text(restartImpact(n).join('; ')) || 'none'} |`,
     );
   }
   for (const n of plan.nodes.filter(
     (x) => x.changes.length > 0 || x.blocked.length > 0 || x.error || x.warnings?.length,
   )) {
-    lines.push('', `## ${n.node} (${n.host}:${n.port})`, '');
-    if (n.error) lines.push(`Could not be planned: ${n.error}`, '');
-    for (const w of n.warnings ?? []) lines.push(`**Warning:** ${w}`, '');
+    lines.push('', `## ${text(n.node)} (${text(`${n.host}:${n.port}`)})`, '');
+    if (n.error) lines.push(`Could not be planned: ${text(n.error)}`, '');
+    for (const w of n.warnings ?? []) lines.push(`**Warning:** ${text(w)}`, '');
     const failures = (opts.results ?? []).filter(
       (r) => r.node === n.node && r.status !== 'pass' && r.status !== 'skip',
     );
     if (failures.length > 0) {
       lines.push('### Findings', '');
       for (const r of failures) {
-        lines.push(`- **${r.status.toUpperCase()}** ${r.control} (${r.benchmarks.join(', ')}): ${r.reason}`);
+        lines.push(
+          `- **${r.status.toUpperCase()}** ${text(r.control)} (${text(r.benchmarks.join(', '))}): ${text(r.reason)}`,
+        );
         for (const e of r.evidence)
           lines.push(`  - evidence: ${code(e.source)}: ${code(e.key)} = ${code(e.value)}`);
       }
       lines.push('');
     }
     const impact = restartImpact(n);
-    if (impact.length > 0) lines.push(`**Restart impact:** ${impact.join('; ')}.`, '');
+    if (impact.length > 0) lines.push(`**Restart impact:** ${text(impact.join('; '))}.`, '');
     for (const i of n.issue ?? [])
       lines.push(
-        `### issue ${code(i.certificate)} and ${code(i.key)} (${i.control})`,
+        `### issue ${code(i.certificate)} and ${code(i.key)} (${text(i.control)})`,
         '',
-        `A new key and certificate made on the node itself (the key never leaves it): subject ${code(i.subject)}, extended key usage clientAuth, ${i.days} days, signed by ${code(i.caCertificate)} with ${code(i.caKey)}.`,
+        `A new key and certificate made on the node itself (the key never leaves it): subject ${code(i.subject)}, extended key usage clientAuth, ${text(String(i.days))} days, signed by ${code(i.caCertificate)} with ${code(i.caKey)}.`,
         '',
       );
     for (const c of n.changes) {
-      lines.push(`### ${c.action} ${code(c.path)} (${c.control})`, '');
+      lines.push(`### ${text(c.action)} ${code(c.path)} (${text(c.control)})`, '');
       if (!c.durable) lines.push('**Not durable:** the node regenerates this file at boot.', '');
-      for (const note of c.notes) lines.push(`- ${note}`);
+      for (const note of c.notes) lines.push(`- ${text(note)}`);
       if (c.notes.length > 0) lines.push('');
-      lines.push('```diff', c.diff.trimEnd(), '```', '');
+      lines.push(...mdFence(c.diff.trimEnd(), 'diff'), '');
     }
     if (n.blocked.length > 0) {
       lines.push('### Blocked', '');
-      for (const b of n.blocked) lines.push(`- **BLOCKED** ${b.control}: ${b.reason}. Way out: ${b.fix}`);
+      for (const b of n.blocked)
+        lines.push(`- **BLOCKED** ${text(b.control)}: ${text(b.reason)}. Way out: ${text(b.fix)}`);
       lines.push('');
     }
   }

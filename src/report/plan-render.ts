@@ -1,5 +1,6 @@
 import type { PlanFile, NodePlan } from '../plan/types.js';
 import type { Colors } from './colors.js';
+import { PLAN_LINES, visibleDeep, visibleLines } from './visible.js';
 
 const RESTART_TEXT: Record<string, string> = {
   kubelet: 'restart the kubelet',
@@ -12,9 +13,9 @@ export function restartsOf(node: NodePlan): string[] {
   return [...new Set(node.changes.map((c) => RESTART_TEXT[c.restart] ?? c.restart))];
 }
 
-/** Colors a unified diff the way git does. */
+/** Colors a unified diff the way git does; control characters in its lines are shown escaped. */
 export function colorDiff(diff: string, c: Colors): string {
-  return diff
+  return visibleLines(diff)
     .split('\n')
     .map((l) =>
       l.startsWith('+++') || l.startsWith('---')
@@ -31,7 +32,9 @@ export function colorDiff(diff: string, c: Colors): string {
 }
 
 /** The terminal view of a plan: per node, its diffs, blocked items and the restarts it needs. */
-export function renderPlanText(plan: PlanFile, c: Colors): string {
+export function renderPlanText(given: PlanFile, c: Colors): string {
+  // Paths, reasons, notes and diffs are the node's text: shown escaped, never as terminal control.
+  const plan = visibleDeep(given, PLAN_LINES);
   const out: string[] = [];
   for (const n of plan.nodes) {
     const head = `${c.bold(n.node)} (${n.host}${n.role ? `, ${n.role}` : ''}${n.layout ? `, ${n.layout}` : ''}): `;
@@ -80,7 +83,11 @@ export function renderPlanText(plan: PlanFile, c: Colors): string {
   return out.join('\n') + '\n';
 }
 
-/** One patch for all nodes; paths are prefixed with the node name (a/<node>/etc/…). */
+/**
+ * One patch for all nodes; paths are prefixed with the node name (a/<node>/etc/…). Exact, not
+ * escaped: it is data for `git apply` / `patch`, and the files' bytes are what it must carry
+ * (a path with a control character is quoted in the header the way git quotes it, edits/diff.ts).
+ */
 export function renderPlanPatch(plan: PlanFile): string {
   return plan.nodes.flatMap((n) => n.changes.map((c) => c.diff)).join('');
 }

@@ -1,6 +1,7 @@
 import type { AuditResult, Status } from '../controls/types.js';
 import type { AuditReport } from './audit-report.js';
 import type { Colors } from './colors.js';
+import { visibleDeep } from './visible.js';
 import { wrapWords } from './wrap.js';
 
 const pad = (s: string, n: number) => s + ' '.repeat(Math.max(0, n - s.length));
@@ -26,13 +27,15 @@ const MIN_REASON_WIDTH = 40;
  * The human view of an audit: one row per node × control, evidence and warnings beneath. With a
  * `width` (the terminal's columns) no line is wider: reasons wrap at word boundaries under their
  * column, or below the row when the column would be too narrow. Without one (a pipe, a file) every
- * row is one line, as scripts expect.
+ * row is one line, as scripts expect. Control characters in node text are shown escaped (visible.ts).
  */
 export function renderAuditTable(
-  report: AuditReport,
+  given: AuditReport,
   c: Colors,
   opts: { verbose?: boolean; width?: number | undefined } = {},
 ): string {
+  // Node text (reasons, warnings, evidence, names) as data: escaped before it is laid out.
+  const report = visibleDeep(given);
   const nodeWidth = Math.max(4, ...report.results.map((r) => r.node.length));
   const controlWidth = Math.max(7, ...report.results.map((r) => r.control.length));
   const lines: string[] = [];

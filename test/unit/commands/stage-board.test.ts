@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Io } from '../../../src/commands/io.js';
+import { Progress } from '../../../src/commands/progress.js';
 import { StageBoard } from '../../../src/commands/stage-board.js';
 import { boardLine } from '../../../src/report/board-line.js';
+import { CLEAR, CLIPBOARD, RLO, TITLE } from '../support/hostile-text.js';
 
 /** What a terminal of `columns` shows after `out` was written to it: cursor-up, erase and \r applied. */
 function screen(out: string): string[] {
@@ -102,5 +104,42 @@ describe('the live stage board', () => {
       '2026-11-22T03:00:00.000Z cp-1: health: kube-apiserver /livez (up to 180 s)\n2026-11-22T03:00:00.000Z cp-1: applied\n',
     );
     expect(board.shown.size).toBe(0);
+  });
+});
+
+describe('node text on the board and the progress line', () => {
+  it('a stage detail or an error with escape sequences is shown as text, live and in the plain log', () => {
+    const live = tty();
+    const board = new StageBoard(live.io, live.clock);
+    board.update(`cp-1${RLO}`, `health: ${TITLE}${CLEAR}`);
+    board.stop();
+    const plain = tty();
+    const log = new StageBoard({ ...plain.io, stderr: { write: plain.io.stderr.write } });
+    log.update('cp-1', `restart: ${CLIPBOARD}\nkubemend: all healthy`);
+    for (const out of [live.out(), plain.out()]) {
+      for (const raw of [TITLE, CLEAR, CLIPBOARD, RLO]) expect(out).not.toContain(raw);
+      expect(out).not.toMatch(/^kubemend: all healthy/m);
+    }
+    expect(screen(live.out())).toEqual([
+      expect.stringContaining('cp-1\\u202e  health: \\x1b]0;pwned\\x07\\x1b[2J'),
+    ]);
+    expect(plain.out()).toContain('cp-1: restart: \\x1b]52;c;');
+  });
+
+  it('the audit progress line escapes node names and unreachable errors', () => {
+    for (const isTTY of [true, false]) {
+      const t = tty();
+      const progress = new Progress(
+        { ...t.io, stderr: { write: t.io.stderr.write, isTTY } },
+        1,
+        'auditing',
+        true,
+      );
+      progress.start(`w-1${RLO}`);
+      progress.finish(`w-1${RLO}`, `unreachable: ${TITLE}${CLEAR}`);
+      progress.end();
+      for (const raw of [TITLE, CLEAR, RLO]) expect(t.out()).not.toContain(raw);
+      expect(t.out()).toContain('w-1\\u202e: unreachable: \\x1b]0;pwned\\x07\\x1b[2J');
+    }
   });
 });

@@ -6,6 +6,7 @@ import {
   setKubeletClientCA,
   unifiedDiff,
 } from '../../../src/edits/index.js';
+import { RAW_CONTROL } from '../support/hostile-text.js';
 import { applyPatch, fixture, template } from './helpers.js';
 
 const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
@@ -116,4 +117,27 @@ describe('the patch applies with git apply and patch -p1', () => {
       for (const c of all) expect(result[c.path]).toBe(c.after);
     },
   );
+});
+
+describe('a path holding control characters in the patch', () => {
+  // A directory a node's user named: an escape sequence, a newline that would start a fake diff line.
+  const path = '/var/lib/kubelet/\x1b]0;pwned\x07\n+++ b/x/\\"q\u202e/config.yaml';
+  const before = 'a: 1\n';
+  const after = 'a: 2\n';
+
+  it('is quoted in the header as git quotes it: no raw control character, no fake header line', () => {
+    const diff = unifiedDiff('w-1', path, before, after);
+    const header = '"a/w-1/var/lib/kubelet/\\033]0;pwned\\a\\n+++ b/x/\\\\\\"q\\342\\200\\256/config.yaml"';
+    expect(diff.split('\n').slice(0, 2)).toEqual([`--- ${header}`, `+++ ${header.replace('"a/', '"b/')}`]);
+    expect(diff).not.toMatch(RAW_CONTROL);
+    // A created file keeps /dev/null; a plain path is not quoted.
+    expect(unifiedDiff('w-1', path, null, after).split('\n')[0]).toBe('--- /dev/null');
+    expect(unifiedDiff('w-1', '/etc/a b.yaml', before, after).split('\n')[0]).toBe('--- a/w-1/etc/a b.yaml');
+  });
+
+  it.each(['git', 'patch'] as const)('%s applies it to the file of that very name', (tool) => {
+    const rel = `w-1${path}`;
+    const result = applyPatch({ [rel]: before }, unifiedDiff('w-1', path, before, after), [rel], tool);
+    expect(result[rel]).toBe(after);
+  });
 });
