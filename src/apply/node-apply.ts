@@ -315,8 +315,9 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
     }
     await log('failed', { step: stepOf(e), reason });
     ctx.onStage('rollback', reason);
-    const rollbackError = await rollBack(session, inflight, verdict.model, gate, log).catch((err: unknown) =>
-      describe(err),
+    const rollbackError = await rollBack(session, inflight, verdict.model, gate, log).then(
+      (r) => ('failed' in r ? r.failed : undefined),
+      (err: unknown) => describe(err),
     );
     const internal = isBug(e) ? { internal: true as const } : {};
     if (rollbackError)

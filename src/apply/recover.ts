@@ -22,7 +22,13 @@ export type NodeLog = (
 
 /**
  * Restores a run's backup, restarts what it restarted and waits for health; then clears the
- * inflight record if it is that run's. Returns why it failed, or undefined.
+ * inflight record if it is that run's. Returns why it failed, or whether it restarted anything.
+ *
+ * With `unlessUnchanged`, a restore that changed nothing (every modified file already as in the
+ * backup, every created file already gone: `absent` lists those found missing before the restore)
+ * restarts nothing, since the running processes already have what the backup holds
+ * (`kubemend rollback` of a node already put back). Without it, the restart always runs: a dead
+ * run may have put its files back and died before restarting what still runs its change.
  */
 export async function rollBack(
   session: NodeSession,
@@ -30,12 +36,20 @@ export async function rollBack(
   model: NodeModel,
   gate: Gate,
   log: NodeLog,
-): Promise<string | undefined> {
+  unlessUnchanged?: { absent: readonly string[] },
+): Promise<{ failed: string } | { restarted: boolean }> {
   const spec = { restarts: run.restarts, expectApiserverFlags: [] };
   try {
     const before = await snapshot(session, model, spec);
     gate.onStage?.('rollback', `restoring ${run.files.length} file(s) from ${run.backup}`);
     const { unchanged } = await restoreFiles(session, run.runId, run.files);
+    const untouched = (f: Inflight['files'][number]) =>
+      unchanged.includes(f.path) || (f.action === 'created' && !!unlessUnchanged?.absent.includes(f.path));
+    if (unlessUnchanged && run.files.every(untouched)) {
+      await log('nothing-to-restore', { files: run.files.map((f) => f.path), fromRun: run.runId }, run.runId);
+      await clearInflight(session, run.runId, 'rollback');
+      return { restarted: false };
+    }
     // A manifest already as in the backup brings no new kube-apiserver: the one running must do.
     const manifests = run.files.filter((f) => f.restart === 'static-pod:kube-apiserver');
     if (manifests.length > 0 && manifests.every((f) => unchanged.includes(f.path))) before.apiserverPids = [];
@@ -43,10 +57,10 @@ export async function rollBack(
     await restartAndGate(session, spec, before, gate);
     await clearInflight(session, run.runId, 'rollback');
   } catch (e) {
-    return (e as Error).message;
+    return { failed: (e as Error).message };
   }
   await log('rolled-back', { backup: run.backup }, run.runId);
-  return undefined;
+  return { restarted: true };
 }
 
 export type Recovery =
@@ -80,8 +94,9 @@ export async function recoverDeadRun(
     dead.runId,
   );
   const model = nodeModel(await (ctx.gatherFacts ?? gatherFacts)(session, ctx.gather));
-  const failed = await rollBack(session, dead, model, ctx.gate, ctx.log);
-  if (failed) {
+  const result = await rollBack(session, dead, model, ctx.gate, ctx.log);
+  if ('failed' in result) {
+    const { failed } = result;
     await ctx.log('recovery-failed', { deadRun: dead.runId, reason: failed }, dead.runId);
     return {
       kind: 'failed',

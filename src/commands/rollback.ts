@@ -7,7 +7,13 @@ import type { Gate } from '../apply/restart-gate.js';
 import { unifiedDiff } from '../edits/diff.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { nodeModel } from '../facts/model.js';
-import { appendNodeJournal, backupDir, readNodeFile, type Inflight } from '../node/changes.js';
+import {
+  appendNodeJournal,
+  backupDir,
+  nodeFileAbsent,
+  readNodeFile,
+  type Inflight,
+} from '../node/changes.js';
 import { gatherFacts } from '../node/gather.js';
 import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
@@ -92,9 +98,15 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       }
       const dir = backupDir(chosen.id);
       io.stdout.write(`backup ${chosen.id} (on ${target.name}: ${dir})\n`);
+      // Created files already gone: with every modified file as in the backup, nothing to restart.
+      const absent: string[] = [];
       for (const f of chosen.files) {
         if (f.action === 'created') {
-          io.stdout.write(`${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id})\n`);
+          // A file that cannot be read is there: it is removed, and the node restarted.
+          if (await nodeFileAbsent(session, f.path).catch(() => false)) {
+            absent.push(f.path);
+            io.stdout.write(`${f.path}: already gone (kubemend created it in ${chosen.id})\n`);
+          } else io.stdout.write(`${c.bold(`delete ${f.path}`)} (kubemend created it in ${chosen.id})\n`);
           continue;
         }
         const [now, then] = await Promise.all([
@@ -125,13 +137,17 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         files: chosen.files,
       };
       await log('rollback-start', { backup: chosen.id }, chosen.id);
-      const error = await rollBack(session, run, model, gate, log);
+      const result = await rollBack(session, run, model, gate, log, { absent });
       board.endBatch();
-      if (error) {
-        io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${error}\n`);
+      if ('failed' in result) {
+        io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${result.failed}\n`);
         return ExitCode.unreachable;
       }
-      io.stdout.write(`${target.name}: restored to backup ${chosen.id}, restarted and healthy\n`);
+      io.stdout.write(
+        result.restarted
+          ? `${target.name}: restored to backup ${chosen.id}, restarted and healthy\n`
+          : `${target.name}: nothing to restore: every file is already as in backup ${chosen.id}; nothing was restarted\n`,
+      );
       return ExitCode.ok;
     } finally {
       await taken.lock.release();
