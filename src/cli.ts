@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { makeColors } from './report/colors.js';
+import { errorLine } from './report/error-line.js';
 import { VERSION } from './version.js';
 
 const EXIT_CODES_HELP = `
@@ -265,7 +267,8 @@ function reportError(e: unknown, io: Io): ExitCode {
     return ExitCode.usage;
   }
   if (e instanceof NodeError) {
-    io.stderr.write(`kubemend: ${e.message}${e.fix ? `\n  fix: ${e.fix}` : ''}\n`);
+    // rollback and backups work on one node: its connection failing ends the command, named.
+    io.stderr.write(errorLine(e.node, e.message, makeColors(false), e.fix));
     return ExitCode.unreachable;
   }
   const err = e instanceof InternalError ? e : (e as Error);

@@ -19,6 +19,7 @@ import { checkPlanSha256, planSha256, verifyPlanSignature, type PlanSigner } fro
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
+import { errorLine } from '../report/error-line.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
@@ -421,6 +422,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     }
   }
   board.stop();
+  // Every node that could not be reached or put back: one error line on stderr, naming it (the
+  // live board already left such a line on a terminal).
+  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
+  for (const o of outcomes)
+    if (
+      (o.status === 'error' || o.status === 'rollback-failed') &&
+      !(io.stderr.isTTY && board.shown.has(o.node))
+    )
+      io.stderr.write(errorLine(o.node, o.reason, errColors));
   const notStarted = toChange.filter(({ plan }) => !outcomes.some((o) => o.node === plan.node));
   for (const { plan } of notStarted)
     outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });

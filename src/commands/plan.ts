@@ -14,6 +14,7 @@ import { planNode } from '../plan/planner.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { makeColors } from '../report/colors.js';
 import type { AuditResult } from '../controls/types.js';
+import { errorLine } from '../report/error-line.js';
 import { renderPlanMarkdown } from '../report/plan-markdown.js';
 import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
 import { TOOL } from '../version.js';
@@ -185,7 +186,7 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
     : undefined;
   const sigPath = opts.out && `${opts.out}.sig`;
   if (sigPath && signWith) checkWritable(sigPath, 'the plan signature');
-  const { plan, results } = await buildPlan(opts, io);
+  const { plan, results, inspections } = await buildPlan(opts, io);
   const planText = JSON.stringify(plan, null, 2) + '\n';
   let signed: { path: string; key: string } | undefined;
   let unsigned = false;
@@ -206,6 +207,9 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
   }
   if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
   const sha256 = planSha256(planText);
+  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
+  for (const i of inspections)
+    if (!i.ok) io.stderr.write(errorLine(i.target.name, i.error.message, errColors, i.error.fix));
   switch (opts.output) {
     case 'json':
       io.stdout.write(JSON.stringify(plan, null, 2) + '\n');

@@ -18,6 +18,7 @@ import { gatherFacts } from '../node/gather.js';
 import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
 import { makeColors } from '../report/colors.js';
+import { errorLine } from '../report/error-line.js';
 import { colorDiff } from '../report/plan-render.js';
 import { TOOL } from '../version.js';
 import { nodeTarget, readBackups, sessionOptions } from './backups.js';
@@ -47,6 +48,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
   const target = await nodeTarget(opts, opts.node);
   const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
   const c = makeColors(wantColor(io, 'stdout', !opts.color));
+  const ec = makeColors(wantColor(io, 'stderr', !opts.color));
   const board = new StageBoard(io);
   return withSession(target, sessionOptions(opts, io), async (session) => {
     const runId = `rollback-${io.now().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}`;
@@ -56,7 +58,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
     };
     const taken = await takeNodeLock(session, runId, io.now());
     if (!taken.ok) {
-      io.stderr.write(`kubemend: ${taken.reason}\n`);
+      io.stderr.write(errorLine(target.name, taken.reason, ec));
       return ExitCode.unreachable;
     }
     try {
@@ -70,11 +72,11 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       const recovery = await recoverDeadRun(session, { node: target.name, gather: {}, gate, log });
       board.endBatch();
       if (recovery.kind === 'unreadable') {
-        io.stderr.write(`kubemend: ${recovery.reason}\n`);
+        io.stderr.write(errorLine(target.name, recovery.reason, ec));
         return ExitCode.unreachable;
       }
       if (recovery.kind === 'failed') {
-        io.stderr.write(`kubemend: ${recovery.reason}\n  recover ${target.name} by hand:\n`);
+        io.stderr.write(`${errorLine(target.name, recovery.reason, ec)}  recover ${target.name} by hand:\n`);
         for (const s of manualSteps(target.name, recovery.run)) io.stderr.write(`    ${s}\n`);
         return ExitCode.unreachable;
       }
@@ -140,7 +142,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       const result = await rollBack(session, run, model, gate, log, { absent });
       board.endBatch();
       if ('failed' in result) {
-        io.stderr.write(`kubemend: rollback of ${target.name} to ${chosen.id} failed: ${result.failed}\n`);
+        io.stderr.write(errorLine(target.name, `rollback to ${chosen.id} failed: ${result.failed}`, ec));
         return ExitCode.unreachable;
       }
       io.stdout.write(

@@ -1,0 +1,10 @@
+import type { Colors } from './colors.js';
+
+/**
+ * One error line for stderr, about one node: it names the node once (a message that already starts
+ * with the name does not get it twice), then what went wrong and, when known, what to do.
+ */
+export function errorLine(node: string, message: string, c: Colors, fix?: string): string {
+  const text = message.startsWith(`${node}: `) ? message.slice(node.length + 2) : message;
+  return `${c.magenta('error:')} ${node}: ${text}${fix ? `\n  fix: ${fix}` : ''}\n`;
+}
