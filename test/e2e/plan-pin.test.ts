@@ -122,11 +122,11 @@ describe.skipIf(!canRun)(
       const pid = await kubeletPid();
       const again = await run(['rollback', '--node', NODE, '--backup', backup!, '--yes']);
       expect(again.code).toBe(0);
+      expect(await kubeletPid()).toBe(pid);
       expect(again.stdout).toContain(`${CONFIG}: already as in the backup`);
       expect(again.stdout).toContain(
         `${NODE}: nothing to restore: every file is already as in backup ${backup}; nothing was restarted`,
       );
-      expect(await kubeletPid()).toBe(pid);
     });
   },
 );
