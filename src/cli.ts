@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import type { Io } from './commands/io.js';
 import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
 import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { makeColors } from './report/colors.js';
+import { errorLine } from './report/error-line.js';
 import { visibleLines } from './report/visible.js';
 import { VERSION } from './version.js';
 
@@ -87,6 +89,10 @@ ${EXIT_CODES_HELP}`,
     .option('--out <file>', 'write the plan file for `kubemend apply --plan`')
     .option('--diff <file>', 'write one patch for all nodes (paths prefixed by the node name)')
     .option(
+      '--sign <key>',
+      'with --out: sign the plan file with this SSH key (OpenSSH sshsig, namespace kubemend-plan) into FILE.sig; a public key works when ssh-agent holds its private key',
+    )
+    .option(
       '--issue-certs',
       "where the kube-apiserver's kubelet client cert and key are both missing and the cluster CA key is on the node (kubeadm, kubespray), plan a new pair signed on the node (clientAuth, one year); keys never leave the node",
     )
@@ -98,6 +104,8 @@ Examples:
   kubemend plan --out change.plan.json --diff change.patch -o markdown > change.md
                                                          # a plan, a patch and a summary for a change ticket
   kubemend plan -l cp-1 -p kubespray                     # one node, a chosen playbook
+  kubemend plan --out change.plan.json --sign ~/.ssh/id_ed25519
+                                                         # a plan signed for apply --allowed-signers
 Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node could not be read.`,
     )
     .action(async (_local: unknown, cmd: Command) => {
@@ -110,6 +118,7 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
             ...commonOptions(raw),
             ...(raw['out'] ? { out: raw['out'] as string } : {}),
             ...(raw['diff'] ? { diff: raw['diff'] as string } : {}),
+            ...(raw['sign'] ? { sign: raw['sign'] as string } : {}),
             issueCerts: Boolean(raw['issueCerts']),
           },
           io,
@@ -131,6 +140,18 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
       '--plan <file>',
       'apply exactly this saved plan (a node whose files changed since is refused, exit 4)',
     )
+    .option(
+      '--plan-sha256 <hex>',
+      'with --plan: the sha256 the reviewer approved; a plan file with another hash is refused before any node is contacted (exit 2)',
+    )
+    .option(
+      '--allowed-signers <file>',
+      'with --plan: an OpenSSH allowed_signers file; the plan must carry a valid signature (namespace kubemend-plan) by a principal in it, checked before any node is contacted (exit 2)',
+    )
+    .option(
+      '--plan-signature <file>',
+      "the plan's signature, for --allowed-signers (default: the plan file + .sig)",
+    )
     .option('-y, --yes', 'no prompts: apply every planned node (required without a terminal)')
     .option(
       '--serial <n>',
@@ -147,9 +168,14 @@ Examples:
   kubemend apply                                        # plan now, confirm each node on the terminal
   kubemend apply --plan change.plan.json --yes --not-after 05:30
                                                         # a reviewed plan, unattended, in a maintenance window
+  kubemend apply --plan change.plan.json --plan-sha256 HEX --yes
+                                                        # only the plan file whose sha256 was approved
+  kubemend apply --plan change.plan.json --allowed-signers ./allowed_signers --yes
+                                                        # only a plan signed by an approver
   kubemend apply -l workers --serial 5 --keep-going --yes
 Exit codes: 0 all applied and healthy, 1 a node rolled back, blocked or skipped, 2 usage (also: no terminal
-and no --yes), 3 a node could not be reached or changed, 4 a node refused because the plan is stale.`,
+and no --yes; also a plan file refused by --plan-sha256 or --allowed-signers), 3 a node could not be reached
+or changed, 4 a node refused because the plan is stale.`,
     )
     .action(async (_local: unknown, cmd: Command) => {
       const raw = cmd.optsWithGlobals();
@@ -160,6 +186,9 @@ and no --yes), 3 a node could not be reached or changed, 4 a node refused becaus
           {
             ...commonOptions(raw),
             ...(raw['plan'] ? { plan: raw['plan'] as string } : {}),
+            ...(typeof raw['planSha256'] === 'string' ? { planSha256: raw['planSha256'] } : {}),
+            ...(typeof raw['allowedSigners'] === 'string' ? { allowedSigners: raw['allowedSigners'] } : {}),
+            ...(typeof raw['planSignature'] === 'string' ? { planSignature: raw['planSignature'] } : {}),
             yes: Boolean(raw['yes']),
             serial: raw['serial'] as number,
             keepGoing: Boolean(raw['keepGoing']),
@@ -246,7 +275,8 @@ function reportError(e: unknown, io: Io): ExitCode {
     return ExitCode.usage;
   }
   if (e instanceof NodeError) {
-    io.stderr.write(`kubemend: ${said(e.message)}${e.fix ? `\n  fix: ${said(e.fix)}` : ''}\n`);
+    // rollback and backups work on one node: its connection failing ends the command, named.
+    io.stderr.write(errorLine(e.node, e.message, makeColors(false), e.fix));
     return ExitCode.unreachable;
   }
   const err = e instanceof InternalError ? e : (e as Error);

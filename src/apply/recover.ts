@@ -25,6 +25,8 @@ export interface RolledBack {
   error?: string;
   /** Created files that were not removed because they are no longer provably kubemend's. */
   left: LeftFile[];
+  /** Whether it restarted anything (false: every file was already as in the backup). */
+  restarted?: boolean;
 }
 
 /** One line per created file a rollback left in place, for the user: which, why, and what to do. */
@@ -38,6 +40,12 @@ export const leftNotes = (node: string, left: readonly LeftFile[]): string[] =>
  * Restores a run's backup, restarts what it restarted and waits for health; then clears the
  * inflight record if it is that run's. A created file that is not the one kubemend wrote stays
  * (journalled as left-in-place and returned): never deleted, never a silent success.
+ *
+ * With `unlessUnchanged`, a restore that changed nothing (every modified file already as in the
+ * backup, every created file already gone: `absent` lists those found missing before the restore)
+ * restarts nothing, since the running processes already have what the backup holds
+ * (`kubemend rollback` of a node already put back). Without it, the restart always runs: a dead
+ * run may have put its files back and died before restarting what still runs its change.
  */
 export async function rollBack(
   session: NodeSession,
@@ -45,6 +53,7 @@ export async function rollBack(
   model: NodeModel,
   gate: Gate,
   log: NodeLog,
+  unlessUnchanged?: { absent: readonly string[] },
 ): Promise<RolledBack> {
   const spec = { restarts: run.restarts, expectApiserverFlags: [] };
   let left: LeftFile[] = [];
@@ -53,6 +62,14 @@ export async function rollBack(
     gate.onStage?.('rollback', `restoring ${run.files.length} file(s) from ${run.backup}`);
     const restored = await restoreFiles(session, run.runId, run.files);
     left = restored.left;
+    const untouched = (f: Inflight['files'][number]) =>
+      restored.unchanged.includes(f.path) ||
+      (f.action === 'created' && !!unlessUnchanged?.absent.includes(f.path));
+    if (unlessUnchanged && left.length === 0 && run.files.every(untouched)) {
+      await log('nothing-to-restore', { files: run.files.map((f) => f.path), fromRun: run.runId }, run.runId);
+      await clearInflight(session, run.runId, 'rollback');
+      return { left, restarted: false };
+    }
     // A manifest already as in the backup brings no new kube-apiserver: the one running must do.
     const manifests = run.files.filter((f) => f.restart === 'static-pod:kube-apiserver');
     if (manifests.length > 0 && manifests.every((f) => restored.unchanged.includes(f.path)))
@@ -65,7 +82,7 @@ export async function rollBack(
     return { error: (e as Error).message, left };
   }
   await log('rolled-back', { backup: run.backup }, run.runId);
-  return { left };
+  return { left, restarted: true };
 }
 
 export type Recovery =

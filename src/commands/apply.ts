@@ -15,9 +15,11 @@ import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
 import { parsePlanFile } from '../plan/plan-file.js';
+import { checkPlanSha256, planSha256, verifyPlanSignature, type PlanSigner } from './plan-binding.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
+import { errorLine } from '../report/error-line.js';
 import { PLAN_LINES, visibleDeep } from '../report/visible.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
@@ -29,6 +31,12 @@ import { loadTemplates } from './templates.js';
 
 export interface ApplyOptions extends CommonOptions {
   plan?: string;
+  /** --plan-sha256: the sha256 the reviewer approved; any other plan file is refused before any node. */
+  planSha256?: string;
+  /** --allowed-signers: an OpenSSH allowed_signers file; the plan must carry a valid signature from it. */
+  allowedSigners?: string;
+  /** --plan-signature: the signature file (default: the plan file's path + .sig). */
+  planSignature?: string;
   yes: boolean;
   serial?: number;
   keepGoing: boolean;
@@ -57,8 +65,16 @@ export interface ApplyReport {
   journal: string;
   startedAt: string;
   finishedAt: string;
+  /** The plan file applied: its sha256 and, when checked against --allowed-signers, who signed it. */
+  plan?: AppliedPlan;
   outcomes: NodeOutcome[];
   stoppedEarly?: string;
+}
+
+export interface AppliedPlan {
+  file: string;
+  sha256: string;
+  signer?: PlanSigner;
 }
 
 const newRunId = (now: Date) =>
@@ -80,6 +96,13 @@ export function outcomeExit(o: NodeOutcome): ExitCode {
       return ExitCode.findings;
   }
 }
+
+/** The options that bound the plan to its approval, for the commands printed to take up what was left. */
+const pinsOf = (opts: ApplyOptions): string[] => [
+  ...(opts.planSha256 ? ['--plan-sha256', opts.planSha256] : []),
+  ...(opts.allowedSigners ? ['--allowed-signers', opts.allowedSigners] : []),
+  ...(opts.planSignature ? ['--plan-signature', opts.planSignature] : []),
+];
 
 /** Plan-file nodes matched to inventory targets; any mismatch is a usage error before anything is touched. */
 function matchTargets(
@@ -115,6 +138,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       `apply has no ${opts.output} output; use table or json (-o json for a record of the run)`,
       [`for a change ticket, render the plan instead: kubemend plan -o markdown`],
     );
+  for (const [flag, given] of [
+    ['--plan-sha256', opts.planSha256],
+    ['--allowed-signers', opts.allowedSigners],
+    ['--plan-signature', opts.planSignature],
+  ] as const)
+    if (given !== undefined && !opts.plan)
+      throw new UsageError(`${flag} pins a saved plan: give the plan with --plan FILE`);
+  if (opts.planSignature !== undefined && !opts.allowedSigners)
+    throw new UsageError('--plan-signature is checked against --allowed-signers FILE: give both');
   const interactive = io.stdinIsTTY && Boolean(io.stdout.isTTY);
   if (!opts.yes && !interactive)
     throw new UsageError(
@@ -133,20 +165,33 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const colors = makeColors(wantColor(io, 'stderr', !opts.color));
 
   let planned: { plan: NodePlan; target: NodeTarget }[];
+  let approved: AppliedPlan | undefined;
   /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
   let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
   if (deps.planned) {
     planned = deps.planned;
   } else if (opts.plan) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(opts.plan, 'utf8');
+      bytes = readFileSync(opts.plan);
     } catch (e) {
       throw new UsageError(
         `cannot read plan ${opts.plan}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
       );
     }
-    const plan = parsePlanFile(opts.plan, text);
+    // What was approved, checked on these very bytes before anything else reads them.
+    if (opts.planSha256 !== undefined) checkPlanSha256(opts.plan, bytes, opts.planSha256);
+    const signer = opts.allowedSigners
+      ? await verifyPlanSignature(
+          opts.plan,
+          bytes,
+          opts.planSignature ?? `${opts.plan}.sig`,
+          opts.allowedSigners,
+          io.env,
+        )
+      : undefined;
+    approved = { file: opts.plan, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
+    const plan = parsePlanFile(opts.plan, bytes.toString('utf8'));
     const targets = await loadInventory(opts.inventory, {
       ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
       ...(opts.ssh ? { ssh: opts.ssh } : {}),
@@ -168,6 +213,9 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     event: 'start',
     tool: TOOL,
     plan: opts.plan ?? null,
+    ...(approved
+      ? { planSha256: approved.sha256, ...(approved.signer ? { signer: approved.signer } : {}) }
+      : {}),
     nodes: planned.map((p) => p.plan.node),
   });
 
@@ -375,6 +423,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     }
   }
   board.stop();
+  // Every node that could not be reached or put back: one error line on stderr, naming it (the
+  // live board already left such a line on a terminal).
+  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
+  for (const o of outcomes)
+    if (
+      (o.status === 'error' || o.status === 'rollback-failed') &&
+      !(io.stderr.isTTY && board.shown.has(o.node))
+    )
+      io.stderr.write(errorLine(o.node, o.reason, errColors));
   const notStarted = toChange.filter(({ plan }) => !outcomes.some((o) => o.node === plan.node));
   for (const { plan } of notStarted)
     outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });
@@ -393,6 +450,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     journal: journal.path,
     startedAt: startedAt.toISOString(),
     finishedAt: io.now().toISOString(),
+    ...(approved ? { plan: approved } : {}),
     outcomes,
     ...(stoppedEarly ? { stoppedEarly } : {}),
   };
@@ -406,8 +464,12 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       ? JSON.stringify(report, null, 2) + '\n'
       : renderApplySummary(
           {
-            ...report,
+            runId,
+            journal: journal.path,
+            outcomes,
+            ...(stoppedEarly ? { stoppedEarly } : {}),
             ...(opts.plan ? { plan: opts.plan } : {}),
+            ...(approved ? { approval: { ...approved, pins: pinsOf(opts) } } : {}),
             ...(deps.leftFindings ? { leftFindings: deps.leftFindings } : {}),
           },
           makeColors(wantColor(io, 'stdout', !opts.color)),

@@ -9,7 +9,8 @@ import { inspectNodes, type Inspection } from '../node/inspect.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import { checkPlaybookChoices } from '../playbook/load.js';
 import { summarize, type AuditReport, type NodeSummary } from '../report/audit-report.js';
-import { makeColors } from '../report/colors.js';
+import { makeColors, type Colors } from '../report/colors.js';
+import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
@@ -131,16 +132,19 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
       return renderAuditMarkdown(report);
     case 'table': {
       const colors = makeColors(wantColor(io, 'stdout', !opts.color));
-      let out = renderAuditTable(report, colors, {
+      const out = renderAuditTable(report, colors, {
         verbose: opts.verbose,
         // Sized to the terminal; a pipe or a file gets one line per row, as before.
         width: io.stdout.isTTY ? io.stdout.columns : undefined,
       });
-      for (const e of report.errors) out += `${colors.magenta('error:')} ${visible(e.error)}\n`;
       return out;
     }
   }
 }
+
+/** Each node that could not be read: one error line for stderr, naming it (whatever the output format). */
+export const renderAuditErrors = (report: AuditReport, c: Colors): string =>
+  report.errors.map((e) => errorLine(e.node, e.error, c)).join('');
 
 export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const startedAt = io.now();
@@ -148,5 +152,6 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const inspections = await inspectSelected(opts, io, 'auditing');
   const report = buildAuditReport(inspections, opts, startedAt, io.now(), given);
   io.stdout.write(renderAudit(report, opts, io));
+  io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
   return auditExitCode(report);
 }

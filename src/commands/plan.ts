@@ -13,20 +13,24 @@ import type { Playbook } from '../playbook/types.js';
 import { planNode } from '../plan/planner.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { makeColors } from '../report/colors.js';
-import { createHash } from 'node:crypto';
 import type { AuditResult } from '../controls/types.js';
+import { errorLine } from '../report/error-line.js';
 import { renderPlanMarkdown } from '../report/plan-markdown.js';
 import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
 import { TOOL } from '../version.js';
 import { inspectSelected } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
+import { PLAN_NAMESPACE, planSha256, signingKey, signPlan } from './plan-binding.js';
 import { commandLine } from './rerun.js';
+import { shellWord } from '../node/ssh/shell.js';
 import { loadTemplates } from './templates.js';
 
 export interface PlanOptions extends CommonOptions {
   out?: string;
   diff?: string;
+  /** --sign KEY: sign the plan file into OUT.sig (OpenSSH sshsig, namespace kubemend-plan). */
+  sign?: string;
   issueCerts?: boolean;
 }
 
@@ -170,12 +174,42 @@ function writeOut(path: string, content: string, what: string): void {
 
 export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
   if (opts.output === 'junit') throw new UsageError('plan has no junit output; use table, json or markdown');
+  if (opts.sign && !opts.out)
+    throw new UsageError('--sign signs the plan file: give it with --out FILE', [
+      'kubemend plan --out change.plan.json --sign ~/.ssh/id_ed25519',
+    ]);
   if (opts.out) checkWritable(opts.out, 'the plan file');
   if (opts.diff) checkWritable(opts.diff, 'the patch');
-  const { plan, results } = await buildPlan(opts, io);
+  // Before any node: ssh-keygen is there and the key is one it can use.
+  const signWith = opts.sign
+    ? { key: opts.sign, fingerprint: await signingKey(opts.sign, io.env) }
+    : undefined;
+  const sigPath = opts.out && `${opts.out}.sig`;
+  if (sigPath && signWith) checkWritable(sigPath, 'the plan signature');
+  const { plan, results, inspections } = await buildPlan(opts, io);
   const planText = JSON.stringify(plan, null, 2) + '\n';
+  let signed: { path: string; key: string } | undefined;
+  let unsigned = false;
   if (opts.out) writeOut(opts.out, planText, 'the plan file');
+  if (opts.out && sigPath && signWith) {
+    try {
+      writeOut(sigPath, await signPlan(signWith.key, planText, io.env), 'the plan signature');
+      signed = { path: sigPath, key: signWith.fingerprint };
+    } catch (e) {
+      // The nodes were read: not exit 2. The plan stays written, for a signature made by hand.
+      unsigned = true;
+      io.stderr.write(
+        `error: the plan was written to ${opts.out} but not signed: ${(e as Error).message}\n` +
+          `  sign it by hand: ssh-keygen -Y sign -n ${PLAN_NAMESPACE} -f ${shellWord(signWith.key)} ${shellWord(opts.out)}` +
+          ` (a key with a passphrase: load it first with ssh-add)\n`,
+      );
+    }
+  }
   if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
+  const sha256 = planSha256(planText);
+  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
+  for (const i of inspections)
+    if (!i.ok) io.stderr.write(errorLine(i.target.name, i.error.message, errColors, i.error.fix));
   switch (opts.output) {
     case 'json':
       io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
@@ -186,8 +220,15 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
           results,
           ...(opts.out
             ? {
-                file: { path: opts.out, sha256: createHash('sha256').update(planText).digest('hex') },
-                applyCommand: commandLine(opts)('apply', '--plan', opts.out, '--yes'),
+                file: { path: opts.out, sha256, ...(signed ? { signature: signed } : {}) },
+                applyCommand: commandLine(opts)(
+                  'apply',
+                  '--plan',
+                  opts.out,
+                  '--plan-sha256',
+                  sha256,
+                  '--yes',
+                ),
               }
             : {}),
         }),
@@ -197,9 +238,10 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
       io.stdout.write(renderPlanText(plan, makeColors(wantColor(io, 'stdout', !opts.color))));
       if (opts.out)
         io.stdout.write(
-          `plan written to ${opts.out}: apply it with ${commandLine(opts)('apply', '--plan', opts.out)}\n`,
+          `plan written to ${opts.out} (sha256 ${sha256}): apply it with ${commandLine(opts)('apply', '--plan', opts.out, '--plan-sha256', sha256)}\n`,
         );
+      if (signed) io.stdout.write(`signature written to ${signed.path} (${signed.key})\n`);
       if (opts.diff) io.stdout.write(`patch written to ${opts.diff}\n`);
   }
-  return planExitCode(plan);
+  return unsigned ? worstExit([planExitCode(plan), ExitCode.findings]) : planExitCode(plan);
 }

@@ -7,11 +7,18 @@ import type { Gate } from '../apply/restart-gate.js';
 import { unifiedDiff } from '../edits/diff.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { nodeModel } from '../facts/model.js';
-import { appendNodeJournal, backupDir, readNodeFile, type Inflight } from '../node/changes.js';
+import {
+  appendNodeJournal,
+  backupDir,
+  nodeFileAbsent,
+  readNodeFile,
+  type Inflight,
+} from '../node/changes.js';
 import { gatherFacts } from '../node/gather.js';
 import { withSession } from '../node/ssh/index.js';
 import { loadBuiltinPlaybooks } from '../playbook/load.js';
 import { makeColors } from '../report/colors.js';
+import { errorLine } from '../report/error-line.js';
 import { colorDiff } from '../report/plan-render.js';
 import { visible } from '../report/visible.js';
 import { TOOL } from '../version.js';
@@ -42,6 +49,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
   const target = await nodeTarget(opts, opts.node);
   const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
   const c = makeColors(wantColor(io, 'stdout', !opts.color));
+  const ec = makeColors(wantColor(io, 'stderr', !opts.color));
   const board = new StageBoard(io);
   // What is printed of the node's text (reasons, paths, the backup's metadata) is escaped.
   const name = visible(target.name);
@@ -53,7 +61,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
     };
     const taken = await takeNodeLock(session, runId, io.now());
     if (!taken.ok) {
-      io.stderr.write(`kubemend: ${visible(taken.reason)}\n`);
+      io.stderr.write(errorLine(target.name, taken.reason, ec));
       return ExitCode.unreachable;
     }
     try {
@@ -67,11 +75,11 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       const recovery = await recoverDeadRun(session, { node: target.name, gather: {}, gate, log });
       board.endBatch();
       if (recovery.kind === 'unreadable') {
-        io.stderr.write(`kubemend: ${visible(recovery.reason)}\n`);
+        io.stderr.write(errorLine(target.name, recovery.reason, ec));
         return ExitCode.unreachable;
       }
       if (recovery.kind === 'failed') {
-        io.stderr.write(`kubemend: ${visible(recovery.reason)}\n  recover ${name} by hand:\n`);
+        io.stderr.write(`${errorLine(target.name, recovery.reason, ec)}  recover ${name} by hand:\n`);
         for (const s of manualSteps(target.name, recovery.run)) io.stderr.write(`    ${visible(s)}\n`);
         return ExitCode.unreachable;
       }
@@ -98,11 +106,18 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
       const dir = backupDir(chosen.id);
       const id = visible(chosen.id);
       io.stdout.write(`backup ${id} (on ${name}: ${visible(dir)})\n`);
+      // Created files already gone: with every modified file as in the backup, nothing to restart.
+      const absent: string[] = [];
       for (const f of chosen.files) {
         if (f.action === 'created') {
-          io.stdout.write(
-            `${c.bold(`delete ${visible(f.path)}`)} (kubemend created it in ${id}; removed only while its sha256 is still ${visible(f.sha256) || 'the one kubemend wrote, which this backup does not record: it stays'})\n`,
-          );
+          // A file that cannot be read is there: it is removed (while still kubemend's), and the node restarted.
+          if (await nodeFileAbsent(session, f.path).catch(() => false)) {
+            absent.push(f.path);
+            io.stdout.write(`${visible(f.path)}: already gone (kubemend created it in ${id})\n`);
+          } else
+            io.stdout.write(
+              `${c.bold(`delete ${visible(f.path)}`)} (kubemend created it in ${id}; removed only while its sha256 is still ${visible(f.sha256) || 'the one kubemend wrote, which this backup does not record: it stays'})\n`,
+            );
           continue;
         }
         const [now, then] = await Promise.all([
@@ -133,11 +148,11 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         files: chosen.files,
       };
       await log('rollback-start', { backup: chosen.id }, chosen.id);
-      const { error, left } = await rollBack(session, run, model, gate, log);
+      const { error, left, restarted } = await rollBack(session, run, model, gate, log, { absent });
       board.endBatch();
       for (const l of leftNotes(target.name, left)) io.stderr.write(`kubemend: ${visible(l)}\n`);
       if (error) {
-        io.stderr.write(`kubemend: rollback of ${name} to ${id} failed: ${visible(error)}\n`);
+        io.stderr.write(errorLine(target.name, `rollback to ${chosen.id} failed: ${error}`, ec));
         return ExitCode.unreachable;
       }
       if (left.length > 0) {
@@ -146,7 +161,11 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
         );
         return ExitCode.findings;
       }
-      io.stdout.write(`${name}: restored to backup ${id}, restarted and healthy\n`);
+      io.stdout.write(
+        restarted
+          ? `${name}: restored to backup ${id}, restarted and healthy\n`
+          : `${name}: nothing to restore: every file is already as in backup ${id}; nothing was restarted\n`,
+      );
       return ExitCode.ok;
     } finally {
       await taken.lock.release();

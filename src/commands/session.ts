@@ -9,7 +9,7 @@ import { renderAuditTable } from '../report/table.js';
 import { PLAN_LINES, visible, visibleDeep } from '../report/visible.js';
 import { runApply } from './apply.js';
 import { loadGivenCertificates } from './fleet.js';
-import { buildAuditReport } from './audit.js';
+import { buildAuditReport, renderAuditErrors } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import { DEFAULT_INVENTORY, type CommonOptions } from './options.js';
 import { page } from './pager.js';
@@ -82,7 +82,7 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       loadGivenCertificates(opts.apiserverKubeletCert),
     );
     io.stdout.write(`\n${renderAuditTable(report, c, { width: io.stdout.columns })}`);
-    for (const e of report.errors) io.stdout.write(`${c.magenta('error:')} ${visible(e.error)}\n`);
+    io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
     const cmd = commandLine(opts);
     const unknownKeys = inspections.flatMap((i) =>
       !i.ok && i.error.kind === 'host-key-unknown' ? [i.target.name] : [],

@@ -4,7 +4,7 @@
  * callers never see a command line or parse a marker.
  */
 import type { IssueCert, PlannedChange } from '../plan/types.js';
-import { BACKUP_ROOT, runScript, scriptCommand } from './remote.js';
+import { BACKUP_ROOT, runScript, scriptCommand, StepError } from './remote.js';
 import type { HeldCommand, NodeSession } from './ssh/types.js';
 
 export type Restart = PlannedChange['restart'];
@@ -228,6 +228,17 @@ export async function listBackupMetadata(session: NodeSession): Promise<unknown[
 
 export async function readNodeFile(session: NodeSession, path: string): Promise<string> {
   return (await runScript(session, 'read-file', [path], { step: `read ${path}`, timeoutSec: 30 })).stdout;
+}
+
+/** Whether there is no file at `path` on the node (a dangling link is a file here); other failures throw. */
+export async function nodeFileAbsent(session: NodeSession, path: string): Promise<boolean> {
+  return readNodeFile(session, path).then(
+    () => false,
+    (e: unknown) => {
+      if (e instanceof StepError && e.reason === 'absent') return true;
+      throw e;
+    },
+  );
 }
 
 export async function nodeTime(session: NodeSession): Promise<number> {

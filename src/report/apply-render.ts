@@ -35,6 +35,11 @@ export interface ApplySummary {
   stoppedEarly?: string;
   /** The plan file applied, if any: "later" commands apply the same reviewed plan. */
   plan?: string;
+  /**
+   * How that plan was bound to its approval: its sha256, who signed it (when checked), and the
+   * options that pinned it, which the "later" commands carry too.
+   */
+  approval?: { sha256: string; signer?: { principal: string; key: string }; pins: readonly string[] };
   /** Findings the session did not apply: unticked by the user, or blocked (with why and the way out). */
   leftFindings?: readonly { node: string; control: string; blocked?: string }[];
 }
@@ -68,7 +73,9 @@ const LEFT = new Set(['skipped', 'blocked', 'stale', 'error']);
 /** Nodes and findings the run left alone, each with the command that would take it up later. */
 export function leftItems(s: ApplySummary, cmd: CommandLine): LeftItem[] {
   const again = (nodes: string) =>
-    s.plan ? cmd('apply', '--plan', s.plan, '-l', nodes) : cmd('apply', '-l', nodes);
+    s.plan
+      ? cmd('apply', '--plan', s.plan, ...(s.approval?.pins ?? []), '-l', nodes)
+      : cmd('apply', '-l', nodes);
   const items: LeftItem[] = [];
   for (const f of s.leftFindings ?? [])
     items.push(
@@ -114,6 +121,12 @@ export function renderApplySummary(
   const s = visibleDeep(given);
   const shown = new Set([...(opts.resultsShown ?? [])].map(visible));
   const lines = [c.bold(`kubemend apply ${s.runId}`)];
+  if (s.plan && s.approval) {
+    const { sha256, signer } = s.approval;
+    lines.push(
+      `plan ${s.plan}, sha256 ${sha256}${signer ? `, signed by ${signer.principal} (${signer.key})` : ', not signature-checked'}`,
+    );
+  }
   for (const o of s.outcomes) {
     if (LEFT.has(o.status)) continue; // listed once, under "Left as it was", with the way on
     const detail = [

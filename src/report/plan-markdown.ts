@@ -15,7 +15,7 @@ export function restartImpact(node: NodePlan): string[] {
 
 export interface PlanMarkdownOptions {
   /** The plan file written with --out, and its sha256: the ticket names exactly what was reviewed. */
-  file?: { path: string; sha256: string };
+  file?: { path: string; sha256: string; signature?: { path: string; key: string } };
   /** The command that applies this plan, with the options it needs. */
   applyCommand?: string;
   /** The audit results the plan was made from: each failure's evidence goes under its node. */
@@ -35,7 +35,13 @@ export function renderPlanMarkdown(plan: PlanFile, opts: PlanMarkdownOptions = {
     `${text(plan.tool)}, created ${text(plan.createdAt)}.`,
     '',
     ...(opts.file ? [`Plan file: ${code(opts.file.path)}, sha256 ${code(opts.file.sha256)}.`, ''] : []),
-    `Apply exactly this plan with ${code(apply)}: a node whose files changed since is refused (exit 4).`,
+    ...(opts.file?.signature
+      ? [
+          `Signed: ${code(opts.file.signature.path)} (OpenSSH signature, namespace ${code('kubemend-plan')}) by the key ${code(opts.file.signature.key)}; \`apply --allowed-signers FILE\` accepts the plan only with a valid signature by a principal of FILE.`,
+          '',
+        ]
+      : []),
+    `Apply exactly this plan with ${code(apply)}: ${opts.file ? 'a plan file with another sha256 is refused before any node is contacted (exit 2), and ' : ''}a node whose files changed since is refused (exit 4).`,
     '',
     '| node | address | role | layout | status | files | restart impact |',
     '|---|---|---|---|---|---|---|',

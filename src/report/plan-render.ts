@@ -49,7 +49,7 @@ export function renderPlanText(given: PlanFile, c: Colors): string {
           ? c.yellow(`${n.changes.length} change${n.changes.length > 1 ? 's' : ''}`)
           : n.status === 'blocked'
             ? c.red('blocked')
-            : c.magenta(`error: ${n.error ?? ''}`);
+            : c.magenta('not planned: the node could not be read (the error is on stderr)');
     out.push(head + status);
     for (const w of n.warnings ?? []) out.push(`  ${c.yellow('warning:')} ${w}`);
     for (const i of n.issue ?? [])

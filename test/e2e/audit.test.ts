@@ -123,7 +123,9 @@ describe.skipIf(!info)('kubemend audit on the lab', () => {
     );
     const refused = await kubemend(['audit', '-i', inv]);
     expect(refused.code).toBe(3);
-    expect(refused.stdout).toContain('--accept-new-host-keys');
+    // The way out is on the error line, which names the node and goes to stderr.
+    expect(refused.stderr).toMatch(new RegExp(`^error: ${node.name}: host key of .* is not known`, 'm'));
+    expect(refused.stderr).toContain('--accept-new-host-keys');
     const accepted = await kubemend(['audit', '-i', inv, '--accept-new-host-keys']);
     expect(accepted.code).not.toBe(3);
     expect(readFileSync(kh, 'utf8')).toContain(node.host);

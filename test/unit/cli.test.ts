@@ -2,27 +2,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandWord, main } from '../../src/cli.js';
-import type { Io } from '../../src/commands/io.js';
+import { commandWord } from '../../src/cli.js';
+import { cliRunner } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubemend-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The CLI with captured output and no terminal, as CI runs it. */
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-    stdinIsTTY: false,
-    env: { HOME: dir },
-    now: () => new Date('2026-11-22T03:00:00Z'),
-    interrupted: () => false,
-  };
-  const code = await main(argv, io);
-  return { code, stdout, stderr };
-}
+const cli = cliRunner({ HOME: dir });
 
 describe('the command line', () => {
   it('--version and --help answer with exit 0; help lists every command and the exit codes', async () => {

@@ -388,6 +388,16 @@ describe('the inflight record, the journal and the lock', () => {
     expect(run('read-file', ['-n']).code).not.toBe(0);
     expect(canaries()).toEqual([]);
   });
+
+  it('read-file tells a file that is not there (rollback: a created file already gone) from one it cannot read', () => {
+    const gone = run('read-file', [target('gone.conf')]);
+    expect(gone.code).toBe(1);
+    expect(scriptFailure(gone.stderr)?.reason).toBe('absent');
+    symlinkSync(target('nowhere'), target('dangling.conf'));
+    const dangling = run('read-file', [target('dangling.conf')]);
+    expect(dangling.code).not.toBe(0);
+    expect(scriptFailure(dangling.stderr)?.reason).not.toBe('absent');
+  });
 });
 
 describe('the health scripts pass their URL as one argument', () => {

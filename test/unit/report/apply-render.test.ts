@@ -67,6 +67,28 @@ describe('the end screen of an apply', () => {
     expect(fromPlan).toMatch(/later: kubemend apply .* --plan change\.plan\.json -l w-2/);
   });
 
+  it('names the plan that ran, its sha256 and signer; the commands for later keep the same pins', () => {
+    const out = renderApplySummary(
+      {
+        ...summary,
+        plan: 'change.plan.json',
+        approval: {
+          sha256: 'ab'.repeat(32),
+          signer: { principal: 'alice@example.com', key: 'ED25519 SHA256:abc' },
+          pins: ['--allowed-signers', 'allowed signers'],
+        },
+      },
+      c,
+      { cmd },
+    );
+    expect(out).toContain(
+      `plan change.plan.json, sha256 ${'ab'.repeat(32)}, signed by alice@example.com (ED25519 SHA256:abc)`,
+    );
+    expect(out).toMatch(
+      /later: kubemend apply .* --plan change\.plan\.json --allowed-signers 'allowed signers' -l w-2/,
+    );
+  });
+
   it('says the rollout stopped only when told so; nothing is left on a clean run', () => {
     const clean = renderApplySummary(
       { ...summary, outcomes: summary.outcomes.slice(0, 1), leftFindings: [] },
