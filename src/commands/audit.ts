@@ -14,7 +14,6 @@ import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
-import { visible } from '../report/visible.js';
 import type { GivenCertificate } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
 import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';

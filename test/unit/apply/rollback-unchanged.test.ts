@@ -80,7 +80,7 @@ describe('a rollback with nothing to restore', () => {
       },
       { absent: [DROPIN] },
     );
-    expect(r).toEqual({ restarted: false });
+    expect(r).toEqual({ left: [], restarted: false });
     expect(n.steps).not.toContain('restart-kubelet');
     expect(n.pid()).toBe(100);
     expect(events).toEqual(['nothing-to-restore']);
@@ -95,7 +95,7 @@ describe('a rollback with nothing to restore', () => {
       const r = await rollBack(n.session, run([modified, created]), model, gate, () => Promise.resolve(), {
         absent,
       });
-      expect(r).toEqual({ restarted: true });
+      expect(r).toEqual({ left: [], restarted: true });
       expect(n.steps).toContain('restart-kubelet');
     }
   });
