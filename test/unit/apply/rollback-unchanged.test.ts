@@ -103,6 +103,7 @@ describe('a rollback with nothing to restore', () => {
   it("a dead run's recovery (no `unlessUnchanged`) always restarts: the kubelet may still run its change", async () => {
     const n = node('unchanged 0\n');
     expect(await rollBack(n.session, run([modified]), model, gate, () => Promise.resolve())).toEqual({
+      left: [],
       restarted: true,
     });
     expect(n.steps).toContain('restart-kubelet');
