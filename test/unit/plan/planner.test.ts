@@ -171,6 +171,49 @@ describe('plan on a kubeadm control plane failing both controls', () => {
   });
 });
 
+describe("hostile files: a parse failure is the node's error naming the file, never a crash", () => {
+  // Nine anchors, each nine aliases of the one before: 9^9 values once expanded.
+  const aliasBomb = [
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    ...'bcdefghi'.split('').map((k, i) => {
+      const prev = 'abcdefghi'[i]!;
+      return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]`;
+    }),
+    '',
+  ].join('\n');
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}\n`;
+
+  it.each([
+    ['an alias bomb', aliasBomb, 'Excessive alias count'],
+    ['brackets nested 100000 deep', deep(100_000), 'nests [ and { more than 256 deep'],
+  ])('%s in the static pod directory: audit error and a blocked plan, naming the file', (_, text, why) => {
+    const bad = '/etc/kubernetes/manifests/zz-bomb.yaml';
+    const node = kubeadmCp();
+    node.files = { ...node.files, [bad]: text };
+    const model = nodeModel(fakeFacts(node));
+    const results = runControls('n1', model, CONTROLS, new Date());
+    const apiserver = results.find((r) => r.control === 'apiserver-kubelet-client-cert')!;
+    expect(apiserver.status).toBe('error');
+    expect(apiserver.reason).toContain(`${bad} does not parse`);
+    expect(apiserver.reason).toContain(why);
+    expect(plan(node, pb('kubeadm')).status).toBe('blocked');
+  });
+
+  it.each([
+    ['an alias bomb', aliasBomb, 'Excessive alias count'],
+    ['brackets nested 100000 deep', deep(100_000), 'nests [ and { more than 256 deep'],
+  ])('%s as the kubelet config: audit error naming the file, plan blocked', (_, text, why) => {
+    const node = kubeadmCp();
+    node.files = { ...node.files, '/var/lib/kubelet/config.yaml': text };
+    const results = runControls('n1', nodeModel(fakeFacts(node)), CONTROLS, new Date());
+    const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
+    expect(kubelet.status).toBe('error');
+    expect(kubelet.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
+    expect(kubelet.reason).toContain(why);
+    expect(plan(node, pb('kubeadm')).status).toBe('blocked');
+  });
+});
+
 describe('plan on kubelet layouts', () => {
   const al2023 = (withDropInDir: boolean): FakeNode => {
     const env = fixture('eks-al2023/environment');
