@@ -11,6 +11,8 @@ export interface Sourced<T> {
   value: T;
   file: string;
   line: number;
+  /** The key as written (identityFile, ansible_ssh_private_key_file…), where a later check names it. */
+  key?: string;
 }
 
 /**
@@ -190,7 +192,12 @@ export function parsePath(raw: unknown, ctx: FieldContext, example: string): Sou
       `${ctx.key} ${JSON.stringify(value)} holds a quote, a backslash or a control character`,
       'rename the file, or point at it through a path without them',
     );
-  return sourced(ctx, resolveUserPath(value, ctx.baseDir, ctx.homeDir));
+  return {
+    value: resolveUserPath(value, ctx.baseDir, ctx.homeDir),
+    file: ctx.file,
+    line: ctx.line,
+    key: ctx.key,
+  };
 }
 
 export function parseBecome(raw: unknown, ctx: FieldContext): Sourced<'none' | 'sudo'> | undefined {
