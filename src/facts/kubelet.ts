@@ -207,7 +207,7 @@ function readKubelet(facts: NodeFacts): KubeletView {
   let argvSource = '';
   const unitWords =
     service?.execStart !== undefined
-      ? expandExecStart(service.execStart, serviceEnvironment(service, readFile))
+      ? expandExecStart(service.execStart, serviceEnvironment(service, readFile), service.files[0]?.path)
       : [];
   if (process) {
     argvSource = `/proc/${process.pid}/cmdline`;

@@ -214,6 +214,84 @@ describe("hostile files: a parse failure is the node's error naming the file, ne
   });
 });
 
+describe('systemd escapes in the kubelet unit are undone before the unit is compared with the kubelet', () => {
+  const withUnit = (
+    execStart: string,
+    argv: string[],
+    config: string,
+    extra: Partial<FakeNode> = {},
+  ): FakeNode => ({
+    processes: [{ pid: 20, comm: 'kubelet', argv }],
+    kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: `[Unit]\n[Service]\n${execStart}\n` }],
+    files: {
+      [config]: fixture('kubeadm/config.commented.yaml'),
+      [`${PKI}/ca.crt`]: pki.caCrt,
+    },
+    ...extra,
+  });
+
+  it('a --config path holding $ (written $$ in the unit) is planned, not blocked', () => {
+    const config = '/etc/kube$let/config.yaml';
+    const p = plan(
+      withUnit(
+        'ExecStart=/usr/bin/kubelet --config=/etc/kube$$let/config.yaml',
+        ['/usr/bin/kubelet', `--config=${config}`],
+        config,
+      ),
+      pb('kubeadm'),
+    );
+    expect(p.blocked).toEqual([]);
+    expect(p.status).toBe('change');
+    expect(p.changes.map((c) => c.path)).toEqual([config]);
+  });
+
+  it.each([
+    [
+      '%% for a percent sign',
+      'ExecStart=/usr/bin/kubelet --config=/etc/kube%%let/config.yaml',
+      '/etc/kube%let/config.yaml',
+    ],
+    [
+      '%N and %p: the unit name without its suffix',
+      'ExecStart=/usr/bin/kubelet --config=/etc/%N/%p.yaml',
+      '/etc/kubelet/kubelet.yaml',
+    ],
+    [
+      '%n: the full unit name',
+      'ExecStart=/usr/bin/kubelet --config=/etc/k8s/%n.yaml',
+      '/etc/k8s/kubelet.service.yaml',
+    ],
+    [
+      "%S, %E and %t: the system manager's directories",
+      'ExecStart=/usr/bin/kubelet --config=%S/kubelet/config.yaml --cert-dir=%t/kubelet --v=2',
+      '/var/lib/kubelet/config.yaml',
+    ],
+    ["%h: root's home", 'ExecStart=/usr/bin/kubelet --config=%h/kubelet.yaml', '/root/kubelet.yaml'],
+    ['\\x41, a C escape', 'ExecStart=/usr/bin/kubelet --config=/etc/\\x41/config.yaml', '/etc/A/config.yaml'],
+    [
+      '\\t inside double quotes',
+      'ExecStart=/usr/bin/kubelet "--config=/etc/a\\tb/config.yaml"',
+      '/etc/a\tb/config.yaml',
+    ],
+    [
+      '\\\\ for a backslash',
+      'ExecStart=/usr/bin/kubelet --config=/etc/a\\\\b/config.yaml',
+      '/etc/a\\b/config.yaml',
+    ],
+    [
+      '$$ inside ${VAR}-expanded text stays as the variable says',
+      'Environment="CFG=/etc/k$$/config.yaml"\nExecStart=/usr/bin/kubelet --config=${CFG}',
+      '/etc/k$$/config.yaml',
+    ],
+  ])('%s: read as the kubelet runs it, and planned', (_, execStart, config) => {
+    const argv = ['/usr/bin/kubelet', `--config=${config}`];
+    if (execStart.includes('--cert-dir')) argv.push('--cert-dir=/run/kubelet', '--v=2');
+    const p = plan(withUnit(execStart, argv, config), pb('kubeadm'));
+    expect(p.blocked).toEqual([]);
+    expect(p.changes.map((c) => c.path)).toEqual([config]);
+  });
+});
+
 describe('plan on kubelet layouts', () => {
   const al2023 = (withDropInDir: boolean): FakeNode => {
     const env = fixture('eks-al2023/environment');
