@@ -93,33 +93,10 @@ function serviceLines(text: string): { text: string; lineNumber: number }[] {
   return out;
 }
 
-/** Splits a systemd command line or Environment= value into words, honouring quotes. */
+/** A unit value's words as systemd splits them (quotes, C escapes); on a line systemd refuses, plain whitespace words. */
 export function splitWords(line: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] ?? '';
-    if (c === '"' || c === "'") {
-      const end = line.indexOf(c, i + 1);
-      const stop = end < 0 ? line.length : end;
-      cur += line.slice(i + 1, stop).replace(/\\(.)/g, '$1');
-      i = stop;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
-    } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(cur);
-  return words;
+  const words = systemdWords(line);
+  return words.ok ? words.value : line.split(/\s+/).filter(Boolean);
 }
 
 export function serviceModel(files: UnitFile[]): ServiceModel {
