@@ -488,6 +488,22 @@ describe('exec', () => {
     }
   });
 
+  it('the system ssh transport bounds the lock holder the same way', async () => {
+    const flood = await directSession({ ssh: 'openssh' });
+    try {
+      const held = await flood.hold('echo LOCKED; exec yes', { maxBytes: 64 * 1024 });
+      expect(held.firstLine).toBe('LOCKED');
+      await vi.waitFor(() => expect(held.failure?.()).toBeDefined(), { timeout: 5000 });
+      expect(held.failure?.()).toMatch(/^n1: lock: the lock holder sent more than 65536 bytes on stdout/);
+      const err = await nodeErrorOf(flood.exec('true'));
+      expect(err.kind).toBe('unreachable');
+      expect(err.message).toContain('lock holder sent more than 65536 bytes');
+      await held.release();
+    } finally {
+      await flood.close();
+    }
+  });
+
   it('a lock holder that floods stderr, or never ends its first line, is stopped too', async () => {
     for (const command of ['exec yes >&2', "exec tr -d '\\n' </dev/zero"]) {
       const flood = await directSession();
