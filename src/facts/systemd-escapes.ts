@@ -106,6 +106,7 @@ function cEscape(text: string, i: number): { char: string; length: number } | un
  * Splits a value into words as systemd's extract_first_word does: whitespace separates, '…' and
  * "…" group (anywhere in a word), and with `cEscapes` (unit files) backslash escapes are C escapes;
  * without (a variable's value split for `$NAME`), a backslash takes the next character as it is.
+ * Unbalanced quoting is the one error: systemd then ignores the whole line.
  */
 export function systemdWords(text: string, cEscapes = true): Read<string[]> {
   const words: string[] = [];
@@ -115,13 +116,13 @@ export function systemdWords(text: string, cEscapes = true): Read<string[]> {
   for (let i = 0; i < text.length; i++) {
     const c = text[i] ?? '';
     if (c === '\\') {
-      if (i + 1 >= text.length) return { ok: false, error: 'it ends with a lone backslash' };
-      if (cEscapes) {
+      if (i + 1 >= text.length) word += c;
+      else if (cEscapes) {
+        // An unknown escape (`\.` in a grep pattern) keeps its backslash: systemd warns "Ignoring
+        // unknown escape sequences" and reads the word again with EXTRACT_CUNESCAPE_RELAX.
         const e = cEscape(text, i + 1);
-        if (!e)
-          return { ok: false, error: `it holds the escape \\${text[i + 1] ?? ''}, which systemd refuses` };
-        word += e.char;
-        i += e.length;
+        word += e ? e.char : `\\${text[i + 1] ?? ''}`;
+        i += e ? e.length : 1;
       } else word += text[++i];
       inWord = true;
     } else if (quote !== undefined) {

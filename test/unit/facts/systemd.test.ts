@@ -87,6 +87,11 @@ describe('systemd escapes, as systemd reads them (one small unit per form)', () 
       ['/k', 'a\tb', 'c\nd', 'e f', 'g\\h'],
     ],
     [
+      'an unknown escape keeps its backslash (systemd warns and reads the word relaxed)',
+      'ExecStart=/k --pattern=a\\.b',
+      ['/k', '--pattern=a\\.b'],
+    ],
+    [
       'Environment= values are unescaped too (%% and C escapes)',
       'Environment="P=/etc/50%%/\\x41"\nExecStart=/k --config=${P}',
       ['/k', '--config=/etc/50%/A'],
