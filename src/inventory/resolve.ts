@@ -106,6 +106,14 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
       const host = config.hostName ? expandHostName(config.hostName.value, hop.host) : hop.host;
       const user = hop.user ?? config.user?.value ?? ctx.localUser;
       const port = hop.port ?? config.port?.value ?? defaultPort;
+      const of = chain.find((k) => k.startsWith('node:'))?.slice('node:'.length);
+      checkSshConfigValues(
+        `${of ? `node '${of}': ` : ''}jump host '${hop.host}'`,
+        { host, user },
+        hop.user === undefined,
+        config,
+        ctx.problems,
+      );
       if (index === 0) {
         const own = sshProxy(config, ctx);
         if (own) result.push(...hops(own, [...chain, key]));
@@ -147,34 +155,44 @@ function checkAddress(
   config: SshHostConfig,
   problems: Problems,
 ): void {
-  const node = `node '${spec.name}'`;
   if (!spec.fields.host) {
     const bad = hostProblem(resolved.alias);
     if (bad)
       problems.add(
         spec.file,
         spec.line,
-        `${node} has no host, so its name is dialled, and ${bad}`,
+        `node '${spec.name}' has no host, so its name is dialled, and ${bad}`,
         'give the node a host: field',
       );
   }
+  checkSshConfigValues(`node '${spec.name}'`, resolved, !spec.fields.user, config, problems);
+}
+
+/** HostName and User that ~/.ssh/config gave a node or a jump host (they reach ssh's ProxyJump). */
+function checkSshConfigValues(
+  who: string,
+  resolved: { host: string; user: string },
+  userFromConfig: boolean,
+  config: SshHostConfig,
+  problems: Problems,
+): void {
   if (config.hostName) {
     const bad = hostProblem(resolved.host);
     if (bad)
       problems.add(
         config.hostName.file,
         config.hostName.line,
-        `${node}: HostName ${bad}`,
+        `${who}: HostName ${bad}`,
         `write ${HOST_RULE}`,
       );
   }
-  if (!spec.fields.user && config.user && resolved.user === config.user.value) {
+  if (userFromConfig && config.user && resolved.user === config.user.value) {
     const bad = userProblem(resolved.user);
     if (bad)
       problems.add(
         config.user.file,
         config.user.line,
-        `${node}: User ${bad}`,
+        `${who}: User ${bad}`,
         `write a login name: ${USER_RULE}`,
       );
   }

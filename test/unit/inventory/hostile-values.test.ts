@@ -83,6 +83,28 @@ describe('inventory values that would reach a shell are refused by kubemend itse
     ]);
   });
 
+  it('a jump host named in the inventory but resolved through ~/.ssh/config is checked too', async () => {
+    const details = await refused(
+      yaml`
+        nodes:
+          a: { host: 10.0.0.1, proxyJump: bastion }
+      `,
+      yaml`
+        Host bastion
+          HostName gw$(id)
+          User x$(id)
+      `,
+    );
+    expect(details).toEqual([
+      expect.stringMatching(
+        /^~\/\.ssh\/config:2: node 'a': jump host 'bastion': HostName 'gw\$\(id\)' is not a host name/,
+      ),
+      expect.stringMatching(
+        /^~\/\.ssh\/config:3: node 'a': jump host 'bastion': User 'x\$\(id\)' is not a user name/,
+      ),
+    ]);
+  });
+
   it('Ansible: ansible_user, ansible_host and a -o ProxyJump= in ansible_ssh_common_args', async () => {
     const details = await refused(
       yaml`
