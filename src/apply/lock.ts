@@ -49,8 +49,10 @@ export function describeOwner(raw: string): string {
 export async function takeNodeLock(session: NodeSession, runId: string, since: Date): Promise<LockResult> {
   const owner: LockOwner = { runId, tool: TOOL, since: since.toISOString(), by: controllerIdentity() };
   const lock = await holdLock(session, JSON.stringify(owner));
-  if (lock.firstLine === 'LOCKED') return { ok: true, lock };
+  const flooded = lock.failure?.();
+  if (lock.firstLine === 'LOCKED' && !flooded) return { ok: true, lock };
   await lock.release();
+  if (flooded) return { ok: false, owner: '', reason: flooded };
   const missing = { NOFLOCK: 'flock (util-linux)', NOTIMEOUT: 'timeout (coreutils)' }[lock.firstLine];
   if (missing)
     return {

@@ -41,5 +41,8 @@ export function issuedBy(cert: X509Certificate, cas: readonly X509Certificate[])
 }
 
 export function describeCert(cert: X509Certificate): string {
-  return `subject "${cert.subject.replaceAll('\n', ', ')}", valid until ${new Date(cert.validTo).toISOString().slice(0, 10)}`;
+  // A date JavaScript cannot hold is shown as the certificate says it, not thrown.
+  const until = new Date(cert.validTo);
+  const day = Number.isNaN(until.getTime()) ? cert.validTo : until.toISOString().slice(0, 10);
+  return `subject "${cert.subject.replaceAll('\n', ', ')}", valid until ${day}`;
 }

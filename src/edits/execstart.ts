@@ -13,7 +13,8 @@
  *   arguments inside one word).
  */
 import { parseFlags } from '../facts/flags.js';
-import { splitWords } from '../facts/systemd.js';
+import { expandExecStart } from '../facts/systemd.js';
+import { escapeExecStartWord, runWord } from '../facts/systemd-escapes.js';
 import { assertOneLine, EditError, result, type EditResult } from './result.js';
 import { applySplices, lineContentEnd, lineStart, nextLineStart, type Splice } from './text.js';
 
@@ -92,14 +93,9 @@ function findExecStart(text: string): Directive | undefined {
   return found;
 }
 
-/** The command's words as systemd reads them (prefixes such as `-` dropped). */
+/** The command's words as the command gets them (specifiers, escapes and `$$` undone; prefixes such as `-` dropped). */
 const wordsOf = (d: Directive) =>
-  splitWords(
-    d.tokens
-      .map((t) => t.text)
-      .join(' ')
-      .replace(/^[-@+!:|]+/, ''),
-  );
+  expandExecStart({ line: d.tokens.map((t) => t.text).join(' '), source: '' }, new Map()).map((w) => w.text);
 
 /**
  * Sets `--name=value` on the ExecStart= line of a unit file or drop-in. Throws EditError when the
@@ -109,7 +105,8 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
   const name = flag.replace(/^--?/, '');
   if (!/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(name)) throw new EditError(`not a flag name: ${flag}`);
   assertOneLine(`--${name}`, value);
-  if (value === '' || /[\s"'\\`$%;]/.test(value))
+  // $, % and \ are escaped as systemd reads them back ($$, %%, \\); whitespace and quotes would need quoting.
+  if (value === '' || /[\s"';]/.test(value))
     throw new EditError(`--${name} value ${JSON.stringify(value)} needs quoting; set it by hand`);
   const d = findExecStart(text);
   if (!d) throw new EditError('has no ExecStart= line in its [Service] section');
@@ -120,7 +117,8 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
   if (before.includes(';'))
     throw new EditError('its ExecStart= runs more than one command (a lone ";"); set the flag by hand');
   const wanted = `--${name}=${value}`;
-  const unquote = (s: string) => splitWords(s)[0] ?? '';
+  const written = `--${name}=${escapeExecStartWord(value)}`;
+  const unquote = runWord;
   const splices: Splice[] = [];
   let found = false;
   for (let i = 1; i < d.tokens.length; i++) {
@@ -128,7 +126,7 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
     const word = unquote(t.text);
     if (word.startsWith(`--${name}=`)) {
       found = true;
-      if (word !== wanted) splices.push({ start: t.start, end: t.end, text: wanted });
+      if (word !== wanted) splices.push({ start: t.start, end: t.end, text: written });
     } else if (word === `--${name}`) {
       found = true;
       const next = d.tokens[i + 1];
@@ -139,12 +137,13 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
           `--${name} is followed by ${JSON.stringify(unquote(next.text))}, which the kubelet takes as its value; set --${name} by hand`,
         );
       if (next) {
-        if (unquote(next.text) !== value) splices.push({ start: next.start, end: next.end, text: value });
+        if (unquote(next.text) !== value)
+          splices.push({ start: next.start, end: next.end, text: escapeExecStartWord(value) });
         i++;
-      } else splices.push({ start: t.start, end: t.end, text: wanted });
+      } else splices.push({ start: t.start, end: t.end, text: written });
     }
   }
-  if (!found) splices.push(insertion(text, d, wanted));
+  if (!found) splices.push(insertion(text, d, written));
   const out = applySplices(text, splices);
   check(before, findExecStart(out), name, value);
   return result(text, out);

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { parseFlags, type Flag } from './flags.js';
+import { nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 export const DEFAULT_STATIC_POD_DIR = '/etc/kubernetes/manifests';
@@ -55,17 +55,14 @@ function containerArgv(container: Record<string, unknown>): string[] | undefined
 
 /** Parses a static pod file; returns the kube-apiserver flags, or undefined when it is some other pod. */
 export function manifestFlags(path: string, text: string): ManifestView | undefined {
-  let docs;
-  try {
-    docs = parseAllDocuments(text);
-  } catch (e) {
-    return { path, flags: [], error: `${path} does not parse: ${(e as Error).message}` };
-  }
-  if (!Array.isArray(docs)) return undefined;
-  for (const doc of docs) {
+  const docs = nodeYamlDocuments(path, text);
+  if (!docs.ok) return { path, flags: [], error: docs.error };
+  for (const doc of docs.value) {
     if (doc.errors.length > 0)
       return { path, flags: [], error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
-    const pod = doc.toJS() as Record<string, unknown> | null;
+    const value = nodeYamlValue(path, doc);
+    if (!value.ok) return { path, flags: [], error: value.error };
+    const pod = value.value as Record<string, unknown> | null;
     const containers = (pod?.['spec'] as Record<string, unknown> | undefined)?.['containers'];
     if (!Array.isArray(containers)) continue;
     const meta = (pod?.['metadata'] as Record<string, unknown> | undefined) ?? {};

@@ -40,11 +40,16 @@ function unquote(value: string): string {
     } else if (c === '"') {
       i++;
       while (i < value.length && value[i] !== '"') {
-        if (value[i] === '\\' && i + 1 < value.length) i++;
+        // systemd's env-file.c: inside double quotes only \" \\ \` \$ are escapes; `\n` stays two characters.
+        if (value[i] === '\\' && i + 1 < value.length && '"\\`$'.includes(value[i + 1] ?? '')) i++;
         out += value[i];
         i++;
       }
       i++;
+    } else if (c === '\\' && i + 1 < value.length) {
+      // Unquoted, a backslash takes the next character as it is.
+      out += value[i + 1];
+      i += 2;
     } else if (/\s/.test(c)) {
       // Unquoted trailing whitespace is dropped; inner whitespace is kept as one space.
       const rest = value.slice(i).trim();

@@ -1,5 +1,4 @@
 import { posix } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { lastFlag, parseFlags, type Flag } from './flags.js';
 import {
   expandExecStart,
@@ -10,6 +9,7 @@ import {
   type Word,
 } from './systemd.js';
 import { deletedBy, dropInSpellings, effectiveField, type MergeLayer } from './kubelet-merge.js';
+import { nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 const CA_PATH = ['authentication', 'x509', 'clientCAFile'] as const;
@@ -112,8 +112,9 @@ function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 
   try {
     // As the kubelet's YAML decoder: the first document counts (a trailing `---` is harmless), and
     // YAML 1.1 merge keys (`<<: *anchor`) merge.
-    const docs = parseAllDocuments(content, { uniqueKeys: kind === 'drop-in', merge: true });
-    const doc = Array.isArray(docs) ? docs[0] : undefined;
+    const docs = nodeYamlDocuments(path, content, { uniqueKeys: kind === 'drop-in', merge: true });
+    if (!docs.ok) return { path, format, error: docs.error };
+    const doc = docs.value[0];
     if (!doc) return { path, format, error: `${path} holds no YAML document` };
     const duplicate = doc.errors.find((e) => e.code === 'DUPLICATE_KEY');
     if (duplicate)
@@ -124,7 +125,9 @@ function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 
       };
     if (doc.errors.length > 0)
       return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
-    const data: unknown = doc.toJS();
+    const value = nodeYamlValue(path, doc);
+    if (!value.ok) return { path, format, error: value.error };
+    const data = value.value;
     if (!data || typeof data !== 'object' || Array.isArray(data))
       return { path, format, error: `${path} is not a KubeletConfiguration object` };
     const obj = data as Record<string, unknown>;
@@ -204,7 +207,7 @@ function readKubelet(facts: NodeFacts): KubeletView {
   let argvSource = '';
   const unitWords =
     service?.execStart !== undefined
-      ? expandExecStart(service.execStart, serviceEnvironment(service, readFile))
+      ? expandExecStart(service.execStart, serviceEnvironment(service, readFile), service.files[0]?.path)
       : [];
   if (process) {
     argvSource = `/proc/${process.pid}/cmdline`;

@@ -1,4 +1,12 @@
 import { parseEnvFile } from './envfile.js';
+import {
+  isEnvName,
+  replaceInWord,
+  resolveSpecifiers,
+  systemdWords,
+  unitSpecifiers,
+  wholeWordVariable,
+} from './systemd-escapes.js';
 
 /** One word of an expanded ExecStart, with the file that put it there. */
 export interface Word {
@@ -85,37 +93,15 @@ function serviceLines(text: string): { text: string; lineNumber: number }[] {
   return out;
 }
 
-/** Splits a systemd command line or Environment= value into words, honouring quotes. */
+/** A unit value's words as systemd splits them (quotes, C escapes); on a line systemd refuses, plain whitespace words. */
 export function splitWords(line: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let inWord = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] ?? '';
-    if (c === '"' || c === "'") {
-      const end = line.indexOf(c, i + 1);
-      const stop = end < 0 ? line.length : end;
-      cur += line.slice(i + 1, stop).replace(/\\(.)/g, '$1');
-      i = stop;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
-    } else if (c === '\\' && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(cur);
-  return words;
+  const words = systemdWords(line);
+  return words.ok ? words.value : line.split(/\s+/).filter(Boolean);
 }
 
 export function serviceModel(files: UnitFile[]): ServiceModel {
   const model: ServiceModel = { files, execStartPre: [], environment: [], environmentFiles: [] };
+  const specifiers = unitSpecifiers(files[0]?.path);
   for (const file of files) {
     for (const { text: line, lineNumber } of serviceLines(file.text)) {
       const eq = line.indexOf('=');
@@ -129,7 +115,9 @@ export function serviceModel(files: UnitFile[]): ServiceModel {
         if (!value) model.execStartPre = [];
         else model.execStartPre.push({ line: value, source: file.path });
       } else if (key === 'Environment') {
-        for (const word of splitWords(value)) {
+        // Specifiers, then quotes and C escapes, as systemd reads it; a line it cannot read it ignores.
+        const words = systemdWords(resolveSpecifiers(value, specifiers));
+        for (const word of words.ok ? words.value : []) {
           const e = word.indexOf('=');
           if (e > 0)
             model.environment.push({ name: word.slice(0, e), value: word.slice(e + 1), source: file.path });
@@ -142,8 +130,9 @@ export function serviceModel(files: UnitFile[]): ServiceModel {
         if (!value) model.environmentFiles = [];
         else {
           const optional = value.startsWith('-');
+          const written = optional ? value.slice(1) : value;
           model.environmentFiles.push({
-            path: optional ? value.slice(1) : value,
+            path: resolveSpecifiers(written, specifiers),
             optional,
             source: file.path,
           });
@@ -178,39 +167,51 @@ export function serviceEnvironment(
 }
 
 /**
- * ExecStart as systemd expands it: `$VAR` alone becomes several words (split on whitespace),
- * `${VAR}` stays one word, an unset variable expands to nothing. Prefixes such as `-` are dropped.
+ * ExecStart as the kubelet gets it (systemd-escapes.ts): specifiers resolved and C escapes undone
+ * when the unit is read; then `$VAR` alone becomes several words (split on whitespace, quotes
+ * group), `${VAR}` inside a word its value, `$$` a dollar sign; an unset variable expands to
+ * nothing. Prefixes such as `-` are dropped. Undefined when systemd could not read the line either.
  */
-export function expandExecStart(
+export function readExecStart(
   execStart: { line: string; source: string },
   env: Map<string, EnvValue>,
-): Word[] {
+  fragmentPath?: string,
+): { ok: true; words: Word[] } | { ok: false; error: string } {
+  const split = systemdWords(resolveSpecifiers(execStart.line, unitSpecifiers(fragmentPath)));
+  if (!split.ok)
+    return { ok: false, error: `the ExecStart= in ${execStart.source} cannot be read: ${split.error}` };
   const words: Word[] = [];
-  const raw = splitWords(execStart.line.replace(/^[-@+!:]+/, ''));
-  for (const word of raw) {
-    const alone = /^\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})$/.exec(word);
-    if (alone) {
-      const name = alone[1] ?? alone[2] ?? '';
-      const v = env.get(name);
+  for (const [index, raw] of split.value.entries()) {
+    const word = index === 0 ? raw.replace(/^[-@+!:|]+/, '') : raw;
+    const name = wholeWordVariable(word);
+    if (name !== undefined) {
+      // An invalid name is dropped like an unset one.
+      const v = isEnvName(name) ? env.get(name) : undefined;
       if (!v) continue;
-      if (alone[1] !== undefined) {
-        for (const part of v.value.split(/\s+/).filter(Boolean))
-          words.push({ text: part, source: v.source, variable: name });
-      } else {
-        words.push({ text: v.value, source: v.source, variable: name });
-      }
+      const parts = systemdWords(v.value, false);
+      for (const part of parts.ok ? parts.value : v.value.split(/\s+/).filter(Boolean))
+        words.push({ text: part, source: v.source, variable: name });
       continue;
     }
     let usedVar: { name: string; source: string } | undefined;
-    const text = word.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a, b) => {
-      const name = (a ?? b) as string;
-      const v = env.get(name);
-      if (v) usedVar = { name, source: v.source };
-      return v?.value ?? '';
-    });
+    const text = replaceInWord(
+      word,
+      (n) => env.get(n)?.value,
+      (n) => (usedVar = { name: n, source: env.get(n)?.source ?? execStart.source }),
+    );
     words.push(
       usedVar ? { text, source: usedVar.source, variable: usedVar.name } : { text, source: execStart.source },
     );
   }
-  return words;
+  return { ok: true, words };
+}
+
+/** readExecStart's words, or none when systemd could not read the line. */
+export function expandExecStart(
+  execStart: { line: string; source: string },
+  env: Map<string, EnvValue>,
+  fragmentPath?: string,
+): Word[] {
+  const read = readExecStart(execStart, env, fragmentPath);
+  return read.ok ? read.words : [];
 }

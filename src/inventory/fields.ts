@@ -3,6 +3,7 @@ import type { Problems } from './problems.js';
 import { describe } from './yaml-source.js';
 import { resolveUserPath } from './paths.js';
 import { parseProxyJump } from './jump.js';
+import { HOST_RULE, hostProblem, userProblem } from './address.js';
 import type { JumpSpec } from './jump.js';
 
 /** A value and the line that set it, so later checks (loops, become method) can point at it. */
@@ -10,6 +11,8 @@ export interface Sourced<T> {
   value: T;
   file: string;
   line: number;
+  /** The key as written (identityFile, ansible_ssh_private_key_file…), where a later check names it. */
+  key?: string;
 }
 
 /**
@@ -143,6 +146,8 @@ export function parseHost(raw: unknown, ctx: FieldContext): Sourced<string> | un
       `put the user in its own field: user: ${value.split('@')[0]}`,
     );
   }
+  const bad = hostProblem(value);
+  if (bad) return problem(ctx, `${ctx.key} ${bad}`, `write ${HOST_RULE}`);
   return sourced(ctx, value);
 }
 
@@ -170,6 +175,8 @@ export function parseUser(raw: unknown, ctx: FieldContext): Sourced<string> | un
   if (/[\s@:]/.test(value)) {
     return problem(ctx, `${ctx.key} '${value}' is not a user name`, 'write only the login name, e.g. admin');
   }
+  const bad = userProblem(value);
+  if (bad) return problem(ctx, `${ctx.key} ${bad}`, 'write only the login name, e.g. admin');
   return sourced(ctx, value);
 }
 
@@ -177,7 +184,20 @@ export function parseUser(raw: unknown, ctx: FieldContext): Sourced<string> | un
 export function parsePath(raw: unknown, ctx: FieldContext, example: string): Sourced<string> | undefined {
   const value = text(raw, ctx, example);
   if (value === undefined || templated(value, ctx)) return undefined;
-  return sourced(ctx, resolveUserPath(value, ctx.baseDir, ctx.homeDir));
+  // The system ssh gets paths as quoted ssh_config values: quotes, backslashes and control characters cannot be passed.
+  // eslint-disable-next-line no-control-regex
+  if (/["\\\x00-\x1f\x7f]/.test(value))
+    return problem(
+      ctx,
+      `${ctx.key} ${JSON.stringify(value)} holds a quote, a backslash or a control character`,
+      'rename the file, or point at it through a path without them',
+    );
+  return {
+    value: resolveUserPath(value, ctx.baseDir, ctx.homeDir),
+    file: ctx.file,
+    line: ctx.line,
+    key: ctx.key,
+  };
 }
 
 export function parseBecome(raw: unknown, ctx: FieldContext): Sourced<'none' | 'sudo'> | undefined {

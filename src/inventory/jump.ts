@@ -1,4 +1,5 @@
 /** ProxyJump specs, and the ssh arguments Ansible inventories use to reach hosts through a bastion. */
+import { hostProblem, isIpv6Address, userProblem } from './address.js';
 
 /** One hop as written: `[user@]host[:port]`. The host may name another inventory node or a ~/.ssh/config alias. */
 export interface JumpSpec {
@@ -43,6 +44,15 @@ function parseHop(text: string): JumpSpec | { error: string } {
     spec.host = rest; // a name, or a bare IPv6 address
   }
   if (spec.host === '') return { error: `'${text}' has no host` };
+  // Each hop's user and host end up in the ProxyCommand the system ssh builds from ProxyJump.
+  const badUser = spec.user === undefined ? undefined : userProblem(spec.user);
+  if (badUser) return { error: `user ${badUser}` };
+  if (bracketed && !isIpv6Address(spec.host))
+    return {
+      error: `'[${spec.host}]' in '${text}' is not an IPv6 address (only those are written in brackets)`,
+    };
+  const badHost = hostProblem(spec.host);
+  if (badHost) return { error: `host ${badHost}` };
   if (portText !== undefined) {
     const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
     if (!(port >= 1 && port <= 65535))

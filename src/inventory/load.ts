@@ -11,6 +11,7 @@ import { looksLikeAnsible, readAnsible } from './ansible.js';
 import { readSshConfig } from './ssh-config.js';
 import { readVarsFiles } from './vars-files.js';
 import { resolveNodes } from './resolve.js';
+import { checkKeyFiles } from './key-files.js';
 import { resolveUserPath } from './paths.js';
 import { suggest } from './suggest.js';
 
@@ -60,6 +61,7 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
     knownHostsFile,
     inventoryFile: file,
   });
+  await checkKeyFiles(specs, problems);
   if (problems.size > 0) throw inventoryError(file, problems.items);
   if (opts.ssh) for (const node of nodes) node.ssh = opts.ssh;
   return nodes;

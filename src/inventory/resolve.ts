@@ -7,6 +7,7 @@ import type { SshConfig, SshHostConfig } from './ssh-config.js';
 import { parseProxyCommand, parseProxyJump } from './jump.js';
 import type { JumpSpec } from './jump.js';
 import { resolveUserPath } from './paths.js';
+import { HOST_RULE, USER_RULE, hostProblem, userProblem } from './address.js';
 
 /**
  * Turns what the inventory says into where and how to connect. For each value the first one
@@ -42,6 +43,7 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
     const config = ctx.ssh.lookup(alias);
     const host = config.hostName ? expandHostName(config.hostName.value, alias) : alias;
     const user = fields.user?.value ?? config.user?.value ?? ctx.localUser;
+    checkAddress(spec, { alias, host, user }, config, ctx.problems);
     const port = fields.port?.value ?? config.port?.value ?? defaultPort;
     const identityFile =
       fields.identityFile?.value ?? sshIdentityFile(config, { alias, host, user, port }, ctx);
@@ -104,6 +106,14 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
       const host = config.hostName ? expandHostName(config.hostName.value, hop.host) : hop.host;
       const user = hop.user ?? config.user?.value ?? ctx.localUser;
       const port = hop.port ?? config.port?.value ?? defaultPort;
+      const of = chain.find((k) => k.startsWith('node:'))?.slice('node:'.length);
+      checkSshConfigValues(
+        `${of ? `node '${of}': ` : ''}jump host '${hop.host}'`,
+        { host, user },
+        hop.user === undefined,
+        config,
+        ctx.problems,
+      );
       if (index === 0) {
         const own = sshProxy(config, ctx);
         if (own) result.push(...hops(own, [...chain, key]));
@@ -133,6 +143,59 @@ export function resolveNodes(specs: readonly NodeSpec[], ctx: ResolveContext): N
   const targets = specs.map((spec) => target(spec, []));
   for (const node of targets) checkHopsDiffer(node, byName, ctx.problems);
   return targets;
+}
+
+/**
+ * The values no inventory field checked: a node name dialled for want of a host, and HostName and
+ * User from ~/.ssh/config. The inventory's own fields were checked where they were read.
+ */
+function checkAddress(
+  spec: NodeSpec,
+  resolved: { alias: string; host: string; user: string },
+  config: SshHostConfig,
+  problems: Problems,
+): void {
+  if (!spec.fields.host) {
+    const bad = hostProblem(resolved.alias);
+    if (bad)
+      problems.add(
+        spec.file,
+        spec.line,
+        `node '${spec.name}' has no host, so its name is dialled, and ${bad}`,
+        'give the node a host: field',
+      );
+  }
+  checkSshConfigValues(`node '${spec.name}'`, resolved, !spec.fields.user, config, problems);
+}
+
+/** HostName and User that ~/.ssh/config gave a node or a jump host (they reach ssh's ProxyJump). */
+function checkSshConfigValues(
+  who: string,
+  resolved: { host: string; user: string },
+  userFromConfig: boolean,
+  config: SshHostConfig,
+  problems: Problems,
+): void {
+  if (config.hostName) {
+    const bad = hostProblem(resolved.host);
+    if (bad)
+      problems.add(
+        config.hostName.file,
+        config.hostName.line,
+        `${who}: HostName ${bad}`,
+        `write ${HOST_RULE}`,
+      );
+  }
+  if (userFromConfig && config.user && resolved.user === config.user.value) {
+    const bad = userProblem(resolved.user);
+    if (bad)
+      problems.add(
+        config.user.file,
+        config.user.line,
+        `${who}: User ${bad}`,
+        `write a login name: ${USER_RULE}`,
+      );
+  }
 }
 
 /** A node listed as its own jump host is a loop too, even when reached by address. */

@@ -4,6 +4,7 @@ import { unreadPaths } from '../facts/model.js';
 import { parseFacts } from '../facts/parse.js';
 import type { NodeFacts } from '../facts/types.js';
 import { gatherCommand, type GatherOptions } from './gather-script.js';
+import { overflowText } from './ssh/index.js';
 import type { ExecResult, NodeSession } from './ssh/index.js';
 
 /** Settings lead to settings (a relative --config to its clientCAFile): this many rounds at most. */
@@ -59,10 +60,16 @@ export async function gatherFacts(session: NodeSession, opts: GatherOptions = {}
       'remote-command',
       'something is rewriting these files right now; wait until it is done and run again',
     );
+  if (result.truncated)
+    throw new NodeError(
+      session.node,
+      `${session.node}: gather: the gather script ${overflowText(result.overflow ?? 'stdout')}`,
+      'remote-command',
+      'something on the node prints far more than its configuration files hold; look at the files kubemend reads (run with -v)',
+    );
   if (!facts.complete) {
-    const detail =
-      result.stderr.trim() ||
-      (result.truncated ? 'output too large' : `exit code ${result.code ?? 'signal'}`);
+    // A few KiB of what it said: a node may send megabytes.
+    const detail = result.stderr.slice(-4096).trim() || `exit code ${result.code ?? 'signal'}`;
     throw new NodeError(
       session.node,
       `${session.node}: fact gathering did not finish (${detail})`,

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { NodeError } from '../errors.js';
+import { overflowText } from './ssh/session-parts.js';
 import { shQuote } from './ssh/shell.js';
 import type { ExecOptions, ExecResult, NodeSession } from './ssh/types.js';
 
@@ -89,7 +90,8 @@ export class StepError extends Error {
   }
 }
 
-const tail = (s: string, lines = 8) => s.trimEnd().split('\n').slice(-lines).join('\n');
+/** The last lines of a script's stderr, for messages (a few KiB at most: a node may send megabytes on one line). */
+const tail = (s: string, lines = 8) => s.slice(-4096).trimEnd().split('\n').slice(-lines).join('\n');
 
 /** Reads the `KMFAIL <reason> <message>` a script printed on failure (the last one wins). */
 export function scriptFailure(stderr: string): { reason: string; message: string } | undefined {
@@ -133,10 +135,19 @@ export async function runScript(
       );
     throw e;
   }
-  if (r.code === 0 && !r.truncated) return r;
+  // Past the bound nothing the script said can be trusted to be whole, not even a KMFAIL line.
+  if (r.truncated)
+    throw new StepError(
+      session.node,
+      step,
+      name,
+      r.code,
+      'too-large',
+      overflowText(r.overflow ?? 'stdout', exec.maxBytes),
+      tail(r.stderr),
+    );
+  if (r.code === 0) return r;
   const said = scriptFailure(r.stderr);
-  const detail =
-    said?.message ||
-    (r.truncated ? 'its output was larger than the bound and was cut' : tail(r.stderr) || 'no message');
+  const detail = said?.message || tail(r.stderr) || 'no message';
   throw new StepError(session.node, step, name, r.code, said?.reason ?? 'failed', detail, tail(r.stderr));
 }

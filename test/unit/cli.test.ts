@@ -154,6 +154,32 @@ describe('the command line', () => {
     expect(r.stderr).toMatch(/bad\.yaml:3: .*become/);
   });
 
+  it('an identityFile that is not there: exit 2 on stderr before any node, naming the inventory, node and field', async () => {
+    const inv = join(dir, 'keys.yaml');
+    writeFileSync(inv, 'nodes:\n  a: { host: 127.0.0.1, port: 1, identityFile: ./no-such-key }\n');
+    for (const command of [['audit'], ['plan'], ['apply', '--yes']]) {
+      const r = await cli(...command, '-i', inv);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(
+        `keys.yaml:2: node 'a': identityFile ${join(dir, 'no-such-key')} does not exist`,
+      );
+    }
+  });
+
+  it('a proxyJump that would run a command on this machine: exit 2, nothing started', async () => {
+    const inv = join(dir, 'jump.yaml');
+    const pwned = join(dir, 'pwned');
+    writeFileSync(
+      inv,
+      `nodes:\n  a: { host: 127.0.0.1, port: 1, ssh: openssh, proxyJump: 'x$(touch\${IFS}${pwned})@127.0.0.1' }\n`,
+    );
+    const r = await cli('audit', '-i', inv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("jump.yaml:2: node 'a': proxyJump");
+    expect(readdirSync(dir)).not.toContain('pwned');
+  });
+
   // 127.0.0.1:1 refuses at once: reaching it (exit 3) proves the settings were accepted.
   it('a bad -p or params that fit no playbook: exit 2 from every command, before connecting', async () => {
     const inv = join(dir, 'params.yaml');

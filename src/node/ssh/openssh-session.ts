@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { NodeError } from '../../errors.js';
 import type { NodeTarget } from '../../inventory/types.js';
 import type { HostKeySubject } from './host-key.js';
@@ -31,7 +31,14 @@ import {
 } from './session-parts.js';
 import type { TransportChoice } from './transport.js';
 import { missingSsh } from './transport.js';
-import type { ExecOptions, ExecResult, HeldCommand, NodeSession, SessionOptions } from './types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  HeldCommand,
+  HoldOptions,
+  NodeSession,
+  SessionOptions,
+} from './types.js';
 
 /** Kept of a ProxyCommand's stderr, for messages. */
 const PROXY_STDERR_BYTES = 16 * 1024;
@@ -40,6 +47,25 @@ const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve()
     : new Promise((done) => child.once('exit', () => done()));
+
+/**
+ * ssh's log of the connection, bounded like every stream from a node (what the server sends, such
+ * as its banner, ends up in it); '' when it cannot be read.
+ */
+async function readLog(path: string): Promise<string> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(Math.min((await file.stat()).size, DEFAULT_MAX_BYTES));
+      const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return '';
+  }
+}
 
 async function isSocket(path: string): Promise<boolean> {
   try {
@@ -112,7 +138,7 @@ export async function openOpenSshSession(
             );
       }
       if (master.exitCode !== null || master.signalCode !== null) {
-        const log = await readFile(paths.log, 'utf8').catch(() => '');
+        const log = await readLog(paths.log);
         const known = await readKnownHosts(target.knownHostsFile).catch(() => '');
         throw masterFailure(log, known, {
           subject,
@@ -123,7 +149,7 @@ export async function openOpenSshSession(
         });
       }
       if (await isSocket(paths.socket)) {
-        const log = await readFile(paths.log, 'utf8').catch(() => '');
+        const log = await readLog(paths.log);
         const key = verifiedKey(log);
         if (!authenticated(log) || !key)
           throw new NodeError(
@@ -255,7 +281,7 @@ class OpenSshNodeSession implements NodeSession {
           }
           // Like ssh2's channel close: a command past the bound dies of SIGPIPE at its next write.
           if (truncated) {
-            resolve({ code: null, stdout, stderr, truncated });
+            resolve({ code: null, stdout, stderr, ...output.bound() });
             return;
           }
           // 255 is ssh's own failure, or the command's; the master tells which.
@@ -267,7 +293,7 @@ class OpenSshNodeSession implements NodeSession {
             code: exitCode,
             stdout,
             stderr,
-            truncated,
+            ...output.bound(),
           });
           if (done.ok) resolve(done.result);
           else reject(done.error);
@@ -288,7 +314,7 @@ class OpenSshNodeSession implements NodeSession {
     clearTimeout(timer);
   }
 
-  hold(command: string): Promise<HeldCommand> {
+  hold(command: string, opts: HoldOptions = {}): Promise<HeldCommand> {
     const line = usesSudo(this.target, true) ? sudoWrap(command) : command;
     if (this.closing || this.lost) {
       return Promise.reject(
@@ -303,11 +329,20 @@ class OpenSshNodeSession implements NodeSession {
     child.stdin?.on('error', () => undefined);
     child.on('error', () => undefined);
     return holdStreams({
+      node: this.node,
       stdout: child.stdout!,
       stderr: child.stderr!,
       closing: child,
       write: (text) => child.stdin?.write(text),
       end: () => child.stdin?.end(),
+      overflow: (why) => {
+        this.lost ??= why;
+        child.kill('SIGTERM');
+        // The master may keep our pipes until the node's side of the channel ends.
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+      },
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
     });
   }
 

@@ -8,7 +8,19 @@ import type { NodeTarget } from '../../inventory/types.js';
 import { shorten, sudoError, sudoFailure } from './shell.js';
 import type { ExecResult, HeldCommand } from './types.js';
 
+/**
+ * The one bound on what kubemend keeps of any stream a node sends (each of stdout and stderr of a
+ * command, the lock holder's streams): past it kubemend stops the producer and fails the step.
+ */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
+
+const inWords = (bytes: number): string =>
+  bytes % (1024 * 1024) === 0 ? `${bytes / (1024 * 1024)} MiB` : `${bytes} bytes`;
+
+/** The words every overflow error uses: "sent more than 16 MiB on stdout, kubemend's bound; it was stopped". */
+export function overflowText(stream: string, maxBytes = DEFAULT_MAX_BYTES): string {
+  return `sent more than ${inWords(maxBytes)} on ${stream}, kubemend's bound on what a node may send; it was stopped`;
+}
 /** How often hold() writes a line to the held command's stdin. */
 export const HOLD_HEARTBEAT_MS = 5_000;
 
@@ -38,6 +50,8 @@ export class BoundedOutput {
     err: { chunks: [] as Buffer[], bytes: 0 },
   };
   truncated = false;
+  /** The stream that passed the bound first. */
+  overflow: 'stdout' | 'stderr' | undefined;
 
   constructor(
     private readonly maxBytes: number,
@@ -52,6 +66,7 @@ export class BoundedOutput {
       if (room > 0) sink.chunks.push(chunk.subarray(0, room));
       sink.bytes = this.maxBytes;
       this.truncated = true;
+      this.overflow = which === 'out' ? 'stdout' : 'stderr';
       this.stop();
       return;
     }
@@ -62,28 +77,46 @@ export class BoundedOutput {
   text(which: 'out' | 'err'): string {
     return Buffer.concat(this.sinks[which].chunks).toString('utf8');
   }
+
+  /** The result fields that say whether (and where) the bound was passed. */
+  bound(): { truncated: boolean; overflow?: 'stdout' | 'stderr' } {
+    return this.overflow ? { truncated: true, overflow: this.overflow } : { truncated: false };
+  }
 }
 
 export interface HeldStreams {
+  node: string;
   stdout: EventEmitter;
   stderr: EventEmitter;
   /** Emits 'close' once the command is over. */
   closing: EventEmitter;
   write(line: string): void;
   end(): void;
+  /**
+   * Past the bound: stop the holder and take the session down with `why` (the node lock is gone
+   * with the holder, so nothing more may be done on the node in this session).
+   */
+  overflow(why: string): void;
+  /** Default DEFAULT_MAX_BYTES. */
+  maxBytes?: number;
 }
 
 /**
  * The lock holder: resolves with its first line (or when it ends), writes a heartbeat to its stdin
  * (the holder gives up when it stops: a cut link can leave the TCP connection half-open on the
- * node for hours, and with it the lock), and release() closes stdin and waits for the end.
+ * node for hours, and with it the lock), and release() closes stdin and waits for the end. Its
+ * streams are bounded like exec's: a holder that sends more than the bound (a node flooding the
+ * lock channel) is stopped, and the session with it.
  */
 export function holdStreams(streams: HeldStreams): Promise<HeldCommand> {
+  const maxBytes = streams.maxBytes ?? DEFAULT_MAX_BYTES;
   return new Promise((resolve) => {
     let out = '';
     let errText = '';
+    const sent = { stdout: 0, stderr: 0 };
     let ended = false;
     let settled = false;
+    let overflowed: string | undefined;
     const closed = new Promise<void>((done) => streams.closing.on('close', () => done()));
     const beat = setInterval(() => {
       if (!ended) streams.write('beat\n');
@@ -93,8 +126,9 @@ export function holdStreams(streams: HeldStreams): Promise<HeldCommand> {
       settled = true;
       resolve({
         firstLine: out.split('\n')[0] ?? '',
-        running: !ended,
+        running: !ended && !overflowed,
         stderr: () => errText,
+        failure: () => overflowed,
         release: async () => {
           clearInterval(beat);
           if (!ended) streams.end();
@@ -102,11 +136,26 @@ export function holdStreams(streams: HeldStreams): Promise<HeldCommand> {
         },
       });
     };
+    /** Counts what the node sent on a stream; false once past the bound (and stops it, once). */
+    const counted = (stream: 'stdout' | 'stderr', chunk: Buffer): boolean => {
+      if (overflowed) return false;
+      sent[stream] += chunk.length;
+      if (sent[stream] <= maxBytes) return true;
+      overflowed = `${streams.node}: lock: the lock holder ${overflowText(stream, maxBytes)}`;
+      clearInterval(beat);
+      streams.overflow(overflowed);
+      settle();
+      return false;
+    };
     streams.stdout.on('data', (chunk: Buffer) => {
+      // Only the first line means anything; what follows it is counted, never kept.
+      if (!counted('stdout', chunk) || settled) return;
       out += chunk.toString('utf8');
       if (out.includes('\n')) settle();
     });
-    streams.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString('utf8')));
+    streams.stderr.on('data', (chunk: Buffer) => {
+      if (counted('stderr', chunk)) errText += chunk.toString('utf8');
+    });
     streams.closing.on('close', () => {
       clearInterval(beat);
       ended = true;

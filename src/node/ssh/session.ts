@@ -19,7 +19,14 @@ import {
 } from './session-parts.js';
 import { openOpenSshSession } from './openssh-session.js';
 import { chooseTransport } from './transport.js';
-import type { ExecOptions, ExecResult, HeldCommand, NodeSession, SessionOptions } from './types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  HeldCommand,
+  HoldOptions,
+  NodeSession,
+  SessionOptions,
+} from './types.js';
 
 export { DEFAULT_MAX_BYTES, HOLD_HEARTBEAT_MS } from './session-parts.js';
 
@@ -147,7 +154,7 @@ class SshNodeSession implements NodeSession {
           ...(signal ? { signal } : {}),
           stdout,
           stderr,
-          truncated,
+          ...output.bound(),
         });
         if (done.ok) resolve(done.result);
         else reject(done.error);
@@ -155,7 +162,7 @@ class SshNodeSession implements NodeSession {
     });
   }
 
-  hold(command: string): Promise<HeldCommand> {
+  hold(command: string, opts: HoldOptions = {}): Promise<HeldCommand> {
     const line = usesSudo(this.target, true) ? sudoWrap(command) : command;
     return new Promise<HeldCommand>((resolve, reject) => {
       this.client.exec(line, (err, channel) => {
@@ -172,11 +179,17 @@ class SshNodeSession implements NodeSession {
         channel.on('error', () => undefined);
         resolve(
           holdStreams({
+            node: this.node,
             stdout: channel,
             stderr: channel.stderr,
             closing: channel,
             write: (line) => channel.write(line),
             end: () => channel.end(),
+            overflow: (why) => {
+              this.lost ??= why;
+              channel.close();
+            },
+            ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
           }),
         );
       });

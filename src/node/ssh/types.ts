@@ -30,7 +30,9 @@ export interface ExecResult {
   signal?: string;
   stdout: string;
   stderr: string;
+  /** The node sent more than the bound on a stream: the command was stopped (`overflow` says which stream). */
   truncated: boolean;
+  overflow?: 'stdout' | 'stderr';
 }
 
 export interface NodeSession {
@@ -48,9 +50,14 @@ export interface NodeSession {
    * `flock … cat`). Resolves with the first line it prints; release() closes its stdin and waits for
    * it to end. When the connection drops, the command gets EOF and ends on the node by itself.
    */
-  hold(command: string): Promise<HeldCommand>;
+  hold(command: string, opts?: HoldOptions): Promise<HeldCommand>;
   /** Closes the node connection and every jump hop. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface HoldOptions {
+  /** Bound on each of the holder's stdout and stderr (default 16 MiB); past it the session ends. */
+  maxBytes?: number;
 }
 
 export interface HeldCommand {
@@ -60,5 +67,7 @@ export interface HeldCommand {
   running: boolean;
   /** stderr so far, for messages. */
   stderr(): string;
+  /** Why the holder was stopped (it sent more than the bound; the session is gone), naming node and step. */
+  failure?(): string | undefined;
   release(): Promise<void>;
 }

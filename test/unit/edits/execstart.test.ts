@@ -84,15 +84,30 @@ describe('setFlagOnExecStart', () => {
     expect(() => setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet\n', FLAG, '/a b/ca.crt')).toThrow(
       /needs quoting/,
     );
-    expect(() => setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet\n', FLAG, '/ca%n.crt')).toThrow(
-      /needs quoting/,
-    ); // A shell reads a "|" line; a flag followed by a dash word gets that word as its value.
+    // A shell reads a "|" line; a flag followed by a dash word gets that word as its value.
     expect(() => setFlagOnExecStart('[Service]\nExecStart=|/usr/bin/kubelet --v=2\n', FLAG, CA)).toThrow(
       /"\|" prefix/,
     );
     expect(() =>
       setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet --client-ca-file --v=2\n', FLAG, CA),
     ).toThrow(/followed by "--v=2", which the kubelet takes as its value/);
+  });
+});
+
+describe('values systemd would read otherwise are escaped the way systemd reads them back', () => {
+  it.each([
+    ['/etc/pki/ca$1.crt', '--client-ca-file=/etc/pki/ca$$1.crt'],
+    ['/etc/pki/ca%n.crt', '--client-ca-file=/etc/pki/ca%%n.crt'],
+    ['/etc/pki/a\\b.crt', '--client-ca-file=/etc/pki/a\\\\b.crt'],
+  ])('%s is written %s, and the unit then runs the kubelet with that very path', (value, written) => {
+    const out = setFlagOnExecStart('[Service]\nExecStart=/usr/bin/kubelet --v=2\n', FLAG, value).content;
+    expect(out).toBe(`[Service]\nExecStart=/usr/bin/kubelet --v=2 ${written}\n`);
+    expect(argv(out)).toEqual(['/usr/bin/kubelet', '--v=2', `--${FLAG}=${value}`]);
+  });
+
+  it('a flag already written with $$ is recognised as the same value: nothing to change', () => {
+    const text = '[Service]\nExecStart=/usr/bin/kubelet --client-ca-file=/etc/pki/ca$$1.crt\n';
+    expect(setFlagOnExecStart(text, FLAG, '/etc/pki/ca$1.crt').content).toBe(text);
   });
 });
 

@@ -35,6 +35,88 @@ describe('environment files', () => {
   });
 });
 
+describe('systemd escapes, as systemd reads them (one small unit per form)', () => {
+  const run = (service: string, files: Record<string, string> = {}) => {
+    const model = serviceModel([
+      { path: '/etc/systemd/system/kubelet.service', text: `[Service]\n${service}\n` },
+    ]);
+    return expandExecStart(
+      model.execStart!,
+      serviceEnvironment(model, (p) => files[p]),
+      '/etc/systemd/system/kubelet.service',
+    ).map((w) => w.text);
+  };
+
+  it.each([
+    ['$$ is a dollar sign', 'ExecStart=/k --a=x$$y', ['/k', '--a=x$y']],
+    [
+      '$NAME inside a word is not a variable',
+      'Environment=NAME=v\nExecStart=/k --a=x$NAME',
+      ['/k', '--a=x$NAME'],
+    ],
+    ['${NAME} inside a word is its value', 'Environment=NAME=v\nExecStart=/k --a=x${NAME}', ['/k', '--a=xv']],
+    [
+      '$NAME alone: its words, quotes grouping',
+      'Environment="ARGS=--a=1 \\"--b=2 3\\""\nExecStart=/k $ARGS',
+      ['/k', '--a=1', '--b=2 3'],
+    ],
+    ['%% is a percent sign', 'ExecStart=/k --a=50%%', ['/k', '--a=50%']],
+    [
+      '%n %N %p %i: the unit name',
+      'ExecStart=/k %n %N %p x%i',
+      ['/k', 'kubelet.service', 'kubelet', 'kubelet', 'x'],
+    ],
+    [
+      "%h %t %S %C %L %E %T %V: the system manager's directories",
+      'ExecStart=/k %h %t %S %C %L %E %T %V',
+      ['/k', '/root', '/run', '/var/lib', '/var/cache', '/var/log', '/etc', '/tmp', '/var/tmp'],
+    ],
+    [
+      "%H (the node's host name) stays as written",
+      'ExecStart=/k --hostname-override=%H',
+      ['/k', '--hostname-override=%H'],
+    ],
+    [
+      '\\x41 \\101 \\u00e9: hex, octal and unicode escapes',
+      'ExecStart=/k \\x41 \\101 \\u00e9',
+      ['/k', 'A', 'A', 'é'],
+    ],
+    [
+      '\\t \\n \\s \\\\ inside and outside quotes',
+      'ExecStart=/k "a\\tb" c\\nd e\\sf g\\\\h',
+      ['/k', 'a\tb', 'c\nd', 'e f', 'g\\h'],
+    ],
+    [
+      'an unknown escape keeps its backslash (systemd warns and reads the word relaxed)',
+      'ExecStart=/k --pattern=a\\.b',
+      ['/k', '--pattern=a\\.b'],
+    ],
+    [
+      'Environment= values are unescaped too (%% and C escapes)',
+      'Environment="P=/etc/50%%/\\x41"\nExecStart=/k --config=${P}',
+      ['/k', '--config=/etc/50%/A'],
+    ],
+  ])('%s', (_, service, want) => {
+    expect(run(service)).toEqual(want);
+  });
+
+  it.each([
+    ['unquoted: a backslash takes the next character', 'A=x\\ y\\$z', 'x y$z'],
+    ['double quotes: \\" \\\\ \\` \\$ are escapes, other backslashes stay', 'A="a\\$b \\n c"', 'a$b \\n c'],
+    ['single quotes: nothing is an escape', "A='a\\$b'", 'a\\$b'],
+  ])('EnvironmentFile: %s', (_, line, want) => {
+    expect(parseEnvFile(`${line}\n`).get('A')).toBe(want);
+  });
+
+  it('an EnvironmentFile= path with a specifier is the file systemd reads', () => {
+    expect(
+      run('EnvironmentFile=%E/default/%N\nExecStart=/k $KUBELET_ARGS', {
+        '/etc/default/kubelet': 'KUBELET_ARGS=--v=2\n',
+      }),
+    ).toEqual(['/k', '--v=2']);
+  });
+});
+
 describe('systemd units', () => {
   const cat = (files: [string, string][]) => files.map(([p, t]) => `# ${p}\n${t}`).join('\n');
 

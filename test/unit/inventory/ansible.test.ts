@@ -86,6 +86,9 @@ describe('Ansible YAML inventories', () => {
             c: { ansible_become: false }
       `,
     );
+    // Key files the inventory names must exist (exit 2 otherwise).
+    await ws.write('keys/a.pem', 'key');
+    await ws.sshConfig('key', 'b');
     const nodes = await ws.load('inventory/hosts.yml');
     expect(byName(nodes, 'a')).toMatchObject({
       host: 'a.example.com',
@@ -137,6 +140,7 @@ describe('Ansible YAML inventories', () => {
             d: { ansible_ssh_common_args: '-o UserKnownHostsFile=~/.ssh/lab_hosts' }
       `,
     );
+    await ws.sshConfig('key', 'bastion');
     const nodes = await ws.load('hosts.yaml');
     const me = byName(nodes, 'd').user;
     expect(byName(nodes, 'a').proxyJump).toEqual([{ host: 'bastion.example.com', port: 2222, user: 'jump' }]);

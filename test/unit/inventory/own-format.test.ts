@@ -55,6 +55,8 @@ describe('kubemend inventory format', () => {
             params: { restartTimeout: 120 }
       `,
     );
+    await ws.sshConfig('key', 'id_ed25519');
+    await ws.write('keys/w1', 'key');
     const nodes = await ws.load();
     expect(byName(nodes, 'cp-1')).toMatchObject({
       host: '10.0.0.10',
@@ -164,18 +166,19 @@ describe('kubemend inventory format', () => {
       yaml`
         defaults: { user: admin }
         nodes:
-          bastion: { host: 203.0.113.5, port: 2222, user: jump, identityFile: /keys/bastion }
+          bastion: { host: 203.0.113.5, port: 2222, user: jump, identityFile: keys/bastion }
           cp-1: { host: 10.0.0.10, proxyJump: 'bastion,ops@inner.example.com:2200' }
           w-1: { host: 10.0.0.21, proxyJump: root@bastion }
       `,
     );
+    await ws.write('keys/bastion', 'key');
     const nodes = await ws.load();
     expect(byName(nodes, 'cp-1').proxyJump).toEqual([
-      { host: '203.0.113.5', port: 2222, user: 'jump', identityFile: '/keys/bastion' },
+      { host: '203.0.113.5', port: 2222, user: 'jump', identityFile: ws.file('keys/bastion') },
       { host: 'inner.example.com', port: 2200, user: 'ops' },
     ]);
     expect(byName(nodes, 'w-1').proxyJump).toEqual([
-      { host: '203.0.113.5', port: 2222, user: 'root', identityFile: '/keys/bastion' },
+      { host: '203.0.113.5', port: 2222, user: 'root', identityFile: ws.file('keys/bastion') },
     ]);
   });
 

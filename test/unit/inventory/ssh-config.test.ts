@@ -98,15 +98,16 @@ describe('~/.ssh/config', () => {
       yaml`
       defaults: { user: admin }
       nodes:
-        explicit: { host: 10.0.0.1, port: 22, identityFile: /keys/explicit, proxyJump: none }
+        explicit: { host: 10.0.0.1, port: 22, identityFile: keys/explicit, proxyJump: none }
         inherits: { host: 10.0.0.2 }
     `,
     );
+    await ws.write('keys/explicit', 'key');
     const nodes = await ws.load();
     expect(byName(nodes, 'explicit')).toMatchObject({
       user: 'admin',
       port: 22,
-      identityFile: '/keys/explicit',
+      identityFile: ws.file('keys/explicit'),
       proxyJump: [],
     });
     expect(byName(nodes, 'inherits')).toMatchObject({

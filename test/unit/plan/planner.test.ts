@@ -171,6 +171,127 @@ describe('plan on a kubeadm control plane failing both controls', () => {
   });
 });
 
+describe("hostile files: a parse failure is the node's error naming the file, never a crash", () => {
+  // Nine anchors, each nine aliases of the one before: 9^9 values once expanded.
+  const aliasBomb = [
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    ...'bcdefghi'.split('').map((k, i) => {
+      const prev = 'abcdefghi'[i]!;
+      return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(',')}]`;
+    }),
+    '',
+  ].join('\n');
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}\n`;
+
+  it.each([
+    ['an alias bomb', aliasBomb, 'Excessive alias count'],
+    ['brackets nested 100000 deep', deep(100_000), 'nests [ and { more than 256 deep'],
+  ])('%s in the static pod directory: audit error and a blocked plan, naming the file', (_, text, why) => {
+    const bad = '/etc/kubernetes/manifests/zz-bomb.yaml';
+    const node = kubeadmCp();
+    node.files = { ...node.files, [bad]: text };
+    const model = nodeModel(fakeFacts(node));
+    const results = runControls('n1', model, CONTROLS, new Date());
+    const apiserver = results.find((r) => r.control === 'apiserver-kubelet-client-cert')!;
+    expect(apiserver.status).toBe('error');
+    expect(apiserver.reason).toContain(`${bad} does not parse`);
+    expect(apiserver.reason).toContain(why);
+    expect(plan(node, pb('kubeadm')).status).toBe('blocked');
+  });
+
+  it.each([
+    ['an alias bomb', aliasBomb, 'Excessive alias count'],
+    ['brackets nested 100000 deep', deep(100_000), 'nests [ and { more than 256 deep'],
+  ])('%s as the kubelet config: audit error naming the file, plan blocked', (_, text, why) => {
+    const node = kubeadmCp();
+    node.files = { ...node.files, '/var/lib/kubelet/config.yaml': text };
+    const results = runControls('n1', nodeModel(fakeFacts(node)), CONTROLS, new Date());
+    const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
+    expect(kubelet.status).toBe('error');
+    expect(kubelet.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
+    expect(kubelet.reason).toContain(why);
+    expect(plan(node, pb('kubeadm')).status).toBe('blocked');
+  });
+});
+
+describe('systemd escapes in the kubelet unit are undone before the unit is compared with the kubelet', () => {
+  const withUnit = (
+    execStart: string,
+    argv: string[],
+    config: string,
+    extra: Partial<FakeNode> = {},
+  ): FakeNode => ({
+    processes: [{ pid: 20, comm: 'kubelet', argv }],
+    kubeletUnit: [{ path: '/etc/systemd/system/kubelet.service', text: `[Unit]\n[Service]\n${execStart}\n` }],
+    files: {
+      [config]: fixture('kubeadm/config.commented.yaml'),
+      [`${PKI}/ca.crt`]: pki.caCrt,
+    },
+    ...extra,
+  });
+
+  it('a --config path holding $ (written $$ in the unit) is planned, not blocked', () => {
+    const config = '/etc/kube$let/config.yaml';
+    const p = plan(
+      withUnit(
+        'ExecStart=/usr/bin/kubelet --config=/etc/kube$$let/config.yaml',
+        ['/usr/bin/kubelet', `--config=${config}`],
+        config,
+      ),
+      pb('kubeadm'),
+    );
+    expect(p.blocked).toEqual([]);
+    expect(p.status).toBe('change');
+    expect(p.changes.map((c) => c.path)).toEqual([config]);
+  });
+
+  it.each([
+    [
+      '%% for a percent sign',
+      'ExecStart=/usr/bin/kubelet --config=/etc/kube%%let/config.yaml',
+      '/etc/kube%let/config.yaml',
+    ],
+    [
+      '%N and %p: the unit name without its suffix',
+      'ExecStart=/usr/bin/kubelet --config=/etc/%N/%p.yaml',
+      '/etc/kubelet/kubelet.yaml',
+    ],
+    [
+      '%n: the full unit name',
+      'ExecStart=/usr/bin/kubelet --config=/etc/k8s/%n.yaml',
+      '/etc/k8s/kubelet.service.yaml',
+    ],
+    [
+      "%S, %E and %t: the system manager's directories",
+      'ExecStart=/usr/bin/kubelet --config=%S/kubelet/config.yaml --cert-dir=%t/kubelet --v=2',
+      '/var/lib/kubelet/config.yaml',
+    ],
+    ["%h: root's home", 'ExecStart=/usr/bin/kubelet --config=%h/kubelet.yaml', '/root/kubelet.yaml'],
+    ['\\x41, a C escape', 'ExecStart=/usr/bin/kubelet --config=/etc/\\x41/config.yaml', '/etc/A/config.yaml'],
+    [
+      '\\t inside double quotes',
+      'ExecStart=/usr/bin/kubelet "--config=/etc/a\\tb/config.yaml"',
+      '/etc/a\tb/config.yaml',
+    ],
+    [
+      '\\\\ for a backslash',
+      'ExecStart=/usr/bin/kubelet --config=/etc/a\\\\b/config.yaml',
+      '/etc/a\\b/config.yaml',
+    ],
+    [
+      '$$ inside ${VAR}-expanded text stays as the variable says',
+      'Environment="CFG=/etc/k$$/config.yaml"\nExecStart=/usr/bin/kubelet --config=${CFG}',
+      '/etc/k$$/config.yaml',
+    ],
+  ])('%s: read as the kubelet runs it, and planned', (_, execStart, config) => {
+    const argv = ['/usr/bin/kubelet', `--config=${config}`];
+    if (execStart.includes('--cert-dir')) argv.push('--cert-dir=/run/kubelet', '--v=2');
+    const p = plan(withUnit(execStart, argv, config), pb('kubeadm'));
+    expect(p.blocked).toEqual([]);
+    expect(p.changes.map((c) => c.path)).toEqual([config]);
+  });
+});
+
 describe('plan on kubelet layouts', () => {
   const al2023 = (withDropInDir: boolean): FakeNode => {
     const env = fixture('eks-al2023/environment');

@@ -3,9 +3,10 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NodeError } from '../../../src/errors.js';
 import type { NodeTarget } from '../../../src/inventory/types.js';
+import { StepError, runScript } from '../../../src/node/remote.js';
 import { fingerprintSha256 } from '../../../src/node/ssh/known-hosts.js';
 import { openSession, withSession } from '../../../src/node/ssh/session.js';
 import type { NodeSession, SessionOptions } from '../../../src/node/ssh/types.js';
@@ -467,6 +468,70 @@ describe('exec', () => {
     const refused = await s.hold('echo busy >&2; exit 75');
     expect(refused).toMatchObject({ firstLine: '', running: false });
     expect(refused.stderr()).toBe('busy\n');
+  });
+
+  it('a lock holder that floods its channel after LOCKED is stopped at the bound, and the session with it', async () => {
+    const flood = await directSession();
+    try {
+      const held = await flood.hold('echo LOCKED; exec yes', { maxBytes: 64 * 1024 });
+      await vi.waitFor(() => expect(held.failure?.()).toBeDefined(), { timeout: 5000 });
+      expect(held.failure?.()).toBe(
+        "n1: lock: the lock holder sent more than 65536 bytes on stdout, kubemend's bound on what a node may send; it was stopped",
+      );
+      // Nothing more runs on a node whose lock is gone: the next step fails naming why.
+      const err = await nodeErrorOf(flood.exec('true'));
+      expect(err.kind).toBe('unreachable');
+      expect(err.message).toContain('lock holder sent more than 65536 bytes on stdout');
+      await held.release();
+    } finally {
+      await flood.close();
+    }
+  });
+
+  it('the system ssh transport bounds the lock holder the same way', async () => {
+    const flood = await directSession({ ssh: 'openssh' });
+    try {
+      const held = await flood.hold('echo LOCKED; exec yes', { maxBytes: 64 * 1024 });
+      expect(held.firstLine).toBe('LOCKED');
+      await vi.waitFor(() => expect(held.failure?.()).toBeDefined(), { timeout: 5000 });
+      expect(held.failure?.()).toMatch(/^n1: lock: the lock holder sent more than 65536 bytes on stdout/);
+      const err = await nodeErrorOf(flood.exec('true'));
+      expect(err.kind).toBe('unreachable');
+      expect(err.message).toContain('lock holder sent more than 65536 bytes');
+      await held.release();
+    } finally {
+      await flood.close();
+    }
+  });
+
+  it('a lock holder that floods stderr, or never ends its first line, is stopped too', async () => {
+    for (const command of ['exec yes >&2', "exec tr -d '\\n' </dev/zero"]) {
+      const flood = await directSession();
+      try {
+        const held = await flood.hold(command, { maxBytes: 64 * 1024 });
+        expect(held.running).toBe(false);
+        expect(held.failure?.()).toMatch(
+          /^n1: lock: the lock holder sent more than 65536 bytes on std(out|err)/,
+        );
+        expect(held.stderr().length).toBeLessThanOrEqual(64 * 1024);
+        await held.release();
+      } finally {
+        await flood.close();
+      }
+    }
+  });
+
+  it('a script that sends more than the bound fails its step, naming node, step and the bound', async () => {
+    const big = join(dir, 'big-file');
+    await writeFile(big, 'x'.repeat(100_000));
+    const err = await runScript(s, 'read-file', [big], { step: `read ${big}`, maxBytes: 4096 }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(StepError);
+    expect((err as StepError).reason).toBe('too-large');
+    expect((err as StepError).message).toBe(
+      `n1: read ${big} failed: sent more than 4096 bytes on stdout, kubemend's bound on what a node may send; it was stopped (read-file.sh, no exit status)`,
+    );
   });
 
   it('runs many commands at once on one session', async () => {

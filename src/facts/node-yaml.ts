@@ -1,0 +1,62 @@
+/**
+ * YAML (and JSON, which is YAML) from a node, read so that no file can throw past its reader: every
+ * failure is a message that names the file, for that node's result, never an exception that
+ * becomes "internal error" (exit 70) or an unreachable node.
+ *
+ * Two things in a hostile file would otherwise escape: an alias bomb (yaml's `toJS` refuses more
+ * than `maxAliasCount` alias expansions, 100 by default, by throwing a ReferenceError), and
+ * brackets nested thousands deep, which overflow the parser's stack; near that limit V8 can abort
+ * the whole process, so such text is refused before the parser sees it.
+ */
+import {
+  parseAllDocuments,
+  type Document,
+  type DocumentOptions,
+  type ParseOptions,
+  type SchemaOptions,
+} from 'yaml';
+
+/** Deeper flow nesting ([ and {) than any kubelet config or pod manifest needs. */
+export const MAX_NESTING = 256;
+
+/** The deepest [ / { nesting of the text (brackets inside quotes count too: this only guards). */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return deepest;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The text's YAML documents, or why they cannot be read ("PATH does not parse: …"). */
+export function nodeYamlDocuments(
+  path: string,
+  text: string,
+  options: ParseOptions & DocumentOptions & SchemaOptions = {},
+): Parsed<Document.Parsed[]> {
+  if (nestingDepth(text) > MAX_NESTING)
+    return {
+      ok: false,
+      error: `${path} does not parse: it nests [ and { more than ${MAX_NESTING} deep, which kubemend does not read`,
+    };
+  try {
+    const docs = parseAllDocuments(text, options);
+    return { ok: true, value: Array.isArray(docs) ? docs : [] };
+  } catch (e) {
+    return { ok: false, error: `${path} does not parse: ${(e as Error).message}` };
+  }
+}
+
+/** A document's value, or why it cannot be had (an alias bomb: "Excessive alias count…"). */
+export function nodeYamlValue(path: string, doc: Document.Parsed): Parsed<unknown> {
+  try {
+    return { ok: true, value: doc.toJS() as unknown };
+  } catch (e) {
+    return { ok: false, error: `${path} does not parse: ${(e as Error).message}` };
+  }
+}
