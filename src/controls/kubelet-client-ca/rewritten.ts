@@ -21,12 +21,14 @@ export function rewrittenBy(
   facts: NodeFacts,
   playbook: Playbook,
 ): string | undefined {
+  // A playbook's note speaks of its own layouts' files (-p kubeadm on an EKS node is not about EKS).
+  const own = layout && playbook.layouts.includes(layout) ? playbook.kubelet.durabilityNote : undefined;
   switch (layout) {
     case 'eks-al2023':
       // nodeadm init (nodeadm-config.service, nodeadm-run.service) at every boot: node-facts §5.
       if (path === '/etc/kubernetes/kubelet/config.json')
         return (
-          playbook.kubelet.durabilityNote ??
+          own ??
           'nodeadm rewrites /etc/kubernetes/kubelet/config.json at every boot; set the value in the NodeConfig to make it last'
         );
       if (path === '/etc/eks/kubelet/environment')
@@ -49,7 +51,7 @@ export function rewrittenBy(
       // written at init/join only; /etc/default/kubelet is the admin's.
       if (path === '/var/lib/kubelet/config.yaml')
         return (
-          playbook.kubelet.durabilityNote ??
+          own ??
           'kubeadm upgrade and kubeadm join write /var/lib/kubelet/config.yaml again from the kubelet-config ConfigMap; set authentication.x509.clientCAFile there too (kubectl -n kube-system edit cm kubelet-config)'
         );
       return undefined;
@@ -61,7 +63,7 @@ export function rewrittenBy(
         path === '/etc/systemd/system/kubelet.service'
       )
         return (
-          playbook.kubelet.durabilityNote ??
+          own ??
           `Kubespray renders ${path} again on every playbook run (cluster.yml, upgrade-cluster.yml, scale.yml); keep the client CA in the inventory and templates it renders from`
         );
       return undefined;
