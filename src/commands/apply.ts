@@ -324,9 +324,19 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
         ...(opts.ssh ? { ssh: opts.ssh } : {}),
       }),
-    { ...sessionOpts, concurrency: opts.concurrency },
+    {
+      ...sessionOpts,
+      concurrency: opts.concurrency,
+      onStart: (n) => board.update(n, 'read only: may be a control plane the trust gate probes from'),
+      onDone: (i) =>
+        board.update(
+          i.target.name,
+          i.ok ? 'read (nothing changed there)' : `not reached: ${i.error.message}`,
+        ),
+    },
   );
-  if (read.length > 0)
+  if (read.length > 0) {
+    board.endBatch();
     journal.write({
       runId,
       event: 'trust-callers',
@@ -334,6 +344,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       callers: outside.callers.map((c) => ({ node: c.node, cluster: c.cluster })),
       unreached: outside.unreached,
     });
+  }
   const openChecked = <T>(n: Caller, use: (s: NodeSession) => Promise<T>): Promise<T> =>
     withSession(n.target, sessionOpts, (s) => {
       if (n.hostKey && s.hostKeyFingerprint !== n.hostKey)
