@@ -10,7 +10,7 @@ import type { Playbook } from '../../playbook/types.js';
 const GKE_TOOLING =
   'configure.sh fetches /home/kubernetes/kubelet-config.yaml from the instance metadata (attribute kubelet-config) and configure-helper.sh writes /etc/default/kubelet (KUBELET_OPTS) and /etc/systemd/system/kubelet.service again at every boot (kube-node-installation.service and kube-node-configuration.service)';
 const GKE_LASTS =
-  "What lasts is the node pool's kubelet configuration: on GKE the kubelet config GKE renders for the node pool (it sets authentication.x509.clientCAFile to /etc/srv/kubernetes/pki/ca-certificates.crt itself; upgrading or recreating the node pool brings it back, and `gcloud container node-pools update --system-config-from-file` sets the kubelet options GKE exposes); on GCE kube-up, the kubelet-config metadata of the instance template.";
+  "What lasts is the node pool's kubelet configuration, which the node fetches at every boot: on GKE the one GKE renders for the node pool (upgrading or recreating the node pool brings GKE's own back, which names the client CA /etc/srv/kubernetes/pki/ca-certificates.crt; `gcloud container node-pools update --system-config-from-file` sets the kubelet options GKE exposes); on GCE kube-up the instance template's kubelet-config metadata (cluster/gce/util.sh print-linux-node-kubelet-config sets authentication.x509.clientCAFile).";
 const COS_ETC =
   'On Container-Optimized OS /etc is a tmpfs (stateless): every file kubemend writes under /etc is gone at the next boot.';
 
