@@ -130,7 +130,7 @@ export function probesFor(
       ...sameCluster.filter((n) => n.plan.role === 'control-plane').map(callerOf),
       ...outside.callers.filter((c) => c.cluster === plan.cluster),
     ];
-    if (callers.length === 0) skipped.push(noCaller(changed, outside));
+    if (callers.length === 0) skipped.push(noCaller(changed, fleet, outside));
     for (const cp of callers) ask(cp, changed);
   }
   if (apiserverChanged) {
@@ -152,10 +152,18 @@ export function probesFor(
 }
 
 /** Why no control plane could call the changed kubelet: none in the inventory, or none reached. */
-function noCaller(changed: FleetNode, outside: OutsideCallers): string {
+function noCaller(changed: FleetNode, fleet: readonly FleetNode[], outside: OutsideCallers): string {
   const { node, cluster } = changed.plan;
+  // Nodes of the run that could not be planned, and that may be control planes, were not reached either.
+  const inRun = fleet
+    .filter((n) => n.plan.status === 'error' && n.plan.role !== 'worker')
+    .map((n) => ({
+      node: n.plan.node,
+      ...(n.target.cluster ? { cluster: n.target.cluster } : {}),
+      why: n.plan.error ?? 'could not be read',
+    }));
   // A node the inventory puts in no cluster may be a control plane of any cluster named by its CA.
-  const maybe = outside.unreached.filter((u) =>
+  const maybe = [...inRun, ...outside.unreached].filter((u) =>
     u.cluster !== undefined ? u.cluster === cluster : changed.target.cluster === undefined,
   );
   const call = `call ${node}'s kubelet as the kube-apiserver does`;

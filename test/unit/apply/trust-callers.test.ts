@@ -167,6 +167,24 @@ describe('the gate of a kubelet whose control planes were not selected', () => {
     ]);
   });
 
+  it('a selected node that could not be read when the run was planned is named too', () => {
+    const w = changedWorker();
+    const down: FleetNode = {
+      plan: {
+        ...w.plan,
+        node: 'cp-2',
+        role: null,
+        status: 'error',
+        changes: [],
+        error: 'cp-2: connect ECONNREFUSED 10.0.0.11:22',
+      } as NodePlan,
+      target: target('cp-2', '10.0.0.11'),
+    };
+    expect(probesFor(w, [down, w], new Set()).skipped).toEqual([
+      "no control plane of cluster ca:1 could be reached to call w-7's kubelet as the kube-apiserver does (cp-2: connect ECONNREFUSED 10.0.0.11:22)",
+    ]);
+  });
+
   it('the probe runs on the unselected control plane, over a session checked against the host key it was read with', async () => {
     const w = changedWorker();
     const opened: { node: string; hostKey: string | null }[] = [];
