@@ -9,6 +9,10 @@
  * one, so it never refuses an untrusted one in the TLS handshake: a handshake that fails, nothing
  * listening at the address the inventory gives, or no curl or openssl proves nothing either way, and
  * is reported as "not proven", never as a pass.
+ *
+ * The callers of a changed kubelet are the control planes of its cluster in the inventory, in the
+ * run or not: one outside the run is found read-only before the rollout (trust-callers.ts), and is
+ * only read and probed from, never changed or locked.
  */
 import type { NodeTarget } from '../inventory/types.js';
 import { trustProbe, type ProbeAnswer, type ProbeCaller } from '../node/changes.js';
@@ -23,9 +27,32 @@ export interface FleetNode {
   target: NodeTarget;
 }
 
+/** A node a probe runs on: in the run, or a control plane of the inventory outside it. */
+export interface Caller {
+  node: string;
+  target: NodeTarget;
+  /** The host key it was planned (or, outside the run, read) against; the probe's session must match. */
+  hostKey: string | null;
+}
+
+/** Control planes of the inventory outside the run, found read-only (trust-callers.ts). */
+export interface OutsideCallers {
+  /** Reached, and a control plane of `cluster` (a kube-apiserver there, or its manifest). */
+  callers: (Caller & { cluster: string })[];
+  /**
+   * Inventory nodes that may be control planes but could not be read, and why. `cluster` is the
+   * inventory's cluster when it gives one; without it the node may belong to any cluster named by CA.
+   */
+  unreached: { node: string; cluster?: string; why: string }[];
+}
+
+export const NO_OUTSIDE: OutsideCallers = { callers: [], unreached: [] };
+
+const callerOf = (n: FleetNode): Caller => ({ node: n.plan.node, target: n.target, hostKey: n.plan.hostKey });
+
 /** One run of the probe script on a control plane: the kubelets it asks. */
 export interface ProbeSpec {
-  from: FleetNode;
+  from: Caller;
   to: { node: string; url: string }[];
 }
 
@@ -63,11 +90,13 @@ export function kubeletUrl(n: FleetNode, from: string): { url: string } | { why:
 /**
  * Pure: the probes that prove the channels `changed` now depends on, or why each could not run.
  * `applied`: nodes this run has changed so far (a planned client CA is in place once applied).
+ * `outside`: control planes of the inventory outside the run, callers of a changed kubelet too.
  */
 export function probesFor(
   changed: FleetNode,
   fleet: readonly FleetNode[],
   applied: ReadonlySet<string>,
+  outside: OutsideCallers = NO_OUTSIDE,
 ): { probes: ProbeSpec[]; skipped: string[] } {
   const plan = changed.plan;
   const name = plan.node;
@@ -85,22 +114,23 @@ export function probesFor(
       ],
     };
   const sameCluster = fleet.filter((n) => n.plan.cluster === plan.cluster && n.plan.status !== 'error');
-  const ask = (from: FleetNode, to: FleetNode) => {
-    const where = kubeletUrl(to, from.plan.node);
+  const ask = (from: Caller, to: FleetNode) => {
+    const where = kubeletUrl(to, from.node);
     if ('why' in where) return void skipped.push(where.why);
-    const spec = probes.find((p) => p.from.plan.node === from.plan.node);
+    const spec = probes.find((p) => p.from.node === from.node);
     if (spec?.to.some((t) => t.url === where.url)) return;
     if (spec) spec.to.push({ node: to.plan.node, url: where.url });
     else probes.push({ from, to: [{ node: to.plan.node, url: where.url }] });
   };
 
   if (kubeletChanged && plan.trust?.kubelet) {
-    // Every control plane of the cluster calls this kubelet, whatever this run did to it.
-    const callers = sameCluster.filter((n) => n.plan.role === 'control-plane');
-    if (callers.length === 0)
-      skipped.push(
-        `no control plane of cluster ${plan.cluster} is in this run, so nothing could call ${name}'s kubelet as the kube-apiserver does; include one (-l) to prove the channel`,
-      );
+    // Every control plane of the cluster calls this kubelet, whatever this run did to it, and
+    // whether this run selected it or not.
+    const callers = [
+      ...sameCluster.filter((n) => n.plan.role === 'control-plane').map(callerOf),
+      ...outside.callers.filter((c) => c.cluster === plan.cluster),
+    ];
+    if (callers.length === 0) skipped.push(noCaller(changed, fleet, outside));
     for (const cp of callers) ask(cp, changed);
   }
   if (apiserverChanged) {
@@ -116,9 +146,30 @@ export function probesFor(
       skipped.push(
         `no kubelet of cluster ${plan.cluster} with a client CA is in this run: nothing to prove ${name}'s new kubelet client certificate against`,
       );
-    for (const k of kubelets) ask(changed, k.plan.node === name ? changed : k);
+    for (const k of kubelets) ask(callerOf(changed), k.plan.node === name ? changed : k);
   }
   return { probes, skipped };
+}
+
+/** Why no control plane could call the changed kubelet: none in the inventory, or none reached. */
+function noCaller(changed: FleetNode, fleet: readonly FleetNode[], outside: OutsideCallers): string {
+  const { node, cluster } = changed.plan;
+  // Nodes of the run that could not be planned, and that may be control planes, were not reached either.
+  const inRun = fleet
+    .filter((n) => n.plan.status === 'error' && n.plan.role !== 'worker')
+    .map((n) => ({
+      node: n.plan.node,
+      ...(n.target.cluster ? { cluster: n.target.cluster } : {}),
+      why: n.plan.error ?? 'could not be read',
+    }));
+  // A node the inventory puts in no cluster may be a control plane of any cluster named by its CA.
+  const maybe = [...inRun, ...outside.unreached].filter((u) =>
+    u.cluster !== undefined ? u.cluster === cluster : changed.target.cluster === undefined,
+  );
+  const call = `call ${node}'s kubelet as the kube-apiserver does`;
+  return maybe.length > 0
+    ? `no control plane of cluster ${cluster ?? '?'} could be reached to ${call} (${maybe.map((u) => (u.why.startsWith(`${u.node}:`) ? u.why : `${u.node}: ${u.why}`)).join('; ')})`
+    : `no control plane of cluster ${cluster ?? '?'} is in the inventory, so nothing could ${call}; add one to the inventory (it is only read and probed from) to prove the channel`;
 }
 
 /** What an answer proves: 200/403 the kubelet authenticated the caller; 401 it did not trust it. */
@@ -145,8 +196,8 @@ export const describeProbe = (r: ProbeRecord): string =>
 export interface TrustDeps {
   /** The session of the node being changed (a probe from itself runs there). */
   own: NodeSession;
-  /** Opens a session to another node of the run (checked against its plan's host key). */
-  open: <T>(node: FleetNode, use: (s: NodeSession) => Promise<T>) => Promise<T>;
+  /** Opens a session to another node (checked against the host key it was planned or read against). */
+  open: <T>(node: Caller, use: (s: NodeSession) => Promise<T>) => Promise<T>;
   clock: Clock;
 }
 
@@ -161,11 +212,12 @@ export async function runTrustGate(
   fleet: readonly FleetNode[],
   applied: ReadonlySet<string>,
   deps: TrustDeps,
+  outside: OutsideCallers = NO_OUTSIDE,
 ): Promise<TrustResult> {
-  const { probes, skipped } = probesFor(changed, fleet, applied);
+  const { probes, skipped } = probesFor(changed, fleet, applied, outside);
   const records: ProbeRecord[] = [];
   for (const p of probes) {
-    const from = p.from.plan.node;
+    const from = p.from.node;
     const on = (urls: string[]) =>
       from === changed.plan.node ? trustProbe(deps.own, urls) : deps.open(p.from, (s) => trustProbe(s, urls));
     const toRecords = (r: { caller: ProbeCaller; answers: ProbeAnswer[] }) =>

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
-import { runTrustGate, type FleetNode } from '../apply/trust-gate.js';
+import { findOutsideCallers } from '../apply/trust-callers.js';
+import { runTrustGate, type Caller } from '../apply/trust-gate.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
@@ -313,14 +314,43 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     serial,
   );
 
-  // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts).
+  // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts),
+  // also those of the inventory this run did not select: read now, only probed from later.
   const applied = new Set<string>();
-  const openChecked = <T>(n: FleetNode, use: (s: NodeSession) => Promise<T>): Promise<T> =>
+  const { read, found: outside } = await findOutsideCallers(
+    toChange.length > 0 ? planned : [],
+    () =>
+      loadInventory(opts.inventory, {
+        ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
+        ...(opts.ssh ? { ssh: opts.ssh } : {}),
+      }),
+    {
+      ...sessionOpts,
+      concurrency: opts.concurrency,
+      onStart: (n) => board.update(n, 'read only: may be a control plane the trust gate probes from'),
+      onDone: (i) =>
+        board.update(
+          i.target.name,
+          i.ok ? 'read (nothing changed there)' : `not reached: ${i.error.message}`,
+        ),
+    },
+  );
+  if (read.length > 0) {
+    board.endBatch();
+    journal.write({
+      runId,
+      event: 'trust-callers',
+      read,
+      callers: outside.callers.map((c) => ({ node: c.node, cluster: c.cluster })),
+      unreached: outside.unreached,
+    });
+  }
+  const openChecked = <T>(n: Caller, use: (s: NodeSession) => Promise<T>): Promise<T> =>
     withSession(n.target, sessionOpts, (s) => {
-      if (n.plan.hostKey && s.hostKeyFingerprint !== n.plan.hostKey)
+      if (n.hostKey && s.hostKeyFingerprint !== n.hostKey)
         throw new NodeError(
-          n.plan.node,
-          `${n.plan.node}: host key ${s.hostKeyFingerprint} is not the one the plan was made against (${n.plan.hostKey})`,
+          n.node,
+          `${n.node}: host key ${s.hostKeyFingerprint} is not the one it was planned or read against (${n.hostKey})`,
           'host-key-changed',
         );
       return use(s);
@@ -366,7 +396,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
             const playbook = playbookOf(plan, target);
             return applyNode(session, {
               trustGate: (own) =>
-                runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }),
+                runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }, outside),
               runId,
               target,
               plan,

@@ -82,7 +82,8 @@ export function renderPlanMarkdown(plan: PlanFile, opts: PlanMarkdownOptions = {
       );
     for (const c of n.changes) {
       lines.push(`### ${text(c.action)} ${code(c.path)} (${text(c.control)})`, '');
-      if (!c.durable) lines.push('**Not durable:** the node regenerates this file at boot.', '');
+      if (!c.durable)
+        lines.push("**Not durable:** the node's tooling writes this file again (see the note).", '');
       for (const note of c.notes) lines.push(`- ${text(note)}`);
       if (c.notes.length > 0) lines.push('');
       lines.push(...mdFence(c.diff.trimEnd(), 'diff'), '');

@@ -58,7 +58,8 @@ export function renderPlanText(given: PlanFile, c: Colors): string {
       );
     for (const ch of n.changes) {
       out.push(`  ${ch.action === 'create' ? 'create' : 'modify'} ${ch.path}  [${ch.control}]`);
-      if (!ch.durable) out.push(`  ${c.yellow('not durable:')} the node regenerates this file at boot`);
+      if (!ch.durable)
+        out.push(`  ${c.yellow('not durable:')} the node's tooling writes this file again (see the note)`);
       for (const note of ch.notes) out.push(`  ${c.dim(`note: ${note}`)}`);
       out.push(
         colorDiff(ch.diff, c)

@@ -128,6 +128,43 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     );
   });
 
+  it('apply -l on a worker alone: its control plane, in the inventory but not selected, proves the channel and is only read', async () => {
+    const inv = inventory();
+    const cpState = () =>
+      ssh(
+        CP,
+        `sha256sum /etc/kubernetes/manifests/kube-apiserver.yaml ${CONFIG}; find /var/lib/kubemend -type f -exec sha256sum {} + | sort`,
+      );
+    const cpBefore = await cpState();
+    const applied = await run(['apply', '-l', W3, '--yes', '-o', 'json'], inv);
+    expect(applied.code, applied.stderr).toBe(0);
+    const report = JSON.parse(applied.stdout) as ApplyReport;
+    expect(report.outcomes.map((o) => [o.node, o.status])).toEqual([[W3, 'applied']]);
+    const w3 = report.outcomes[0]!;
+    const url = `https://${lab.nodes.find((n) => n.name === W3)!.host}:10250/healthz`;
+    // The JSON: the probe from the unselected control plane, and its answer.
+    expect('trust' in w3 && w3.trust).toEqual([
+      expect.stringMatching(new RegExp(`^${CP} → ${W3} ${url}: (200|403) `)),
+    ]);
+    // The journal: which nodes were read to find callers, and the probe itself.
+    const ofRun = events().filter((e) => e['runId'] === report.runId);
+    expect(ofRun.find((e) => e['event'] === 'trust-callers')).toMatchObject({
+      read: expect.arrayContaining([CP]) as unknown,
+      callers: [{ node: CP, cluster: expect.stringMatching(/^ca:[0-9a-f]{8}$/) as unknown }],
+      unreached: [],
+    });
+    expect(ofRun.filter((e) => e['event'] === 'trust-probe')).toEqual([
+      expect.objectContaining({ node: W3, from: CP, to: W3, url, verdict: 'trusted' }),
+    ]);
+    // Only read and probed from: no lock, backup or journal line of this run on the control plane.
+    expect(ofRun.filter((e) => e['node'] === CP)).toEqual([]);
+    expect(await cpState()).toBe(cpBefore);
+
+    // The next test starts from the worker as it was.
+    const back = await run(['rollback', '--node', W3, '--yes'], inv);
+    expect(back.code, back.stderr).toBe(0);
+  });
+
   it('the trust gate rolls a worker back when its control plane’s certificate became untrusted after the plan', async () => {
     const inv = inventory();
     const planFile = join(dir, 'change.plan.json');

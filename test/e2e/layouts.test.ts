@@ -36,6 +36,7 @@ interface PlanChange {
   after: { sha256: string; content: string };
   diff: string;
   restart: string;
+  durable: boolean;
   notes: string[];
 }
 interface PlanFile {
@@ -326,6 +327,8 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect(await probe(node, 'cluster')).toBe('401');
 
     const { change, original } = await planModify(node, AKS_CONFIG, 'kubelet');
+    // AgentBaker writes kubeletconfig.json when it provisions the node, not at boot.
+    expect(change.durable).toBe(true);
     expect(changedLines(change.diff)).toEqual({
       removed: ['        "anonymous": {}'],
       added: [
@@ -356,6 +359,11 @@ describe.skipIf(!canRun)('issue 11 layouts on the lab: command-line-only kubelet
     expect(removed[0]).toMatch(/^KUBELET_OPTS="--v=2 .* "$/);
     expect(added).toEqual([removed[0]!.replace(/ "$/, ` --client-ca-file=${GKE_CA} "`)]);
     expect(change.notes.join('\n')).toMatch(/still serves anyone/);
+    // configure-helper.sh writes /etc/default/kubelet again at every boot: the reviewer reads so.
+    expect(change.durable).toBe(false);
+    expect(change.notes.join('\n')).toMatch(
+      /configure-helper\.sh writes \/etc\/default\/kubelet .* at every boot .*lasts until the next reboot.*node pool's kubelet configuration/,
+    );
 
     await apply(node, GKE_ENV);
     expect(await cmdline(node)).toContain(`--client-ca-file=${GKE_CA}`);

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { issuedBy, parsePemBundle } from '../certs.js';
 import { regeneratedBy } from './check.js';
 import { openDoor } from './open-door.js';
+import { rewrittenBy } from './rewritten.js';
 import type { AuditResult } from '../types.js';
 import { renderClientCADropIn } from '../../edits/kubelet-dropin.js';
 import { setKubeletClientCA } from '../../edits/kubelet-config.js';
@@ -99,7 +100,7 @@ export function planKubeletClientCa(
   playbook: Playbook,
   ctx: PlanContext,
 ): PlanPart {
-  const part = planFix(model, result, playbook, ctx);
+  const part = withDurability(model, playbook, planFix(model, result, playbook, ctx));
   if (!part.changes?.length) return part;
   const after = kubeletView(withChanges(model.facts, part.changes));
   const caPath = playbook.kubelet.clientCAFile;
@@ -130,6 +131,18 @@ export function planKubeletClientCa(
         fix: `set the client CA by hand in the file that wins (${after.clientCAFile?.source ?? 'see the audit evidence'})`,
       },
     ],
+  };
+}
+
+/** A change to a file the layout's tooling writes again is `durable: false`, with what would last. */
+function withDurability(model: NodeModel, playbook: Playbook, part: PlanPart): PlanPart {
+  if (!part.changes) return part;
+  return {
+    ...part,
+    changes: part.changes.map((c) => {
+      const note = rewrittenBy(model.layout, c.path, model.facts, playbook);
+      return note ? { ...c, durable: false, notes: [...c.notes, note] } : c;
+    }),
   };
 }
 
@@ -226,8 +239,6 @@ function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx:
     restart: 'kubelet' | 'kubelet+daemon-reload',
     given: { durable?: boolean; notes?: string[] } = {},
   ): PlanPart => {
-    const note = regeneratedNote(model.layout, path, playbook);
-    const extra = note ? { durable: false, notes: [note] } : given;
     const before = text(path);
     if (before === undefined)
       return {
@@ -246,7 +257,7 @@ function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx:
       throw e instanceof EditError ? e.inFile(path) : e;
     }
     return {
-      changes: [fileChange(ctx, { control: CONTROL, path, before, after, restart, ...extra })],
+      changes: [fileChange(ctx, { control: CONTROL, path, before, after, restart, ...given })],
     };
   };
   const ca = kubelet.clientCAFile;
@@ -304,7 +315,7 @@ function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx:
     ]);
   }
 
-  // 4. The --config file (on AL2023 nodeadm's config.json: not durable, see regeneratedNote).
+  // 4. The --config file (not durable where the layout's tooling renders it: see rewritten.ts).
   if (kubelet.config?.data)
     return modify(
       kubelet.config.path,
@@ -314,23 +325,6 @@ function planFix(model: NodeModel, result: AuditResult, playbook: Playbook, ctx:
 
   // 5. Flags only: add --client-ca-file through a variable the kubelet's ExecStart expands.
   return planFlagOnly(model, caPath, ctx, modify);
-}
-
-/**
- * Files that node tooling writes again at every boot (node-facts §5: nodeadm on AL2023 writes
- * config.json and the environment file holding NODEADM_KUBELET_ARGS): an edit there works now and is
- * lost at the next reboot, so the change is marked durable: false with what would last.
- */
-function regeneratedNote(layout: string | null, path: string, playbook: Playbook): string | undefined {
-  if (layout !== 'eks-al2023') return undefined;
-  if (path === '/etc/kubernetes/kubelet/config.json')
-    return (
-      playbook.kubelet.durabilityNote ??
-      'nodeadm rewrites /etc/kubernetes/kubelet/config.json at every boot; set the value in the NodeConfig to make it last'
-    );
-  if (path === '/etc/eks/kubelet/environment')
-    return 'nodeadm rewrites /etc/eks/kubelet/environment (NODEADM_KUBELET_ARGS) at every boot. To make the change last, set the flag in spec.kubelet.flags of the NodeConfig (user data) or of a NodeConfig drop-in under /etc/eks/nodeadm.d/.';
-  return undefined;
 }
 
 type Modify = (

@@ -45,7 +45,7 @@ describe('which probes prove a change', () => {
     const other = node('cp-9', '10.9.0.10', { status: 'compliant', role: 'control-plane', cluster: 'ca:9' });
     const { probes, skipped } = probesFor(w, [cp, w, other], new Set());
     expect(skipped).toEqual([]);
-    expect(probes.map((p) => [p.from.plan.node, p.to])).toEqual([
+    expect(probes.map((p) => [p.from.node, p.to])).toEqual([
       ['cp-1', [{ node: 'w-1', url: 'https://10.0.0.21:10250/healthz' }]],
     ]);
   });
@@ -56,13 +56,13 @@ describe('which probes prove a change', () => {
       controls: ['apiserver-kubelet-client-cert'],
     });
     const w = worker();
-    expect(probesFor(w, [changing, w], new Set()).probes.map((p) => p.from.plan.node)).toEqual(['cp-1']);
+    expect(probesFor(w, [changing, w], new Set()).probes.map((p) => p.from.node)).toEqual(['cp-1']);
   });
 
-  it('no control plane of the cluster in the run: the check says it did not run, and why', () => {
+  it('no control plane of the cluster in the inventory: the check says it did not run, and why', () => {
     const w = worker();
     expect(probesFor(w, [w], new Set()).skipped).toEqual([
-      "no control plane of cluster ca:1 is in this run, so nothing could call w-1's kubelet as the kube-apiserver does; include one (-l) to prove the channel",
+      "no control plane of cluster ca:1 is in the inventory, so nothing could call w-1's kubelet as the kube-apiserver does; add one to the inventory (it is only read and probed from) to prove the channel",
     ]);
   });
 
@@ -75,7 +75,7 @@ describe('which probes prove a change', () => {
     const ready = node('w-1', '10.0.0.21', { status: 'compliant', trust: verifies() });
     const later = worker('w-2', '10.0.0.22');
     const [p] = probesFor(me, [me, ready, later], new Set()).probes;
-    expect(p!.from.plan.node).toBe('cp-2');
+    expect(p!.from.node).toBe('cp-2');
     expect(p!.to.map((t) => t.node)).toEqual(['cp-2', 'w-1']);
     // Once w-2's planned CA is in place, it is asked too.
     expect(probesFor(me, [me, ready, later], new Set(['w-2'])).probes[0]!.to.map((t) => t.node)).toEqual([
@@ -94,7 +94,7 @@ describe('which probes prove a change', () => {
     const w = node('w-1', '10.0.0.21', { status: 'compliant', trust: verifies() });
     // Apply passes the node being changed as its own object, not the fleet's entry.
     const { probes } = probesFor({ ...me }, [me, w], new Set());
-    expect(probes.flatMap((p) => p.to.map((t) => `${p.from.plan.node}→${t.node}`))).toEqual([
+    expect(probes.flatMap((p) => p.to.map((t) => `${p.from.node}→${t.node}`))).toEqual([
       'cp-1→cp-1',
       'cp-1→w-1',
     ]);

@@ -191,7 +191,58 @@ describe('GKE / GCE (configure-helper.sh)', () => {
       // The trailing space configure-helper leaves inside the quotes stays where it was.
       env.replace('containerd.service "', `containerd.service --client-ca-file=${GKE_CA} "`),
     );
-    expect(c.notes.join(' ')).toMatch(/^After this change the kubelet still serves anyone/);
+    expect(c.notes.join(' ')).toMatch(/After this change the kubelet still serves anyone/);
+  });
+});
+
+// GKE / GCE nodes are configured at every boot: kube-node-installation.service runs configure.sh,
+// which downloads kubelet-config.yaml from the instance metadata, and kube-node-configuration.service
+// runs configure-helper.sh, whose start-kubelet writes /etc/default/kubelet and kubelet.service.
+describe('GKE / GCE: an edit lasts until the next boot, and the plan says so', () => {
+  const noX509 = () => {
+    const node = gke();
+    node.files![GKE_CONFIG] = local('gke/kubelet-config.yaml').replace(
+      'authentication:\n  x509:\n    clientCAFile: /etc/srv/kubernetes/pki/ca-certificates.crt\n',
+      '',
+    );
+    return node;
+  };
+
+  it('the kubelet-config.yaml edit is durable: false, the note names the metadata download and the node pool', () => {
+    const c = audit(noX509()).plan.changes[0]!;
+    expect(c).toMatchObject({ path: GKE_CONFIG, durable: false });
+    const note = c.notes.join(' ');
+    expect(note).toMatch(
+      /configure\.sh fetches \/home\/kubernetes\/kubelet-config\.yaml from the instance metadata/,
+    );
+    expect(note).toMatch(/lasts until the next reboot/);
+    expect(note).toMatch(/node pool's kubelet configuration/);
+    expect(note).toMatch(/gcloud container node-pools update --system-config-from-file/);
+  });
+
+  it('the KUBELET_OPTS edit in /etc/default/kubelet is durable: false (configure-helper.sh writes it at boot)', () => {
+    const env = local('gke/kubelet').replace(' --config /home/kubernetes/kubelet-config.yaml', '');
+    const c = audit(gke(env)).plan.changes[0]!;
+    expect(c).toMatchObject({ path: '/etc/default/kubelet', durable: false });
+    expect(c.notes.join(' ')).toMatch(/configure-helper\.sh writes \/etc\/default\/kubelet/);
+  });
+
+  it('on Container-Optimized OS the note adds that /etc is a tmpfs', () => {
+    const node = noX509();
+    node.files!['/etc/os-release'] = 'NAME="Container-Optimized OS"\nID=cos\n';
+    const c = audit(node).plan.changes[0]!;
+    expect(c.durable).toBe(false);
+    expect(c.notes.join(' ')).toMatch(/On Container-Optimized OS \/etc is a tmpfs/);
+  });
+
+  it('AKS: AgentBaker writes kubeletconfig.json only when it provisions the node (CSE), so the edit is durable', () => {
+    const broken = local('aks/kubeletconfig.json').replace(
+      /\n {8}"x509": \{\n {12}"clientCAFile": "[^"]*"\n {8}\},/,
+      '',
+    );
+    expect(audit(aks(broken)).plan.changes.map((c) => [c.path, c.durable, c.notes])).toEqual([
+      [AKS_CONFIG, true, []],
+    ]);
   });
 });
 

@@ -412,6 +412,63 @@ describe('plan on kubelet layouts', () => {
     expect(p.changes[0]!.after.content).toContain(`--client-ca-file=${PKI}/ca.crt`);
   });
 
+  it('kubeadm: the config.yaml edit is durable: false, since kubeadm upgrade and join write it from the kubelet-config ConfigMap', () => {
+    const node = kubeadmCp();
+    node.files!['/var/lib/kubelet/kubeadm-flags.env'] = fixture('kubeadm/kubeadm-flags.env');
+    const config = plan(node, pb('kubeadm')).changes.find((c) => c.control === 'kubelet-client-ca')!;
+    expect(config).toMatchObject({ path: '/var/lib/kubelet/config.yaml', durable: false });
+    expect(config.notes.join(' ')).toMatch(
+      /kubelet-config ConfigMap.*kubectl -n kube-system edit cm kubelet-config/,
+    );
+  });
+
+  it('kubespray: kubelet-config.yaml is rendered again on every playbook run: durable: false, the template named', () => {
+    const p = plan(
+      {
+        kubeletUnit: [
+          {
+            path: '/etc/systemd/system/kubelet.service',
+            text: fixture('lab-extra/units/kubespray-kubelet.service'),
+          },
+        ],
+        files: {
+          '/etc/kubernetes/kubelet.env': fixture('kubespray/kubelet.env'),
+          '/etc/kubernetes/kubelet-config.yaml': fixture('kubespray/kubelet-config.yaml').replace(
+            /^ {2}x509:\n {4}clientCAFile: .*\n/m,
+            '',
+          ),
+          '/etc/kubernetes/ssl/ca.crt': pki.caCrt,
+        },
+      },
+      pb('kubespray'),
+    );
+    expect(p.changes.map((c) => [c.path, c.durable])).toEqual([
+      ['/etc/kubernetes/kubelet-config.yaml', false],
+    ]);
+    expect(p.changes[0]!.notes.join(' ')).toMatch(/every playbook run.*kube_cert_dir/);
+  });
+
+  it('EKS AL2: bootstrap.sh edits kubelet-config.json once, at first boot: the edit is durable', () => {
+    const p = plan(
+      {
+        kubeletUnit: [
+          { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2/kubelet.service') },
+        ],
+        files: {
+          '/etc/kubernetes/kubelet/kubelet-config.json': fixture('eks-al2/kubelet-config.json').replace(
+            /,\s*"x509": \{\s*"clientCAFile": "[^"]*"\s*\}/,
+            '',
+          ),
+          [`${PKI}/ca.crt`]: pki.caCrt,
+        },
+      },
+      pb('eks'),
+    );
+    expect(p.changes.map((c) => [c.path, c.durable, c.notes])).toEqual([
+      ['/etc/kubernetes/kubelet/kubelet-config.json', true, []],
+    ]);
+  });
+
   it('kOps 2025 with an empty --client-ca-file flag: fixes the flag in /etc/sysconfig/kubelet', () => {
     const p = plan(
       {
