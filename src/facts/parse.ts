@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FileFact, NodeFacts, PairResult } from './types.js';
+import type { FileFact, IgnoredProcess, NodeFacts, PairResult } from './types.js';
 
 /** `<size> <mode> <uid> <gid> <path…>`: the path is the rest of the line, spaces included. */
 function statLine(status: string, rest: string): FileFact {
@@ -90,6 +90,20 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         const argv = Buffer.from(body.join(''), 'base64').toString('utf8').split('\0');
         if (argv.at(-1) === '') argv.pop();
         facts.processes.push({ pid: Number(pid), comm: comm ?? '', argv, ...(cwd ? { cwd } : {}) });
+        break;
+      }
+      case 'IGNORED': {
+        const m =
+          /^KM IGNORED ([1-9]\d{0,9}) (\d+|unknown) (\d+|unknown) (\S+) (notroot|nounit|notpod)$/.exec(line);
+        if (!m) break;
+        const uid = (u: string | undefined) => (u === undefined || u === 'unknown' ? null : Number(u));
+        (facts.ignored ??= []).push({
+          pid: Number(m[1]),
+          ruid: uid(m[2]),
+          euid: uid(m[3]),
+          comm: m[4] ?? '',
+          why: m[5] as IgnoredProcess['why'],
+        });
         break;
       }
       case 'UNIT': {

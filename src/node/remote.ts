@@ -44,10 +44,29 @@ const cache = new Map<ScriptName, string>();
 export function scriptText(name: ScriptName): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8');
+    text = withLibraries(readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8'));
     cache.set(name, text);
   }
   return text;
+}
+
+/** Shell files that scripts share: not run alone, their text is put where a script sources them. */
+const LIBRARIES = ['proc-identity'] as const;
+
+/**
+ * A node has no file of ours to source, so `. ./NAME.sh` (on a line of its own, with shellcheck's
+ * `source=` directive above it) is replaced by that library's text (its comment lines left out)
+ * before the script is sent.
+ */
+function withLibraries(text: string): string {
+  let out = text;
+  for (const lib of LIBRARIES) {
+    const line = `\n. ./${lib}.sh\n`;
+    if (!out.includes(line)) continue;
+    const body = readFileSync(new URL(`${lib}.sh`, SCRIPTS_DIR), 'utf8').replace(/^[ \t]*#.*\n/gm, '');
+    out = out.replace(line, () => `\n${body}`);
+  }
+  return out;
 }
 
 /** The command line that runs a script with its arguments: `sh -c 'TEXT' kubemend-NAME 'ARG'…`. */

@@ -131,17 +131,20 @@ while read -r k r e rest; do [ "$k" = Uid: ] && { U=$e; break; }; done < /proc/s
 [ -n "$U" ] || U=$(id -u)
 echo "KM WHOAMI $U"
 ARGS=
-set +f; set -- /proc/[0-9]*; set -f
-for d; do
-  { read -r c < "$d/comm"; } 2>/dev/null || continue
-  case "$c" in
-    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube|k0s) ;;
-    *) continue ;;
-  esac
-  echo "KM PROC ${d#/proc/} $c $(readlink "$d/cwd")"
+# Only the node's own processes (proc-identity.sh); the others of those names are named, no more.
+# shellcheck source=src/node/scripts/proc-identity.sh
+. ./proc-identity.sh
+kube_procs kubelet kube-apiserver k3s k3s-server k3s-agent rke2 kubelite hyperkube k0s
+for t in $KUBE_PROCS; do
+  d=$KUBE_PROC/${t%%:*}
+  echo "KM PROC ${t%%:*} ${t#*:} $(readlink "$d/cwd")"
   base64 < "$d/cmdline"
   echo "KM END"
   ARGS="$ARGS$NL$(tr '\000' '\n' < "$d/cmdline")"
+done
+for t in $KUBE_IGNORED; do
+  IFS=:; set -- $t; IFS=$NL
+  echo "KM IGNORED $1 $2 $3 $4 $5"
 done
 if command -v systemctl >/dev/null; then
   show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)

@@ -7,7 +7,8 @@ import { shQuote } from '../../../src/node/ssh/shell.js';
 export const SCRIPTS: ScriptName[] = readdirSync(
   fileURLToPath(new URL('../../../src/node/scripts/', import.meta.url)),
 )
-  .filter((f) => f.endsWith('.sh'))
+  // proc-identity.sh is a library the scripts include (src/node/remote.ts), never run alone.
+  .filter((f) => f.endsWith('.sh') && f !== 'proc-identity.sh')
   .map((f) => f.slice(0, -3) as ScriptName);
 
 /** Which script a command line runs, and its arguments (the inverse of scriptCommand). */
