@@ -75,7 +75,14 @@ describe.skipIf(!canRun)(
       ]);
       // The real ones start again after the fakes, so that the fakes come first in /proc.
       const [oldApi] = await rootPids('kube-apiserver');
-      await sh.ssh(NODE, `systemctl restart kubelet && kill ${oldApi ?? ''}`);
+      // The lab's static pod runs where the systemd cgroup driver puts a pod, outside kubelet.service,
+      // so a kubelet restart leaves it running.
+      expect(await sh.ssh(NODE, `grep name=systemd /proc/${oldApi}/cgroup`)).toMatch(
+        /\/kubepods\.slice\/kubepods-burstable\.slice\/kubepods-burstable-pod[0-9a-f_]{36}\.slice\/kubelet-pod-kube-apiserver-/,
+      );
+      await sh.ssh(NODE, 'systemctl restart kubelet');
+      expect(await rootPids('kube-apiserver')).toEqual([oldApi]);
+      await sh.ssh(NODE, `kill ${oldApi ?? ''}`);
       await waitUntil(
         'the real kube-apiserver to run again',
         async () => {
