@@ -106,6 +106,9 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         });
         break;
       }
+      case 'IGNORED-MORE':
+        facts.ignoredMore = Number(fields(line, 2)[2]) || 0;
+        break;
       case 'UNIT': {
         const [, , name] = fields(line, 2);
         const { body, next } = block(i);

@@ -25,7 +25,14 @@ export function ignoredProcessWarning(p: IgnoredProcess): string {
 
 /** The warnings for the processes that are not the node's kube-apiserver, or not its kubelet. */
 export function ignoredProcessWarnings(facts: NodeFacts, of: 'kube-apiserver' | 'kubelet'): string[] {
-  return (facts.ignored ?? [])
+  const named = (facts.ignored ?? [])
     .filter((p) => (p.comm === 'kube-apiserver') === (of === 'kube-apiserver'))
     .map(ignoredProcessWarning);
+  const more = facts.ignoredMore ?? 0;
+  return more > 0
+    ? [
+        ...named,
+        `${more} more processes named kubelet, kube-apiserver or a launcher were ignored as not the node's (only the first 32 are named)`,
+      ]
+    : named;
 }

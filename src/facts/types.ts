@@ -52,6 +52,8 @@ export interface NodeFacts {
   processes: ProcessFact[];
   /** Processes of those names that are not the node's, for the audit's warnings. */
   ignored?: IgnoredProcess[];
+  /** How many more such processes there were than `ignored` names (the script names 32 at most). */
+  ignoredMore?: number;
   units: Map<string, UnitFact>;
   /** Files whose content was fetched (public material and config only). */
   files: Map<string, FileFact>;

@@ -20,7 +20,8 @@
  *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`: only the
  *                   node's own processes, as src/node/scripts/proc-identity.sh defines them
  *   KM IGNORED <pid> <ruid> <euid> <comm> notroot|nounit|notpod   a process of such a name that
- *                   is not the node's (named in the audit's warnings, never read)
+ *                   is not the node's (named in the audit's warnings, never read); at most 32
+ *   KM IGNORED-MORE <n>   how many more such processes there were
  *   KM UNIT kubelet   then the `systemctl show` lines (Key=value) and `KM END`
  *   KM FILE missing|unreadable|dir <path>
  *   KM FILES   then `<size> <mode> <uid> <gid> <path>` a line for each readable file, `KM DATA`,

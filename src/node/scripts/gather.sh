@@ -142,10 +142,15 @@ for t in $KUBE_PROCS; do
   echo "KM END"
   ARGS="$ARGS$NL$(tr '\000' '\n' < "$d/cmdline")"
 done
+# At most 32 named, then a count: a user who starts many cannot make the output large.
+n=0
 for t in $KUBE_IGNORED; do
+  n=$((n + 1))
+  [ "$n" -le 32 ] || continue
   IFS=:; set -- $t; IFS=$NL
   echo "KM IGNORED $1 $2 $3 $4 $5"
 done
+[ "$n" -le 32 ] || echo "KM IGNORED-MORE $((n - 32))"
 if command -v systemctl >/dev/null; then
   show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
   echo "KM UNIT kubelet"

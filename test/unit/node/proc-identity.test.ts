@@ -265,3 +265,23 @@ describe('the kube-apiserver: root, and of several the one in the kubelet pod cg
     expect(run('trust-probe', ['https://10.0.0.9:10250/healthz'])).toBe('KMCALLER badpath\n');
   });
 });
+
+describe('a user who starts many fakes', () => {
+  it('gets 32 of them named and a count of the rest, on both controls', () => {
+    for (let i = 0; i < 40; i++)
+      fake({
+        pid: 1000 + i,
+        comm: 'kubelet',
+        uid: NOBODY,
+        cgroup: '0::/user.slice/user-65534.slice/session-9.scope',
+        argv: ['kubelet'],
+      });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.ignored).toHaveLength(32);
+    expect(facts.ignoredMore).toBe(8);
+    expect(ignoredProcessWarnings(facts, 'kubelet').at(-1)).toBe(
+      "8 more processes named kubelet, kube-apiserver or a launcher were ignored as not the node's (only the first 32 are named)",
+    );
+    expect(ignoredProcessWarnings(facts, 'kube-apiserver')).toHaveLength(1);
+  });
+});

@@ -53,8 +53,10 @@ interface Run {
 }
 
 /** Runs a script as a node would (dash), kubemend's state directory moved under the test root. */
-function run(name: ScriptName, args: string[], stdin = ''): Run {
-  const text = scriptText(name).replaceAll('/var/lib/kubemend', state);
+function run(name: ScriptName, args: string[], stdin = '', proc?: string): Run {
+  let text = scriptText(name).replaceAll('/var/lib/kubemend', state);
+  // A /proc of the test's own processes only: the machine's (a lab's apiservers) stay out of it.
+  if (proc) text = text.replace('\nKUBE_PROC=/proc\n', `\nKUBE_PROC=${proc}\n`);
   const r = spawnSync('dash', ['-c', text, `kubemend-${name}`, ...args], {
     input: stdin,
     cwd: root,
@@ -315,14 +317,18 @@ describe('the health scripts pass their URL as one argument', () => {
             .toString()
             .split('\0');
     };
-    return { exe, argvIn, kill: () => p.kill() };
+    return { exe, argvIn, pid: p.pid ?? 0, kill: () => p.kill() };
   };
 
   it('apiserver-state: every kube-apiserver process with its argv, and the livez answer', () => {
     shim('curl', `printf 'ok HTTP200'`);
     const p = named('kube-apiserver');
+    const proc = join(root, 'proc');
+    mkdirSync(join(proc, String(p.pid)), { recursive: true });
+    for (const f of ['comm', 'status', 'cmdline', 'cgroup'])
+      symlinkSync(`/proc/${p.pid}/${f}`, join(proc, String(p.pid), f));
     try {
-      const out = run('apiserver-state', ['https://127.0.0.1:6443/livez']).stdout;
+      const out = run('apiserver-state', ['https://127.0.0.1:6443/livez'], '', proc).stdout;
       expect(out).toMatch(/^Livez=ok HTTP200$/m);
       expect(p.argvIn(out)).toEqual([p.exe, '30', '0.5', '']);
     } finally {
