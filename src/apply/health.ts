@@ -13,14 +13,18 @@ export interface KubeletState {
   healthz: string;
   /** HTTP status of the secure port's /healthz ('' when not asked, 'unchecked' without curl or wget). */
   secure: string;
-  /** The kubelet processes found by name and argv; asked only when MainPID is not the kubelet. */
+  /**
+   * The node's kubelet processes (root, in kubelet.service's cgroup or its container's:
+   * src/node/scripts/lib/proc-identity.sh) with the wanted argv; asked only when MainPID is not the kubelet.
+   */
   kubeletPids: number[];
 }
 
 /**
  * How the gate proves a restarted kubelet healthy on this node (from kubeletHealth): its /healthz
  * when it serves one; otherwise its secure port answering over TLS. When kubelet.service's MainPID
- * is not the kubelet (a container), the kubelet is found by its process name and argv.
+ * is not the kubelet (a container), the kubelet is found by its process name and argv among the
+ * node's own processes (proc-identity.sh): a user's process of that name never counts.
  */
 export interface KubeletProbe {
   healthzUrl: string | null;
@@ -139,7 +143,7 @@ function healthy(s: KubeletState, probe: KubeletProbe): boolean {
 
 /**
  * The kubelet process that started since `before`: a new MainPID, or where MainPID is not the
- * kubelet, a kubelet process (by name and argv) that was not running before.
+ * kubelet, a kubelet process of the node's (by name and argv) that was not running before.
  */
 export function newKubeletPid(
   s: KubeletState,

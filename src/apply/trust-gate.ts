@@ -204,7 +204,9 @@ export interface TrustDeps {
 const callerWhy = (node: string, c: ProbeCaller): string =>
   c.kind === 'none'
     ? `no kube-apiserver runs on ${node} now, so it calls no kubelet`
-    : `${node}'s kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove`;
+    : c.kind === 'badpath'
+      ? `${node}'s kube-apiserver names a kubelet client certificate or key whose path holds a newline: not probed`
+      : `${node}'s kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove`;
 
 /** Runs the probes: each control plane once, and once more for answers that may only need a moment. */
 export async function runTrustGate(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FileFact, NodeFacts, PairResult } from './types.js';
+import type { FileFact, IgnoredProcess, NodeFacts, PairResult } from './types.js';
 
 /** `<size> <mode> <uid> <gid> <path…>`: the path is the rest of the line, spaces included. */
 function statLine(status: string, rest: string): FileFact {
@@ -92,6 +92,23 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
         facts.processes.push({ pid: Number(pid), comm: comm ?? '', argv, ...(cwd ? { cwd } : {}) });
         break;
       }
+      case 'IGNORED': {
+        const m =
+          /^KM IGNORED ([1-9]\d{0,9}) (\d+|unknown) (\d+|unknown) (\S+) (notroot|nounit|notpod)$/.exec(line);
+        if (!m) break;
+        const uid = (u: string | undefined) => (u === undefined || u === 'unknown' ? null : Number(u));
+        (facts.ignored ??= []).push({
+          pid: Number(m[1]),
+          ruid: uid(m[2]),
+          euid: uid(m[3]),
+          comm: m[4] ?? '',
+          why: m[5] as IgnoredProcess['why'],
+        });
+        break;
+      }
+      case 'IGNORED-MORE':
+        facts.ignoredMore = Number(fields(line, 2)[2]) || 0;
+        break;
       case 'UNIT': {
         const [, , name] = fields(line, 2);
         const { body, next } = block(i);

@@ -22,6 +22,18 @@ export interface ProcessFact {
   cwd?: string;
 }
 
+/**
+ * A process named like a Kubernetes component that is not the node's (src/node/scripts/
+ * proc-identity.sh): its pid, real and effective uid (null when unreadable), name and why.
+ */
+export interface IgnoredProcess {
+  pid: number;
+  ruid: number | null;
+  euid: number | null;
+  comm: string;
+  why: 'notroot' | 'nounit' | 'notpod';
+}
+
 export interface UnitFact {
   name: string;
   /** `systemctl show` properties. */
@@ -36,7 +48,12 @@ export interface UnitFact {
 export type PairResult = 'match' | 'mismatch' | 'badcert' | 'badkey' | 'unreadable' | 'noopenssl';
 
 export interface NodeFacts {
+  /** The node's kubelet, kube-apiserver and launchers: root, in their unit or pod cgroups. */
   processes: ProcessFact[];
+  /** Processes of those names that are not the node's, for the audit's warnings. */
+  ignored?: IgnoredProcess[];
+  /** How many more such processes there were than `ignored` names (the script names 32 at most). */
+  ignoredMore?: number;
   units: Map<string, UnitFact>;
   /** Files whose content was fetched (public material and config only). */
   files: Map<string, FileFact>;

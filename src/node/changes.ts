@@ -278,7 +278,10 @@ export interface ProbeAnswer {
 
 /** Who called: the kubelet client pair the running kube-apiserver presents, or why there is none. */
 export type ProbeCaller =
-  { kind: 'pair'; certificate: string; key: string } | { kind: 'none' } | { kind: 'anonymous' };
+  | { kind: 'pair'; certificate: string; key: string }
+  | { kind: 'none' }
+  | { kind: 'anonymous' }
+  | { kind: 'badpath' };
 
 /**
  * On a control plane: one HTTPS request to each kubelet URL with the kubelet client certificate
@@ -300,7 +303,7 @@ export async function trustProbe(
   const caller: ProbeCaller =
     kind === 'pair' && certificate && key
       ? { kind: 'pair', certificate, key }
-      : { kind: kind === 'anonymous' ? 'anonymous' : 'none' };
+      : { kind: kind === 'anonymous' || kind === 'badpath' ? kind : 'none' };
   const answers = r.stdout.split('\n').flatMap((line) => {
     const m = /^KMPROBE (\S+) (\S+)$/.exec(line);
     return m ? [{ answer: m[1]!, url: m[2]! }] : [];

@@ -17,7 +17,11 @@
  * Output is line-framed; a path is always the last field, raw (a path with a newline in it is not
  * supported); free-form text is base64 (see src/facts/parse.ts):
  *   KM1 BEGIN
- *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`
+ *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`: only the
+ *                   node's own processes, as src/node/scripts/lib/proc-identity.sh defines them
+ *   KM IGNORED <pid> <ruid> <euid> <comm> notroot|nounit|notpod   a process of such a name that
+ *                   is not the node's (named in the audit's warnings, never read); at most 32
+ *   KM IGNORED-MORE <n>   how many more such processes there were
  *   KM UNIT kubelet   then the `systemctl show` lines (Key=value) and `KM END`
  *   KM FILE missing|unreadable|dir <path>
  *   KM FILES   then `<size> <mode> <uid> <gid> <path>` a line for each readable file, `KM DATA`,

@@ -49,13 +49,23 @@ const cache = new Map<ScriptName, string>();
 export function scriptText(name: ScriptName): string {
   let text = cache.get(name);
   if (text === undefined) {
-    text = readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8').replace(
-      /^\. \/kubemend\/lib\/([a-z-]+\.sh)$/gm,
-      (_, lib: string) => readFileSync(new URL(`lib/${lib}`, SCRIPTS_DIR), 'utf8').replace(/^#!.*\n/, ''),
-    );
+    text = withLibraries(readFileSync(new URL(`${name}.sh`, SCRIPTS_DIR), 'utf8'));
     cache.set(name, text);
   }
   return text;
+}
+
+/**
+ * Shell files that scripts share live in scripts/lib/ and are never run alone. A node has no file
+ * of ours to source, so a line `. /kubemend/lib/NAME.sh` is replaced by that library's text (its
+ * comment lines left out) before the script is sent.
+ */
+function withLibraries(text: string): string {
+  return text.replace(/^\. \/kubemend\/lib\/([a-z-]+)\.sh$/gm, (_, lib: string) =>
+    readFileSync(new URL(`lib/${lib}.sh`, SCRIPTS_DIR), 'utf8')
+      .replace(/^[ \t]*#.*\n/gm, '')
+      .trimEnd(),
+  );
 }
 
 /** The command line that runs a script with its arguments: `sh -c 'TEXT' kubemend-NAME 'ARG'…`. */

@@ -19,7 +19,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
   // replace: a lab left by an interrupted run (teardown never ran) is torn down first.
-  const lab = await upLab({ name: LAB_NAME, replace: true, log });
+  // KUBEMEND_E2E_NODES=a,b boots only those nodes of the shared lab, for a test file that brings
+  // its own lab (apply, hostile) and needs the shared one only to know the tier can run.
+  const nodes = process.env.KUBEMEND_E2E_NODES?.split(',').filter(Boolean);
+  const lab = await upLab({ name: LAB_NAME, replace: true, log, ...(nodes?.length ? { nodes } : {}) });
   project.provide('lab', labInfo(lab));
   return async () => {
     await downLab(LAB_NAME, { log });

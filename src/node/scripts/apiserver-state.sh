@@ -1,16 +1,18 @@
 #!/bin/sh
-# Running kube-apiserver processes ("PROC <pid> <base64 of its NUL-separated argv>") and the /livez
-# answer ("Livez=<body>", with curl followed by " HTTP<code>"; "unchecked" without curl or wget).
+# The node's running kube-apiserver processes, as proc-identity.sh defines them ("PROC <pid>
+# <base64 of its NUL-separated argv>"; a process of that name that is not the node's is left
+# out), and the /livez answer ("Livez=<body>", with curl followed by " HTTP<code>"; "unchecked" without curl or wget).
 # What the port answers is the node's to choose: one line only, at most 64 bytes of it (the end,
 # where curl puts the status), CR and LF removed, printed after the PROC lines with printf.
 # $1: the /livez URL
+# shellcheck source=src/node/scripts/lib/proc-identity.sh
+. /kubemend/lib/proc-identity.sh
+kube_procs kube-apiserver
 n=0
-for d in /proc/[0-9]*; do
-  { IFS= read -r c < "$d/comm"; } 2>/dev/null || continue
-  [ "$c" = kube-apiserver ] || continue
+for t in $KUBE_PROCS; do
   n=$((n + 1))
   [ "$n" -le 32 ] || break
-  echo "PROC ${d#/proc/} $(head -c 65536 "$d/cmdline" | base64 | tr -d '\n')"
+  echo "PROC ${t%%:*} $(head -c 65536 "$KUBE_PROC/${t%%:*}/cmdline" | base64 | tr -d '\n')"
 done
 if command -v curl >/dev/null; then
   printf 'Livez=%s\n' "$(curl -gsk -m 2 -w ' HTTP%{http_code}' -- "$1" 2>/dev/null | tail -c 64 | tr -d '\r\n')"

@@ -131,18 +131,26 @@ while read -r k r e rest; do [ "$k" = Uid: ] && { U=$e; break; }; done < /proc/s
 [ -n "$U" ] || U=$(id -u)
 echo "KM WHOAMI $U"
 ARGS=
-set +f; set -- /proc/[0-9]*; set -f
-for d; do
-  { read -r c < "$d/comm"; } 2>/dev/null || continue
-  case "$c" in
-    kubelet|kube-apiserver|k3s|k3s-server|k3s-agent|rke2|kubelite|hyperkube|k0s) ;;
-    *) continue ;;
-  esac
-  echo "KM PROC ${d#/proc/} $c $(readlink "$d/cwd")"
+# Only the node's own processes (proc-identity.sh); the others of those names are named, no more.
+# shellcheck source=src/node/scripts/lib/proc-identity.sh
+. /kubemend/lib/proc-identity.sh
+kube_procs kubelet kube-apiserver k3s k3s-server k3s-agent rke2 kubelite hyperkube k0s
+for t in $KUBE_PROCS; do
+  d=$KUBE_PROC/${t%%:*}
+  echo "KM PROC ${t%%:*} ${t#*:} $(readlink "$d/cwd")"
   base64 < "$d/cmdline"
   echo "KM END"
   ARGS="$ARGS$NL$(tr '\000' '\n' < "$d/cmdline")"
 done
+# At most 32 named, then a count: a user who starts many cannot make the output large.
+n=0
+for t in $KUBE_IGNORED; do
+  n=$((n + 1))
+  [ "$n" -le 32 ] || continue
+  IFS=:; set -- $t; IFS=$NL
+  echo "KM IGNORED $1 $2 $3 $4 $5"
+done
+[ "$n" -le 32 ] || echo "KM IGNORED-MORE $((n - 32))"
 if command -v systemctl >/dev/null; then
   show=$(systemctl show kubelet.service -p LoadState -p ActiveState -p SubState -p MainPID -p NRestarts -p FragmentPath -p DropInPaths -p EnvironmentFiles -p Environment -p ExecMainStartTimestamp)
   echo "KM UNIT kubelet"

@@ -29,16 +29,16 @@ elif command -v wget >/dev/null; then
 else
   echo Secure=unchecked
 fi
-# The kubelet runs as root: a process of another user that calls itself kubelet is not it.
+# Only the node's own kubelet (proc-identity.sh): root, in the unit that runs it. A process of
+# another user, or outside that unit, that calls itself kubelet is not it.
+# shellcheck source=src/node/scripts/lib/proc-identity.sh
+. /kubemend/lib/proc-identity.sh
 if [ -n "$3" ]; then
+  kube_procs "$3"
   n=0
-  for d in /proc/[0-9]*; do
-    { IFS= read -r c < "$d/comm"; } 2>/dev/null || continue
-    [ "$c" = "$3" ] || continue
-    uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "$d/status" 2>/dev/null)
-    [ "$uid" = 0 ] || continue
+  for t in $KUBE_PROCS; do
     n=$((n + 1))
     [ "$n" -le 32 ] || break
-    echo "PROC ${d#/proc/} $(head -c 65536 "$d/cmdline" | base64 | tr -d '\n')"
+    echo "PROC ${t%%:*} $(head -c 65536 "$KUBE_PROC/${t%%:*}/cmdline" | base64 | tr -d '\n')"
   done
 fi

@@ -5,7 +5,8 @@
 # stays on this node, only its path is printed).
 # $1…: one URL a kubelet (https://HOST:PORT/healthz).
 # Prints `KMCALLER none` (no kube-apiserver runs here), `KMCALLER anonymous` (it has no kubelet
-# client certificate), or `KMCALLER pair` then `KMCERT <path>` and `KMKEY <path>`; then, for a
+# client certificate), `KMCALLER badpath` (its certificate or key path holds a newline: nothing
+# else is printed or asked), or `KMCALLER pair` then `KMCERT <path>` and `KMKEY <path>`; then, for a
 # pair, one line a URL: `KMPROBE <answer> <url>`, where answer is the HTTP status, or
 #   tls       the TLS handshake failed (the kubelet never refuses a client certificate there: it
 #             asks for one and answers 401 when it does not trust it)
@@ -13,13 +14,17 @@
 #   localcert the certificate or key could not be used   notool   neither curl nor openssl here
 NL='
 '
+SOH=$(printf '\001')
 cert=
 key=
 found=
-for d in /proc/[0-9]*; do
-  { read -r c < "$d/comm"; } 2>/dev/null || continue
-  [ "$c" = kube-apiserver ] || continue
-  args=$(tr '\000' '\n' < "$d/cmdline") || continue
+# Only the node's own kube-apiserver (proc-identity.sh): the paths come from no other process.
+# shellcheck source=src/node/scripts/lib/proc-identity.sh
+. /kubemend/lib/proc-identity.sh
+kube_procs kube-apiserver
+for t in $KUBE_PROCS; do
+  # One argument a line; a newline inside one becomes \001, so that it cannot split a path in two.
+  args=$(tr '\n\000' '\001\n' < "$KUBE_PROC/${t%%:*}/cmdline") || continue
   found=1
   pc=
   pk=
@@ -42,8 +47,9 @@ ARGS
 done
 if [ -z "$found" ]; then echo 'KMCALLER none'; exit 0; fi
 if [ -z "$cert" ]; then echo 'KMCALLER anonymous'; exit 0; fi
+# A path with a newline would print as two lines, the second one a line of the caller's choosing.
+case $cert$key in *"$NL"* | *"$SOH"*) echo 'KMCALLER badpath'; exit 0 ;; esac
 printf 'KMCALLER pair\nKMCERT %s\nKMKEY %s\n' "$cert" "$key"
-case $cert$key in *"$NL"*) exit 0 ;; esac
 # curl reads a colon in --cert as name:password; escaped, it is part of the name.
 ecert=$(printf '%s' "$cert" | sed 's/\\/\\\\/g; s/:/\\:/g')
 for url; do

@@ -1,6 +1,8 @@
 // Runs the first container of each static pod as a host process, with the kubelet's crash-loop
-// restarts. Under systemd each pod is a transient unit (systemd-run), outside the kubelet's
-// cgroup, so pods outlive `systemctl restart kubelet` as containers under containerd do.
+// restarts. Under systemd each pod is a transient unit (systemd-run) in the pod's slice of the
+// kubelet's pod cgroups, where the systemd cgroup driver puts a static pod (burstable QoS:
+// kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod<uid>.slice), outside the
+// kubelet's own unit, so pods outlive `systemctl restart kubelet` as containers under containerd do.
 // Without systemd (host tests) pods are detached process groups. Every pod is recorded in
 // <stateDir>/<namespace>_<name>.json so that a restarted kubelet adopts pods whose manifest hash
 // still matches and replaces the others.
@@ -25,6 +27,19 @@ function isExecutableFile(file) {
   } catch {
     return false;
   }
+}
+
+/**
+ * The pod's slice as the kubelet's systemd cgroup driver names it: CgroupName{kubepods, burstable,
+ * pod<uid>} joined with "-" after "-" in each part became "_" (kubernetes pkg/kubelet/cm
+ * cgroup_manager_linux.go ToSystemd). systemd makes kubepods.slice and kubepods-burstable.slice
+ * its parents from the dashes. A static pod's uid is a hash of its manifest; here the pod hash's
+ * first 32 hex digits, written as a UUID.
+ */
+export function podSlice(hash) {
+  const h = hash.slice(0, 32).padEnd(32, '0');
+  const uid = [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join('_');
+  return `kubepods-burstable-pod${uid}.slice`;
 }
 
 /** The container's command as found on this node, or null: the image would bring it, the node does not. */
@@ -175,6 +190,7 @@ export class PodRunner {
       'systemd-run',
       [
         `--unit=${record.unit}`,
+        `--slice=${podSlice(record.hash)}`,
         '--property=KillMode=control-group',
         `--property=TimeoutStopSec=${STOP_GRACE_MS / 1000}`,
         '--quiet',

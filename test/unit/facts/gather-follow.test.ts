@@ -61,6 +61,13 @@ describe('gather follows relative paths from where the kubelet resolves them', (
       },
     );
     await new Promise((r) => setTimeout(r, 100));
+    // The node's kubelet runs as root in kubelet.service (src/node/scripts/lib/proc-identity.sh): the
+    // script sees this process through a /proc of its own, the real files and kubelet.service's cgroup.
+    const dir = join(root, 'proc', String(kubelet.pid));
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['comm', 'status', 'cmdline']) symlinkSync(`/proc/${kubelet.pid}/${f}`, join(dir, f));
+    symlinkSync(etc, join(dir, 'cwd'));
+    writeFileSync(join(dir, 'cgroup'), '0::/system.slice/kubelet.service\n');
   });
 
   afterAll(() => {
@@ -70,7 +77,9 @@ describe('gather follows relative paths from where the kubelet resolves them', (
 
   const run = async (command: string): Promise<ExecResult> => {
     runs++;
-    const { stdout, stderr } = await exec('sh', ['-c', command], { maxBuffer: 1 << 26 });
+    const own = command.replace('\nKUBE_PROC=/proc\n', `\nKUBE_PROC=${root}/proc\n`);
+    expect(own).not.toBe(command);
+    const { stdout, stderr } = await exec('sh', ['-c', own], { maxBuffer: 1 << 26 });
     printed += stdout;
     // Keep only our kubelet's PROC block.
     const kept = stdout.replace(/^KM PROC (\d+) [^\n]*\n[\s\S]*?^KM END\n/gm, (block, pid: string) =>

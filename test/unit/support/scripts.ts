@@ -7,6 +7,7 @@ import { shQuote } from '../../../src/node/ssh/shell.js';
 export const SCRIPTS: ScriptName[] = readdirSync(
   fileURLToPath(new URL('../../../src/node/scripts/', import.meta.url)),
 )
+  // scripts/lib/ holds libraries the scripts include (src/node/remote.ts), never run alone.
   .filter((f) => f.endsWith('.sh'))
   .map((f) => f.slice(0, -3) as ScriptName);
 

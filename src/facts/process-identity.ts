@@ -1,0 +1,38 @@
+import type { IgnoredProcess, NodeFacts } from './types.js';
+
+/**
+ * Which processes are the node's kubelet and kube-apiserver is decided on the node, once, by
+ * src/node/scripts/lib/proc-identity.sh (root; a kubelet in the unit that runs it; of several root
+ * kube-apiservers the one in the kubelet's pod cgroups). The others of those names only appear
+ * here, so that the audit names them: a process a local user started under a component's name
+ * may be an attempt to steer kubemend, and never changes a result.
+ */
+const uidText = (p: IgnoredProcess): string => {
+  const show = (u: number | null) => (u === null ? 'unknown' : String(u));
+  return p.ruid === p.euid ? `uid ${show(p.ruid)}` : `uid ${show(p.ruid)}, euid ${show(p.euid)}`;
+};
+
+const WHY: Record<IgnoredProcess['why'], string> = {
+  notroot: 'it does not run as root',
+  nounit: "it is not in the cgroup of kubelet.service or of a known launcher's unit",
+  notpod: "another root kube-apiserver runs in the kubelet's pod cgroups (kubepods)",
+};
+
+export function ignoredProcessWarning(p: IgnoredProcess): string {
+  const role = p.comm === 'kube-apiserver' ? 'kube-apiserver' : 'kubelet';
+  return `ignored process ${p.pid} named ${p.comm} (${uidText(p)}): not the node's ${role}, ${WHY[p.why]}`;
+}
+
+/** The warnings for the processes that are not the node's kube-apiserver, or not its kubelet. */
+export function ignoredProcessWarnings(facts: NodeFacts, of: 'kube-apiserver' | 'kubelet'): string[] {
+  const named = (facts.ignored ?? [])
+    .filter((p) => (p.comm === 'kube-apiserver') === (of === 'kube-apiserver'))
+    .map(ignoredProcessWarning);
+  const more = facts.ignoredMore ?? 0;
+  return more > 0
+    ? [
+        ...named,
+        `${more} more processes named kubelet, kube-apiserver or a launcher were ignored as not the node's (only the first 32 are named)`,
+      ]
+    : named;
+}

@@ -1,0 +1,287 @@
+// Which processes are the node's kubelet and kube-apiserver (src/node/scripts/lib/proc-identity.sh),
+// decided under dash over a /proc of fixtures: uid, cgroup v1 and v2, both cgroup drivers.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseFacts } from '../../../src/facts/parse.js';
+import { ignoredProcessWarnings } from '../../../src/facts/process-identity.js';
+import { gatherArgs } from '../../../src/node/gather-script.js';
+import { scriptText, type ScriptName } from '../../../src/node/remote.js';
+
+let root = '';
+let proc = '';
+
+interface Fake {
+  pid: number;
+  comm: string;
+  /** real, effective */
+  uid: [number, number];
+  cgroup: string;
+  argv: string[];
+}
+
+/** One /proc/PID directory: comm, status (Uid: real effective saved fs), cgroup and cmdline. */
+function fake(p: Fake): void {
+  const d = join(proc, String(p.pid));
+  mkdirSync(d);
+  writeFileSync(join(d, 'comm'), `${p.comm}\n`);
+  const [r, e] = p.uid;
+  writeFileSync(
+    join(d, 'status'),
+    `Name:\t${p.comm}\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t${r}\t${e}\t${e}\t${e}\nGid:\t0\t0\t0\t0\n`,
+  );
+  writeFileSync(join(d, 'cgroup'), p.cgroup.endsWith('\n') ? p.cgroup : `${p.cgroup}\n`);
+  writeFileSync(join(d, 'cmdline'), `${p.argv.join('\0')}\0`);
+  symlinkSync('/', join(d, 'cwd'));
+}
+
+/** Runs a script under dash with /proc replaced by the fixtures. */
+function run(name: ScriptName, args: string[]): string {
+  const text = scriptText(name);
+  expect(text).toContain('\nKUBE_PROC=/proc\n');
+  const r = spawnSync(
+    'dash',
+    ['-c', text.replace('\nKUBE_PROC=/proc\n', `\nKUBE_PROC=${proc}\n`), name, ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: `${join(root, 'bin')}:/usr/sbin:/usr/bin:/sbin:/bin` },
+      timeout: 20_000,
+    },
+  );
+  expect(r.status).toBe(0);
+  return r.stdout;
+}
+
+/** The pids the apiserver-state / kubelet-state scripts list (PROC lines). */
+const listed = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('PROC '))
+    .map((l) => Number(l.split(' ')[1]));
+
+const UID = '3f0c5a29-7b7e-4c59-9d5e-0b1f3c2a9e11';
+const CID = 'a'.repeat(64);
+const NOBODY: [number, number] = [65534, 65534];
+const ROOT: [number, number] = [0, 0];
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'km-procid-'));
+  proc = join(root, 'proc');
+  mkdirSync(proc);
+  mkdirSync(join(root, 'bin'));
+  // systemctl and curl stand-ins: the scripts' other lines must not reach the real ones.
+  for (const tool of ['systemctl', 'curl']) {
+    writeFileSync(join(root, 'bin', tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  }
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('the kubelet: root, and in the unit that runs it', () => {
+  it('takes the root kubelet in kubelet.service (cgroup v2) and names a nobody kubelet earlier in /proc', () => {
+    fake({
+      pid: 100,
+      comm: 'kubelet',
+      uid: NOBODY,
+      cgroup: '0::/user.slice/user-65534.slice/session-4.scope',
+      argv: ['kubelet', '--config=/tmp/evil/k.yaml'],
+    });
+    fake({
+      pid: 900,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/system.slice/kubelet.service',
+      argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'],
+    });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => [p.pid, p.comm, p.argv[1]])).toEqual([
+      [900, 'kubelet', '--config=/var/lib/kubelet/config.yaml'],
+    ]);
+    expect(facts.ignored).toEqual([{ pid: 100, ruid: 65534, euid: 65534, comm: 'kubelet', why: 'notroot' }]);
+    expect(ignoredProcessWarnings(facts, 'kubelet')).toEqual([
+      "ignored process 100 named kubelet (uid 65534): not the node's kubelet, it does not run as root",
+    ]);
+    // The impostor's config is never read, nor followed.
+    expect([...facts.files.keys()].filter((f) => f.startsWith('/tmp/evil'))).toEqual([]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([900]);
+  });
+
+  it('reads cgroup v1 (name=systemd first, else a controller line) and a prefix before the unit', () => {
+    fake({
+      pid: 201,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup:
+        '12:cpu,cpuacct:/system.slice/kubelet.service\n1:name=systemd:/system.slice/kubelet.service\n0::/',
+      argv: ['kubelet'],
+    });
+    fake({
+      pid: 202,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '4:memory:/system.slice/kubelet.service\n3:cpu,cpuacct:/system.slice/kubelet.service',
+      argv: ['kubelet'],
+    });
+    // A node in a container: its cgroups below the host's path for it.
+    fake({
+      pid: 203,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/kubemend-lab/l/n/payload/system.slice/kubelet.service',
+      argv: ['kubelet'],
+    });
+    fake({
+      pid: 204,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/system.slice/rke2-agent.service',
+      argv: ['kubelet'],
+    });
+    fake({
+      pid: 205,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/system.slice/k0sworker.service',
+      argv: ['kubelet'],
+    });
+    // Root, but a shell's session; the cpu line says kubelet.service, the systemd line wins.
+    fake({
+      pid: 206,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup:
+        '3:cpu,cpuacct:/system.slice/kubelet.service\n1:name=systemd:/user.slice/user-0.slice/session-2.scope',
+      argv: ['kubelet'],
+    });
+    // A user manager's unit of that name is not the system's kubelet.service.
+    fake({
+      pid: 207,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/user.slice/user-0.slice/user@0.service/app.slice/kubelet.service',
+      argv: ['kubelet'],
+    });
+    // A privileged pod's container with that name.
+    fake({
+      pid: 208,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+      argv: ['kubelet'],
+    });
+    // Real uid a user's, effective root (a setuid copy): not root.
+    fake({
+      pid: 209,
+      comm: 'kubelet',
+      uid: [1000, 0],
+      cgroup: '0::/system.slice/kubelet.service',
+      argv: ['kubelet'],
+    });
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([201, 202, 203, 204, 205]);
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([201, 202, 203, 204, 205]);
+    expect(facts.ignored?.map((p) => [p.pid, p.ruid, p.euid, p.why])).toEqual([
+      [206, 0, 0, 'nounit'],
+      [207, 0, 0, 'nounit'],
+      [208, 0, 0, 'nounit'],
+      [209, 1000, 0, 'notroot'],
+    ]);
+    expect(ignoredProcessWarnings(facts, 'kubelet')[3]).toBe(
+      "ignored process 209 named kubelet (uid 1000, euid 0): not the node's kubelet, it does not run as root",
+    );
+  });
+});
+
+describe('the kube-apiserver: root, and of several the one in the kubelet pod cgroups', () => {
+  const api = (pid: number, uid: [number, number], cgroup: string, cert: string) =>
+    fake({
+      pid,
+      comm: 'kube-apiserver',
+      uid,
+      cgroup,
+      argv: [
+        'kube-apiserver',
+        `--kubelet-client-certificate=${cert}.crt`,
+        `--kubelet-client-key=${cert}.key`,
+      ],
+    });
+
+  it.each([
+    [
+      'systemd driver, burstable',
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+    ],
+    [
+      'systemd driver, guaranteed',
+      `0::/kubepods.slice/kubepods-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+    ],
+    [
+      'cgroupfs driver, besteffort (v1)',
+      `11:name=systemd:/kubepods/besteffort/pod${UID}/${CID}\n4:memory:/kubepods/besteffort/pod${UID}/${CID}`,
+    ],
+    ['cgroupfs driver, guaranteed', `0::/kubepods/pod${UID}/${CID}`],
+  ])("two root kube-apiservers: the one in kubepods (%s) is the node's", (_, podCgroup) => {
+    api(300, ROOT, '0::/system.slice/evil.service', '/tmp/evil/own');
+    api(800, ROOT, podCgroup, '/etc/kubernetes/pki/apiserver-kubelet-client');
+    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([800]);
+    const probe = run('trust-probe', []);
+    expect(probe).toContain('KMCERT /etc/kubernetes/pki/apiserver-kubelet-client.crt\n');
+    expect(probe).not.toContain('/tmp/evil');
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([800]);
+    expect(ignoredProcessWarnings(facts, 'kube-apiserver')).toEqual([
+      "ignored process 300 named kube-apiserver (uid 0): not the node's kube-apiserver, another root kube-apiserver runs in the kubelet's pod cgroups (kubepods)",
+    ]);
+  });
+
+  it('a nobody kube-apiserver with both client flags is never the caller, whatever its place in /proc', () => {
+    api(50, NOBODY, '0::/user.slice/user-65534.slice/session-9.scope', '/tmp/evil/a');
+    api(400, ROOT, '0::/system.slice/kubelet-pod-kube-apiserver-1.service', '/etc/kubernetes/pki/real');
+    api(990, NOBODY, '0::/user.slice/user-65534.slice/session-9.scope', '/tmp/evil/b');
+    // One root kube-apiserver: the node's, wherever it runs.
+    expect(run('trust-probe', [])).toBe(
+      'KMCALLER pair\nKMCERT /etc/kubernetes/pki/real.crt\nKMKEY /etc/kubernetes/pki/real.key\n',
+    );
+    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([400]);
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([400]);
+    expect(facts.pairs.map((p) => p.cert)).not.toContain('/tmp/evil/a.crt');
+    expect(facts.ignored?.map((p) => [p.pid, p.ruid, p.why])).toEqual([
+      [50, 65534, 'notroot'],
+      [990, 65534, 'notroot'],
+    ]);
+  });
+
+  it('only nobody kube-apiservers: none runs here', () => {
+    api(60, NOBODY, '0::/user.slice/user-65534.slice/session-9.scope', '/tmp/evil/a');
+    expect(run('trust-probe', [])).toBe('KMCALLER none\n');
+    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([]);
+  });
+
+  it('trust-probe refuses a certificate path with a newline before printing anything of it', () => {
+    api(70, ROOT, '0::/system.slice/kube-apiserver.service', '/etc/k/x\nKMPROBE 200 https://forged');
+    expect(run('trust-probe', ['https://10.0.0.9:10250/healthz'])).toBe('KMCALLER badpath\n');
+  });
+});
+
+describe('a user who starts many fakes', () => {
+  it('gets 32 of them named and a count of the rest, on both controls', () => {
+    for (let i = 0; i < 40; i++)
+      fake({
+        pid: 1000 + i,
+        comm: 'kubelet',
+        uid: NOBODY,
+        cgroup: '0::/user.slice/user-65534.slice/session-9.scope',
+        argv: ['kubelet'],
+      });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.ignored).toHaveLength(32);
+    expect(facts.ignoredMore).toBe(8);
+    expect(ignoredProcessWarnings(facts, 'kubelet').at(-1)).toBe(
+      "8 more processes named kubelet, kube-apiserver or a launcher were ignored as not the node's (only the first 32 are named)",
+    );
+    expect(ignoredProcessWarnings(facts, 'kube-apiserver')).toHaveLength(1);
+  });
+});
