@@ -129,7 +129,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     const node = 'kubeadm-worker-bad';
     await ssh(
       node,
-      'mkdir -p /var/lib/kubemend/backups && mount -t tmpfs -o size=64k tmpfs /var/lib/kubemend/backups && dd if=/dev/zero of=/var/lib/kubemend/backups/fill bs=4k count=16 2>/dev/null || true',
+      'mkdir -p /var/lib/kubemend/backups && mount -t tmpfs -o size=64k,mode=700 tmpfs /var/lib/kubemend/backups && dd if=/dev/zero of=/var/lib/kubemend/backups/fill bs=4k count=16 2>/dev/null || true',
     );
     try {
       const before = await sha(node, KUBEADM_CONFIG);
