@@ -14,14 +14,15 @@ import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
-import { parsePlanFile } from '../plan/plan-file.js';
+import { parsePlanFile, refuseOtherVersion } from '../plan/plan-file.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
-import { buildPlan, gatherFor } from './plan.js';
+import { buildPlan, gatherFor, gatherForTarget } from './plan.js';
+import { fleetJudge } from './apply-judge.js';
 import { commandLine } from './rerun.js';
 import { StageBoard } from './stage-board.js';
 import { loadTemplates } from './templates.js';
@@ -67,6 +68,7 @@ export function outcomeExit(o: NodeOutcome): ExitCode {
   if ('internal' in o && o.internal) return ExitCode.internal;
   switch (o.status) {
     case 'applied':
+    case 'already-applied':
     case 'compliant':
       return ExitCode.ok;
     case 'stale':
@@ -132,6 +134,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const colors = makeColors(wantColor(io, 'stderr', !opts.color));
 
   let planned: { plan: NodePlan; target: NodeTarget }[];
+  /** The plan file, when there is one: its entries are computed again and compared (apply/recompute.ts). */
+  let planFile: { plan: PlanFile; targets: NodeTarget[] } | undefined;
   /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
   let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
   if (deps.planned) {
@@ -146,11 +150,13 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       );
     }
     const plan = parsePlanFile(opts.plan, text);
+    refuseOtherVersion(opts.plan, plan, TOOL);
     const targets = await loadInventory(opts.inventory, {
       ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
       ...(opts.ssh ? { ssh: opts.ssh } : {}),
     });
     planned = matchTargets(plan, targets, opts.limit);
+    planFile = { plan, targets };
     checkPlaybookChoices(
       planned.map((p) => p.target),
       opts.playbook,
@@ -255,6 +261,12 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const toChange = stoppedEarly
     ? []
     : planned.filter((p) => p.plan.status === 'change' && !handled.has(p.plan.node));
+  // Each node's entry is computed again before it is changed, judged with the fleet as read now.
+  const judgeOf =
+    toChange.length > 0
+      ? await fleetJudge({ opts, io, planned, planFile, builtins, templates, session: sessionOpts })
+      : undefined;
+  const failed = new Set<string>();
   const serial = rolloutSerial(
     opts.serial,
     toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial),
@@ -316,6 +328,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               };
             const playbook = playbookOf(plan, target);
             return applyNode(session, {
+              ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
               trustGate: (own) =>
                 runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }),
               runId,
@@ -323,7 +336,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               plan,
               playbook,
               templates,
-              gather: gatherFor([playbook, ...builtins]),
+              // What plan gathered, so the entry computed again sees the same files.
+              gather: gatherForTarget(target, opts.playbook, builtins),
               journal,
               clock,
               now: () => io.now(),
@@ -353,7 +367,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       }),
     );
     for (const found of results) {
-      if (found.status === 'applied') applied.add(found.node);
+      if (found.status === 'applied' || found.status === 'already-applied') applied.add(found.node);
+      else failed.add(found.node);
       const dead = recoveredRuns.get(found.node);
       const r =
         dead && (found.status === 'applied' || found.status === 'compliant')
@@ -367,7 +382,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       stoppedEarly = 'a rollback failed: the rollout stopped; recover that node by hand (steps above)';
       break;
     }
-    if (!opts.keepGoing && results.some((r) => !['applied', 'compliant', 'skipped'].includes(r.status))) {
+    if (
+      !opts.keepGoing &&
+      results.some((r) => !['applied', 'already-applied', 'compliant', 'skipped'].includes(r.status))
+    ) {
       stoppedEarly =
         'stopped at the first node that did not apply cleanly (use --keep-going to continue past failures)';
       break;
