@@ -22,8 +22,12 @@ export interface PreflightContext {
   given: { layout?: string; role?: Role };
   /** The node's entry as `kubemend plan` computes it from this model (apply/recompute.ts). */
   recompute: (model: NodeModel) => NodePlan;
-  /** Where the plan came from: a plan file (then a difference means the file), or this run. */
-  source: 'file' | 'fresh';
+  /**
+   * Where the plan came from: a plan file (then a difference means the file), this run's plan, or
+   * the interactive session's (findings the user unticked left out: its changes must be among those
+   * computed now, and none of their controls blocked).
+   */
+  source: 'file' | 'fresh' | 'session';
   now: Date;
 }
 
@@ -51,6 +55,7 @@ export function preflight(plan: NodePlan, facts: NodeFacts, ctx: PreflightContex
   }
   // The node is as planned: the entry must be the one kubemend computes from it, field by field.
   const fresh = ctx.recompute(model);
+  if (ctx.source === 'session') return narrowedStillComputed(plan, fresh, model);
   const d = planDifference(plan, fresh);
   if (d) {
     // A node that is blocked now says why, besides naming the field.
@@ -60,6 +65,26 @@ export function preflight(plan: NodePlan, facts: NodeFacts, ctx: PreflightContex
       status: 'blocked',
       reason: `preflight: ${describeDifference(d, ctx.source)}${d.field === 'status' && why ? `; blocked because ${why}` : ''}`,
     };
+  }
+  return { ok: true, model };
+}
+
+/** The session's plan holds the findings the user ticked: each must still be computed, none blocked. */
+function narrowedStillComputed(plan: NodePlan, fresh: NodePlan, model: NodeModel): Preflight {
+  for (const c of plan.changes) {
+    const blocked = fresh.blocked.find((b) => b.control === c.control);
+    if (blocked)
+      return {
+        ok: false,
+        status: 'blocked',
+        reason: `preflight: ${blocked.reason} (way out: ${blocked.fix})`,
+      };
+    if (!fresh.changes.some((f) => f.path === c.path && f.after.sha256 === c.after.sha256))
+      return {
+        ok: false,
+        status: 'blocked',
+        reason: `preflight: kubemend would no longer write ${c.path} as planned (the node's certificates or settings changed); plan again`,
+      };
   }
   return { ok: true, model };
 }

@@ -30,6 +30,8 @@ export async function fleetJudge(a: {
   planned: readonly { plan: NodePlan; target: NodeTarget }[];
   /** The plan file and the inventory: its every node is part of the fleet, selected (-l) or not. */
   planFile: { plan: PlanFile; targets: readonly NodeTarget[] } | undefined;
+  /** The interactive session's plan: narrowed to the findings the user ticked. */
+  narrowed: boolean;
   builtins: readonly Playbook[];
   templates: Templates;
   session: SessionOptions;
@@ -65,7 +67,7 @@ export async function fleetJudge(a: {
       ...(target.layout ? { layout: target.layout } : {}),
       ...(target.role ? { role: target.role } : {}),
     },
-    source: planFile ? 'file' : 'fresh',
+    source: planFile ? 'file' : a.narrowed ? 'session' : 'fresh',
     recompute: (model, hostKey) =>
       recomputeNode(target, model, hostKey, settings, { order, others, failed }, a.io.now()),
   });

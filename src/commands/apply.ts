@@ -264,7 +264,16 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   // Each node's entry is computed again before it is changed, judged with the fleet as read now.
   const judgeOf =
     toChange.length > 0
-      ? await fleetJudge({ opts, io, planned, planFile, builtins, templates, session: sessionOpts })
+      ? await fleetJudge({
+          opts,
+          io,
+          planned,
+          planFile,
+          narrowed: Boolean(deps.planned),
+          builtins,
+          templates,
+          session: sessionOpts,
+        })
       : undefined;
   const failed = new Set<string>();
   const serial = rolloutSerial(
