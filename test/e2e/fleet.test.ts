@@ -2,7 +2,7 @@
 // worker whose new client CA would reject its control plane, and apply's live trust gate probes
 // each changed kubelet from the control plane and rolls back on 401.
 // The tests run in order on one lab: the second starts from what the first left.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { PlanFile } from '../../src/plan/types.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { makePki, type TestPki } from '../unit/support/certs.js';
 import { kubemend } from './cli.js';
-import { labShell, shq } from './helpers.js';
+import { labShell, shq, writeLabInventory } from './helpers.js';
 
 const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-fleet`;
@@ -30,20 +30,8 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
   let home: string;
   let pki: TestPki;
   const journal = () => join(dir, 'journal.jsonl');
-  const inventory = (params: Record<string, unknown> = {}) => {
-    const file = join(dir, `inventory-${Object.keys(params).length}.yaml`);
-    const nodes = lab.nodes
-      .map(
-        (n) =>
-          `  ${n.name}: ${JSON.stringify({ host: n.host, ...(params[n.name] ? { params: params[n.name] } : {}) })}`,
-      )
-      .join('\n');
-    writeFileSync(
-      file,
-      `defaults: ${JSON.stringify({ user: 'root', port: 22, identityFile: lab.keyPath, knownHostsFile: lab.knownHostsPath })}\nnodes:\n${nodes}\n`,
-    );
-    return file;
-  };
+  const inventory = (params: Record<string, unknown> = {}) =>
+    writeLabInventory(lab, join(dir, `inventory-${Object.keys(params).length}.yaml`), params);
   const run = (args: string[], inv: string) =>
     kubemend([...args, '-i', inv, '--journal', journal()], { home });
   const shell = () => labShell(lab);

@@ -14,7 +14,7 @@ import type { NodePlan, PlanFile } from '../../src/plan/types.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { makePki } from '../unit/support/certs.js';
 import { kubemend } from './cli.js';
-import { labShell, shq, waitUntil } from './helpers.js';
+import { labShell, shq, waitUntil, writeLabInventory } from './helpers.js';
 
 const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-binding`;
@@ -36,20 +36,8 @@ describe.skipIf(!canRun)('apply --plan runs the plan that was reviewed, or nothi
   let dir: string;
   let home: string;
   const journal = () => join(dir, 'journal.jsonl');
-  const inventory = (params: Record<string, unknown> = {}) => {
-    const file = join(dir, `inventory-${Object.keys(params).join('-') || 'plain'}.yaml`);
-    const nodes = lab.nodes
-      .map(
-        (n) =>
-          `  ${n.name}: ${JSON.stringify({ host: n.host, ...(params[n.name] ? { params: params[n.name] } : {}) })}`,
-      )
-      .join('\n');
-    writeFileSync(
-      file,
-      `defaults: ${JSON.stringify({ user: 'root', port: 22, identityFile: lab.keyPath, knownHostsFile: lab.knownHostsPath })}\nnodes:\n${nodes}\n`,
-    );
-    return file;
-  };
+  const inventory = (params: Record<string, unknown> = {}) =>
+    writeLabInventory(lab, join(dir, `inventory-${Object.keys(params).join('-') || 'plain'}.yaml`), params);
   const run = (args: string[], inv: string) =>
     kubemend([...args, '-i', inv, ...(args[0] === 'plan' ? [] : ['--journal', journal()])], { home });
   const ssh = (node: string, command: string) => labShell(lab).ssh(node, command);
