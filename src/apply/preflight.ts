@@ -58,12 +58,17 @@ export function preflight(plan: NodePlan, facts: NodeFacts, ctx: PreflightContex
   if (ctx.source === 'session') return narrowedStillComputed(plan, fresh, model);
   const d = planDifference(plan, fresh);
   if (d) {
-    // A node that is blocked now says why, besides naming the field.
+    // Blocked now: an edited file, or something the node or its cluster depends on that changed
+    // since the plan (a control plane's certificate, say). Both are possible: the refusal says why.
     const why = fresh.blocked.map((b) => `${b.control}: ${b.reason} (way out: ${b.fix})`).join('; ');
+    const changed =
+      fresh.status === 'blocked' && why
+        ? `, or what it depends on changed since the plan: blocked now because ${why}`
+        : '';
     return {
       ok: false,
       status: 'blocked',
-      reason: `preflight: ${describeDifference(d, ctx.source)}${d.field === 'status' && why ? `; blocked because ${why}` : ''}`,
+      reason: `preflight: ${describeDifference(d, ctx.source)}${changed}`,
     };
   }
   return { ok: true, model };

@@ -9,7 +9,7 @@ import { fleetEntry, recomputeNode, type PlannerSettings } from '../apply/recomp
 import { CONTROLS } from '../controls/index.js';
 import type { FleetEntry } from '../fleet/decide.js';
 import type { NodeTarget } from '../inventory/types.js';
-import { inspectNodes } from '../node/inspect.js';
+import { inspectNodes, type Inspection } from '../node/inspect.js';
 import type { SessionOptions } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import type { Templates } from '../plan/change.js';
@@ -30,6 +30,8 @@ export async function fleetJudge(a: {
   planned: readonly { plan: NodePlan; target: NodeTarget }[];
   /** The plan file and the inventory: its every node is part of the fleet, selected (-l) or not. */
   planFile: { plan: PlanFile; targets: readonly NodeTarget[] } | undefined;
+  /** The nodes as this run's own plan read them (no plan file): not read again. */
+  inspected: readonly Inspection[] | undefined;
   /** The interactive session's plan: narrowed to the findings the user ticked. */
   narrowed: boolean;
   builtins: readonly Playbook[];
@@ -50,11 +52,13 @@ export async function fleetJudge(a: {
     issueCerts: (node) => Boolean(entries.find((e) => e.node === node)?.issue?.length),
     given: loadGivenCertificates(opts.apiserverKubeletCert),
   };
-  const inspections = await inspectNodes(fleet, {
-    ...a.session,
-    concurrency: opts.concurrency,
-    gather: (t) => gatherForTarget(t, opts.playbook, a.builtins),
-  });
+  const inspections =
+    a.inspected ??
+    (await inspectNodes(fleet, {
+      ...a.session,
+      concurrency: opts.concurrency,
+      gather: (t) => gatherForTarget(t, opts.playbook, a.builtins),
+    }));
   const read = a.io.now();
   const others = new Map<string, FleetEntry>(
     inspections.flatMap((i) =>

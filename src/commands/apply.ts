@@ -4,6 +4,7 @@ import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
 import { runTrustGate, type FleetNode } from '../apply/trust-gate.js';
+import type { Inspection } from '../node/inspect.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
@@ -136,6 +137,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   let planned: { plan: NodePlan; target: NodeTarget }[];
   /** The plan file, when there is one: its entries are computed again and compared (apply/recompute.ts). */
   let planFile: { plan: PlanFile; targets: NodeTarget[] } | undefined;
+  /** This run's own plan: the nodes as it read them (the fleet for the recompute, not read again). */
+  let inspected: Inspection[] | undefined;
   /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
   let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
   if (deps.planned) {
@@ -162,8 +165,13 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       opts.playbook,
     );
   } else {
-    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) =>
-      plan.nodes.map((n) => ({ plan: n, target: inspections.find((i) => i.target.name === n.node)!.target }));
+    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) => {
+      inspected = inspections; // the nodes as this plan read them: apply's recompute judges with them
+      return plan.nodes.map((n) => ({
+        plan: n,
+        target: inspections.find((i) => i.target.name === n.node)!.target,
+      }));
+    };
     planned = pairUp(await buildPlan(opts, io));
     // The whole selection is planned again, so the fleet step judges these nodes with all the others.
     replan = async (names) => pairUp(await buildPlan(opts, io)).filter((p) => names.has(p.plan.node));
@@ -269,6 +277,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
           io,
           planned,
           planFile,
+          inspected,
           narrowed: Boolean(deps.planned),
           builtins,
           templates,

@@ -12,7 +12,7 @@ import type { PlanFile } from '../../src/plan/types.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { makePki, type TestPki } from '../unit/support/certs.js';
 import { kubemend } from './cli.js';
-import { labShell, shq, writeLabInventory } from './helpers.js';
+import { labShell, shq, waitUntil, writeLabInventory } from './helpers.js';
 
 const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-fleet`;
@@ -37,6 +37,9 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
   const shell = () => labShell(lab);
   const ssh = (node: string, command: string) => shell().ssh(node, command);
   const sha = (node: string, path: string) => shell().sha(node, path);
+  /** The shell command that puts this kubelet client pair in place on a control plane. */
+  const swapPair = (crt: string, key: string) =>
+    `printf %s ${shq(crt)} > ${PKI}/apiserver-kubelet-client.crt && printf %s ${shq(key)} > ${PKI}/apiserver-kubelet-client.key`;
   const events = () =>
     readFileSync(journal(), 'utf8')
       .split('\n')
@@ -116,7 +119,7 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     );
   });
 
-  it('the trust gate rolls a worker back when its control plane’s certificate became untrusted after the plan', async () => {
+  it('a control plane’s certificate untrusted since the plan: the worker is refused at preflight, untouched', async () => {
     const inv = inventory();
     const planFile = join(dir, 'change.plan.json');
     const planned = await run(['plan', '--out', planFile, '-o', 'json'], inv);
@@ -125,13 +128,35 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     expect(plan.nodes.find((n) => n.node === CP)!.status).toBe('compliant');
 
     // After review: the control plane's kubelet client pair is swapped for one of another CA.
-    const [cert, key] = [pki.foreignClientCrt, pki.foreignClientKey];
-    await ssh(
-      CP,
-      `printf %s ${shq(cert)} > ${PKI}/apiserver-kubelet-client.crt && printf %s ${shq(key)} > ${PKI}/apiserver-kubelet-client.key`,
-    );
+    const crt = await ssh(CP, `cat ${PKI}/apiserver-kubelet-client.crt`);
+    const key = await ssh(CP, `cat ${PKI}/apiserver-kubelet-client.key`);
+    await ssh(CP, swapPair(pki.foreignClientCrt, pki.foreignClientKey));
     const before = await sha(W3, CONFIG);
-    const applied = await run(['apply', '--plan', planFile, '--yes', '-o', 'json'], inv);
+    const applied = await run(['apply', '--plan', planFile, '-l', W3, '--yes', '-o', 'json'], inv);
+    const w3 = (JSON.parse(applied.stdout) as ApplyReport).outcomes.find((o) => o.node === W3)!;
+    expect(w3.status, applied.stderr).toBe('blocked');
+    expect('reason' in w3 && w3.reason).toMatch(
+      /the plan file says status = "change"; kubemend computes "blocked" .* blocked now because kubelet-client-ca: .*kubeadm-cp-bad/,
+    );
+    expect(applied.code).toBe(1);
+    expect(await sha(W3, CONFIG)).toBe(before);
+    // Back to the reviewed state: the next test swaps it during the window instead.
+    await ssh(CP, swapPair(crt, key));
+  });
+
+  it('the trust gate rolls a worker back when its control plane’s certificate becomes untrusted during the window', async () => {
+    const inv = inventory();
+    const planFile = join(dir, 'change.plan.json');
+    const before = await sha(W3, CONFIG);
+    let progress = '';
+    const applying = kubemend(
+      ['apply', '--plan', planFile, '-l', W3, '--yes', '-o', 'json', '-i', inv, '--journal', journal()],
+      { home, onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => (progress += d.toString())) },
+    );
+    // Once the worker is being written (its preflight passed), the control plane's pair is swapped.
+    await waitUntil('the worker to be written', async () => progress.includes(`${W3}: write`), 120_000, 20);
+    await ssh(CP, swapPair(pki.foreignClientCrt, pki.foreignClientKey));
+    const applied = await applying;
     const report = JSON.parse(applied.stdout) as ApplyReport;
     const w3 = report.outcomes.find((o) => o.node === W3)!;
     expect(w3.status, applied.stderr).toBe('rolled-back');
