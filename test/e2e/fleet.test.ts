@@ -150,7 +150,8 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     const before = await sha(W3, CONFIG);
     let progress = '';
     const applying = kubemend(
-      ['apply', '--plan', planFile, '-l', W3, '--yes', '-o', 'json', '-i', inv, '--journal', journal()],
+      // The whole plan: the control plane is in the run, so it probes the worker's kubelet.
+      ['apply', '--plan', planFile, '--yes', '-o', 'json', '-i', inv, '--journal', journal()],
       { home, onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => (progress += d.toString())) },
     );
     // Once the worker is being written (its preflight passed), the control plane's pair is swapped.
