@@ -35,12 +35,13 @@ import { shellWord } from '../node/ssh/shell.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import type { Templates } from '../plan/change.js';
+import { planNode } from '../plan/planner.js';
 import type { NodePlan } from '../plan/types.js';
 import { TOOL, VERSION } from '../version.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { takeNodeLock } from './lock.js';
-import { preflight } from './preflight.js';
+import { preflight, type PreflightContext } from './preflight.js';
 import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
@@ -56,6 +57,8 @@ export type NodeOutcome =
       trust?: string[];
     }
   | { node: string; status: 'compliant'; recovered?: string }
+  /** The node already holds this plan's files and passes: a run of the same plan got here before. */
+  | { node: string; status: 'already-applied'; reason: string }
   /** A dead run was rolled back on the node; this plan had nothing more to do there. */
   | { node: string; status: 'recovered'; reason: string; deadRun: string }
   | { node: string; status: 'stale'; reason: string }
@@ -94,6 +97,15 @@ export interface ApplyContext {
   gatherFacts?: typeof gatherFacts;
   /** The live trust gate (trust-gate.ts): probes from control planes, run after the health gate. */
   trustGate?: (session: NodeSession) => Promise<TrustResult>;
+  /**
+   * The node's entry as `plan` computes it now (apply/recompute.ts), given the session's host key;
+   * by default the node's own plan alone, with this playbook. The inventory's layout and role in `given`.
+   */
+  judge?: {
+    recompute: (model: NodeModel, hostKey: string) => NodePlan;
+    given: PreflightContext['given'];
+    source: PreflightContext['source'];
+  };
 }
 
 /** Whether an error means the connection is gone (nothing more can be done on the node). */
@@ -177,9 +189,11 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
 
   // Preflight: a pure verdict on the plan and those facts.
   ctx.onStage('preflight');
+  const judge = ctx.judge ?? ownPlanOnly(ctx);
   const verdict = preflight(ctx.plan, facts, {
-    playbook: ctx.playbook,
-    templates: ctx.templates,
+    given: judge.given,
+    recompute: (model) => judge.recompute(model, session.hostKeyFingerprint),
+    source: judge.source,
     now: ctx.now(),
   });
   if (!verdict.ok) {
@@ -189,6 +203,11 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       null,
     );
     return { node, status: verdict.status, reason: verdict.reason };
+  }
+  if (verdict.alreadyApplied) {
+    const reason = `already applied by this plan: ${changes.map((c) => c.path).join(', ')} hold the planned content and the node passes; nothing written, nothing restarted`;
+    await log('already-applied', { reason }, null);
+    return { node, status: 'already-applied', reason };
   }
   if (changes.length === 0 && !ctx.plan.issue?.length)
     return recovered
@@ -374,6 +393,25 @@ async function trustGate(session: NodeSession, ctx: ApplyContext, log: NodeLog):
     ...records.map((r) => `${r.verdict === 'trusted' ? '' : 'not proven: '}${describeProbe(r)}`),
     ...skipped.map((s) => `not checked: ${s}`),
   ];
+}
+
+/** Without a fleet at hand (tests, a single node): the node's own plan, with the playbook given. */
+function ownPlanOnly(ctx: ApplyContext): NonNullable<ApplyContext['judge']> {
+  return {
+    given: {},
+    source: 'fresh',
+    recompute: (model, hostKey) => {
+      const node = ctx.plan.node;
+      return planNode(
+        { node, host: ctx.plan.host, port: ctx.plan.port, hostKey },
+        model,
+        runControls(node, model, CONTROLS, ctx.now()),
+        ctx.playbook,
+        { node, templates: ctx.templates, ...(ctx.plan.issue?.length ? { issueCerts: true } : {}) },
+        ctx.now(),
+      );
+    },
+  };
 }
 
 const stepOf = (e: unknown): string =>

@@ -5,6 +5,7 @@ import { defaultJournalPath, Journal } from '../apply/journal.js';
 import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
 import { findOutsideCallers } from '../apply/trust-callers.js';
 import { runTrustGate, type Caller } from '../apply/trust-gate.js';
+import type { Inspection } from '../node/inspect.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
@@ -15,7 +16,7 @@ import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
-import { parsePlanFile } from '../plan/plan-file.js';
+import { parsePlanFile, refuseOtherVersion } from '../plan/plan-file.js';
 import { checkPlanSha256, planSha256, verifyPlanSignature, type PlanSigner } from './plan-binding.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
@@ -25,7 +26,8 @@ import { PLAN_LINES, visibleDeep } from '../report/visible.js';
 import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
-import { buildPlan, gatherFor } from './plan.js';
+import { buildPlan, gatherFor, gatherForTarget } from './plan.js';
+import { fleetJudge } from './apply-judge.js';
 import { commandLine } from './rerun.js';
 import { StageBoard } from './stage-board.js';
 import { loadTemplates } from './templates.js';
@@ -85,6 +87,7 @@ export function outcomeExit(o: NodeOutcome): ExitCode {
   if ('internal' in o && o.internal) return ExitCode.internal;
   switch (o.status) {
     case 'applied':
+    case 'already-applied':
     case 'compliant':
       return ExitCode.ok;
     case 'stale':
@@ -167,6 +170,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
 
   let planned: { plan: NodePlan; target: NodeTarget }[];
   let approved: AppliedPlan | undefined;
+  /** The plan file, when there is one: its entries are computed again and compared (apply/recompute.ts). */
+  let planFile: { plan: PlanFile; targets: NodeTarget[] } | undefined;
+  /** This run's own plan: the nodes as it read them (the fleet for the recompute, not read again). */
+  let inspected: Inspection[] | undefined;
   /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
   let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
   if (deps.planned) {
@@ -193,18 +200,25 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       : undefined;
     approved = { file: opts.plan, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
     const plan = parsePlanFile(opts.plan, bytes.toString('utf8'));
+    refuseOtherVersion(opts.plan, plan, TOOL);
     const targets = await loadInventory(opts.inventory, {
       ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
       ...(opts.ssh ? { ssh: opts.ssh } : {}),
     });
     planned = matchTargets(plan, targets, opts.limit);
+    planFile = { plan, targets };
     checkPlaybookChoices(
       planned.map((p) => p.target),
       opts.playbook,
     );
   } else {
-    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) =>
-      plan.nodes.map((n) => ({ plan: n, target: inspections.find((i) => i.target.name === n.node)!.target }));
+    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) => {
+      inspected = inspections; // the nodes as this plan read them: apply's recompute judges with them
+      return plan.nodes.map((n) => ({
+        plan: n,
+        target: inspections.find((i) => i.target.name === n.node)!.target,
+      }));
+    };
     planned = pairUp(await buildPlan(opts, io));
     // The whole selection is planned again, so the fleet step judges these nodes with all the others.
     replan = async (names) => pairUp(await buildPlan(opts, io)).filter((p) => names.has(p.plan.node));
@@ -305,6 +319,22 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const toChange = stoppedEarly
     ? []
     : planned.filter((p) => p.plan.status === 'change' && !handled.has(p.plan.node));
+  // Each node's entry is computed again before it is changed, judged with the fleet as read now.
+  const judgeOf =
+    toChange.length > 0
+      ? await fleetJudge({
+          opts,
+          io,
+          planned,
+          planFile,
+          inspected,
+          narrowed: Boolean(deps.planned),
+          builtins,
+          templates,
+          session: sessionOpts,
+        })
+      : undefined;
+  const failed = new Set<string>();
   const serial = rolloutSerial(
     opts.serial,
     toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial),
@@ -395,6 +425,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               };
             const playbook = playbookOf(plan, target);
             return applyNode(session, {
+              ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
               trustGate: (own) =>
                 runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }, outside),
               runId,
@@ -402,7 +433,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
               plan,
               playbook,
               templates,
-              gather: gatherFor([playbook, ...builtins]),
+              // What plan gathered, so the entry computed again sees the same files.
+              gather: gatherForTarget(target, opts.playbook, builtins),
               journal,
               clock,
               now: () => io.now(),
@@ -432,7 +464,8 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       }),
     );
     for (const found of results) {
-      if (found.status === 'applied') applied.add(found.node);
+      if (found.status === 'applied' || found.status === 'already-applied') applied.add(found.node);
+      else failed.add(found.node);
       const dead = recoveredRuns.get(found.node);
       const r =
         dead && (found.status === 'applied' || found.status === 'compliant')
@@ -446,7 +479,10 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       stoppedEarly = 'a rollback failed: the rollout stopped; recover that node by hand (steps above)';
       break;
     }
-    if (!opts.keepGoing && results.some((r) => !['applied', 'compliant', 'skipped'].includes(r.status))) {
+    if (
+      !opts.keepGoing &&
+      results.some((r) => !['applied', 'already-applied', 'compliant', 'skipped'].includes(r.status))
+    ) {
       stoppedEarly =
         'stopped at the first node that did not apply cleanly (use --keep-going to continue past failures)';
       break;

@@ -41,7 +41,7 @@ export function gatherFor(playbooks: readonly Playbook[]): GatherOptions {
 }
 
 /** The playbook for each node: inventory `playbook`, else -p, else by layout; then the node's params. */
-function choosePlaybook(
+export function choosePlaybook(
   target: NodeTarget,
   layout: string | null,
   cli: string | undefined,
@@ -55,19 +55,28 @@ function choosePlaybook(
   return withParams(base, target.params, `node ${target.name}`);
 }
 
+/** What `plan` gathers on a node: every path any playbook it may use could point a fix at. */
+export function gatherForTarget(
+  target: NodeTarget,
+  cli: string | undefined,
+  builtins: readonly Playbook[],
+): GatherOptions {
+  const candidates = [...builtins, ...(cli ? [resolvePlaybook(cli)] : [])];
+  if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
+  return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
+}
+
 /** Audits and plans the selected nodes, each on its own and then together (the fleet step). */
 export async function buildPlan(
   opts: PlanOptions,
   io: Io,
 ): Promise<{ plan: PlanFile; inspections: Inspection[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
-  const cliPlaybook = opts.playbook ? resolvePlaybook(opts.playbook) : undefined;
+  if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
   const templates = loadTemplates();
-  const inspections = await inspectSelected(opts, io, 'planning', (target) => {
-    const candidates = [...builtins, ...(cliPlaybook ? [cliPlaybook] : [])];
-    if (target.playbook) candidates.push(resolvePlaybook(target.playbook));
-    return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
-  });
+  const inspections = await inspectSelected(opts, io, 'planning', (target) =>
+    gatherForTarget(target, opts.playbook, builtins),
+  );
   const now = io.now();
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const audited: AuditResult[] = [];
@@ -117,7 +126,14 @@ export async function buildPlan(
   warnResults(audited, auditFleet(inspections, given));
   const nodes = perNode.map((n) => decided.get(n.node) ?? n);
   return {
-    plan: { version: 1, tool: TOOL, createdAt: now.toISOString(), nodes },
+    plan: {
+      version: 1,
+      tool: TOOL,
+      createdAt: now.toISOString(),
+      // apply computes each node's entry again, with the same controls.
+      controls: opts.controls.map((c) => c.id),
+      nodes,
+    },
     inspections,
     results: audited,
   };

@@ -33,6 +33,7 @@ const schema = {
     version: { const: 1 },
     tool: { type: 'string' },
     createdAt: { type: 'string' },
+    controls: { type: 'array', items: { enum: CONTROL_IDS }, minItems: 1 },
     nodes: {
       type: 'array',
       items: {
@@ -116,4 +117,15 @@ export function parsePlanFile(file: string, text: string): PlanFile {
     problems.push(`node ${dup} appears twice`);
   if (problems.length > 0) throw new UsageError(`plan ${file} cannot be applied`, problems);
   return plan;
+}
+
+/**
+ * A plan made by another kubemend version is refused, not misread: its entries would be judged
+ * by another planner (and may lack what this version's apply relies on).
+ */
+export function refuseOtherVersion(file: string, plan: PlanFile, tool: string): void {
+  if (plan.tool !== tool)
+    throw new UsageError(`plan ${file} was made by ${plan.tool}; this is ${tool}`, [
+      `apply it with ${plan.tool}, or make a new plan with this version (kubemend plan --out NEW.plan.json) and review that`,
+    ]);
 }

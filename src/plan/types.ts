@@ -84,5 +84,7 @@ export interface PlanFile {
   version: 1;
   tool: string;
   createdAt: string;
+  /** kubemend addition: the controls the plan was made for (apply computes each entry with them). */
+  controls?: ControlId[];
   nodes: NodePlan[];
 }

@@ -60,6 +60,8 @@ export function describeOutcome(given: OutcomeView, c: Colors): string {
       return `${c.red('✘')} ${o.node}: refused, the plan is stale: ${o.reason ?? ''}`;
     case 'compliant':
       return `${c.green('✔')} ${o.node}: compliant, nothing to do${dead}`;
+    case 'already-applied':
+      return `${c.green('✔')} ${o.node}: already applied by this plan (nothing written, nothing restarted)`;
     case 'recovered':
       return `${c.yellow('↺')} ${o.node}: recovered: ${o.reason ?? ''}`;
     default:
@@ -76,6 +78,8 @@ export function leftItems(s: ApplySummary, cmd: CommandLine): LeftItem[] {
     s.plan
       ? cmd('apply', '--plan', s.plan, ...(s.approval?.pins ?? []), '-l', nodes)
       : cmd('apply', '-l', nodes);
+  // A new plan goes to a new file: the reviewed plan file is never the one to overwrite.
+  const fresh = s.plan && /(^|\/)new\.plan\.json$/.test(s.plan) ? 'new-2.plan.json' : 'new.plan.json';
   const items: LeftItem[] = [];
   for (const f of s.leftFindings ?? [])
     items.push(
@@ -94,13 +98,13 @@ export function leftItems(s: ApplySummary, cmd: CommandLine): LeftItem[] {
       items.push({
         node: o.node,
         what: `blocked, not changed: ${o.reason ?? ''}`,
-        later: cmd('plan', '-l', o.node),
+        later: s.plan ? cmd('plan', '-l', o.node, '--out', fresh) : cmd('plan', '-l', o.node),
       });
     if (o.status === 'stale')
       items.push({
         node: o.node,
         what: 'not changed: its files changed since the plan; review a new plan',
-        later: cmd('plan', '-l', o.node, '--out', 'change.plan.json'),
+        later: cmd('plan', '-l', o.node, '--out', fresh),
       });
     if (o.status === 'error')
       items.push({ node: o.node, what: `not changed: ${o.reason ?? 'error'}`, later: again(o.node) });

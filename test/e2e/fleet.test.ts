@@ -2,7 +2,7 @@
 // worker whose new client CA would reject its control plane, and apply's live trust gate probes
 // each changed kubelet from the control plane and rolls back on 401.
 // The tests run in order on one lab: the second starts from what the first left.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,7 +12,7 @@ import type { PlanFile } from '../../src/plan/types.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { makePki, type TestPki } from '../unit/support/certs.js';
 import { kubemend } from './cli.js';
-import { labShell, shq } from './helpers.js';
+import { labShell, shq, waitUntil, writeLabInventory } from './helpers.js';
 
 const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-fleet`;
@@ -30,25 +30,16 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
   let home: string;
   let pki: TestPki;
   const journal = () => join(dir, 'journal.jsonl');
-  const inventory = (params: Record<string, unknown> = {}) => {
-    const file = join(dir, `inventory-${Object.keys(params).length}.yaml`);
-    const nodes = lab.nodes
-      .map(
-        (n) =>
-          `  ${n.name}: ${JSON.stringify({ host: n.host, ...(params[n.name] ? { params: params[n.name] } : {}) })}`,
-      )
-      .join('\n');
-    writeFileSync(
-      file,
-      `defaults: ${JSON.stringify({ user: 'root', port: 22, identityFile: lab.keyPath, knownHostsFile: lab.knownHostsPath })}\nnodes:\n${nodes}\n`,
-    );
-    return file;
-  };
+  const inventory = (params: Record<string, unknown> = {}) =>
+    writeLabInventory(lab, join(dir, `inventory-${Object.keys(params).length}.yaml`), params);
   const run = (args: string[], inv: string) =>
     kubemend([...args, '-i', inv, '--journal', journal()], { home });
   const shell = () => labShell(lab);
   const ssh = (node: string, command: string) => shell().ssh(node, command);
   const sha = (node: string, path: string) => shell().sha(node, path);
+  /** The shell command that puts this kubelet client pair in place on a control plane. */
+  const swapPair = (crt: string, key: string) =>
+    `printf %s ${shq(crt)} > ${PKI}/apiserver-kubelet-client.crt && printf %s ${shq(key)} > ${PKI}/apiserver-kubelet-client.key`;
   const events = () =>
     readFileSync(journal(), 'utf8')
       .split('\n')
@@ -165,7 +156,7 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     expect(back.code, back.stderr).toBe(0);
   });
 
-  it('the trust gate rolls a worker back when its control plane’s certificate became untrusted after the plan', async () => {
+  it('a control plane’s certificate untrusted since the plan: the worker is refused at preflight, untouched', async () => {
     const inv = inventory();
     const planFile = join(dir, 'change.plan.json');
     const planned = await run(['plan', '--out', planFile, '-o', 'json'], inv);
@@ -174,13 +165,36 @@ describe.skipIf(!canRun)('fleet trust on the lab: the fleet step and the live tr
     expect(plan.nodes.find((n) => n.node === CP)!.status).toBe('compliant');
 
     // After review: the control plane's kubelet client pair is swapped for one of another CA.
-    const [cert, key] = [pki.foreignClientCrt, pki.foreignClientKey];
-    await ssh(
-      CP,
-      `printf %s ${shq(cert)} > ${PKI}/apiserver-kubelet-client.crt && printf %s ${shq(key)} > ${PKI}/apiserver-kubelet-client.key`,
-    );
+    const crt = await ssh(CP, `cat ${PKI}/apiserver-kubelet-client.crt`);
+    const key = await ssh(CP, `cat ${PKI}/apiserver-kubelet-client.key`);
+    await ssh(CP, swapPair(pki.foreignClientCrt, pki.foreignClientKey));
     const before = await sha(W3, CONFIG);
-    const applied = await run(['apply', '--plan', planFile, '--yes', '-o', 'json'], inv);
+    const applied = await run(['apply', '--plan', planFile, '-l', W3, '--yes', '-o', 'json'], inv);
+    const w3 = (JSON.parse(applied.stdout) as ApplyReport).outcomes.find((o) => o.node === W3)!;
+    expect(w3.status, applied.stderr).toBe('blocked');
+    expect('reason' in w3 && w3.reason).toMatch(
+      /the plan file says status = "change"; kubemend computes "blocked" .* blocked now because kubelet-client-ca: .*kubeadm-cp-bad/,
+    );
+    expect(applied.code).toBe(1);
+    expect(await sha(W3, CONFIG)).toBe(before);
+    // Back to the reviewed state: the next test swaps it during the window instead.
+    await ssh(CP, swapPair(crt, key));
+  });
+
+  it('the trust gate rolls a worker back when its control plane’s certificate becomes untrusted during the window', async () => {
+    const inv = inventory();
+    const planFile = join(dir, 'change.plan.json');
+    const before = await sha(W3, CONFIG);
+    let progress = '';
+    const applying = kubemend(
+      // The whole plan: the control plane is in the run, so it probes the worker's kubelet.
+      ['apply', '--plan', planFile, '--yes', '-o', 'json', '-i', inv, '--journal', journal()],
+      { home, onSpawn: (c) => c.stderr?.on('data', (d: Buffer) => (progress += d.toString())) },
+    );
+    // Once the worker is being written (its preflight passed), the control plane's pair is swapped.
+    await waitUntil('the worker to be written', async () => progress.includes(`${W3}: write`), 120_000, 20);
+    await ssh(CP, swapPair(pki.foreignClientCrt, pki.foreignClientKey));
+    const applied = await applying;
     const report = JSON.parse(applied.stdout) as ApplyReport;
     const w3 = report.outcomes.find((o) => o.node === W3)!;
     expect(w3.status, applied.stderr).toBe('rolled-back');

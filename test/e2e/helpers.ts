@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { attachLab } from '../lab/lab.js';
 import type { Lab } from '../lab/lab.js';
@@ -36,4 +37,22 @@ export function labShell(lab: Lab) {
   const sha = async (node: string, path: string) =>
     (await ssh(node, `sha256sum < ${shq(path)}`)).split(' ')[0];
   return { ssh, sha };
+}
+
+/**
+ * Writes an inventory of the lab's nodes (as root, the lab's key and known_hosts) to `file`, with
+ * playbook `params` for some nodes; returns the path.
+ */
+export function writeLabInventory(lab: Lab, file: string, params: Record<string, unknown> = {}): string {
+  const nodes = lab.nodes
+    .map(
+      (n) =>
+        `  ${n.name}: ${JSON.stringify({ host: n.host, ...(params[n.name] ? { params: params[n.name] } : {}) })}`,
+    )
+    .join('\n');
+  writeFileSync(
+    file,
+    `defaults: ${JSON.stringify({ user: 'root', port: 22, identityFile: lab.keyPath, knownHostsFile: lab.knownHostsPath })}\nnodes:\n${nodes}\n`,
+  );
+  return file;
 }

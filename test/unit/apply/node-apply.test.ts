@@ -262,6 +262,38 @@ describe('the apply sequence, step by step', () => {
     expect(events).toEqual(['backed-up', 'written', 'connection-lost']);
   });
 
+  it('the same plan again on a node it was applied to: already applied, nothing written or restarted', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    expect(await applyNode(node, context(node, plan, []))).toMatchObject({ status: 'applied' });
+    const pid = node.kubeletPid;
+    const written = node.files.get(CONFIG);
+    node.steps = [];
+    const events: string[] = [];
+    const outcome = await applyNode(node, context(node, plan, events));
+    expect(outcome).toMatchObject({ node: 'w1', status: 'already-applied' });
+    expect(JSON.stringify(outcome)).toContain('already applied by this plan');
+    expect(node.steps).toEqual(['lock', 'inflight-read', 'gather']);
+    expect(events).toEqual(['already-applied']);
+    expect(node.kubeletPid).toBe(pid);
+    expect(node.files.get(CONFIG)).toBe(written);
+  });
+
+  it('a plan entry kubemend would not compute (an extra setting, hashes consistent): refused, nothing written', async () => {
+    const node = new FakeNode(pki);
+    const plan = planFor(node);
+    const change = plan.changes[0]!;
+    const content = `${change.after.content}readOnlyPort: 10255\n`;
+    const edited = { ...plan, changes: [{ ...change, after: { content, sha256: sha(content) } }] };
+    const outcome = await applyNode(node, context(node, edited, []));
+    expect(outcome.status).toBe('blocked');
+    expect(JSON.stringify(outcome)).toMatch(
+      /the plan says changes\[0\]\.after\.content line \d+ = \\"readOnlyPort: 10255\\"; kubemend computes/,
+    );
+    expect(node.steps).toEqual(['lock', 'inflight-read', 'gather']);
+    expect(node.files.get(CONFIG)).toBe(BEFORE);
+  });
+
   it('a file changed since the plan: stale at preflight, nothing backed up or written', async () => {
     const node = new FakeNode(pki);
     const plan = planFor(node);

@@ -89,6 +89,29 @@ describe('the end screen of an apply', () => {
     );
   });
 
+  it('after a refusal, later: never writes a new plan over the reviewed plan file', () => {
+    const refused = {
+      ...summary,
+      outcomes: [
+        {
+          node: 'w-4',
+          status: 'stale',
+          reason: '/var/lib/kubelet/config.yaml changed since the plan was made',
+        },
+        { node: 'w-5', status: 'blocked', reason: 'preflight: the plan file says layout = "generic"' },
+      ],
+    };
+    for (const plan of ['change.plan.json', 'new.plan.json', 'ticket/new.plan.json']) {
+      const out = renderApplySummary({ ...refused, plan }, c, { cmd });
+      const laters = out.split('\n').filter((l) => l.includes('later: kubemend plan'));
+      expect(laters).toHaveLength(2);
+      for (const l of laters) {
+        expect(l).toMatch(/--out \S+\.plan\.json$/);
+        expect(l.endsWith(` ${plan}`)).toBe(false);
+      }
+    }
+  });
+
   it('says the rollout stopped only when told so; nothing is left on a clean run', () => {
     const clean = renderApplySummary(
       { ...summary, outcomes: summary.outcomes.slice(0, 1), leftFindings: [] },
