@@ -186,6 +186,11 @@ export function parseProxyCommand(
   if ('error' in parsed) return parsed;
   const hop = parsed.hops[0];
   if (hop === undefined || parsed.hops.length !== 1) return unsupported;
-  if (user !== undefined) hop.user = user; // ssh's -l wins over user@ in the destination
+  if (user !== undefined) {
+    // ssh's -l wins over user@ in the destination; it ends up in ProxyJump=, which ssh hands to /bin/sh.
+    const bad = userProblem(user);
+    if (bad) return { error: `its -l / -o User: ${bad}` };
+    hop.user = user;
+  }
   return identityFile === undefined ? { hop } : { hop, identityFile };
 }

@@ -3,6 +3,9 @@
  * inventory's values and kubemend's host key policy go on the command line, where they win over
  * ssh_config; everything else is the user's ssh_config, as `ssh NODE` reads it.
  */
+import { InternalError } from '../../errors.js';
+import { userProblem } from '../../inventory/address.js';
+import { parseProxyJump } from '../../inventory/jump.js';
 import type { NodeTarget, SshCommandLine } from '../../inventory/types.js';
 
 export interface OpenSshPolicy {
@@ -39,8 +42,26 @@ export function commandLineOf(target: NodeTarget): SshCommandLine {
   );
 }
 
+/**
+ * The last check before values reach ssh's argv: the system ssh hands `ProxyJump=` to /bin/sh as a
+ * ProxyCommand, so a user or host there could run a command on this machine (the destination comes
+ * after `--` and goes through ssh's own checks). The inventory readers
+ * check every value already; one that still gets here unchecked is a bug in kubemend, never run.
+ */
+function checkLine(line: SshCommandLine): void {
+  const problems = [
+    line.user === undefined ? undefined : userProblem(line.user),
+    line.proxyJump === undefined || line.proxyJump === ''
+      ? undefined
+      : ((r) => ('error' in r ? r.error : undefined))(parseProxyJump(line.proxyJump)),
+  ].filter((p): p is string => p !== undefined);
+  if (problems.length > 0)
+    throw new InternalError(`an unchecked value reached the ssh command line: ${problems.join('; ')}`);
+}
+
 /** -F and the inventory's own values, in ssh's spelling. */
 function targetArgs(line: SshCommandLine, policy: Pick<OpenSshPolicy, 'configFile'>): string[] {
+  checkLine(line);
   const args: string[] = [];
   if (policy.configFile !== undefined) args.push('-F', policy.configFile);
   if (line.user !== undefined) args.push('-l', line.user);

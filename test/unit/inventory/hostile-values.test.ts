@@ -128,6 +128,29 @@ describe('inventory values that would reach a shell are refused by kubemend itse
     ]);
   });
 
+  it('a ProxyCommand whose -l or -o User holds $(…): refused, not run through ProxyJump= by /bin/sh', async () => {
+    const details = await refused(
+      yaml`
+        all:
+          hosts:
+            a:
+              ansible_host: 10.0.0.1
+              ansible_ssh_common_args: '-o ProxyCommand="ssh -W %h:%p -l x$(touch$\{IFS}/tmp/pwned-km) 127.0.0.1"'
+            b:
+              ansible_host: 10.0.0.2
+              ansible_ssh_common_args: '-o ProxyCommand="ssh -W %h:%p -oUser=y$(id) bastion"'
+      `,
+      undefined,
+      'hosts.yaml',
+    );
+    expect(details).toEqual([
+      expect.stringMatching(
+        /^hosts\.yaml:\d+: host 'a': .*-l \/ -o User: 'x\$\(touch\$\{IFS\}\/tmp\/pwned-km\)' is not a user name/,
+      ),
+      expect.stringMatching(/^hosts\.yaml:\d+: host 'b': .*-l \/ -o User: 'y\$\(id\)' is not a user name/),
+    ]);
+  });
+
   it('keeps every real-world form working: DNS names, IPv4, IPv6 (bracketed in jumps), cloud ids, $ users', async () => {
     const ws = await workspace();
     await ws.write(

@@ -45,6 +45,23 @@ describe('the argv given to ssh', () => {
     }
   });
 
+  it('a user or jump hop that would reach /bin/sh through ProxyJump= never reaches ssh, even if a reader missed it', () => {
+    for (const sshCommand of [
+      { destination: 'cp-1', user: 'x$(touch /tmp/pwned)' },
+      { destination: 'cp-1', proxyJump: 'x$(id)@bastion:22' },
+      { destination: 'cp-1', proxyJump: 'ok@bastion:22,gw;id:22' },
+    ])
+      expect(() => masterArgs({ ...target, sshCommand }, policy, { socket: 's', log: 'l' })).toThrow(
+        /an unchecked value reached the ssh command line/,
+      );
+    const fine = masterArgs(
+      { ...target, sshCommand: { destination: 'cp-1', user: 'admin', proxyJump: 'ops@bastion:2222' } },
+      policy,
+      { socket: 's', log: 'l' },
+    );
+    expect(option(fine, 'ProxyJump')).toEqual(['ops@bastion:2222']);
+  });
+
   it('a command is one argv element after the destination, and a client never opens a connection of its own', () => {
     const command = `sudo -n sh -c 'cat /etc/a; echo "$x"'`;
     const args = clientArgs(target, policy, '/tmp/k/0.s', command, true);
