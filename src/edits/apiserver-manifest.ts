@@ -317,7 +317,8 @@ function verify(before: string, after: string, flags: readonly FlagSetting[]): v
   const oldC = locateApiserver(oldDoc);
   const newC = locateApiserver(newDoc);
   const fail = (why: string) => {
-    throw new InternalError(`the manifest edit does not read back as intended (${why}); please report this`);
+    // kubemend's failure, found on one node's file: that node is blocked (EditError), not every plan.
+    throw new EditError(`the manifest edit does not read back as intended (${why}); please report this`);
   };
   for (const flag of flags) {
     const last = occurrences(newC, flag.name).at(-1);

@@ -401,14 +401,16 @@ function verify(before: string, after: string, used: Used, caPath: string, asJso
     if (doc.errors[0]) throw doc.errors[0];
     return doc.toJS();
   };
+  // A failure here is kubemend's, but it is found on one node's file: that node is blocked with
+  // the reason (EditError), the other nodes are planned as usual.
   let got: unknown;
+  let want: unknown;
   try {
     got = read(after);
+    want = expected(read(before), used, caPath);
   } catch (e) {
-    throw new InternalError(
-      `the kubelet config edit does not parse (${(e as Error).message}); please report this`,
-    );
+    throw new EditError(`the kubelet config edit does not parse (${(e as Error).message}); please report this`);
   }
-  if (!isDeepStrictEqual(got, expected(read(before), used, caPath)))
-    throw new InternalError('the kubelet config edit does not read back as intended; please report this');
+  if (!isDeepStrictEqual(got, want))
+    throw new EditError('the kubelet config edit does not read back as intended; please report this');
 }

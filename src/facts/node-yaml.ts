@@ -9,7 +9,9 @@
  * the whole process, so such text is refused before the parser sees it.
  */
 import {
+  isScalar,
   parseAllDocuments,
+  visit,
   type Document,
   type DocumentOptions,
   type ParseOptions,
@@ -46,10 +48,48 @@ export function nodeYamlDocuments(
     };
   try {
     const docs = parseAllDocuments(text, options);
-    return { ok: true, value: Array.isArray(docs) ? docs : [] };
+    const value = Array.isArray(docs) ? docs : [];
+    for (const doc of value) {
+      const odd = beyondJson(doc);
+      if (odd) return { ok: false, error: `${path} does not parse: ${odd}` };
+    }
+    return { ok: true, value };
   } catch (e) {
     return { ok: false, error: `${path} does not parse: ${(e as Error).message}` };
   }
+}
+
+/** The tags of the values JSON has: what the kubelet's and the API's YAML readers turn YAML into. */
+const JSON_TAGS = new Set(
+  ['str', 'int', 'float', 'bool', 'null', 'map', 'seq', 'merge'].map((t) => `tag:yaml.org,2002:${t}`),
+);
+
+/**
+ * What in a document is more than JSON: a tag such as !!set, !!binary or !custom (the yaml library
+ * would build a Set, a Buffer or a string out of it, while sigs.k8s.io/yaml, which the kubelet and
+ * the kube-apiserver read with, converts to JSON and gives another value or fails), or a mapping
+ * key that is not a plain value (`? [a, b]`, which that reader refuses). Such a file is not read
+ * as anything, rather than read as something the node's own reader does not see.
+ */
+function beyondJson(doc: Document.Parsed): string | undefined {
+  let odd: string | undefined;
+  visit(doc, {
+    Node(_, node) {
+      if (node.tag !== undefined && !JSON_TAGS.has(node.tag)) {
+        odd = `it uses the YAML tag ${node.tag.replace(/^tag:yaml\.org,2002:/, '!!')}, which kubemend does not read (only what JSON can say)`;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+    Pair(_, pair) {
+      if (pair.key !== null && !isScalar(pair.key)) {
+        odd = 'a mapping key is not a plain value (the kubelet refuses such a file: "unsupported map key")';
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return odd;
 }
 
 /** A document's value, or why it cannot be had (an alias bomb: "Excessive alias count…"). */

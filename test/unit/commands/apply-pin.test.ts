@@ -47,7 +47,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('apply --plan-sha256: only the approved plan file runs', () => {
+describe('apply --plan-sha256: only the approved plan file runs', { timeout: 30_000 }, () => {
   it('a plan file with another hash: exit 2 before any connection; the approved hash connects', async () => {
     const wrong = await apply('--plan', p('change.plan.json'), '--plan-sha256', 'ab'.repeat(32));
     expect(wrong.code).toBe(2);
@@ -71,7 +71,7 @@ describe('apply --plan-sha256: only the approved plan file runs', () => {
   });
 });
 
-describe('plan --sign and apply --allowed-signers', () => {
+describe('plan --sign and apply --allowed-signers', { timeout: 30_000 }, () => {
   it('plan --sign with something that is not a key: exit 2 before any node', async () => {
     writeFileSync(p('notakey'), 'hello\n');
     const r = await cli('plan', '-i', p('inv.yaml'), '--out', p('x.plan.json'), '--sign', p('notakey'));

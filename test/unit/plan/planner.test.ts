@@ -212,6 +212,37 @@ describe("hostile files: a parse failure is the node's error naming the file, ne
     expect(kubelet.reason).toContain(why);
     expect(plan(node, pb('kubeadm')).status).toBe('blocked');
   });
+
+  // The yaml library would build a Set or a Buffer, where the kubelet's reader (JSON underneath)
+  // sees something else: read as nothing, not as a value the kubelet does not have.
+  it.each([
+    ['a !!set under x509', 'authentication: {x509: !!set {a}}', 'the YAML tag !!set'],
+    [
+      'a !!binary client CA',
+      'authentication: {x509: {clientCAFile: !!binary aGVsbG8=}}',
+      'the YAML tag !!binary',
+    ],
+    [
+      'a custom tag',
+      'authentication: {x509: {clientCAFile: !ca /etc/kubernetes/pki/ca.crt}}',
+      'the YAML tag !ca',
+    ],
+    [
+      'a mapping key that is a list',
+      '? [a, b]\n: c\nauthentication: {x509: {clientCAFile: /etc/kubernetes/pki/ca.crt}}',
+      'a mapping key is not a plain value',
+    ],
+  ])('%s in the kubelet config: audit error naming the file, plan blocked, no crash', (_, extra, why) => {
+    const node = kubeadmCp();
+    const text = `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n${extra}\n`;
+    node.files = { ...node.files, '/var/lib/kubelet/config.yaml': text };
+    const results = runControls('n1', nodeModel(fakeFacts(node)), CONTROLS, new Date());
+    const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
+    expect(kubelet.status).toBe('error');
+    expect(kubelet.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
+    expect(kubelet.reason).toContain(why);
+    expect(plan(node, pb('kubeadm')).status).toBe('blocked');
+  });
 });
 
 describe('systemd escapes in the kubelet unit are undone before the unit is compared with the kubelet', () => {
