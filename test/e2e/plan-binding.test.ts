@@ -187,7 +187,7 @@ describe.skipIf(!canRun)('apply --plan runs the plan that was reviewed, or nothi
     // Back to where the next test starts: both rolled back, the control plane's own pair back in place.
     for (const n of [CP, W]) expect((await run(['rollback', '--node', n, '--yes'], inv)).code).toBe(0);
     await ssh(CP, `mv /root/pair/* ${PKI}/`);
-  });
+  }, 600_000); // nine refused applies and one that runs, each a full read of three nodes
 
   it('a plan from another kubemend version is refused before any node, and says so', async () => {
     const inv = inventory();
