@@ -31,7 +31,7 @@ export interface IgnoredProcess {
   ruid: number | null;
   euid: number | null;
   comm: string;
-  why: 'notroot' | 'nounit' | 'notpod';
+  why: 'notroot' | 'nounit' | 'notpod' | 'notstatic' | 'outranked' | 'ambiguous';
 }
 
 export interface UnitFact {
