@@ -48,7 +48,7 @@ export interface UnitFact {
 export type PairResult = 'match' | 'mismatch' | 'badcert' | 'badkey' | 'unreadable' | 'noopenssl';
 
 export interface NodeFacts {
-  /** The node's kubelet, kube-apiserver and launchers: root, in their unit or pod cgroups. */
+  /** The node's kubelet, kube-apiserver and launchers: root, in their unit, its container or a static pod. */
   processes: ProcessFact[];
   /** Processes of those names that are not the node's, for the audit's warnings. */
   ignored?: IgnoredProcess[];
