@@ -202,11 +202,13 @@ export interface TrustDeps {
 }
 
 const callerWhy = (node: string, c: ProbeCaller): string =>
-  c.kind === 'none'
-    ? `no kube-apiserver runs on ${node} now, so it calls no kubelet`
-    : c.kind === 'badpath'
-      ? `${node}'s kube-apiserver names a kubelet client certificate or key whose path holds a newline: not probed`
-      : `${node}'s kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove`;
+  c.kind === 'ambiguous'
+    ? `more than one root process could be ${node}'s kube-apiserver (pids ${c.pids.join(', ')}): not probed from there, no pair of theirs is used`
+    : c.kind === 'none'
+      ? `no kube-apiserver runs on ${node} now, so it calls no kubelet`
+      : c.kind === 'badpath'
+        ? `${node}'s kube-apiserver names a kubelet client certificate or key whose path holds a newline: not probed`
+        : `${node}'s kube-apiserver presents no kubelet client certificate (it calls kubelets anonymously): nothing to prove`;
 
 /** Runs the probes: each control plane once, and once more for answers that may only need a moment. */
 export async function runTrustGate(

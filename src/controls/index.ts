@@ -1,6 +1,6 @@
 import type { NodeModel } from '../facts/model.js';
 import { notFixableWarning } from '../facts/layout.js';
-import { ignoredProcessWarnings } from '../facts/process-identity.js';
+import { ambiguityError, ignoredProcessWarnings } from '../facts/process-identity.js';
 import type { Playbook } from '../playbook/types.js';
 import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert/index.js';
 import { kubeletClientCa } from './kubelet-client-ca/index.js';
@@ -56,14 +56,15 @@ export function runControls(
 ): AuditResult[] {
   const notFixable = notFixableWarning(model.layout);
   return controls.map((c) => {
-    const r: AuditResult = { node, control: c.id, benchmarks: [...c.benchmarks], ...c.check(model, now) };
+    const of = c.id.startsWith('apiserver-') ? 'kube-apiserver' : 'kubelet';
+    const ambiguous = ambiguityError(model.facts, of);
+    const r: AuditResult = ambiguous
+      ? { ...errorResults(node, [c], ambiguous)[0]! }
+      : { node, control: c.id, benchmarks: [...c.benchmarks], ...c.check(model, now) };
     // On a layout whose files are the distribution's, a failure says at once that SSH cannot fix it.
     if (notFixable && (r.status === 'fail' || r.status === 'error')) r.warnings = [...r.warnings, notFixable];
     // Processes named like the component this control judges but not the node's: named, never judged.
-    const ignored = ignoredProcessWarnings(
-      model.facts,
-      c.id.startsWith('apiserver-') ? 'kube-apiserver' : 'kubelet',
-    );
+    const ignored = ignoredProcessWarnings(model.facts, of);
     if (ignored.length > 0) r.warnings = [...r.warnings, ...ignored];
     return r;
   });

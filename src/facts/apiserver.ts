@@ -102,14 +102,16 @@ function hostPathMounts(
   });
 }
 
+/** The node's kube-apiserver: the one such process proc-identity.sh names; of two, neither. */
 function findApiserverProcess(facts: NodeFacts): ProcessFact | undefined {
-  return facts.processes.find(
+  const all = facts.processes.filter(
     (p) =>
       p.comm === 'kube-apiserver' ||
       isApiserverBinary(p.argv[0] ?? '') ||
       (posix.basename(p.argv[0] ?? '') === 'hyperkube' &&
         ['apiserver', 'kube-apiserver'].includes(p.argv[1] ?? '')),
   );
+  return all.length === 1 ? all[0] : undefined;
 }
 
 /** `staticPodDir` null: the kubelet runs no static pods, so no file is the apiserver's manifest. */

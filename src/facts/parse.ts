@@ -94,7 +94,9 @@ export function parseFacts(output: string, maxFileBytes = 262_144): NodeFacts {
       }
       case 'IGNORED': {
         const m =
-          /^KM IGNORED ([1-9]\d{0,9}) (\d+|unknown) (\d+|unknown) (\S+) (notroot|nounit|notpod)$/.exec(line);
+          /^KM IGNORED ([1-9]\d{0,9}) (\d+|unknown) (\d+|unknown) (\S+) (notroot|nounit|notpod|notstatic|outranked|ambiguous)$/.exec(
+            line,
+          );
         if (!m) break;
         const uid = (u: string | undefined) => (u === undefined || u === 'unknown' ? null : Number(u));
         (facts.ignored ??= []).push({

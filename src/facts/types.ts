@@ -31,7 +31,7 @@ export interface IgnoredProcess {
   ruid: number | null;
   euid: number | null;
   comm: string;
-  why: 'notroot' | 'nounit' | 'notpod';
+  why: 'notroot' | 'nounit' | 'notpod' | 'notstatic' | 'outranked' | 'ambiguous';
 }
 
 export interface UnitFact {
@@ -48,7 +48,7 @@ export interface UnitFact {
 export type PairResult = 'match' | 'mismatch' | 'badcert' | 'badkey' | 'unreadable' | 'noopenssl';
 
 export interface NodeFacts {
-  /** The node's kubelet, kube-apiserver and launchers: root, in their unit or pod cgroups. */
+  /** The node's kubelet, kube-apiserver and launchers: root, in their unit, its container or a static pod. */
   processes: ProcessFact[];
   /** Processes of those names that are not the node's, for the audit's warnings. */
   ignored?: IgnoredProcess[];

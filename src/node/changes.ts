@@ -281,7 +281,9 @@ export type ProbeCaller =
   | { kind: 'pair'; certificate: string; key: string }
   | { kind: 'none' }
   | { kind: 'anonymous' }
-  | { kind: 'badpath' };
+  | { kind: 'badpath' }
+  /** More than one root process could be the node's kube-apiserver: no probe ran (their pids). */
+  | { kind: 'ambiguous'; pids: number[] };
 
 /**
  * On a control plane: one HTTPS request to each kubelet URL with the kubelet client certificate
@@ -297,13 +299,23 @@ export async function trustProbe(
     timeoutSec: 15 * urls.length + 15,
   });
   const field = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(r.stdout)?.[1];
-  const kind = field('KMCALLER');
+  const said = field('KMCALLER') ?? '';
+  const kind = said.split(' ')[0];
   const certificate = field('KMCERT');
   const key = field('KMKEY');
   const caller: ProbeCaller =
     kind === 'pair' && certificate && key
       ? { kind: 'pair', certificate, key }
-      : { kind: kind === 'anonymous' || kind === 'badpath' ? kind : 'none' };
+      : kind === 'ambiguous'
+        ? {
+            kind,
+            pids: said
+              .split(' ')
+              .slice(1)
+              .filter((w) => /^[1-9]\d{0,9}$/.test(w))
+              .map(Number),
+          }
+        : { kind: kind === 'anonymous' || kind === 'badpath' ? kind : 'none' };
   const answers = r.stdout.split('\n').flatMap((line) => {
     const m = /^KMPROBE (\S+) (\S+)$/.exec(line);
     return m ? [{ answer: m[1]!, url: m[2]! }] : [];

@@ -19,7 +19,7 @@
  *   KM1 BEGIN
  *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`: only the
  *                   node's own processes, as src/node/scripts/lib/proc-identity.sh defines them
- *   KM IGNORED <pid> <ruid> <euid> <comm> notroot|nounit|notpod   a process of such a name that
+ *   KM IGNORED <pid> <ruid> <euid> <comm> notroot|nounit|notpod|notstatic|outranked|ambiguous   a process of such a name that
  *                   is not the node's (named in the audit's warnings, never read); at most 32
  *   KM IGNORED-MORE <n>   how many more such processes there were
  *   KM UNIT kubelet   then the `systemctl show` lines (Key=value) and `KM END`

@@ -4,7 +4,8 @@
 # with (read from its command line, so the probe uses what the apiserver really presents; the key
 # stays on this node, only its path is printed).
 # $1…: one URL a kubelet (https://HOST:PORT/healthz).
-# Prints `KMCALLER none` (no kube-apiserver runs here), `KMCALLER anonymous` (it has no kubelet
+# Prints `KMCALLER none` (no kube-apiserver runs here), `KMCALLER ambiguous <pid>…` (more than one
+# root process could be it, proc-identity.sh: none is asked), `KMCALLER anonymous` (it has no kubelet
 # client certificate), `KMCALLER badpath` (its certificate or key path holds a newline: nothing
 # else is printed or asked), or `KMCALLER pair` then `KMCERT <path>` and `KMKEY <path>`; then, for a
 # pair, one line a URL: `KMPROBE <answer> <url>`, where answer is the HTTP status, or
@@ -22,6 +23,12 @@ found=
 # shellcheck source=src/node/scripts/lib/proc-identity.sh
 . /kubemend/lib/proc-identity.sh
 kube_procs kube-apiserver
+# More than one process that could be it: no probe from here, never the first or last of them.
+amb=
+for t in $KUBE_IGNORED; do
+  case $t in *:ambiguous) amb="$amb ${t%%:*}" ;; esac
+done
+if [ -n "$amb" ]; then echo "KMCALLER ambiguous$amb"; exit 0; fi
 for t in $KUBE_PROCS; do
   # One argument a line; a newline inside one becomes \001, so that it cannot split a path in two.
   args=$(tr '\n\000' '\001\n' < "$KUBE_PROC/${t%%:*}/cmdline") || continue

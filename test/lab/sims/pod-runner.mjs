@@ -33,12 +33,12 @@ function isExecutableFile(file) {
  * The pod's slice as the kubelet's systemd cgroup driver names it: CgroupName{kubepods, burstable,
  * pod<uid>} joined with "-" after "-" in each part became "_" (kubernetes pkg/kubelet/cm
  * cgroup_manager_linux.go ToSystemd). systemd makes kubepods.slice and kubepods-burstable.slice
- * its parents from the dashes. A static pod's uid is a hash of its manifest; here the pod hash's
- * first 32 hex digits, written as a UUID.
+ * its parents from the dashes. A static pod's uid is the kubelet's hash of its source and pod, 32
+ * hex digits with no dashes (pkg/kubelet/config/common.go applyDefaults: md5, hex-encoded); here the
+ * pod hash's first 32 hex digits. A pod from the API server has a UUID (dashes, `_` in the slice).
  */
 export function podSlice(hash) {
-  const h = hash.slice(0, 32).padEnd(32, '0');
-  const uid = [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join('_');
+  const uid = hash.slice(0, 32).padEnd(32, '0');
   return `kubepods-burstable-pod${uid}.slice`;
 }
 

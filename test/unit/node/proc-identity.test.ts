@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseFacts } from '../../../src/facts/parse.js';
-import { ignoredProcessWarnings } from '../../../src/facts/process-identity.js';
+import { ambiguityError, ignoredProcessWarnings } from '../../../src/facts/process-identity.js';
 import { gatherArgs } from '../../../src/node/gather-script.js';
 import { scriptText, type ScriptName } from '../../../src/node/remote.js';
 
@@ -108,42 +108,31 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([900]);
   });
 
-  it('reads cgroup v1 (name=systemd first, else a controller line) and a prefix before the unit', () => {
+  it.each([
+    [
+      'cgroup v1, name=systemd after a controller line',
+      '12:cpu,cpuacct:/system.slice/kubelet.service\n1:name=systemd:/system.slice/kubelet.service\n0::/',
+    ],
+    [
+      'cgroup v1, controller lines only',
+      '4:memory:/system.slice/kubelet.service\n3:cpu,cpuacct:/system.slice/kubelet.service',
+    ],
+    // A node in a container: its cgroups below the host's path for it.
+    ['a prefix before the unit', '0::/kubemend-lab/l/n/payload/system.slice/kubelet.service'],
+    ['rke2-agent.service', '0::/system.slice/rke2-agent.service'],
+    ['k0sworker.service', '0::/system.slice/k0sworker.service'],
+  ])('reads the unit from %s', (_, cgroup) => {
+    fake({ pid: 201, comm: 'kubelet', uid: ROOT, cgroup, argv: ['kubelet'] });
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([201]);
+    expect(parseFacts(run('gather', gatherArgs())).processes.map((p) => p.pid)).toEqual([201]);
+  });
+
+  it('ignores a root kubelet in a session, a user manager, a pod, and a setuid copy', () => {
     fake({
       pid: 201,
       comm: 'kubelet',
       uid: ROOT,
-      cgroup:
-        '12:cpu,cpuacct:/system.slice/kubelet.service\n1:name=systemd:/system.slice/kubelet.service\n0::/',
-      argv: ['kubelet'],
-    });
-    fake({
-      pid: 202,
-      comm: 'kubelet',
-      uid: ROOT,
-      cgroup: '4:memory:/system.slice/kubelet.service\n3:cpu,cpuacct:/system.slice/kubelet.service',
-      argv: ['kubelet'],
-    });
-    // A node in a container: its cgroups below the host's path for it.
-    fake({
-      pid: 203,
-      comm: 'kubelet',
-      uid: ROOT,
-      cgroup: '0::/kubemend-lab/l/n/payload/system.slice/kubelet.service',
-      argv: ['kubelet'],
-    });
-    fake({
-      pid: 204,
-      comm: 'kubelet',
-      uid: ROOT,
-      cgroup: '0::/system.slice/rke2-agent.service',
-      argv: ['kubelet'],
-    });
-    fake({
-      pid: 205,
-      comm: 'kubelet',
-      uid: ROOT,
-      cgroup: '0::/system.slice/k0sworker.service',
+      cgroup: '0::/system.slice/kubelet.service',
       argv: ['kubelet'],
     });
     // Root, but a shell's session; the cpu line says kubelet.service, the systemd line wins.
@@ -179,9 +168,9 @@ describe('the kubelet: root, and in the unit that runs it', () => {
       cgroup: '0::/system.slice/kubelet.service',
       argv: ['kubelet'],
     });
-    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([201, 202, 203, 204, 205]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([201]);
     const facts = parseFacts(run('gather', gatherArgs()));
-    expect(facts.processes.map((p) => p.pid)).toEqual([201, 202, 203, 204, 205]);
+    expect(facts.processes.map((p) => p.pid)).toEqual([201]);
     expect(facts.ignored?.map((p) => [p.pid, p.ruid, p.euid, p.why])).toEqual([
       [206, 0, 0, 'nounit'],
       [207, 0, 0, 'nounit'],
@@ -194,7 +183,83 @@ describe('the kubelet: root, and in the unit that runs it', () => {
   });
 });
 
-describe('the kube-apiserver: root, and of several the one in the kubelet pod cgroups', () => {
+describe("a root kubelet in a container: only the one kubelet.service runs, and never over the unit's", () => {
+  const DOCKER_SCOPE = `0::/system.slice/docker-${CID}.scope`;
+  const evil = (pid: number, cgroup = '0::/system.slice/docker-0123abcd.scope') =>
+    fake({ pid, comm: 'kubelet', uid: ROOT, cgroup, argv: ['/tmp/ev/kubelet', '--config=/etc/evil/k.yaml'] });
+  const real = (pid: number) =>
+    fake({
+      pid,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/system.slice/kubelet.service',
+      argv: ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'],
+    });
+  const dockerClient = (pid: number, cgroup = '0::/system.slice/kubelet.service') =>
+    fake({ pid, comm: 'docker', uid: ROOT, cgroup, argv: ['docker', 'run', '--name', 'kubelet'] });
+
+  it('a CI job container (root, docker-*.scope, pid before the real one) is outranked by kubelet.service', () => {
+    real(399);
+    evil(1313);
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => [p.pid, p.argv[1]])).toEqual([
+      [399, '--config=/var/lib/kubelet/config.yaml'],
+    ]);
+    expect([...facts.files.keys()].filter((f) => f.startsWith('/etc/evil'))).toEqual([]);
+    expect(ignoredProcessWarnings(facts, 'kubelet')).toEqual([
+      "ignored process 1313 named kubelet (uid 0): not the node's kubelet, a root kubelet runs in the cgroup of kubelet.service or of its launcher",
+    ]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([399]);
+  });
+
+  it('with no kubelet in a unit, a container kubelet counts only when kubelet.service holds the engine client', () => {
+    evil(1313);
+    // A root docker client elsewhere (a CI job's) says nothing about kubelet.service.
+    dockerClient(50, '0::/system.slice/gitlab-runner.service');
+    let facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes).toEqual([]);
+    expect(facts.ignored?.map((p) => [p.pid, p.why])).toEqual([[1313, 'nounit']]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([]);
+    // Flatcar/Typhoon: kubelet.service runs `docker run … kubelet`; docker puts the kubelet in its own scope.
+    dockerClient(60);
+    facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([1313]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([1313]);
+  });
+
+  it('two container kubelets under a docker-running kubelet.service: an error naming both, none judged', () => {
+    dockerClient(60);
+    evil(1313);
+    fake({
+      pid: 2000,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: DOCKER_SCOPE,
+      argv: ['kubelet', '--config=/etc/kubernetes/kubelet.yaml'],
+    });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes).toEqual([]);
+    expect(facts.ignored?.map((p) => [p.pid, p.why])).toEqual([
+      [2000, 'ambiguous'],
+      [1313, 'ambiguous'],
+    ]);
+    expect(ambiguityError(facts, 'kubelet')).toBe(
+      "more than one root process could be the node's kubelet, so kubemend judges none of them: 2000 named kubelet (uid 0), 1313 named kubelet (uid 0); see the warnings for where each runs, stop the one that is not the node's",
+    );
+    expect(ambiguityError(facts, 'kube-apiserver')).toBeUndefined();
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([]);
+  });
+
+  it('two root kubelets in kubelet.service are an ambiguity too, never the first in /proc', () => {
+    real(399);
+    real(400);
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes).toEqual([]);
+    expect(facts.ignored?.map((p) => p.why)).toEqual(['ambiguous', 'ambiguous']);
+  });
+});
+
+describe("the kube-apiserver: root, in the kubelet's static pod, else in a unit", () => {
   const api = (pid: number, uid: [number, number], cgroup: string, cert: string) =>
     fake({
       pid,
@@ -208,32 +273,91 @@ describe('the kube-apiserver: root, and of several the one in the kubelet pod cg
       ],
     });
 
+  // A static pod's UID: the kubelet's md5 of its source and pod, hex (config/common.go applyDefaults).
+  const SUID = '6d4b0d5a1f0e3c2b9a8f7e6d5c4b3a29';
+  const REAL = '/etc/kubernetes/pki/apiserver-kubelet-client';
   it.each([
     [
       'systemd driver, burstable',
-      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${SUID}.slice/cri-containerd-${CID}.scope`,
     ],
     [
       'systemd driver, guaranteed',
-      `0::/kubepods.slice/kubepods-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`,
+      `0::/kubepods.slice/kubepods-pod${SUID}.slice/cri-containerd-${CID}.scope`,
     ],
     [
       'cgroupfs driver, besteffort (v1)',
-      `11:name=systemd:/kubepods/besteffort/pod${UID}/${CID}\n4:memory:/kubepods/besteffort/pod${UID}/${CID}`,
+      `11:name=systemd:/kubepods/besteffort/pod${SUID}/${CID}\n4:memory:/kubepods/besteffort/pod${SUID}/${CID}`,
     ],
-    ['cgroupfs driver, guaranteed', `0::/kubepods/pod${UID}/${CID}`],
-  ])("two root kube-apiservers: the one in kubepods (%s) is the node's", (_, podCgroup) => {
+    ['cgroupfs driver, guaranteed', `0::/kubepods/pod${SUID}/${CID}`],
+  ])("a root kube-apiserver in a static pod (%s) is the node's over one in a unit", (_, podCgroup) => {
     api(300, ROOT, '0::/system.slice/evil.service', '/tmp/evil/own');
-    api(800, ROOT, podCgroup, '/etc/kubernetes/pki/apiserver-kubelet-client');
+    api(800, ROOT, podCgroup, REAL);
     expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([800]);
     const probe = run('trust-probe', []);
-    expect(probe).toContain('KMCERT /etc/kubernetes/pki/apiserver-kubelet-client.crt\n');
+    expect(probe).toContain(`KMCERT ${REAL}.crt\n`);
     expect(probe).not.toContain('/tmp/evil');
     const facts = parseFacts(run('gather', gatherArgs()));
     expect(facts.processes.map((p) => p.pid)).toEqual([800]);
     expect(ignoredProcessWarnings(facts, 'kube-apiserver')).toEqual([
-      "ignored process 300 named kube-apiserver (uid 0): not the node's kube-apiserver, another root kube-apiserver runs in the kubelet's pod cgroups (kubepods)",
+      "ignored process 300 named kube-apiserver (uid 0): not the node's kube-apiserver, a root kube-apiserver runs in a static pod of the kubelet",
     ]);
+  });
+
+  // Root is the default user in a pod: any pod's process can be named kube-apiserver.
+  const API_POD = `0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${UID.replaceAll('-', '_')}.slice/cri-containerd-${CID}.scope`;
+  const API_POD_V1 = `1:name=systemd:/kubepods/besteffort/pod${UID}/${CID}`;
+  const ABC = '0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-podabc.slice/run-r1.scope';
+
+  it.each([
+    ['an API pod (systemd driver)', API_POD],
+    ['an API pod (cgroupfs driver)', API_POD_V1],
+    ['a slice named like a pod', ABC],
+  ])(
+    "on a worker, a root kube-apiserver in %s is not the node's: no control plane, no probe",
+    (_, cgroup) => {
+      api(1313, ROOT, cgroup, REAL);
+      expect(run('trust-probe', ['https://10.0.0.9:10250/healthz'])).toBe('KMCALLER none\n');
+      expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([]);
+      const facts = parseFacts(run('gather', gatherArgs()));
+      expect(facts.processes).toEqual([]);
+      expect(ignoredProcessWarnings(facts, 'kube-apiserver')).toEqual([
+        "ignored process 1313 named kube-apiserver (uid 0): not the node's kube-apiserver, it runs in a pod that is not one of the kubelet's static pods (any user's pod may run as root)",
+      ]);
+    },
+  );
+
+  it("on a control plane, a root pod's kube-apiserver earlier in /proc never replaces the static pod's", () => {
+    api(399, ROOT, ABC, REAL);
+    api(
+      1313,
+      ROOT,
+      `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${SUID}.slice/kubelet-pod-kube-apiserver-1.service`,
+      '/etc/kubernetes/pki/real',
+    );
+    expect(run('trust-probe', [])).toBe(
+      'KMCALLER pair\nKMCERT /etc/kubernetes/pki/real.crt\nKMKEY /etc/kubernetes/pki/real.key\n',
+    );
+    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([1313]);
+  });
+
+  it("the hard way (a kube-apiserver.service, no static pod) is the node's over a root pod of that name", () => {
+    api(2000, ROOT, API_POD, '/tmp/evil/own');
+    api(400, ROOT, '0::/system.slice/kube-apiserver.service', REAL);
+    expect(run('trust-probe', [])).toContain(`KMCERT ${REAL}.crt\n`);
+    expect(parseFacts(run('gather', gatherArgs())).processes.map((p) => p.pid)).toEqual([400]);
+  });
+
+  it('two root kube-apiservers of the same rank: an error naming both, and no probe at all', () => {
+    api(300, ROOT, `0::/kubepods/pod${SUID}/${CID}`, '/tmp/evil/own');
+    api(800, ROOT, `0::/kubepods/pod${SUID.replace('6d', 'ff')}/${CID}`, REAL);
+    expect(run('trust-probe', ['https://10.0.0.9:10250/healthz'])).toBe('KMCALLER ambiguous 800 300\n');
+    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([]);
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes).toEqual([]);
+    expect(ambiguityError(facts, 'kube-apiserver')).toBe(
+      "more than one root process could be the node's kube-apiserver, so kubemend judges none of them: 800 named kube-apiserver (uid 0), 300 named kube-apiserver (uid 0); see the warnings for where each runs, stop the one that is not the node's",
+    );
   });
 
   it('a nobody kube-apiserver with both client flags is never the caller, whatever its place in /proc', () => {

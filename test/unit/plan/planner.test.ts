@@ -877,3 +877,33 @@ describe('plan --issue-certs', () => {
     expect(noCaKey.blocked[0]?.reason).toMatch(/cluster CA key .*ca\.key is missing/);
   });
 });
+
+describe('a node where more than one root process could be the kubelet or the kube-apiserver', () => {
+  it('plans no change for that component, blocked naming the candidates, whatever the files say', () => {
+    const node = kubeadmCp();
+    const facts = fakeFacts({ ...node, processes: node.processes!.filter((p) => p.comm !== 'kubelet') });
+    facts.ignored = [
+      { pid: 1313, ruid: 0, euid: 0, comm: 'kubelet', why: 'ambiguous' },
+      { pid: 399, ruid: 0, euid: 0, comm: 'kubelet', why: 'ambiguous' },
+    ];
+    const model = nodeModel(facts);
+    const now = new Date();
+    const results = runControls('n1', model, CONTROLS, now);
+    expect(results.find((r) => r.control === 'kubelet-client-ca')).toMatchObject({
+      status: 'error',
+      reason: expect.stringContaining('1313 named kubelet (uid 0), 399 named kubelet (uid 0)') as unknown,
+    });
+    const p = planNode(
+      { node: 'n1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
+      model,
+      results,
+      pb('kubeadm'),
+      { node: 'n1', templates, issueCerts: false },
+      now,
+    );
+    expect(p.changes.filter((c) => c.control === 'kubelet-client-ca')).toEqual([]);
+    expect(p.blocked?.find((b) => b.control === 'kubelet-client-ca')?.reason).toContain(
+      "more than one root process could be the node's kubelet",
+    );
+  });
+});

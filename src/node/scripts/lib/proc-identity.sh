@@ -5,19 +5,37 @@
 # this text before the script is sent (a node has no file of ours to source).
 #
 # A process counts only when its real and effective uid are 0 (/proc/PID/status Uid:): any local
-# user can start a program named kubelet. A kubelet (and a launcher that runs one in-process: k3s,
-# rke2, kubelite, k0s) must also be in the cgroup of a unit that runs kubelets on the layouts
-# kubemend knows, or in a container engine's scope outside the pod cgroups (a kubelet run by
-# `docker run` / `podman run` from kubelet.service). Of several root kube-apiservers, those in the
-# kubelet's pod cgroups (kubepods) win. The cgroup is the systemd one: the `name=systemd` line on
-# cgroup v1, else the `0::` line of cgroup v2, else the first v1 controller line; a prefix (a node
-# in a container, a --cgroup-root) is allowed, the path is matched by its components.
+# user can start a program named kubelet. Then by rank, the first rank present wins, and two
+# candidates of the winning rank are an ambiguity that names them all and picks none (never /proc
+# order):
+#   kubelet (and a launcher that runs one in-process: k3s, rke2, kubelite, k0s; hyperkube outside
+#   a static pod):
+#     1 unit       in the cgroup of a unit that runs kubelets on the layouts kubemend knows;
+#     2 container  in a container engine's scope outside the pod cgroups (Flatcar/Typhoon's
+#                  kubelet.service runs `docker run … kubelet`: docker puts the container in its own
+#                  docker-<id>.scope, NOT below kubelet.service), counted only when kubelet.service
+#                  holds the engine's client (a root `docker` or `podman` process in its cgroup):
+#                  any root container of a CI job can be named kubelet.
+#   kube-apiserver (hyperkube apiserver in a static pod too):
+#     1 static     in the kubelet's pod cgroups, in a pod whose UID is the kubelet's hash of a
+#                  manifest: 32 hex digits (kubernetes pkg/kubelet/config/common.go applyDefaults:
+#                  md5 of host, file and pod, hex-encoded). A pod from the API server has a UUID
+#                  (dashes; `_` in the systemd driver's slice names): a root pod of any user.
+#     2 host       outside the pod cgroups and any container scope: a unit (the hard way's
+#                  kube-apiserver.service).
+#   A root kube-apiserver in a pod that is not static is never the node's.
+# The cgroup is the systemd one: the `name=systemd` line on cgroup v1, else the `0::` line of cgroup
+# v2, else the first v1 controller line; a prefix (a node in a container, a --cgroup-root) is
+# allowed, the path is matched by its components.
 #
 # kube_procs NAME…: walks /proc once for processes whose comm is one of NAMEs and sets
 #   KUBE_PROCS    "<pid>:<comm>" a line for each process that is the node's
 #   KUBE_IGNORED  "<pid>:<ruid>:<euid>:<comm>:<why>" a line for each one that is not, why being
-#                 notroot (not uid 0), nounit (a root kubelet outside any unit that runs one) or
-#                 notpod (a root kube-apiserver outside kubepods while another runs inside)
+#                 notroot (not uid 0), nounit (a root kubelet outside any unit that runs one, or in
+#                 a container kubelet.service did not start), notpod (a root kube-apiserver outside
+#                 a static pod while one runs in a static pod), notstatic (a root kube-apiserver in
+#                 a pod that is not a static pod), outranked (a container kubelet while a unit runs
+#                 one) or ambiguous (one of several candidates of the same rank: none is taken)
 # Every field is digits or a fixed word, so the lists split safely on newlines under any IFS.
 KUBE_PROC=/proc
 KUBE_NL='
@@ -64,10 +82,51 @@ kube_in_container() {
   esac
   return 1
 }
+# kube_in_static_pod: KUBE_CG is in a pod whose UID is 32 hex digits (the kubelet's hash of a
+# static pod's manifest): pod<uid> (cgroupfs) or kubepods-…-pod<uid>.slice (systemd driver).
+kube_in_static_pod() {
+  kube_in_pods || return 1
+  # Component by component: the first pod component below the pod cgroups names the pod.
+  _u=
+  _in=
+  _rest=${KUBE_CG#/}/
+  while [ -n "$_rest" ] && [ -z "$_u" ]; do
+    _comp=${_rest%%/*}
+    _rest=${_rest#*/}
+    case $_comp in
+      kubepods | kubepods.slice | *-kubepods.slice) _in=1 ;;
+      *kubepods-*pod*.slice) [ -n "$_in" ] && { _u=${_comp##*-pod}; _u=${_u%.slice}; } ;;
+      pod*) [ -n "$_in" ] && _u=${_comp#pod} ;;
+    esac
+  done
+  case $_u in '' | *[!0-9a-f]*) return 1 ;; esac
+  [ ${#_u} -eq 32 ]
+}
+# kube_rank COMM: the rank of the root process whose cgroup is KUBE_CG into KUBE_RANK (a group and
+# its rank, lower wins), or its reason to be ignored into KUBE_WHY.
+kube_rank() {
+  KUBE_RANK=
+  KUBE_WHY=
+  case $1 in
+    kube-apiserver | hyperkube)
+      if kube_in_static_pod; then KUBE_RANK="api 1"; return 0; fi
+      if [ "$1" = kube-apiserver ]; then
+        if kube_in_pods; then KUBE_WHY=notstatic
+        elif kube_in_container || case /$KUBE_CG/ in */user@*.service/*) true ;; *) false ;; esac; then
+          KUBE_WHY=nounit
+        else KUBE_RANK="api 2"; fi
+        return 0
+      fi ;;
+  esac
+  if kube_in_unit; then KUBE_RANK="$1 1"
+  elif kube_in_container; then KUBE_RANK="$1 2"
+  else KUBE_WHY=nounit; fi
+}
 kube_procs() {
   KUBE_PROCS=
   KUBE_IGNORED=
-  _api=
+  _cands=
+  _engine=
   case $- in *f*) _nog=1 ;; *) _nog= ;; esac
   _want=' '
   for _n; do _want="$_want$_n "; done
@@ -76,34 +135,58 @@ kube_procs() {
   [ -n "$_nog" ] && set -f
   for _d; do
     { IFS= read -r _c < "$_d/comm"; } 2>/dev/null || continue
-    case $_want in *" $_c "*) ;; *) continue ;; esac
+    case " docker podman $_want" in *" $_c "*) ;; *) continue ;; esac
     _p=${_d##*/}
     _r=
     _e=
     { while IFS=$KUBE_WS read -r _k _r _e _x; do [ "$_k" = Uid: ] && break; done < "$_d/status"; } 2>/dev/null
     case $_r in '' | *[!0-9]*) _r=unknown ;; esac
     case $_e in '' | *[!0-9]*) _e=unknown ;; esac
+    case $_c in
+      docker | podman)
+        # The engine's client in kubelet.service: that unit runs its kubelet in a container.
+        kube_cgroup "$_d" 2>/dev/null
+        case /$KUBE_CG/ in */user@*.service/*) ;; */kubelet.service/*) [ "$_r$_e" = 00 ] && _engine=1 ;; esac
+        case $_want in *" $_c "*) ;; *) continue ;; esac ;;
+    esac
     if [ "$_r" != 0 ] || [ "$_e" != 0 ]; then
       KUBE_IGNORED="$KUBE_IGNORED$_p:$_r:$_e:$_c:notroot$KUBE_NL"
       continue
     fi
     kube_cgroup "$_d" 2>/dev/null
-    case $_c in
-      kube-apiserver)
-        if kube_in_pods; then _api="$_api$_p:pod$KUBE_NL"; else _api="$_api$_p:host$KUBE_NL"; fi
-        continue ;;
-      hyperkube) kube_in_unit || kube_in_pods || kube_in_container ;;
-      *) kube_in_unit || kube_in_container ;;
-    esac || { KUBE_IGNORED="$KUBE_IGNORED$_p:0:0:$_c:nounit$KUBE_NL"; continue; }
-    KUBE_PROCS="$KUBE_PROCS$_p:$_c$KUBE_NL"
-  done
-  # Of several root kube-apiservers, the ones in the kubelet's pod cgroups; any one alone.
-  case $_api in *:pod"$KUBE_NL"*) _inpods=1 ;; *) _inpods= ;; esac
-  for _t in $_api; do
-    if [ -n "$_inpods" ] && [ "${_t#*:}" = host ]; then
-      KUBE_IGNORED="$KUBE_IGNORED${_t%:*}:0:0:kube-apiserver:notpod$KUBE_NL"
-    else
-      KUBE_PROCS="$KUBE_PROCS${_t%:*}:kube-apiserver$KUBE_NL"
+    kube_rank "$_c"
+    if [ -n "$KUBE_WHY" ]; then
+      KUBE_IGNORED="$KUBE_IGNORED$_p:0:0:$_c:$KUBE_WHY$KUBE_NL"
+      continue
     fi
+    _cands="$_cands$_p:$_c:${KUBE_RANK% *}:${KUBE_RANK#* }$KUBE_NL"
+  done
+  # Per group: the best rank present; a container kubelet only when kubelet.service runs the engine.
+  for _t in $_cands; do
+    _g=${_t#*:*:}
+    _rk=${_g#*:}
+    _g=${_g%:*}
+    _c=${_t#*:}
+    _c=${_c%%:*}
+    _best=9
+    _n=0
+    for _o in $_cands; do
+      _og=${_o#*:*:}
+      [ "${_og%:*}" = "$_g" ] || continue
+      [ "${_og#*:}" -lt "$_best" ] && _best=${_og#*:} && _n=0
+      [ "${_og#*:}" -eq "$_best" ] && _n=$((_n + 1))
+    done
+    if [ "$_g" != api ] && [ "$_best" = 2 ] && [ -z "$_engine" ]; then _why=nounit
+    elif [ "$_rk" != "$_best" ]; then
+      if [ "$_g" = api ]; then _why=notpod; else _why=outranked; fi
+    elif [ "$_n" -gt 1 ]; then
+      # First, so that the bound on how many are named never hides an ambiguity.
+      KUBE_IGNORED="${_t%%:*}:0:0:$_c:ambiguous$KUBE_NL$KUBE_IGNORED"
+      continue
+    else
+      KUBE_PROCS="$KUBE_PROCS${_t%%:*}:$_c$KUBE_NL"
+      continue
+    fi
+    KUBE_IGNORED="$KUBE_IGNORED${_t%%:*}:0:0:$_c:$_why$KUBE_NL"
   done
 }
