@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { silentIo, type Io } from './commands/io.js';
 import { applyOptions, backupsOptions, planOptions, rollbackOptions } from './commands/command-options.js';
 import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
-import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { ExitCode, NodeError, UsageError } from './errors.js';
 import { makeColors } from './report/colors.js';
 import { errorLine } from './report/error-line.js';
 import { visibleLines } from './report/visible.js';
@@ -212,7 +212,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
       // --help and --version exit 0; a bad flag has already been printed by commander.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    return reportError(e, io);
+    return await reportError(e, io);
   }
 }
 
@@ -223,23 +223,28 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
  */
 const said = (text: string) => visibleLines(text).replaceAll('\n', '\n  ');
 
-/** Turns any error into a message on stderr and its exit code. */
-function reportError(e: unknown, io: Io): ExitCode {
-  if (e instanceof UsageError) {
+/**
+ * Turns any error into a message on stderr and its exit code; which kind of failure it was, and so
+ * its code, is decided by apply/outcome.ts, as for every node's outcome (loaded here, not for --help).
+ */
+async function reportError(e: unknown, io: Io): Promise<ExitCode> {
+  const { errorExit, failedNode, failureKind } = await import('./apply/outcome.js');
+  const node = failedNode(e);
+  if (e instanceof UsageError)
     io.stderr.write(`kubemend: ${said(e.message)}\n${e.details.map((d) => `  ${said(d)}\n`).join('')}`);
-    return ExitCode.usage;
+  // rollback and backups work on one node: its connection or a failed step ends the command, named.
+  else if (node !== undefined && e instanceof Error)
+    io.stderr.write(
+      errorLine(node, e.message, makeColors(false), e instanceof NodeError ? e.fix : undefined),
+    );
+  else if (failureKind(e) !== 'bug' && e instanceof Error) io.stderr.write(`kubemend: ${said(e.message)}\n`);
+  else {
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr.write(
+      `kubemend: internal error: ${said(err.stack ?? String(err))}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
+    );
   }
-  if (e instanceof NodeError) {
-    // rollback and backups work on one node: its connection failing ends the command, named.
-    io.stderr.write(errorLine(e.node, e.message, makeColors(false), e.fix));
-    return ExitCode.unreachable;
-  }
-  const err = e instanceof InternalError ? e : (e as Error);
-  io.stderr.write(
-    `kubemend: internal error: ${said(err.stack ?? String(err))}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
-  );
-  // 70, never 2: exit 2 promises that no node was touched, which a bug cannot promise.
-  return ExitCode.internal;
+  return errorExit(e);
 }
 
 /**

@@ -9,7 +9,6 @@
  * inflight record written before the first change makes the next run on the node roll back first.
  */
 import { CONTROLS, runControls } from '../controls/index.js';
-import { NodeError } from '../errors.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
@@ -41,46 +40,13 @@ import { TOOL, VERSION } from '../version.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { takeNodeLock } from './lock.js';
+import { connectionLost, failedStep, failureReason, internalMark, type NodeOutcome } from './outcome.js';
 import { preflight, type PreflightContext } from './preflight.js';
 import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
 
-export type NodeOutcome =
-  | {
-      node: string;
-      status: 'applied';
-      backup: string;
-      changed: string[];
-      recovered?: string;
-      /** The live trust gate: each probe and its answer, and each check that could not run and why. */
-      trust?: string[];
-    }
-  | { node: string; status: 'compliant'; recovered?: string }
-  /** The node already holds this plan's files and passes: a run of the same plan got here before. */
-  | { node: string; status: 'already-applied'; reason: string }
-  /** A dead run was rolled back on the node; this plan had nothing more to do there. */
-  | { node: string; status: 'recovered'; reason: string; deadRun: string }
-  | { node: string; status: 'stale'; reason: string }
-  | { node: string; status: 'blocked'; reason: string }
-  | { node: string; status: 'skipped'; reason: string }
-  | {
-      node: string;
-      status: 'rolled-back';
-      reason: string;
-      backup: string;
-      evidence: string[];
-      internal?: true;
-    }
-  | {
-      node: string;
-      status: 'rollback-failed';
-      reason: string;
-      backup: string;
-      manual: string[];
-      internal?: true;
-    }
-  | { node: string; status: 'error'; reason: string; internal?: true };
+export type { NodeOutcome };
 
 export interface ApplyContext {
   runId: string;
@@ -108,18 +74,6 @@ export interface ApplyContext {
   };
 }
 
-/** Whether an error means the connection is gone (nothing more can be done on the node). */
-export const connectionLost = (e: unknown): boolean => e instanceof NodeError && e.kind === 'unreachable';
-
-/** Anything but a failed step, a failed gate or a node error is a bug in kubemend. */
-const isBug = (e: unknown): boolean =>
-  !(e instanceof StepError || e instanceof GateError || e instanceof NodeError);
-
-const describe = (e: unknown): string =>
-  isBug(e)
-    ? `internal error (a bug in kubemend): ${(e as Error)?.message ?? String(e)}`
-    : (e as Error).message;
-
 /** Applies one node's plan under its lock; every failure after the first write rolls back. */
 export async function applyNode(session: NodeSession, ctx: ApplyContext): Promise<NodeOutcome> {
   const node = ctx.target.name;
@@ -139,15 +93,15 @@ export async function applyNode(session: NodeSession, ctx: ApplyContext): Promis
   } catch (e) {
     // Before the first write (the steps after it handle their own failures): nothing was changed.
     if (connectionLost(e)) {
-      await log('connection-lost', { reason: describe(e), state: 'nothing was changed' }, null);
-      return { node, status: 'error', reason: `${describe(e)}; nothing was changed on ${node}` };
+      await log('connection-lost', { reason: failureReason(e), state: 'nothing was changed' }, null);
+      return { node, status: 'error', reason: `${failureReason(e)}; nothing was changed on ${node}` };
     }
-    await log('failed', { reason: describe(e), state: 'nothing was changed' }, null);
+    await log('failed', { reason: failureReason(e), state: 'nothing was changed' }, null);
     return {
       node,
       status: 'error',
-      reason: `${describe(e)}; nothing was changed on ${node}`,
-      ...(isBug(e) ? { internal: true as const } : {}),
+      reason: `${failureReason(e)}; nothing was changed on ${node}`,
+      ...internalMark(e),
     };
   } finally {
     await taken.lock.release();
@@ -337,7 +291,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       ...(trust && trust.length > 0 ? { trust } : {}),
     };
   } catch (e) {
-    const reason = describe(e);
+    const reason = failureReason(e);
     if (connectionLost(e)) {
       // The node may hold the new files, not yet restarted or verified; its inflight record makes
       // the next kubemend run on it roll back first.
@@ -345,12 +299,12 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       await log('connection-lost', { reason, state }, null);
       return { node, status: 'error', reason: `${reason}; ${state}` };
     }
-    await log('failed', { step: stepOf(e), reason });
+    await log('failed', { step: failedStep(e), reason });
     ctx.onStage('rollback', reason);
     const { error: rollbackError, left } = await rollBack(session, inflight, verdict.model, gate, log).catch(
-      (err: unknown) => ({ error: describe(err), left: [] }),
+      (err: unknown) => ({ error: failureReason(err), left: [] }),
     );
-    const internal = isBug(e) ? { internal: true as const } : {};
+    const internal = internalMark(e);
     const leftBehind = leftNotes(node, left)
       .map((l) => `; ${l}`)
       .join('');
@@ -413,9 +367,6 @@ function ownPlanOnly(ctx: ApplyContext): NonNullable<ApplyContext['judge']> {
     },
   };
 }
-
-const stepOf = (e: unknown): string =>
-  e instanceof StepError || e instanceof GateError ? e.step : isBug(e) ? 'internal' : 'node';
 
 function backupEntries(
   ctx: ApplyContext,

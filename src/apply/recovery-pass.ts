@@ -2,10 +2,8 @@
  * Recovery first, for the nodes a run may touch but will not change: each is locked, and a run that
  * died on it is rolled back and health-gated, before the node is reported compliant or blocked.
  */
-import { NodeError } from '../errors.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { appendNodeJournal } from '../node/changes.js';
-import { StepError } from '../node/remote.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { mapLimit, withSession, type SessionOptions } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
@@ -13,7 +11,8 @@ import type { NodePlan } from '../plan/types.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { takeNodeLock } from './lock.js';
-import { manualSteps, type NodeOutcome } from './node-apply.js';
+import { manualSteps } from './node-apply.js';
+import { failureReason, internalMark, type NodeOutcome } from './outcome.js';
 import { leftNotes, recoverDeadRun, type NodeLog } from './recover.js';
 
 export type RecoveryResult =
@@ -97,19 +96,10 @@ export async function recoverFirst(
       } finally {
         await taken.lock.release();
       }
-    }).catch((e: unknown): RecoveryResult => {
-      // A failed step (reading the record) is the node's answer, not a bug in kubemend.
-      const bug = !(e instanceof NodeError || e instanceof StepError);
-      return {
-        status: 'error',
-        outcome: {
-          node,
-          status: 'error',
-          reason: bug ? `internal error (a bug in kubemend): ${(e as Error).message}` : (e as Error).message,
-          ...(bug ? { internal: true as const } : {}),
-        },
-      };
-    });
+    }).catch((e: unknown): RecoveryResult => ({
+      status: 'error',
+      outcome: { node, status: 'error', reason: failureReason(e), ...internalMark(e) },
+    }));
     return [node, result] as const;
   });
   return new Map(results);

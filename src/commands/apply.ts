@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
-import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
+import { applyNode } from '../apply/node-apply.js';
+import {
+  failureReason,
+  internalMark,
+  isBug,
+  messageOf,
+  outcomeExit,
+  type NodeOutcome,
+} from '../apply/outcome.js';
 import { findOutsideCallers } from '../apply/trust-callers.js';
 import { runTrustGate, type Caller } from '../apply/trust-gate.js';
 import type { Inspection } from '../node/inspect.js';
@@ -82,24 +90,6 @@ export interface AppliedPlan {
 
 const newRunId = (now: Date) =>
   `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
-
-export function outcomeExit(o: NodeOutcome): ExitCode {
-  if ('internal' in o && o.internal) return ExitCode.internal;
-  switch (o.status) {
-    case 'applied':
-    case 'already-applied':
-    case 'compliant':
-      return ExitCode.ok;
-    case 'stale':
-      return ExitCode.stalePlan;
-    case 'error':
-    case 'rollback-failed':
-      return ExitCode.unreachable;
-    default:
-      // rolled-back, blocked, skipped, recovered (a dead run was undone; this run fixed nothing there)
-      return ExitCode.findings;
-  }
-}
 
 /** The options that bound the plan to its approval, for the commands printed to take up what was left. */
 const pinsOf = (opts: ApplyOptions): string[] => [
@@ -444,22 +434,14 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
           });
         } catch (e) {
           // applyNode returns its outcomes; what arrives here is the connection (NodeError) or a bug.
-          const bug = !(e instanceof NodeError);
           journal.write({
             runId,
             node: plan.node,
             event: 'failed',
-            reason: (e as Error).message,
-            internal: bug,
+            reason: messageOf(e),
+            internal: isBug(e),
           });
-          return {
-            node: plan.node,
-            status: 'error' as const,
-            reason: bug
-              ? `internal error (a bug in kubemend): ${(e as Error).message}`
-              : (e as Error).message,
-            ...(bug ? { internal: true as const } : {}),
-          };
+          return { node: plan.node, status: 'error' as const, reason: failureReason(e), ...internalMark(e) };
         }
       }),
     );
