@@ -12,7 +12,6 @@ import { CONTROLS, runControls } from '../controls/index.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
-  appendNodeJournal,
   backupDir,
   backupName,
   madeDirsName,
@@ -39,10 +38,10 @@ import type { NodePlan } from '../plan/types.js';
 import { TOOL, VERSION } from '../version.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
-import { takeNodeLock } from './lock.js';
+import { lockAndRecover, nodeLog } from './locked.js';
 import { connectionLost, failedStep, failureReason, internalMark, type NodeOutcome } from './outcome.js';
 import { preflight, type PreflightContext } from './preflight.js';
-import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from './recover.js';
+import { leftNotes, rollBack, type NodeLog, type Recovery } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
 
@@ -77,49 +76,47 @@ export interface ApplyContext {
 /** Applies one node's plan under its lock; every failure after the first write rolls back. */
 export async function applyNode(session: NodeSession, ctx: ApplyContext): Promise<NodeOutcome> {
   const node = ctx.target.name;
-  const log: NodeLog = async (event, extra = {}, onNode = ctx.runId) => {
-    const line = ctx.journal.write({ runId: ctx.runId, node, event, ...extra });
-    if (onNode) await appendNodeJournal(session, onNode, line).catch(() => undefined);
-  };
-
-  ctx.onStage('lock');
-  const taken = await takeNodeLock(session, ctx.runId, ctx.now());
-  if (!taken.ok) {
-    await log('refused-locked', { owner: taken.owner, reason: taken.reason }, null);
-    return { node, status: 'error', reason: taken.reason };
-  }
-  try {
-    return await lockedSequence(session, ctx, log);
-  } catch (e) {
-    // Before the first write (the steps after it handle their own failures): nothing was changed.
-    if (connectionLost(e)) {
-      await log('connection-lost', { reason: failureReason(e), state: 'nothing was changed' }, null);
-      return { node, status: 'error', reason: `${failureReason(e)}; nothing was changed on ${node}` };
-    }
-    await log('failed', { reason: failureReason(e), state: 'nothing was changed' }, null);
-    return {
-      node,
-      status: 'error',
-      reason: `${failureReason(e)}; nothing was changed on ${node}`,
-      ...internalMark(e),
-    };
-  } finally {
-    await taken.lock.release();
-  }
-}
-
-async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: NodeLog): Promise<NodeOutcome> {
-  const node = ctx.target.name;
+  const log = nodeLog(ctx.journal, session, { runId: ctx.runId, node }, ctx.runId);
   const gate: Gate = { timeouts: ctx.playbook.timeouts, clock: ctx.clock, onStage: ctx.onStage };
 
-  // Recover a dead run: a run that died after writing left its record; nothing is judged before it is undone.
-  const recovery = await recoverDeadRun(session, {
-    node,
-    gather: ctx.gather,
-    gate,
-    log,
-    ...(ctx.gatherFacts ? { gatherFacts: ctx.gatherFacts } : {}),
-  });
+  ctx.onStage('lock');
+  // A run that died after writing left its record: it is undone (under the lock) before anything is judged.
+  return lockAndRecover<NodeOutcome>(
+    session,
+    {
+      runId: ctx.runId,
+      now: ctx.now,
+      log,
+      recover: {
+        node,
+        gather: ctx.gather,
+        gate,
+        ...(ctx.gatherFacts ? { gatherFacts: ctx.gatherFacts } : {}),
+      },
+      refused: (reason) => ({ node, status: 'error', reason }),
+      // Before the first write (the steps after it handle their own failures): nothing was changed.
+      failed: async (e) => {
+        const reason = `${failureReason(e)}; nothing was changed on ${node}`;
+        if (connectionLost(e)) {
+          await log('connection-lost', { reason: failureReason(e), state: 'nothing was changed' }, null);
+          return { node, status: 'error', reason };
+        }
+        await log('failed', { reason: failureReason(e), state: 'nothing was changed' }, null);
+        return { node, status: 'error', reason, ...internalMark(e) };
+      },
+    },
+    (recovery) => lockedSequence(session, ctx, log, gate, recovery),
+  );
+}
+
+async function lockedSequence(
+  session: NodeSession,
+  ctx: ApplyContext,
+  log: NodeLog,
+  gate: Gate,
+  recovery: Recovery,
+): Promise<NodeOutcome> {
+  const node = ctx.target.name;
   if (recovery.kind === 'failed')
     return {
       node,
