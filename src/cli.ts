@@ -1,8 +1,9 @@
 import { Command, CommanderError } from 'commander';
 // Commands are imported when they run: `kubemend --help` should not load SSH, YAML and prompts.
-import type { Io } from './commands/io.js';
+import { silentIo, type Io } from './commands/io.js';
+import { applyOptions, backupsOptions, planOptions, rollbackOptions } from './commands/command-options.js';
 import { addCommonOptions, commonOptions, positiveInt } from './commands/options.js';
-import { ExitCode, InternalError, NodeError, UsageError } from './errors.js';
+import { ExitCode, NodeError, UsageError } from './errors.js';
 import { makeColors } from './report/colors.js';
 import { errorLine } from './report/error-line.js';
 import { visibleLines } from './report/visible.js';
@@ -72,8 +73,7 @@ Examples:
 ${EXIT_CODES_HELP}`,
     )
     .action(async (_local: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals();
-      setExit(await (await import('./commands/audit.js')).runAudit(commonOptions(raw), io));
+      setExit(await (await import('./commands/audit.js')).runAudit(commonOptions(cmd.optsWithGlobals()), io));
     });
 
   program
@@ -109,21 +109,7 @@ Examples:
 Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node could not be read.`,
     )
     .action(async (_local: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals();
-      setExit(
-        await (
-          await import('./commands/plan.js')
-        ).runPlan(
-          {
-            ...commonOptions(raw),
-            ...(raw['out'] ? { out: raw['out'] as string } : {}),
-            ...(raw['diff'] ? { diff: raw['diff'] as string } : {}),
-            ...(raw['sign'] ? { sign: raw['sign'] as string } : {}),
-            issueCerts: Boolean(raw['issueCerts']),
-          },
-          io,
-        ),
-      );
+      setExit(await (await import('./commands/plan.js')).runPlan(planOptions(cmd.optsWithGlobals()), io));
     });
 
   program
@@ -155,9 +141,8 @@ Exit codes: 0 nothing to change, 1 changes planned or blocked, 2 usage, 3 a node
     .option('-y, --yes', 'no prompts: apply every planned node (required without a terminal)')
     .option(
       '--serial <n>',
-      'worker nodes changed at once (control planes are always one at a time)',
+      "worker nodes changed at once (control planes are always one at a time; default: the smallest rollout.serial of the nodes' playbooks, 1 in the built-in ones)",
       positiveInt('--serial'),
-      1,
     )
     .option('--keep-going', 'continue past a node that was rolled back or refused')
     .option('--not-after <time>', 'start no node after this time (HH:MM today, or an ISO date-time)')
@@ -178,25 +163,7 @@ and no --yes; also a plan file refused by --plan-sha256 or --allowed-signers), 3
 or changed, 4 a node refused because the plan is stale.`,
     )
     .action(async (_local: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals();
-      setExit(
-        await (
-          await import('./commands/apply.js')
-        ).runApply(
-          {
-            ...commonOptions(raw),
-            ...(raw['plan'] ? { plan: raw['plan'] as string } : {}),
-            ...(typeof raw['planSha256'] === 'string' ? { planSha256: raw['planSha256'] } : {}),
-            ...(typeof raw['allowedSigners'] === 'string' ? { allowedSigners: raw['allowedSigners'] } : {}),
-            ...(typeof raw['planSignature'] === 'string' ? { planSignature: raw['planSignature'] } : {}),
-            yes: Boolean(raw['yes']),
-            serial: raw['serial'] as number,
-            keepGoing: Boolean(raw['keepGoing']),
-            ...(raw['notAfter'] ? { notAfter: raw['notAfter'] as string } : {}),
-          },
-          io,
-        ),
-      );
+      setExit(await (await import('./commands/apply.js')).runApply(applyOptions(cmd.optsWithGlobals()), io));
     });
 
   program
@@ -210,19 +177,10 @@ or changed, 4 a node refused because the plan is stale.`,
       '\nExample:\n  kubemend rollback --node cp-1 --backup 20261122T031500-1a2b3c --yes\n',
     )
     .action(async (_local: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals();
       setExit(
         await (
           await import('./commands/rollback.js')
-        ).runRollback(
-          {
-            ...commonOptions(raw),
-            node: raw['node'] as string,
-            ...(raw['backup'] ? { backup: raw['backup'] as string } : {}),
-            yes: Boolean(raw['yes']),
-          },
-          io,
-        ),
+        ).runRollback(rollbackOptions(cmd.optsWithGlobals()), io),
       );
     });
 
@@ -232,11 +190,8 @@ or changed, 4 a node refused because the plan is stale.`,
     .requiredOption('--node <name>', 'the node')
     .addHelpText('after', '\nExample:\n  kubemend backups --node cp-1 -o json\n')
     .action(async (_local: unknown, cmd: Command) => {
-      const raw = cmd.optsWithGlobals();
       setExit(
-        await (
-          await import('./commands/backups.js')
-        ).runBackups({ ...commonOptions(raw), node: raw['node'] as string }, io),
+        await (await import('./commands/backups.js')).runBackups(backupsOptions(cmd.optsWithGlobals()), io),
       );
     });
 
@@ -257,7 +212,7 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
       // --help and --version exit 0; a bad flag has already been printed by commander.
       return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    return reportError(e, io);
+    return await reportError(e, io);
   }
 }
 
@@ -268,23 +223,28 @@ export async function main(argv: readonly string[], io: Io): Promise<ExitCode> {
  */
 const said = (text: string) => visibleLines(text).replaceAll('\n', '\n  ');
 
-/** Turns any error into a message on stderr and its exit code. */
-function reportError(e: unknown, io: Io): ExitCode {
-  if (e instanceof UsageError) {
+/**
+ * Turns any error into a message on stderr and its exit code; which kind of failure it was, and so
+ * its code, is decided by apply/outcome.ts, as for every node's outcome (loaded here, not for --help).
+ */
+async function reportError(e: unknown, io: Io): Promise<ExitCode> {
+  const { errorExit, failedNode, failureKind } = await import('./apply/outcome.js');
+  const node = failedNode(e);
+  if (e instanceof UsageError)
     io.stderr.write(`kubemend: ${said(e.message)}\n${e.details.map((d) => `  ${said(d)}\n`).join('')}`);
-    return ExitCode.usage;
+  // rollback and backups work on one node: its connection or a failed step ends the command, named.
+  else if (node !== undefined && e instanceof Error)
+    io.stderr.write(
+      errorLine(node, e.message, makeColors(false), e instanceof NodeError ? e.fix : undefined),
+    );
+  else if (failureKind(e) !== 'bug' && e instanceof Error) io.stderr.write(`kubemend: ${said(e.message)}\n`);
+  else {
+    const err = e instanceof Error ? e : new Error(String(e));
+    io.stderr.write(
+      `kubemend: internal error: ${said(err.stack ?? String(err))}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
+    );
   }
-  if (e instanceof NodeError) {
-    // rollback and backups work on one node: its connection failing ends the command, named.
-    io.stderr.write(errorLine(e.node, e.message, makeColors(false), e.fix));
-    return ExitCode.unreachable;
-  }
-  const err = e instanceof InternalError ? e : (e as Error);
-  io.stderr.write(
-    `kubemend: internal error: ${said(err.stack ?? String(err))}\nThis is a bug in kubemend; please report it with the command line you ran.\n`,
-  );
-  // 70, never 2: exit 2 promises that no node was touched, which a bug cannot promise.
-  return ExitCode.internal;
+  return errorExit(e);
 }
 
 /**
@@ -292,17 +252,7 @@ function reportError(e: unknown, io: Io): ExitCode {
  * the session. Skips the values of options that take one, whatever the options are.
  */
 export function commandWord(argv: readonly string[]): string | undefined {
-  const program = buildProgram(
-    {
-      stdout: { write: () => true },
-      stderr: { write: () => true },
-      stdinIsTTY: false,
-      env: {},
-      now: () => new Date(),
-      interrupted: () => false,
-    },
-    () => undefined,
-  );
+  const program = buildProgram(silentIo(), () => undefined);
   const takesValue = new Set(
     program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.short, o.long].filter(Boolean)),
   );

@@ -1,6 +1,6 @@
 /**
- * The few error types kubemend raises, each with a stable exit code. One place (exitCodeFor) maps
- * outcomes to process exit codes; DESIGN.md fixes their precedence: 2, 70, 3, 130, 4, 1, 0.
+ * The few error types kubemend raises, each with a stable exit code. One place (apply/outcome.ts:
+ * failureKind, errorExit, outcomeExit) decides what a failure was and maps it to a process exit code; DESIGN.md fixes their precedence: 2, 70, 3, 130, 4, 1, 0.
  */
 
 export const ExitCode = {

@@ -9,11 +9,9 @@
  * inflight record written before the first change makes the next run on the node roll back first.
  */
 import { CONTROLS, runControls } from '../controls/index.js';
-import { NodeError } from '../errors.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
-  appendNodeJournal,
   backupDir,
   backupName,
   madeDirsName,
@@ -40,47 +38,14 @@ import type { NodePlan } from '../plan/types.js';
 import { TOOL, VERSION } from '../version.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
-import { takeNodeLock } from './lock.js';
+import { lockAndRecover, nodeLog } from './locked.js';
+import { connectionLost, failedStep, failureReason, internalMark, type NodeOutcome } from './outcome.js';
 import { preflight, type PreflightContext } from './preflight.js';
-import { leftNotes, recoverDeadRun, rollBack, type NodeLog } from './recover.js';
+import { leftNotes, rollBack, type NodeLog, type Recovery } from './recover.js';
 import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
 
-export type NodeOutcome =
-  | {
-      node: string;
-      status: 'applied';
-      backup: string;
-      changed: string[];
-      recovered?: string;
-      /** The live trust gate: each probe and its answer, and each check that could not run and why. */
-      trust?: string[];
-    }
-  | { node: string; status: 'compliant'; recovered?: string }
-  /** The node already holds this plan's files and passes: a run of the same plan got here before. */
-  | { node: string; status: 'already-applied'; reason: string }
-  /** A dead run was rolled back on the node; this plan had nothing more to do there. */
-  | { node: string; status: 'recovered'; reason: string; deadRun: string }
-  | { node: string; status: 'stale'; reason: string }
-  | { node: string; status: 'blocked'; reason: string }
-  | { node: string; status: 'skipped'; reason: string }
-  | {
-      node: string;
-      status: 'rolled-back';
-      reason: string;
-      backup: string;
-      evidence: string[];
-      internal?: true;
-    }
-  | {
-      node: string;
-      status: 'rollback-failed';
-      reason: string;
-      backup: string;
-      manual: string[];
-      internal?: true;
-    }
-  | { node: string; status: 'error'; reason: string; internal?: true };
+export type { NodeOutcome };
 
 export interface ApplyContext {
   runId: string;
@@ -108,64 +73,50 @@ export interface ApplyContext {
   };
 }
 
-/** Whether an error means the connection is gone (nothing more can be done on the node). */
-export const connectionLost = (e: unknown): boolean => e instanceof NodeError && e.kind === 'unreachable';
-
-/** Anything but a failed step, a failed gate or a node error is a bug in kubemend. */
-const isBug = (e: unknown): boolean =>
-  !(e instanceof StepError || e instanceof GateError || e instanceof NodeError);
-
-const describe = (e: unknown): string =>
-  isBug(e)
-    ? `internal error (a bug in kubemend): ${(e as Error)?.message ?? String(e)}`
-    : (e as Error).message;
-
 /** Applies one node's plan under its lock; every failure after the first write rolls back. */
 export async function applyNode(session: NodeSession, ctx: ApplyContext): Promise<NodeOutcome> {
   const node = ctx.target.name;
-  const log: NodeLog = async (event, extra = {}, onNode = ctx.runId) => {
-    const line = ctx.journal.write({ runId: ctx.runId, node, event, ...extra });
-    if (onNode) await appendNodeJournal(session, onNode, line).catch(() => undefined);
-  };
-
-  ctx.onStage('lock');
-  const taken = await takeNodeLock(session, ctx.runId, ctx.now());
-  if (!taken.ok) {
-    await log('refused-locked', { owner: taken.owner, reason: taken.reason }, null);
-    return { node, status: 'error', reason: taken.reason };
-  }
-  try {
-    return await lockedSequence(session, ctx, log);
-  } catch (e) {
-    // Before the first write (the steps after it handle their own failures): nothing was changed.
-    if (connectionLost(e)) {
-      await log('connection-lost', { reason: describe(e), state: 'nothing was changed' }, null);
-      return { node, status: 'error', reason: `${describe(e)}; nothing was changed on ${node}` };
-    }
-    await log('failed', { reason: describe(e), state: 'nothing was changed' }, null);
-    return {
-      node,
-      status: 'error',
-      reason: `${describe(e)}; nothing was changed on ${node}`,
-      ...(isBug(e) ? { internal: true as const } : {}),
-    };
-  } finally {
-    await taken.lock.release();
-  }
-}
-
-async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: NodeLog): Promise<NodeOutcome> {
-  const node = ctx.target.name;
+  const log = nodeLog(ctx.journal, session, { runId: ctx.runId, node }, ctx.runId);
   const gate: Gate = { timeouts: ctx.playbook.timeouts, clock: ctx.clock, onStage: ctx.onStage };
 
-  // Recover a dead run: a run that died after writing left its record; nothing is judged before it is undone.
-  const recovery = await recoverDeadRun(session, {
-    node,
-    gather: ctx.gather,
-    gate,
-    log,
-    ...(ctx.gatherFacts ? { gatherFacts: ctx.gatherFacts } : {}),
-  });
+  ctx.onStage('lock');
+  // A run that died after writing left its record: it is undone (under the lock) before anything is judged.
+  return lockAndRecover<NodeOutcome>(
+    session,
+    {
+      runId: ctx.runId,
+      now: ctx.now,
+      log,
+      recover: {
+        node,
+        gather: ctx.gather,
+        gate,
+        ...(ctx.gatherFacts ? { gatherFacts: ctx.gatherFacts } : {}),
+      },
+      refused: (reason) => ({ node, status: 'error', reason }),
+      // Before the first write (the steps after it handle their own failures): nothing was changed.
+      failed: async (e) => {
+        const reason = `${failureReason(e)}; nothing was changed on ${node}`;
+        if (connectionLost(e)) {
+          await log('connection-lost', { reason: failureReason(e), state: 'nothing was changed' }, null);
+          return { node, status: 'error', reason };
+        }
+        await log('failed', { reason: failureReason(e), state: 'nothing was changed' }, null);
+        return { node, status: 'error', reason, ...internalMark(e) };
+      },
+    },
+    (recovery) => lockedSequence(session, ctx, log, gate, recovery),
+  );
+}
+
+async function lockedSequence(
+  session: NodeSession,
+  ctx: ApplyContext,
+  log: NodeLog,
+  gate: Gate,
+  recovery: Recovery,
+): Promise<NodeOutcome> {
+  const node = ctx.target.name;
   if (recovery.kind === 'failed')
     return {
       node,
@@ -337,7 +288,7 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       ...(trust && trust.length > 0 ? { trust } : {}),
     };
   } catch (e) {
-    const reason = describe(e);
+    const reason = failureReason(e);
     if (connectionLost(e)) {
       // The node may hold the new files, not yet restarted or verified; its inflight record makes
       // the next kubemend run on it roll back first.
@@ -345,12 +296,12 @@ async function lockedSequence(session: NodeSession, ctx: ApplyContext, log: Node
       await log('connection-lost', { reason, state }, null);
       return { node, status: 'error', reason: `${reason}; ${state}` };
     }
-    await log('failed', { step: stepOf(e), reason });
+    await log('failed', { step: failedStep(e), reason });
     ctx.onStage('rollback', reason);
     const { error: rollbackError, left } = await rollBack(session, inflight, verdict.model, gate, log).catch(
-      (err: unknown) => ({ error: describe(err), left: [] }),
+      (err: unknown) => ({ error: failureReason(err), left: [] }),
     );
-    const internal = isBug(e) ? { internal: true as const } : {};
+    const internal = internalMark(e);
     const leftBehind = leftNotes(node, left)
       .map((l) => `; ${l}`)
       .join('');
@@ -413,9 +364,6 @@ function ownPlanOnly(ctx: ApplyContext): NonNullable<ApplyContext['judge']> {
     },
   };
 }
-
-const stepOf = (e: unknown): string =>
-  e instanceof StepError || e instanceof GateError ? e.step : isBug(e) ? 'internal' : 'node';
 
 function backupEntries(
   ctx: ApplyContext,

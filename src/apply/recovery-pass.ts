@@ -2,19 +2,17 @@
  * Recovery first, for the nodes a run may touch but will not change: each is locked, and a run that
  * died on it is rolled back and health-gated, before the node is reported compliant or blocked.
  */
-import { NodeError } from '../errors.js';
 import type { NodeTarget } from '../inventory/types.js';
-import { appendNodeJournal } from '../node/changes.js';
-import { StepError } from '../node/remote.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { mapLimit, withSession, type SessionOptions } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import type { NodePlan } from '../plan/types.js';
 import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
-import { takeNodeLock } from './lock.js';
-import { manualSteps, type NodeOutcome } from './node-apply.js';
-import { leftNotes, recoverDeadRun, type NodeLog } from './recover.js';
+import { lockAndRecover, nodeLog } from './locked.js';
+import { manualSteps } from './node-apply.js';
+import { failureReason, internalMark, type NodeOutcome } from './outcome.js';
+import { leftNotes } from './recover.js';
 
 export type RecoveryResult =
   { status: 'none' } | { status: 'recovered' | 'failed' | 'locked' | 'error'; outcome: NodeOutcome };
@@ -38,78 +36,66 @@ export async function recoverFirst(
   const results = await mapLimit([...items], ctx.concurrency, async ({ plan, target }) => {
     const node = target.name;
     const result = await withSession(target, ctx.session, async (session): Promise<RecoveryResult> => {
-      const log: NodeLog = async (event, extra = {}, onNode = null) => {
-        const line = ctx.journal.write({ runId: ctx.runId, node, event, ...extra });
-        if (onNode) await appendNodeJournal(session, onNode, line).catch(() => undefined);
-      };
+      const playbook = ctx.playbookOf(plan, target);
       ctx.onStage(node, 'lock');
-      const taken = await takeNodeLock(session, ctx.runId, ctx.now());
-      if (!taken.ok) {
-        await log('refused-locked', { owner: taken.owner, reason: taken.reason });
-        return { status: 'locked', outcome: { node, status: 'error', reason: taken.reason } };
-      }
-      try {
-        const playbook = ctx.playbookOf(plan, target);
-        const r = await recoverDeadRun(session, {
-          node,
-          gather: ctx.gatherOf(playbook),
-          gate: {
-            timeouts: playbook.timeouts,
-            clock: ctx.clock,
-            onStage: (stage, detail, gate) => ctx.onStage(node, stage, detail, gate),
+      return lockAndRecover<RecoveryResult>(
+        session,
+        {
+          runId: ctx.runId,
+          now: ctx.now,
+          log: nodeLog(ctx.journal, session, { runId: ctx.runId, node }, null),
+          recover: {
+            node,
+            gather: ctx.gatherOf(playbook),
+            gate: {
+              timeouts: playbook.timeouts,
+              clock: ctx.clock,
+              onStage: (stage, detail, gate) => ctx.onStage(node, stage, detail, gate),
+            },
           },
-          log,
-        });
-        switch (r.kind) {
-          case 'none':
-            return { status: 'none' };
-          case 'unreadable':
-            return { status: 'error', outcome: { node, status: 'error', reason: r.reason } };
-          case 'failed':
-            return {
-              status: 'failed',
-              outcome: {
-                node,
-                status: 'rollback-failed',
-                reason: r.reason,
-                backup: r.run.backup,
-                manual: manualSteps(node, r.run),
-              },
-            };
-          case 'recovered':
-            return {
-              status: 'recovered',
-              outcome: {
-                node,
-                status: 'recovered',
-                deadRun: r.run.runId,
-                reason: [
-                  `run ${r.run.runId} had died here mid-apply; its backup was restored, the node restarted and is healthy${
-                    plan.status === 'change'
-                      ? ''
-                      : `; nothing else changed (plan again to see what ${node} needs now)`
-                  }`,
-                  ...leftNotes(node, r.left),
-                ].join('; '),
-              },
-            };
-        }
-      } finally {
-        await taken.lock.release();
-      }
-    }).catch((e: unknown): RecoveryResult => {
-      // A failed step (reading the record) is the node's answer, not a bug in kubemend.
-      const bug = !(e instanceof NodeError || e instanceof StepError);
-      return {
-        status: 'error',
-        outcome: {
-          node,
-          status: 'error',
-          reason: bug ? `internal error (a bug in kubemend): ${(e as Error).message}` : (e as Error).message,
-          ...(bug ? { internal: true as const } : {}),
+          refused: (reason) => ({ status: 'locked', outcome: { node, status: 'error', reason } }),
         },
-      };
-    });
+        async (r) => {
+          switch (r.kind) {
+            case 'none':
+              return { status: 'none' };
+            case 'unreadable':
+              return { status: 'error', outcome: { node, status: 'error', reason: r.reason } };
+            case 'failed':
+              return {
+                status: 'failed',
+                outcome: {
+                  node,
+                  status: 'rollback-failed',
+                  reason: r.reason,
+                  backup: r.run.backup,
+                  manual: manualSteps(node, r.run),
+                },
+              };
+            case 'recovered':
+              return {
+                status: 'recovered',
+                outcome: {
+                  node,
+                  status: 'recovered',
+                  deadRun: r.run.runId,
+                  reason: [
+                    `run ${r.run.runId} had died here mid-apply; its backup was restored, the node restarted and is healthy${
+                      plan.status === 'change'
+                        ? ''
+                        : `; nothing else changed (plan again to see what ${node} needs now)`
+                    }`,
+                    ...leftNotes(node, r.left),
+                  ].join('; '),
+                },
+              };
+          }
+        },
+      );
+    }).catch((e: unknown): RecoveryResult => ({
+      status: 'error',
+      outcome: { node, status: 'error', reason: failureReason(e), ...internalMark(e) },
+    }));
     return [node, result] as const;
   });
   return new Map(results);

@@ -2,13 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { realClock, type Clock } from '../apply/clock.js';
 import { defaultJournalPath, Journal } from '../apply/journal.js';
-import { applyNode, type NodeOutcome } from '../apply/node-apply.js';
+import { applyNode } from '../apply/node-apply.js';
+import {
+  failureReason,
+  internalMark,
+  isBug,
+  messageOf,
+  outcomeExit,
+  type NodeOutcome,
+} from '../apply/outcome.js';
 import { findOutsideCallers } from '../apply/trust-callers.js';
 import { runTrustGate, type Caller } from '../apply/trust-gate.js';
 import type { Inspection } from '../node/inspect.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
-import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
+import { assembleRollout, parseNotAfter, recoverFirstOf } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
 import { loadInventory, selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
@@ -82,24 +90,6 @@ export interface AppliedPlan {
 
 const newRunId = (now: Date) =>
   `${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
-
-export function outcomeExit(o: NodeOutcome): ExitCode {
-  if ('internal' in o && o.internal) return ExitCode.internal;
-  switch (o.status) {
-    case 'applied':
-    case 'already-applied':
-    case 'compliant':
-      return ExitCode.ok;
-    case 'stale':
-      return ExitCode.stalePlan;
-    case 'error':
-    case 'rollback-failed':
-      return ExitCode.unreachable;
-    default:
-      // rolled-back, blocked, skipped, recovered (a dead run was undone; this run fixed nothing there)
-      return ExitCode.findings;
-  }
-}
 
 /** The options that bound the plan to its approval, for the commands printed to take up what was left. */
 const pinsOf = (opts: ApplyOptions): string[] => [
@@ -264,9 +254,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   // it is judged compliant. Nodes to change do this as the first step of their own sequence, unless
   // their plan was made on top of a dead run's files (then it is done here and they are planned again).
   const recoveredRuns = new Map<string, string>();
-  const recoverHere = planned.filter(
-    (p) => p.plan.status !== 'error' && (p.plan.status !== 'change' || (p.plan.deadRun && replan)),
-  );
+  const recoverHere = recoverFirstOf(planned, Boolean(replan));
   if (recoverHere.length > 0) {
     const results = await recoverFirst(recoverHere, {
       runId,
@@ -302,23 +290,13 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       stoppedEarly =
         'recovering a dead run failed: the rollout did not start; recover that node by hand (steps above)';
   }
-  const handled = new Set(outcomes.map((o) => o.node));
-
-  for (const { plan } of planned) {
-    if (handled.has(plan.node)) continue;
-    if (plan.status === 'compliant') outcomes.push({ node: plan.node, status: 'compliant' });
-    if (plan.status === 'blocked')
-      outcomes.push({
-        node: plan.node,
-        status: 'blocked',
-        reason: plan.blocked.map((b) => `${b.control}: ${b.reason}`).join('; '),
-      });
-    if (plan.status === 'error')
-      outcomes.push({ node: plan.node, status: 'error', reason: plan.error ?? 'could not be planned' });
-  }
-  const toChange = stoppedEarly
-    ? []
-    : planned.filter((p) => p.plan.status === 'change' && !handled.has(p.plan.node));
+  const { settled, toChange, batches } = assembleRollout(planned, {
+    handled: new Set(outcomes.map((o) => o.node)),
+    stopped: stoppedEarly !== undefined,
+    serial: opts.serial,
+    serialOf: (p) => playbookOf(p.plan, p.target).rollout.serial,
+  });
+  outcomes.push(...settled);
   // Each node's entry is computed again before it is changed, judged with the fleet as read now.
   const judgeOf =
     toChange.length > 0
@@ -335,14 +313,6 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         })
       : undefined;
   const failed = new Set<string>();
-  const serial = rolloutSerial(
-    opts.serial,
-    toChange.map((p) => playbookOf(p.plan, p.target).rollout.serial),
-  );
-  const batches = rolloutBatches(
-    toChange.map((p) => ({ ...p, role: p.plan.role })),
-    serial,
-  );
 
   // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts),
   // also those of the inventory this run did not select: read now, only probed from later.
@@ -444,22 +414,14 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
           });
         } catch (e) {
           // applyNode returns its outcomes; what arrives here is the connection (NodeError) or a bug.
-          const bug = !(e instanceof NodeError);
           journal.write({
             runId,
             node: plan.node,
             event: 'failed',
-            reason: (e as Error).message,
-            internal: bug,
+            reason: messageOf(e),
+            internal: isBug(e),
           });
-          return {
-            node: plan.node,
-            status: 'error' as const,
-            reason: bug
-              ? `internal error (a bug in kubemend): ${(e as Error).message}`
-              : (e as Error).message,
-            ...(bug ? { internal: true as const } : {}),
-          };
+          return { node: plan.node, status: 'error' as const, reason: failureReason(e), ...internalMark(e) };
         }
       }),
     );

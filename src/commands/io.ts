@@ -22,6 +22,16 @@ export function processIo(interrupted: () => boolean): Io {
   };
 }
 
+/** An Io that shows nothing and has no terminal: for reading a command line without running it. */
+export const silentIo = (): Io => ({
+  stdout: { write: () => true },
+  stderr: { write: () => true },
+  stdinIsTTY: false,
+  env: {},
+  now: () => new Date(),
+  interrupted: () => false,
+});
+
 /** Colors on a terminal unless --no-color or NO_COLOR (https://no-color.org) say otherwise. */
 export function wantColor(io: Io, stream: 'stdout' | 'stderr', noColorFlag: boolean): boolean {
   if (noColorFlag || (io.env['NO_COLOR'] !== undefined && io.env['NO_COLOR'] !== '')) return false;

@@ -3,7 +3,9 @@ import { CONTROLS, resolveControls } from '../controls/index.js';
 import type { Control } from '../controls/types.js';
 import { UsageError } from '../errors.js';
 
-export type OutputFormat = 'table' | 'json' | 'junit' | 'markdown';
+export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+const SSH_CLIENTS = ['builtin', 'openssh'] as const;
 
 /** Options every command shares (DESIGN.md "Common options"), wherever they stand on the line. */
 export interface CommonOptions {
@@ -19,7 +21,7 @@ export interface CommonOptions {
   color: boolean;
   verbose: boolean;
   /** --ssh: the SSH client for every node; absent: chosen per node. */
-  ssh?: 'builtin' | 'openssh';
+  ssh?: (typeof SSH_CLIENTS)[number];
   journal?: string;
   /** --no-pager: long diffs in the session are printed, not paged. */
   pager: boolean;
@@ -62,9 +64,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--controls <list>', `controls to run, by id or alias: ${controlsHelp()} (default: both)`)
     .option('-p, --playbook <file>', "remediation playbook (default: the one matching each node's layout)")
     .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['table', 'json', 'junit', 'markdown'])
-        .default('table', 'table'),
+      new Option('-o, --output <format>', 'output format').choices(OUTPUT_FORMATS).default('table', 'table'),
     )
     .option('--concurrency <n>', 'nodes worked on at once', positiveInt('--concurrency'), DEFAULT_CONCURRENCY)
     .option(
@@ -89,7 +89,7 @@ export function addCommonOptions(cmd: Command): Command {
       new Option(
         '--ssh <client>',
         'SSH client for every node: builtin, or openssh (the system ssh; default: chosen per node from its ssh settings)',
-      ).choices(['builtin', 'openssh']),
+      ).choices(SSH_CLIENTS),
     )
     .option(
       '--apiserver-kubelet-cert <file>',
@@ -100,31 +100,70 @@ export function addCommonOptions(cmd: Command): Command {
     .option('-v, --verbose', 'show evidence and per-node progress lines');
 }
 
+/**
+ * Commander's parsed options (`cmd.optsWithGlobals()`), read by type: each reader checks the value's
+ * type once, so no call site casts, and a value of the wrong type reads as absent.
+ */
+export type RawOptions = Readonly<Record<string, unknown>>;
+
+/** A non-empty string option, or undefined. */
+export const textOption = (raw: RawOptions, key: string): string | undefined => {
+  const v = raw[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
+/** A string option as given, even empty, or undefined. */
+export const stringOption = (raw: RawOptions, key: string): string | undefined => {
+  const v = raw[key];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** A number option (parsed by its argParser, e.g. positiveInt), or undefined. */
+export const numberOption = (raw: RawOptions, key: string): number | undefined => {
+  const v = raw[key];
+  return typeof v === 'number' ? v : undefined;
+};
+
+/** A boolean flag: true only when given. A `--no-x` flag reads `raw[x] !== false` instead. */
+export const flagOption = (raw: RawOptions, key: string): boolean => raw[key] === true;
+
+/** One of the choices commander allowed, or undefined. */
+export function choiceOption<T extends string>(
+  raw: RawOptions,
+  key: string,
+  choices: readonly T[],
+): T | undefined {
+  const v = raw[key];
+  return choices.find((c) => c === v);
+}
+
+/** `{ key: value }` when the value is there, else `{}`: optional fields stay absent, not undefined. */
+export const present = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
 /** The program's parsed options → CommonOptions; a bad --controls is a usage error. */
-export function commonOptions(raw: Record<string, unknown>): CommonOptions {
-  const { controls, unknown } = resolveControls(raw['controls'] as string | undefined);
+export function commonOptions(raw: RawOptions): CommonOptions {
+  const { controls, unknown } = resolveControls(textOption(raw, 'controls'));
   if (unknown.length > 0)
     throw new UsageError(`unknown control${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, [
       `known: ${controlsHelp()}`,
     ]);
   if (controls.length === 0) throw new UsageError('--controls selects no control');
-  const text = (key: string) => (typeof raw[key] === 'string' && raw[key] ? { [key]: raw[key] } : {});
   return {
-    inventory: typeof raw['inventory'] === 'string' ? raw['inventory'] : DEFAULT_INVENTORY,
-    ...(text('limit') as { limit?: string }),
+    inventory: textOption(raw, 'inventory') ?? DEFAULT_INVENTORY,
+    ...present('limit', textOption(raw, 'limit')),
     controls,
-    ...(text('playbook') as { playbook?: string }),
-    output: (raw['output'] as OutputFormat | undefined) ?? 'table',
-    concurrency: typeof raw['concurrency'] === 'number' ? raw['concurrency'] : DEFAULT_CONCURRENCY,
-    connectTimeout:
-      typeof raw['connectTimeout'] === 'number' ? raw['connectTimeout'] : DEFAULT_CONNECT_TIMEOUT,
-    ...(text('knownHosts') as { knownHosts?: string }),
-    acceptNewHostKeys: raw['acceptNewHostKeys'] === true,
+    ...present('playbook', textOption(raw, 'playbook')),
+    output: choiceOption(raw, 'output', OUTPUT_FORMATS) ?? 'table',
+    concurrency: numberOption(raw, 'concurrency') ?? DEFAULT_CONCURRENCY,
+    connectTimeout: numberOption(raw, 'connectTimeout') ?? DEFAULT_CONNECT_TIMEOUT,
+    ...present('knownHosts', textOption(raw, 'knownHosts')),
+    acceptNewHostKeys: flagOption(raw, 'acceptNewHostKeys'),
     color: raw['color'] !== false,
-    verbose: raw['verbose'] === true,
-    ...(raw['ssh'] ? { ssh: raw['ssh'] as 'builtin' | 'openssh' } : {}),
-    ...(text('journal') as { journal?: string }),
+    verbose: flagOption(raw, 'verbose'),
+    ...present('ssh', choiceOption(raw, 'ssh', SSH_CLIENTS)),
+    ...present('journal', textOption(raw, 'journal')),
     pager: raw['pager'] !== false,
-    ...(text('apiserverKubeletCert') as { apiserverKubeletCert?: string }),
+    ...present('apiserverKubeletCert', textOption(raw, 'apiserverKubeletCert')),
   };
 }

@@ -74,6 +74,35 @@ export function scriptCommand(name: ScriptName, args: readonly string[] = []): s
 }
 
 /**
+ * The reason words a script gives with `KMFAIL <reason> <message>` (every one in scripts/*.sh), and
+ * the ones kubemend gives itself: 'failed' (a non-zero exit without a known word), 'timeout' (killed
+ * after its bound), 'too-large' (it said more than the bound). A word a node sends that is not in this
+ * list reads as 'failed': the node's text never picks a branch kubemend has no name for.
+ */
+export const STEP_FAILURES = [
+  'absent',
+  'exists',
+  'issue',
+  'link',
+  'nospace',
+  'other-run',
+  'restart',
+  'restore',
+  'stale',
+  'tool',
+  'unsafe',
+  'usage',
+  'write',
+  'failed',
+  'timeout',
+  'too-large',
+] as const;
+export type StepFailure = (typeof STEP_FAILURES)[number];
+
+const stepFailure = (word: string | undefined): StepFailure =>
+  STEP_FAILURES.find((f) => f === word) ?? 'failed';
+
+/**
  * Why a remote step failed: the script said so (`KMFAIL <reason> <message>` on stderr and a
  * non-zero exit), it exited non-zero without saying why, or it was killed after its timeout while
  * the connection stayed up. A lost connection is not a StepError: it stays a NodeError
@@ -89,7 +118,7 @@ export class StepError extends Error {
     /** The script's exit status; null when it was killed (timeout) or died from a signal. */
     readonly status: number | null,
     /** The script's own reason word (stale, link, nospace, exists, write, restore…), or 'failed' / 'timeout'. */
-    readonly reason: string,
+    readonly reason: StepFailure,
     /** What the script said, or the tail of its stderr. */
     readonly detail: string,
     readonly stderrTail: string,
@@ -104,11 +133,11 @@ export class StepError extends Error {
 const tail = (s: string, lines = 8) => s.slice(-4096).trimEnd().split('\n').slice(-lines).join('\n');
 
 /** Reads the `KMFAIL <reason> <message>` a script printed on failure (the last one wins). */
-export function scriptFailure(stderr: string): { reason: string; message: string } | undefined {
+export function scriptFailure(stderr: string): { reason: StepFailure; message: string } | undefined {
   const at = stderr.lastIndexOf('KMFAIL ');
   if (at < 0) return undefined;
   const m = /^KMFAIL (\S+) ?([\s\S]*)$/.exec(stderr.slice(at).trimEnd());
-  return m ? { reason: m[1] ?? 'failed', message: m[2] ?? '' } : undefined;
+  return m ? { reason: stepFailure(m[1]), message: m[2] ?? '' } : undefined;
 }
 
 export interface RunOptions extends Omit<ExecOptions, 'timeoutSec'> {

@@ -1,8 +1,13 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commandWord } from '../../src/cli.js';
+import { rolloutSerial } from '../../src/apply/rollout.js';
+import { buildProgram, commandWord } from '../../src/cli.js';
+import type { ApplyOptions } from '../../src/commands/apply.js';
+import { applyOptions } from '../../src/commands/command-options.js';
+import { silentIo } from '../../src/commands/io.js';
 import { cliRunner } from './support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kubemend-cli-'));
@@ -245,5 +250,46 @@ describe('the command line', () => {
     const r = await cli('apply', '--plan', plan, '--yes', '-i', join(dir, 'inv.yaml'));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('the content does not match its sha256 (the plan was edited after review)');
+  });
+});
+
+describe('typed options', () => {
+  /** apply's options as the command line gives them to runApply (the action is swapped for a recorder). */
+  async function applyOptionsOf(...argv: string[]) {
+    let seen: ApplyOptions | undefined;
+    const program = buildProgram(silentIo(), () => undefined);
+    program.commands
+      .find((c) => c.name() === 'apply')!
+      .action((_local: unknown, cmd: Command) => {
+        seen = applyOptions(cmd.optsWithGlobals());
+      });
+    await program.parseAsync(argv, { from: 'user' });
+    return seen!;
+  }
+
+  it("apply without --serial batches by the playbooks' rollout.serial, as README says; --serial wins", async () => {
+    const playbookSerials = [3, 5];
+    const plain = await applyOptionsOf('apply', '--yes');
+    expect(plain.serial).toBeUndefined();
+    expect(rolloutSerial(plain.serial, playbookSerials)).toBe(3);
+    const given = await applyOptionsOf('apply', '--serial', '4', '--yes');
+    expect(rolloutSerial(given.serial, playbookSerials)).toBe(4);
+    expect((await cli('apply', '--help')).stdout.replace(/\s+/g, ' ')).toContain(
+      "default: the smallest rollout.serial of the nodes' playbooks",
+    );
+  });
+
+  it('an empty --plan-sha256 is kept (a hash no plan has), not read as no check', async () => {
+    const o = await applyOptionsOf(
+      'apply',
+      '--plan',
+      'p.json',
+      '--plan-sha256',
+      '',
+      '-l',
+      'cp-1',
+      '--keep-going',
+    );
+    expect(o).toMatchObject({ plan: 'p.json', planSha256: '', limit: 'cp-1', keepGoing: true, yes: false });
   });
 });

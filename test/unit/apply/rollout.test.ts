@@ -1,5 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { parseNotAfter, rolloutBatches, rolloutSerial } from '../../../src/apply/rollout.js';
+import {
+  assembleRollout,
+  parseNotAfter,
+  recoverFirstOf,
+  rolloutBatches,
+  rolloutSerial,
+} from '../../../src/apply/rollout.js';
+import type { NodePlan } from '../../../src/plan/types.js';
+
+const entry = (node: string, status: NodePlan['status'], extra: Partial<NodePlan> = {}) => ({
+  plan: {
+    node,
+    host: '10.0.0.1',
+    port: 22,
+    hostKey: null,
+    role: 'worker' as const,
+    layout: 'kubeadm',
+    status,
+    changes: [],
+    blocked: [],
+    ...extra,
+  } satisfies NodePlan,
+  serial: 2,
+});
 
 describe('rollout order', () => {
   it("--serial wins; else the smallest rollout.serial of the nodes' playbooks; else 1", () => {
@@ -23,6 +46,55 @@ describe('rollout order', () => {
       ['w3'],
     ]);
     expect(rolloutBatches(nodes, 1)).toHaveLength(5);
+  });
+
+  it('assembles the rollout from the plan: who changes, in which batches, what the others come to', () => {
+    const planned = [
+      entry('w1', 'change'),
+      entry('ok', 'compliant'),
+      entry('cp', 'change', { role: 'control-plane' }),
+      entry('no', 'blocked', {
+        blocked: [{ control: 'kubelet-client-ca', reason: 'no CA', fix: 'give one' }],
+      }),
+      entry('w2', 'change'),
+      entry('w3', 'change'),
+      entry('gone', 'error', { error: 'unreachable' }),
+      entry('done', 'change'),
+    ];
+    const r = assembleRollout(planned, {
+      handled: new Set(['done']),
+      stopped: false,
+      serial: undefined,
+      serialOf: (p) => p.serial,
+    });
+    expect(r.settled).toEqual([
+      { node: 'ok', status: 'compliant' },
+      { node: 'no', status: 'blocked', reason: 'kubelet-client-ca: no CA' },
+      { node: 'gone', status: 'error', reason: 'unreachable' },
+    ]);
+    expect(r.toChange.map((p) => p.plan.node)).toEqual(['w1', 'cp', 'w2', 'w3']);
+    // The playbooks' rollout.serial (2) decides without --serial; the control plane goes first, alone.
+    expect(r.batches.map((b) => b.map((p) => p.plan.node))).toEqual([['cp'], ['w1', 'w2'], ['w3']]);
+    const stopped = assembleRollout(planned, {
+      handled: new Set(),
+      stopped: true,
+      serial: 1,
+      serialOf: () => 1,
+    });
+    expect(stopped.batches).toEqual([]);
+    expect(stopped.settled).toHaveLength(3);
+  });
+
+  it('the recovery pass locks the nodes not changed, and those to change over a dead run when they can be planned again', () => {
+    const dead = { runId: 'r0', startedAt: null };
+    const planned = [
+      entry('c', 'change'),
+      entry('d', 'change', { deadRun: dead }),
+      entry('k', 'compliant'),
+      entry('e', 'error'),
+    ];
+    expect(recoverFirstOf(planned, true).map((p) => p.plan.node)).toEqual(['d', 'k']);
+    expect(recoverFirstOf(planned, false).map((p) => p.plan.node)).toEqual(['k']);
   });
 
   it('--not-after takes a clock time today or an ISO date', () => {
