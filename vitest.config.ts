@@ -10,6 +10,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // Some unit tests run the node scripts under dash or the CLI in-process: 5 s was too short
+          // for them on a CI machine that also boots the lab.
+          testTimeout: 20_000,
         },
       },
       {
