@@ -16,8 +16,8 @@ const local = (rel: string) => readFileSync(new URL(`../fixtures/${rel}`, import
 const template = (name: string) =>
   readFileSync(new URL(`../../../templates/${name}`, import.meta.url), 'utf8');
 const templates: Templates = {
-  dropInYaml: template('kubelet-client-ca.dropin.yaml'),
-  dropInJson: template('kubelet-client-ca.dropin.json'),
+  dropInYaml: template('kubelet.dropin.yaml'),
+  dropInJson: template('kubelet.dropin.json'),
   systemdEnv: template('kubelet-env.dropin.conf'),
   systemdExecStart: template('kubelet-execstart.dropin.conf'),
 };

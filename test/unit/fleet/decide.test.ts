@@ -16,8 +16,8 @@ import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
 
 const tpl = (f: string) => readFileSync(new URL(`../../../templates/${f}`, import.meta.url), 'utf8');
 const templates: Templates = {
-  dropInYaml: tpl('kubelet-client-ca.dropin.yaml'),
-  dropInJson: tpl('kubelet-client-ca.dropin.json'),
+  dropInYaml: tpl('kubelet.dropin.yaml'),
+  dropInJson: tpl('kubelet.dropin.json'),
   systemdEnv: tpl('kubelet-env.dropin.conf'),
   systemdExecStart: tpl('kubelet-execstart.dropin.conf'),
 };

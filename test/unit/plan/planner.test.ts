@@ -11,14 +11,8 @@ import { makePki, type TestPki } from '../support/certs.js';
 import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 
 const templates: Templates = {
-  dropInYaml: readFileSync(
-    new URL('../../../templates/kubelet-client-ca.dropin.yaml', import.meta.url),
-    'utf8',
-  ),
-  dropInJson: readFileSync(
-    new URL('../../../templates/kubelet-client-ca.dropin.json', import.meta.url),
-    'utf8',
-  ),
+  dropInYaml: readFileSync(new URL('../../../templates/kubelet.dropin.yaml', import.meta.url), 'utf8'),
+  dropInJson: readFileSync(new URL('../../../templates/kubelet.dropin.json', import.meta.url), 'utf8'),
   systemdEnv: readFileSync(new URL('../../../templates/kubelet-env.dropin.conf', import.meta.url), 'utf8'),
   systemdExecStart: readFileSync(
     new URL('../../../templates/kubelet-execstart.dropin.conf', import.meta.url),
