@@ -1,3 +1,4 @@
+import type { CONTROL_ID_LIST } from './index.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import type { PlanContext, PlanPart } from '../plan/change.js';
@@ -24,7 +25,8 @@ export interface AuditResult {
   warnings: string[];
 }
 
-export type ControlId = 'apiserver-kubelet-client-cert' | 'kubelet-client-ca';
+/** The ids the registry (index.ts) lists: a new control is one more id there. */
+export type ControlId = (typeof CONTROL_ID_LIST)[number];
 
 /** How a control judges one node: its audit (check.ts in the control's folder). Pure. */
 export interface ControlCheck {
@@ -32,6 +34,11 @@ export interface ControlCheck {
   aliases: string[];
   benchmarks: string[];
   title: string;
+  /**
+   * Selected only when named (`--controls <id>`, `--controls all`): the default selection stays
+   * what scripts and exit codes were written against.
+   */
+  optIn?: boolean;
   check(model: NodeModel, now: Date): Omit<AuditResult, 'node' | 'control' | 'benchmarks'>;
 }
 

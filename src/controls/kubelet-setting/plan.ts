@@ -20,9 +20,7 @@ import {
 import { parseEnvFile } from '../../facts/envfile.js';
 import { kubeletView, walkOrder, type ConfigLayer, type KubeletView } from '../../facts/kubelet.js';
 import { readSetting, type KubeletSetting } from '../../facts/kubelet-setting.js';
-import { splitSystemctlCat } from '../../facts/systemd.js';
-import type { NodeFacts } from '../../facts/types.js';
-import type { PlannedChange } from '../../plan/types.js';
+import { factsWithChanges } from '../../facts/with-changes.js';
 import type { NodeModel } from '../../facts/model.js';
 import type { Playbook } from '../../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from '../../plan/change.js';
@@ -89,7 +87,7 @@ export function planKubeletSetting(
 ): PlanPart {
   const part = decorate(planFix(model, result, playbook, ctx, fix));
   if (!part.changes?.length) return part;
-  const after = kubeletView(withChanges(model.facts, part.changes));
+  const after = kubeletView(factsWithChanges(model.facts, part.changes));
   const got = readSetting(after.sources, fix.setting);
   if (got.effective?.value === fix.value && !got.invalid && after.errors.length === 0) {
     const notes = fix.notes?.(after) ?? [];
@@ -112,57 +110,6 @@ export function planKubeletSetting(
       },
     ],
   };
-}
-
-/**
- * The node as the kubelet would find it after the restart: the planned files written, the unit's
- * files and drop-ins as systemd would load them after a daemon-reload, and the kubelet started with
- * the command line the unit then gives.
- */
-function withChanges(facts: NodeFacts, changes: readonly PlannedChange[]): NodeFacts {
-  const files = new Map(facts.files);
-  const dirs = new Map(facts.dirs);
-  for (const c of changes) {
-    const prev = files.get(c.path);
-    files.set(c.path, {
-      ...(prev ?? { mode: '644', uid: 0, gid: 0 }),
-      path: c.path,
-      status: 'ok',
-      content: c.after.content,
-      size: Buffer.byteLength(c.after.content),
-      sha256: c.after.sha256,
-      truncated: false,
-    });
-    const dir = posix.dirname(c.path);
-    const listing = dirs.get(dir) ?? [];
-    if (!listing.includes(posix.basename(c.path))) dirs.set(dir, [...listing, posix.basename(c.path)]);
-  }
-  const units = new Map(facts.units);
-  const unit = facts.units.get('kubelet');
-  if (unit) {
-    const unitFiles = splitSystemctlCat(unit.cat).map((f) => ({
-      path: f.path,
-      text: files.get(f.path)?.content ?? f.text,
-    }));
-    for (const c of changes)
-      if (c.action === 'create' && /\/kubelet\.service\.d\/[^/]+\.conf$/.test(c.path))
-        unitFiles.push({ path: c.path, text: c.after.content });
-    const [main, ...dropIns] = unitFiles;
-    dropIns.sort((a, b) => (posix.basename(a.path) < posix.basename(b.path) ? -1 : 1));
-    const cat = [main, ...dropIns]
-      .filter((f) => f !== undefined)
-      .map((f) => `# ${f.path}\n${f.text.replace(/\n?$/, '\n')}`)
-      .join('\n');
-    units.set('kubelet', { ...unit, cat });
-  }
-  const next: NodeFacts = { ...facts, files, dirs, units };
-  // Restarted, the kubelet runs what its unit gives now (when it has one).
-  const argv = kubeletView(next).unitArgv.map((w) => w.text);
-  const running = kubeletView(facts).process;
-  // (a new object: views are worked out once per facts object)
-  return running && argv.length > 0
-    ? { ...next, processes: facts.processes.map((p) => (p === running ? { ...p, argv } : p)) }
-    : next;
 }
 
 /** Plans `fix` in the layer of the kubelet's configuration that wins. */
