@@ -1,4 +1,4 @@
-import { controlById } from '../controls/index.js';
+import { changeControls, controlById } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { EditError } from '../edits/result.js';
 import { NOT_FIXABLE_OVER_SSH, notFixableWarning } from '../facts/layout.js';
@@ -71,7 +71,9 @@ export function planNode(
   const issue = parts.flatMap((p) => p.issue ?? []);
   const failing = results.filter((r) => r.status === 'fail' || r.status === 'error');
   for (const r of failing) {
-    const handled = [...changes, ...blocked, ...issue].some((x) => x.control === r.control);
+    const handled =
+      changes.some((c) => changeControls(c).includes(r.control)) ||
+      [...blocked, ...issue].some((x) => x.control === r.control);
     if (!handled)
       blocked.push({
         control: r.control,
@@ -85,7 +87,7 @@ export function planNode(
   // (The not-fixable warning is the block itself.)
   const notFixable = notFixableWarning(model.layout);
   const warnings = results
-    .filter((r) => !changes.some((c) => c.control === r.control))
+    .filter((r) => !changes.some((c) => changeControls(c).includes(r.control)))
     .flatMap((r) => r.warnings.filter((w) => w !== notFixable).map((w) => `${r.control}: ${w}`));
   return {
     ...id,
