@@ -3,14 +3,26 @@ import { notFixableWarning } from '../facts/layout.js';
 import { ignoredProcessWarnings } from '../facts/process-identity.js';
 import type { Playbook } from '../playbook/types.js';
 import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert/index.js';
+import { kubeletAnonymousAuth } from './kubelet-anonymous-auth/index.js';
+import { kubeletAuthorizationMode } from './kubelet-authorization-mode/index.js';
 import { kubeletClientCa } from './kubelet-client-ca/index.js';
 import type { AuditResult, Control, ControlId, GatherNeeds } from './types.js';
 
 /** Every control's id, in the order they are judged and planned. */
-export const CONTROL_ID_LIST = ['apiserver-kubelet-client-cert', 'kubelet-client-ca'] as const;
+export const CONTROL_ID_LIST = [
+  'apiserver-kubelet-client-cert',
+  'kubelet-client-ca',
+  'kubelet-anonymous-auth',
+  'kubelet-authorization-mode',
+] as const;
 
 /** Every control, one folder each: the one list the commands, the planner and apply go through. */
-export const CONTROLS: readonly Control[] = [apiserverKubeletClientCert, kubeletClientCa];
+export const CONTROLS: readonly Control[] = [
+  apiserverKubeletClientCert,
+  kubeletClientCa,
+  kubeletAnonymousAuth,
+  kubeletAuthorizationMode,
+];
 
 /** What runs without --controls: every control that is not opt-in. */
 export const DEFAULT_CONTROLS: readonly Control[] = CONTROLS.filter((c) => !c.optIn);
