@@ -24,6 +24,19 @@ export const CONTROLS: readonly Control[] = [
   kubeletAuthorizationMode,
 ];
 
+/** Whether a change (any control in it) touches this side of the apiserver → kubelet channel. */
+export function changesChannel(
+  changes: readonly { control: ControlId; controls?: ControlId[] }[],
+  channels: readonly NonNullable<Control['channel']>[],
+): boolean {
+  return changes.some((c) =>
+    changeControls(c).some((id) => {
+      const k = CONTROLS.find((x) => x.id === id);
+      return k?.channel !== undefined && channels.includes(k.channel);
+    }),
+  );
+}
+
 /** What runs without --controls: every control that is not opt-in. */
 export const DEFAULT_CONTROLS: readonly Control[] = CONTROLS.filter((c) => !c.optIn);
 

@@ -59,6 +59,12 @@ export interface Control extends ControlCheck {
   gather(playbook: Playbook): GatherNeeds;
   /** The change that fixes a failing result on one node, or why it cannot be made (blocked). */
   plan(model: NodeModel, result: AuditResult, playbook: Playbook, ctx: PlanContext, now: Date): PlanPart;
+  /**
+   * What the control does to the kube-apiserver → kubelet channel, for the fleet step and the live
+   * trust gate: `apiserver-identity` (the apiserver's client pair), `kubelet-trust` (whom the
+   * kubelet's client CA verifies), `kubelet-access` (whom the kubelet serves: anonymous, authorization).
+   */
+  channel?: 'apiserver-identity' | 'kubelet-trust' | 'kubelet-access';
   /** What the restarted component must show before the health gate passes (apply). */
   gate(changes: readonly PlannedChange[]): { apiserverFlags: string[] };
 }

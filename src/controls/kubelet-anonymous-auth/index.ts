@@ -17,6 +17,7 @@ export const kubeletAnonymousAuth: Control = {
   benchmarks: ['CIS Kubernetes 4.2.1', 'CIS Amazon EKS 3.2.1'],
   title: 'The kubelet refuses anonymous requests',
   optIn: true,
+  channel: 'kubelet-access',
   check: (model) =>
     judgeKubeletSetting<boolean>(model, KUBELET.anonymousAuth, {
       ok: (v) => v === false,

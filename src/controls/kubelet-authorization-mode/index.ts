@@ -20,6 +20,7 @@ export const kubeletAuthorizationMode: Control = {
   benchmarks: ['CIS Kubernetes 4.2.2', 'CIS Amazon EKS 3.2.2'],
   title: 'The kubelet authorizes requests (authorization mode not AlwaysAllow)',
   optIn: true,
+  channel: 'kubelet-access',
   check: (model) =>
     judgeKubeletSetting<string>(model, KUBELET.authorizationMode, {
       ok: (v) => v !== 'AlwaysAllow',
