@@ -8,7 +8,7 @@
  * connection is the one failure that cannot be handled from here: it is journalled, and the
  * inflight record written before the first change makes the next run on the node roll back first.
  */
-import { CONTROLS, runControls } from '../controls/index.js';
+import { changeControls, CONTROLS, DEFAULT_CONTROLS, runControls } from '../controls/index.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
@@ -356,7 +356,15 @@ function ownPlanOnly(ctx: ApplyContext): NonNullable<ApplyContext['judge']> {
       return planNode(
         { node, host: ctx.plan.host, port: ctx.plan.port, hostKey },
         model,
-        runControls(node, model, CONTROLS, ctx.now()),
+        runControls(
+          node,
+          model,
+          CONTROLS.filter(
+            (k) =>
+              DEFAULT_CONTROLS.includes(k) || ctx.plan.changes.some((c) => changeControls(c).includes(k.id)),
+          ),
+          ctx.now(),
+        ),
         ctx.playbook,
         { node, templates: ctx.templates, ...(ctx.plan.issue?.length ? { issueCerts: true } : {}) },
         ctx.now(),
@@ -400,7 +408,10 @@ const expectedApiserverFlags = (plan: NodePlan): string[] =>
 /** The controls this plan fixed must pass on the node as it is now. */
 async function reaudit(session: NodeSession, ctx: ApplyContext): Promise<NodeModel> {
   const after = nodeModel(await (ctx.gatherFacts ?? gatherFacts)(session, ctx.gather));
-  const fixed = [...ctx.plan.changes, ...(ctx.plan.issue ?? [])].map((c) => c.control);
+  const fixed = [
+    ...ctx.plan.changes.flatMap(changeControls),
+    ...(ctx.plan.issue ?? []).map((c) => c.control),
+  ];
   const failing = runControls(
     ctx.target.name,
     after,

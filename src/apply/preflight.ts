@@ -2,7 +2,7 @@
  * Preflight: may this node's plan still be applied, on the facts gathered just now under its lock?
  * Pure (plan + fresh facts + the planner → a verdict), so every rule is unit-tested without a node.
  */
-import { CONTROLS, runControls } from '../controls/index.js';
+import { changeControls, CONTROLS, runControls } from '../controls/index.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { Role } from '../facts/layout.js';
 import type { NodeFacts } from '../facts/types.js';
@@ -105,7 +105,7 @@ function alreadyApplied(plan: NodePlan, model: NodeModel, now: Date): boolean {
     return f?.status === 'ok' && f.sha256 === c.after.sha256;
   });
   if (!written) return false;
-  const fixed = [...plan.changes, ...(plan.issue ?? [])].map((c) => c.control);
+  const fixed = [...plan.changes.flatMap(changeControls), ...(plan.issue ?? []).map((c) => c.control)];
   const results = runControls(
     plan.node,
     model,

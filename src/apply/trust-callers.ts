@@ -10,6 +10,7 @@
  * only when a changed kubelet has that cluster; one without is read only when a changed kubelet's
  * cluster was named by its CA (no `cluster` in the inventory), since only its facts can tell.
  */
+import { changesChannel } from '../controls/index.js';
 import { clusterOf } from '../fleet/clusters.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { inspectNodes, type InspectOptions, type Inspection } from '../node/inspect.js';
@@ -20,7 +21,7 @@ const needsCallers = (n: FleetNode): boolean =>
   n.plan.status === 'change' &&
   Boolean(n.plan.cluster) &&
   Boolean(n.plan.trust?.kubelet) &&
-  n.plan.changes.some((c) => c.control === 'kubelet-client-ca');
+  changesChannel(n.plan.changes, ['kubelet-trust', 'kubelet-access']);
 
 /** Pure: the inventory nodes outside the run that may be control planes of a changed kubelet's cluster. */
 export function callerCandidates(run: readonly FleetNode[], inventory: readonly NodeTarget[]): NodeTarget[] {

@@ -14,6 +14,7 @@
  * run or not: one outside the run is found read-only before the rollout (trust-callers.ts), and is
  * only read and probed from, never changed or locked.
  */
+import { changesChannel } from '../controls/index.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { trustProbe, type ProbeAnswer, type ProbeCaller } from '../node/changes.js';
 import { NodeError } from '../errors.js';
@@ -100,9 +101,9 @@ export function probesFor(
 ): { probes: ProbeSpec[]; skipped: string[] } {
   const plan = changed.plan;
   const name = plan.node;
-  const kubeletChanged = plan.changes.some((c) => c.control === 'kubelet-client-ca');
+  const kubeletChanged = changesChannel(plan.changes, ['kubelet-trust', 'kubelet-access']);
   const apiserverChanged =
-    plan.changes.some((c) => c.control === 'apiserver-kubelet-client-cert') || Boolean(plan.issue?.length);
+    changesChannel(plan.changes, ['apiserver-identity']) || Boolean(plan.issue?.length);
   const probes: ProbeSpec[] = [];
   const skipped: string[] = [];
   if (!kubeletChanged && !apiserverChanged) return { probes, skipped };

@@ -34,7 +34,8 @@ export const DEFAULT_CONCURRENCY = 20;
 export const DEFAULT_CONNECT_TIMEOUT = 10;
 
 /** `--controls`' help: every id with all of its aliases, so no alias has to be guessed. */
-export const controlsHelp = (): string => CONTROLS.map((c) => `${c.id} (${c.aliases.join(', ')})`).join(', ');
+export const controlsHelp = (): string =>
+  `${CONTROLS.map((c) => `${c.id} (${c.aliases.join(', ')})${c.optIn ? ' [opt-in]' : ''}`).join(', ')}; all: every control`;
 
 /** A parser for a whole-number option of at least 1; its default then shows as a number in --help. */
 export function positiveInt(name: string) {

@@ -1,4 +1,4 @@
-import { CONTROLS } from '../controls/index.js';
+import { DEFAULT_CONTROLS } from '../controls/index.js';
 import type { CommandLine } from '../report/apply-render.js';
 import { shellWord } from '../node/ssh/shell.js';
 import { DEFAULT_CONNECT_TIMEOUT, DEFAULT_INVENTORY, type CommonOptions } from './options.js';
@@ -23,7 +23,10 @@ export function commandLine(opts: CommonOptions): CommandLine {
   const judge: string[] = [];
   if (opts.playbook) judge.push('-p', opts.playbook);
   if (opts.apiserverKubeletCert) judge.push('--apiserver-kubelet-cert', opts.apiserverKubeletCert);
-  if (opts.controls.length < CONTROLS.length)
+  if (
+    opts.controls.length !== DEFAULT_CONTROLS.length ||
+    opts.controls.some((c) => !DEFAULT_CONTROLS.includes(c))
+  )
     judge.push('--controls', opts.controls.map((c) => c.id).join(','));
   return (command, ...args) =>
     [

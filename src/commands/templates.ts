@@ -7,8 +7,8 @@ const dir = new URL('../../templates/', import.meta.url);
 export function loadTemplates(): Templates {
   const read = (name: string) => readFileSync(new URL(name, dir), 'utf8');
   return {
-    dropInYaml: read('kubelet-client-ca.dropin.yaml'),
-    dropInJson: read('kubelet-client-ca.dropin.json'),
+    dropInYaml: read('kubelet.dropin.yaml'),
+    dropInJson: read('kubelet.dropin.json'),
     systemdEnv: read('kubelet-env.dropin.conf'),
     systemdExecStart: read('kubelet-execstart.dropin.conf'),
   };

@@ -3,11 +3,46 @@ import { notFixableWarning } from '../facts/layout.js';
 import { ambiguityError, ignoredProcessWarnings } from '../facts/process-identity.js';
 import type { Playbook } from '../playbook/types.js';
 import { apiserverKubeletClientCert } from './apiserver-kubelet-client-cert/index.js';
+import { kubeletAnonymousAuth } from './kubelet-anonymous-auth/index.js';
+import { kubeletAuthorizationMode } from './kubelet-authorization-mode/index.js';
 import { kubeletClientCa } from './kubelet-client-ca/index.js';
 import type { AuditResult, Control, ControlId, GatherNeeds } from './types.js';
 
+/** Every control's id, in the order they are judged and planned. */
+export const CONTROL_ID_LIST = [
+  'apiserver-kubelet-client-cert',
+  'kubelet-client-ca',
+  'kubelet-anonymous-auth',
+  'kubelet-authorization-mode',
+] as const;
+
 /** Every control, one folder each: the one list the commands, the planner and apply go through. */
-export const CONTROLS: readonly Control[] = [apiserverKubeletClientCert, kubeletClientCa];
+export const CONTROLS: readonly Control[] = [
+  apiserverKubeletClientCert,
+  kubeletClientCa,
+  kubeletAnonymousAuth,
+  kubeletAuthorizationMode,
+];
+
+/** Whether a change (any control in it) touches this side of the apiserver → kubelet channel. */
+export function changesChannel(
+  changes: readonly { control: ControlId; controls?: ControlId[] }[],
+  channels: readonly NonNullable<Control['channel']>[],
+): boolean {
+  return changes.some((c) =>
+    changeControls(c).some((id) => {
+      const k = CONTROLS.find((x) => x.id === id);
+      return k?.channel !== undefined && channels.includes(k.channel);
+    }),
+  );
+}
+
+/** What runs without --controls: every control that is not opt-in. */
+export const DEFAULT_CONTROLS: readonly Control[] = CONTROLS.filter((c) => !c.optIn);
+
+/** The controls a planned change was made by (one file edited by two controls is one change). */
+export const changeControls = (c: { control: ControlId; controls?: ControlId[] }): ControlId[] =>
+  c.controls ?? [c.control];
 
 export const CONTROL_IDS = CONTROLS.map((c) => c.id);
 
@@ -32,15 +67,22 @@ export function gatherNeeds(playbooks: readonly Playbook[]): GatherNeeds {
   return { files: [...files], keys: [...keys], pairs: [...pairs.values()] };
 }
 
-/** Resolves `--controls` (ids and aliases, comma-separated); returns unknown names separately. */
+/**
+ * Resolves `--controls` (ids and aliases, comma-separated; `all` for every control, opt-in ones
+ * too); returns unknown names separately. Without a list: the default controls.
+ */
 export function resolveControls(list: string | undefined): { controls: Control[]; unknown: string[] } {
-  if (!list) return { controls: [...CONTROLS], unknown: [] };
+  if (!list) return { controls: [...DEFAULT_CONTROLS], unknown: [] };
   const controls: Control[] = [];
   const unknown: string[] = [];
   for (const name of list
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
+    if (name === 'all') {
+      for (const k of CONTROLS) if (!controls.includes(k)) controls.push(k);
+      continue;
+    }
     const c = CONTROLS.find((k) => k.id === name || k.aliases.includes(name));
     if (!c) unknown.push(name);
     else if (!controls.includes(c)) controls.push(c);

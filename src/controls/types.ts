@@ -1,3 +1,4 @@
+import type { CONTROL_ID_LIST } from './index.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
 import type { PlanContext, PlanPart } from '../plan/change.js';
@@ -24,7 +25,8 @@ export interface AuditResult {
   warnings: string[];
 }
 
-export type ControlId = 'apiserver-kubelet-client-cert' | 'kubelet-client-ca';
+/** The ids the registry (index.ts) lists: a new control is one more id there. */
+export type ControlId = (typeof CONTROL_ID_LIST)[number];
 
 /** How a control judges one node: its audit (check.ts in the control's folder). Pure. */
 export interface ControlCheck {
@@ -32,6 +34,11 @@ export interface ControlCheck {
   aliases: string[];
   benchmarks: string[];
   title: string;
+  /**
+   * Selected only when named (`--controls <id>`, `--controls all`): the default selection stays
+   * what scripts and exit codes were written against.
+   */
+  optIn?: boolean;
   check(model: NodeModel, now: Date): Omit<AuditResult, 'node' | 'control' | 'benchmarks'>;
 }
 
@@ -52,6 +59,12 @@ export interface Control extends ControlCheck {
   gather(playbook: Playbook): GatherNeeds;
   /** The change that fixes a failing result on one node, or why it cannot be made (blocked). */
   plan(model: NodeModel, result: AuditResult, playbook: Playbook, ctx: PlanContext, now: Date): PlanPart;
+  /**
+   * What the control does to the kube-apiserver → kubelet channel, for the fleet step and the live
+   * trust gate: `apiserver-identity` (the apiserver's client pair), `kubelet-trust` (whom the
+   * kubelet's client CA verifies), `kubelet-access` (whom the kubelet serves: anonymous, authorization).
+   */
+  channel?: 'apiserver-identity' | 'kubelet-trust' | 'kubelet-access';
   /** What the restarted component must show before the health gate passes (apply). */
   gate(changes: readonly PlannedChange[]): { apiserverFlags: string[] };
 }

@@ -1,7 +1,8 @@
 /**
- * Sets `authentication.x509.clientCAFile` in a KubeletConfiguration, YAML or JSON, by splicing
- * text so only the lines that must change differ (pitfalls #10). Decisions:
- * - Missing `authentication`/`x509` maps are created. In YAML a new key goes in sorted position
+ * Sets one setting of a KubeletConfiguration (a path of keys, such as `authentication.x509.clientCAFile`
+ * or `authentication.anonymous.enabled`, to a string or a boolean), YAML or JSON, by splicing text so
+ * only the lines that must change differ (pitfalls #10). Decisions:
+ * - Missing maps on the path (`authentication`, `x509`) are created. In YAML a new key goes in sorted position
  *   when its siblings are sorted (kubeadm writes them sorted), else last; in JSON it goes last.
  * - A key that differs only in case (`clientCaFile`, `X509`, `Authentication`) is renamed in place:
  *   the kubelet matches field names case-sensitively and silently drops the wrong-case one.
@@ -49,19 +50,47 @@ import {
   renameKey,
   renderScalar,
   replaceScalar,
+  type QuoteStyle,
 } from './yaml-text.js';
 
-const PATH = ['authentication', 'x509', 'clientCAFile'] as const;
+const CA_PATH = ['authentication', 'x509', 'clientCAFile'] as const;
 const WHAT = 'the kubelet config';
+
+/** A value kubemend writes into a kubelet config: a string (a path, a mode) or a boolean. */
+export type ConfigValue = string | boolean;
+
+/** One setting to write: where (`path`), what, and how to name the value in an error. */
+export interface ConfigEdit {
+  path: readonly string[];
+  value: ConfigValue;
+  /** What the value is, for errors: "a file path", "true or false". */
+  expect: string;
+}
 
 export function setKubeletClientCA(text: string, caPath: string, format: 'yaml' | 'json'): EditResult {
   assertOneLine('the client CA path', caPath);
   if (caPath === '') throw new EditError('the client CA path is empty');
+  return setKubeletConfigValue(text, { path: CA_PATH, value: caPath, expect: 'a file path' }, format);
+}
+
+/** Sets `edit.path` to `edit.value` in a kubelet config file or drop-in, keeping everything else. */
+export function setKubeletConfigValue(text: string, edit: ConfigEdit, format: 'yaml' | 'json'): EditResult {
+  if (typeof edit.value === 'string') assertOneLine(edit.path.join('.'), edit.value);
+  if (edit.path.length === 0) throw new InternalError('a kubelet setting needs a path');
   const asJson = format === 'json' || (text.trimStart().startsWith('{') && isJson(text));
-  const { out, used } = asJson ? editJson(text, caPath) : editYaml(text, caPath);
-  if (out !== text) verify(text, out, used, caPath, asJson);
+  const { out, used } = asJson ? editJson(text, edit) : editYaml(text, edit);
+  if (out !== text) verify(text, out, used, edit, asJson);
   return result(text, out);
 }
+
+/** `k1:` / `  k2:` / `    k3: value`: the setting as block lines at the root of a new file. */
+export function yamlSettingLines(edit: ConfigEdit): string[] {
+  return blockChain(edit.path, edit.value, 0, 2);
+}
+
+/** A value as a YAML scalar: booleans bare, strings plain where that reads back as the string. */
+const yamlScalar = (value: ConfigValue, style: QuoteStyle, inFlow = false) =>
+  typeof value === 'boolean' ? String(value) : renderScalar(value, style, inFlow);
 
 function isJson(text: string): boolean {
   try {
@@ -78,7 +107,7 @@ function checkKind(kind: unknown): void {
     throw new EditError(`${WHAT} is a ${String(kind)}, not a KubeletConfiguration`);
 }
 
-const dotted = (level: number) => PATH.slice(0, level + 1).join('.');
+const dotted = (path: readonly string[], level: number) => path.slice(0, level + 1).join('.');
 
 function describe(value: unknown): string {
   if (isSeq(value) || Array.isArray(value)) return 'a list';
@@ -92,7 +121,8 @@ type Used = (string | undefined)[];
 
 // ---------------------------------------------------------------------------------------------- YAML
 
-function editYaml(text: string, caPath: string): { out: string; used: Used } {
+function editYaml(text: string, edit: ConfigEdit): { out: string; used: Used } {
+  const { path: PATH, value: caPath } = edit;
   const doc = parseOneDocument(text, WHAT);
   const root = doc.contents;
   if (!isMap(root)) throw new EditError(`${WHAT} is not a mapping of settings`);
@@ -114,10 +144,18 @@ function editYaml(text: string, caPath: string): { out: string; used: Used } {
     const value = found.pair.value as YamlNode | null;
     if (level === PATH.length - 1) {
       if (isScalar(value)) {
-        if (value.value !== caPath) splices.push(replaceScalar(text, value, caPath, Boolean(map.flow)));
+        if (value.value !== caPath)
+          splices.push(
+            typeof caPath === 'boolean'
+              ? { start: rangeOf(value)[0], end: rangeOf(value)[1], text: String(caPath) }
+              : replaceScalar(text, value, caPath, Boolean(map.flow)),
+          );
       } else if (value === null) {
         splices.push(...yamlFillEmpty(text, map, found.pair, [], caPath, step));
-      } else throw new EditError(`${dotted(level)} in ${WHAT} is ${describe(value)}, expected a file path`);
+      } else
+        throw new EditError(
+          `${dotted(PATH, level)} in ${WHAT} is ${describe(value)}, expected ${edit.expect}`,
+        );
       break;
     }
     if (isMap(value) && value.items.length > 0) {
@@ -128,23 +166,23 @@ function editYaml(text: string, caPath: string): { out: string; used: Used } {
       splices.push(...yamlFillEmpty(text, map, found.pair, PATH.slice(level + 1), caPath, step));
       break;
     }
-    throw new EditError(`${dotted(level)} in ${WHAT} is ${describe(value)}, expected a mapping`);
+    throw new EditError(`${dotted(PATH, level)} in ${WHAT} is ${describe(value)}, expected a mapping`);
   }
   return { out: applySplices(text, splices), used };
 }
 
 /** `k1:` / `  k2:` / `    k3: value` lines starting at `col`. */
-function blockChain(keys: readonly string[], value: string, col: number, step: number): string[] {
+function blockChain(keys: readonly string[], value: ConfigValue, col: number, step: number): string[] {
   return keys.map((k, i) => {
     const pad = ' '.repeat(col + i * step);
-    return i === keys.length - 1 ? `${pad}${k}: ${renderScalar(value, 'PLAIN')}` : `${pad}${k}:`;
+    return i === keys.length - 1 ? `${pad}${k}: ${yamlScalar(value, 'PLAIN')}` : `${pad}${k}:`;
   });
 }
 
 /** `k1: {k2: {k3: value}}`, with the map's own brace padding and key quoting. */
-function flowChain(keys: readonly string[], value: string, pad: string, quoteKeys: boolean): string {
+function flowChain(keys: readonly string[], value: ConfigValue, pad: string, quoteKeys: boolean): string {
   const [first, ...rest] = keys;
-  if (first === undefined) return renderScalar(value, quoteKeys ? 'QUOTE_DOUBLE' : 'PLAIN', true);
+  if (first === undefined) return yamlScalar(value, quoteKeys ? 'QUOTE_DOUBLE' : 'PLAIN', true);
   const key = quoteKeys ? JSON.stringify(first) : first;
   const inner = flowChain(rest, value, pad, quoteKeys);
   return rest.length === 0 ? `${key}: ${inner}` : `${key}: {${pad}${inner}${pad}}`;
@@ -158,7 +196,7 @@ function yamlInsert(
   text: string,
   map: YAMLMap,
   keys: readonly string[],
-  value: string,
+  value: ConfigValue,
   step: number,
 ): Splice[] {
   const pairs = map.items as Pair[];
@@ -205,7 +243,7 @@ function yamlFillEmpty(
   parent: YAMLMap,
   pair: Pair,
   keys: readonly string[],
-  value: string,
+  value: ConfigValue,
   step: number,
 ): Splice[] {
   const key = pair.key as Scalar;
@@ -216,7 +254,7 @@ function yamlFillEmpty(
   if (keys.length === 0) {
     // `clientCAFile:` with nothing after it
     const at = node ? vStart : keyEnd + 1;
-    return [{ start: at, end: vEnd < at ? at : vEnd, text: ` ${renderScalar(value, 'PLAIN', inFlow)}` }];
+    return [{ start: at, end: vEnd < at ? at : vEnd, text: ` ${yamlScalar(value, 'PLAIN', inFlow)}` }];
   }
   if (inFlow) {
     const flow = `{${flowChain(keys, value, '', false)}}`;
@@ -277,7 +315,7 @@ function jsonStyle(text: string, root: JsonObject): JsonStyle {
 /** The value for a chain of keys: a string, or nested objects, laid out like the file. */
 function jsonChain(
   keys: readonly string[],
-  value: string,
+  value: ConfigValue,
   indent: string,
   multiline: boolean,
   s: JsonStyle,
@@ -289,7 +327,8 @@ function jsonChain(
   return `{${s.eol}${indent}${s.step}${JSON.stringify(first)}${s.colon}${inner}${s.eol}${indent}}`;
 }
 
-function editJson(text: string, caPath: string): { out: string; used: Used } {
+function editJson(text: string, edit: ConfigEdit): { out: string; used: Used } {
+  const { path: PATH, value: caPath } = edit;
   const root = parseJson(text, WHAT);
   if (root.kind !== 'object') throw new EditError(`${WHAT} is not a JSON object`);
   const kind = root.members.findLast((m) => m.key === 'kind')?.value;
@@ -313,7 +352,7 @@ function editJson(text: string, caPath: string): { out: string; used: Used } {
     if (level === PATH.length - 1) {
       if (value.kind === 'object' || value.kind === 'array')
         throw new EditError(
-          `${dotted(level)} in ${WHAT} is ${value.kind === 'array' ? 'a list' : 'an object'}, expected a file path`,
+          `${dotted(PATH, level)} in ${WHAT} is ${value.kind === 'array' ? 'a list' : 'an object'}, expected ${edit.expect}`,
         );
       if (value.value !== caPath)
         splices.push({ start: value.start, end: value.end, text: JSON.stringify(caPath) });
@@ -334,7 +373,7 @@ function editJson(text: string, caPath: string): { out: string; used: Used } {
       break;
     }
     throw new EditError(
-      `${dotted(level)} in ${WHAT} is ${describe(value.kind === 'array' ? [] : value.value)}, expected an object`,
+      `${dotted(PATH, level)} in ${WHAT} is ${describe(value.kind === 'array' ? [] : value.value)}, expected an object`,
     );
   }
   return { out: applySplices(text, splices), used };
@@ -345,7 +384,7 @@ function jsonInsert(
   text: string,
   obj: JsonObject,
   keys: readonly string[],
-  value: string,
+  value: ConfigValue,
   s: JsonStyle,
 ): Splice {
   const [first, ...rest] = keys;
@@ -375,7 +414,8 @@ function jsonInsert(
 // ---------------------------------------------------------------------------------------- verifying
 
 /** What the edited document must equal: the original with the path renamed, created and set. */
-function expected(original: unknown, used: Used, caPath: string): unknown {
+function expected(original: unknown, used: Used, edit: ConfigEdit): unknown {
+  const { path: PATH, value: caPath } = edit;
   const copy = structuredClone(original) as Record<string, unknown>;
   let cur = copy;
   for (let level = 0; level < PATH.length; level++) {
@@ -394,7 +434,7 @@ function expected(original: unknown, used: Used, caPath: string): unknown {
   return copy;
 }
 
-function verify(before: string, after: string, used: Used, caPath: string, asJson: boolean): void {
+function verify(before: string, after: string, used: Used, edit: ConfigEdit, asJson: boolean): void {
   const read = (t: string): unknown => {
     if (asJson) return JSON.parse(t.replace(/^\uFEFF/, ''));
     const doc = parseDocument(t);
@@ -407,7 +447,7 @@ function verify(before: string, after: string, used: Used, caPath: string, asJso
   let want: unknown;
   try {
     got = read(after);
-    want = expected(read(before), used, caPath);
+    want = expected(read(before), used, edit);
   } catch (e) {
     throw new EditError(`the kubelet config edit does not parse (${(e as Error).message}); please report this`);
   }

@@ -1,51 +1,58 @@
 /**
- * Renders a kubelet drop-in that sets only `authentication.x509.clientCAFile`. Used where editing
- * the base config is not enough: kubelets run with `--config-dir` (drop-ins override the file) and
- * layouts that regenerate the base file at boot (EKS AL2023 nodeadm). The caller reads the template
- * (`templates/kubelet-client-ca.dropin.{yaml,json}`) and names the file `*.conf`, the only suffix
- * the kubelet merges.
+ * Renders a kubelet drop-in that sets one setting (a KubeletConfiguration path) and nothing else.
+ * Used where editing the base config is not enough: kubelets run with `--config-dir` (drop-ins
+ * override the file) and layouts that regenerate the base file at boot (EKS AL2023 nodeadm). The
+ * caller reads the template (`templates/kubelet.dropin.{yaml,json}`: a header, apiVersion and kind;
+ * the YAML one's comment says what the drop-in is for through `{{purpose}}`) and names the file
+ * `*.conf`, the only suffix the kubelet merges. A second setting for the same drop-in is an edit of
+ * the rendered file (setKubeletConfigValue), not another drop-in.
  */
 import { isDeepStrictEqual } from 'node:util';
 import { parseDocument } from 'yaml';
+import { setKubeletConfigValue, yamlSettingLines, type ConfigEdit } from './kubelet-config.js';
 import { assertOneLine, EditError } from './result.js';
-import { renderScalar } from './yaml-text.js';
 
-/** `{{clientCAFile}}`, bare or inside the quotes that keep the template itself valid YAML/JSON. */
-const PLACEHOLDER = /(["']?)\{\{\s*clientCAFile\s*\}\}\1/g;
+const PURPOSE = /\{\{\s*purpose\s*\}\}/g;
+const HEADER = { apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration' };
 
-export function renderClientCADropIn(template: string, caPath: string, format: 'yaml' | 'json'): string {
-  assertOneLine('the client CA path', caPath);
-  if (caPath === '') throw new EditError('the client CA path is empty');
-  if (!template.match(PLACEHOLDER))
-    throw new EditError('the drop-in template has no {{clientCAFile}} placeholder');
-  const scalar = format === 'json' ? JSON.stringify(caPath) : renderScalar(caPath, 'PLAIN');
-  const out = template.replace(PLACEHOLDER, () => scalar);
-  check(out, caPath, format);
-  return out;
-}
-
-/** The rendered drop-in must be a KubeletConfiguration whose only setting is the client CA. */
-function check(out: string, caPath: string, format: 'yaml' | 'json'): void {
-  let value: unknown;
-  try {
-    if (format === 'json') value = JSON.parse(out);
-    else {
-      const doc = parseDocument(out);
+export function renderKubeletDropIn(
+  template: string,
+  edit: ConfigEdit,
+  purpose: readonly string[],
+  format: 'yaml' | 'json',
+): string {
+  if (edit.value === '') throw new EditError(`the value for ${edit.path.join('.')} is empty`);
+  purpose.forEach((line) => assertOneLine('the drop-in comment', line));
+  const head = template.replace(PURPOSE, () => purpose.join('\n# '));
+  const read = (text: string): unknown => {
+    try {
+      if (format === 'json') return JSON.parse(text);
+      const doc = parseDocument(text);
       if (doc.errors[0]) throw doc.errors[0];
-      value = doc.toJS();
+      return doc.toJS();
+    } catch (e) {
+      throw new EditError(
+        `the drop-in template does not render to valid ${format.toUpperCase()}: ${(e as Error).message}`,
+      );
     }
-  } catch (e) {
-    throw new EditError(
-      `the drop-in template does not render to valid ${format.toUpperCase()}: ${(e as Error).message}`,
-    );
-  }
-  const want = {
-    apiVersion: 'kubelet.config.k8s.io/v1beta1',
-    kind: 'KubeletConfiguration',
-    authentication: { x509: { clientCAFile: caPath } },
   };
-  if (!isDeepStrictEqual(value, want))
+  if (!isDeepStrictEqual(read(head), HEADER))
     throw new EditError(
-      'the drop-in template must hold a KubeletConfiguration (apiVersion, kind) setting only authentication.x509.clientCAFile',
+      'the drop-in template must hold a KubeletConfiguration (apiVersion, kind) and nothing else',
     );
+  // YAML: the setting's block goes after the header (kubemend's own file, written in reading order);
+  // JSON: the editor adds it as the last member, in the template's layout.
+  const out =
+    format === 'json'
+      ? setKubeletConfigValue(head, edit, 'json').content
+      : `${head.replace(/\n?$/, '\n')}${yamlSettingLines(edit).join('\n')}\n`;
+  const want: Record<string, unknown> = { ...HEADER };
+  let cur = want;
+  edit.path.forEach((k, i) => {
+    cur[k] = i === edit.path.length - 1 ? edit.value : {};
+    cur = cur[k] as Record<string, unknown>;
+  });
+  if (!isDeepStrictEqual(read(out), want))
+    throw new EditError(`the drop-in does not read back as setting only ${edit.path.join('.')}`);
+  return out;
 }

@@ -8,11 +8,10 @@ import {
   type ServiceModel,
   type Word,
 } from './systemd.js';
-import { deletedBy, dropInSpellings, effectiveField, type MergeLayer } from './kubelet-merge.js';
+import type { MergeLayer } from './kubelet-merge.js';
+import { KUBELET, readSetting, type SettingSources } from './kubelet-setting.js';
 import { nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
 import type { NodeFacts, ProcessFact } from './types.js';
-
-const CA_PATH = ['authentication', 'x509', 'clientCAFile'] as const;
 
 /** A setting's value and where it came from, as a reviewer needs to see it. */
 export interface Sourced<T = string> {
@@ -69,6 +68,8 @@ export interface KubeletView {
   kubeconfig?: Sourced;
   /** Problems that keep the effective config from being known or the kubelet from starting. */
   errors: string[];
+  /** What readSetting needs to read any other setting the same way (controls/kubelet-setting). */
+  sources: SettingSources;
 }
 
 const KUBELET_KIND = 'KubeletConfiguration';
@@ -156,24 +157,6 @@ function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 
   }
 }
 
-/** Keys under authentication/x509 whose spelling differs from clientCAFile only by case. */
-function findWrongCase(layer: ConfigLayer): { path: string; key: string }[] {
-  const found: { path: string; key: string }[] = [];
-  const walk = (obj: unknown, trail: string[]) => {
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return;
-    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-      const lower = k.toLowerCase();
-      const want = ['authentication', 'x509', 'clientcafile'][trail.length];
-      if (lower !== want) continue;
-      const exact = ['authentication', 'x509', 'clientCAFile'][trail.length];
-      if (k !== exact) found.push({ path: layer.path, key: [...trail, k].join('.') });
-      else walk(v, [...trail, k]);
-    }
-  };
-  walk(layer.data, []);
-  return found;
-}
-
 function resolveAgainst(dir: string | undefined, p: string): string {
   return p && !p.startsWith('/') && dir ? posix.resolve(dir, p) : p;
 }
@@ -237,7 +220,9 @@ function readKubelet(facts: NodeFacts): KubeletView {
     wrongCase: [],
     dropInSpellings: [],
     errors: [],
+    sources: { argv, argvSource, flags: [], layers: [], cwd: '/', hasConfig: false },
   };
+  view.sources.flags = view.flags;
   if (!view.present) return view;
 
   // Relative paths in flags are relative to the kubelet's working directory: the running process's,
@@ -309,56 +294,23 @@ function readKubelet(facts: NodeFacts): KubeletView {
       d.data && !d.error ? [{ path: d.path, kind: 'drop-in' as const, data: d.data }] : [],
     ),
   ];
-  // Only the --config file is decoded case-sensitively: a wrong-case key there does nothing.
-  if (view.config?.data) view.wrongCase.push(...findWrongCase(view.config));
-  view.dropInSpellings = dropInSpellings(layers, CA_PATH);
-
-  // Relative paths: the --config file's are resolved against its directory; a drop-in's are not
-  // resolved at all, so the kubelet opens them against its working directory (node-facts §1.1, §1.3).
-  const fromLayers = (path: readonly string[]): Sourced<unknown> | undefined => {
-    const v = effectiveField(layers, path);
-    if (!v) return undefined;
-    return {
-      value: v.value,
-      source: v.source,
-      key: v.key,
-      layer: v.kind === 'config' ? 'config' : 'drop-in',
-    };
-  };
-  const pathSetting = (s: Sourced<unknown>): Sourced => {
-    const value = typeof s.value === 'string' ? s.value : String(s.value);
-    const base = s.layer === 'config' ? posix.dirname(s.source) : cwd;
-    return { ...s, value: resolveAgainst(base, value) };
-  };
-
+  view.sources = { argv, argvSource, flags: view.flags, layers, cwd, hasConfig: Boolean(view.config) };
   // Precedence (node-facts §1.4): flags > drop-ins in order > --config file.
-  const caFlag = lastFlag(view.flags, 'client-ca-file');
-  if (caFlag) {
-    view.clientCAFile = flagSourced(caFlag, '--client-ca-file');
-  } else {
-    const ca = fromLayers(CA_PATH);
-    // A wrong type is a decode error, fatal for the kubelet (node-facts §1.2, §1.3).
-    if (ca && ca.value !== null && typeof ca.value !== 'string')
-      view.errors.push(
-        `${ca.source} sets ${ca.key} to ${JSON.stringify(ca.value)}, not a string: the kubelet refuses to start`,
-      );
-    else if (ca) view.clientCAFile = pathSetting(ca);
-    else {
-      const deleter = deletedBy(layers, CA_PATH);
-      if (deleter) view.clientCADeletedBy = deleter;
-    }
-  }
+  const ca = readSetting(view.sources, KUBELET.clientCAFile);
+  // Only the --config file is decoded case-sensitively: a wrong-case key there does nothing.
+  view.wrongCase = ca.wrongCase;
+  view.dropInSpellings = ca.dropInSpellings;
+  // A wrong type is a decode error, fatal for the kubelet (node-facts §1.2, §1.3).
+  if (ca.invalid) view.errors.push(ca.invalid);
+  else if (ca.effective) view.clientCAFile = ca.effective;
+  else if (ca.deletedBy) view.clientCADeletedBy = ca.deletedBy;
 
   const kubeconfigFlag = lastFlag(view.flags, 'kubeconfig');
   if (kubeconfigFlag?.value) view.kubeconfig = flagSourced(kubeconfigFlag, '--kubeconfig');
 
-  const podFlag = lastFlag(view.flags, 'pod-manifest-path');
-  if (podFlag?.value) view.staticPodPath = flagSourced(podFlag, '--pod-manifest-path');
-  else {
-    const pod = fromLayers(['staticPodPath']);
-    if (pod && typeof pod.value === 'string' && pod.value) view.staticPodPath = pathSetting(pod);
-  }
-  view.settings = settingsOf(view, layers, fromLayers);
+  const pod = readSetting(view.sources, KUBELET.staticPodPath).effective;
+  if (pod?.value) view.staticPodPath = pod;
+  view.settings = settingsOf(view.sources);
   return view;
 }
 
@@ -381,74 +333,17 @@ export interface KubeletSettings {
  * flag defaults, anonymous on and AlwaysAllow; node-facts §1.3, §1.5). Zero values of non-pointer
  * fields (port, address, mode) take the default, as v1beta1 defaulting does.
  */
-function settingsOf(
-  view: KubeletView,
-  layers: readonly MergeLayer[],
-  fromLayers: (path: readonly string[]) => Sourced<unknown> | undefined,
-): KubeletSettings {
-  const defaults = view.config ? 'v1beta1' : 'legacy';
-  const get = <T>(
-    flag: string,
-    path: readonly string[],
-    fallback: { v1beta1: T; legacy: T },
-    parse: (raw: unknown) => T | undefined,
-    zeroIsUnset = false,
-  ): Sourced<T> => {
-    const f = lastFlag(view.flags, flag);
-    const fromFlag = f ? parse(f.value) : undefined;
-    if (f && fromFlag !== undefined)
-      return { value: fromFlag, source: view.argvSource, key: `--${flag}`, layer: 'flag' };
-    const l = layers.length > 0 ? fromLayers(path) : undefined;
-    const fromFile = l ? parse(l.value) : undefined;
-    if (l && fromFile !== undefined && !(zeroIsUnset && (fromFile === 0 || fromFile === '')))
-      return { ...l, value: fromFile };
-    return {
-      value: fallback[defaults],
-      source: view.argvSource,
-      key: `${path.join('.')} (kubelet default${defaults === 'legacy' ? ' without --config' : ''})`,
-      layer: 'default',
-    };
-  };
-  const bool = (raw: unknown) =>
-    typeof raw === 'boolean'
-      ? raw
-      : raw === 'true' || raw === ''
-        ? true
-        : raw === 'false'
-          ? false
-          : undefined;
-  const int = (raw: unknown) =>
-    typeof raw === 'number' && Number.isInteger(raw)
-      ? raw
-      : typeof raw === 'string' && /^\d+$/.test(raw)
-        ? Number(raw)
-        : undefined;
-  const str = (raw: unknown) => (typeof raw === 'string' ? raw : undefined);
+function settingsOf(src: SettingSources): KubeletSettings {
+  // Every one of these has a default, so a reading always has a value.
+  const get = <T>(r: { effective?: Sourced<T> }): Sourced<T> => r.effective as Sourced<T>;
   return {
-    defaults,
-    anonymousEnabled: get(
-      'anonymous-auth',
-      ['authentication', 'anonymous', 'enabled'],
-      { v1beta1: false, legacy: true },
-      bool,
-    ),
-    authorizationMode: get(
-      'authorization-mode',
-      ['authorization', 'mode'],
-      { v1beta1: 'Webhook', legacy: 'AlwaysAllow' },
-      str,
-      true,
-    ),
-    healthzPort: get('healthz-port', ['healthzPort'], { v1beta1: 10248, legacy: 10248 }, int),
-    healthzBindAddress: get(
-      'healthz-bind-address',
-      ['healthzBindAddress'],
-      { v1beta1: '127.0.0.1', legacy: '127.0.0.1' },
-      str,
-      true,
-    ),
-    address: get('address', ['address'], { v1beta1: '0.0.0.0', legacy: '0.0.0.0' }, str, true),
-    port: get('port', ['port'], { v1beta1: 10250, legacy: 10250 }, int, true),
-    readOnlyPort: get('read-only-port', ['readOnlyPort'], { v1beta1: 0, legacy: 10255 }, int),
+    defaults: src.hasConfig ? 'v1beta1' : 'legacy',
+    anonymousEnabled: get(readSetting(src, KUBELET.anonymousAuth)),
+    authorizationMode: get(readSetting(src, KUBELET.authorizationMode)),
+    healthzPort: get(readSetting(src, KUBELET.healthzPort)),
+    healthzBindAddress: get(readSetting(src, KUBELET.healthzBindAddress)),
+    address: get(readSetting(src, KUBELET.address)),
+    port: get(readSetting(src, KUBELET.port)),
+    readOnlyPort: get(readSetting(src, KUBELET.readOnlyPort)),
   };
 }

@@ -3,6 +3,7 @@
  * the client CA its kubelet verifies callers with, the client certificate its kube-apiserver
  * presents. Only public certificates are read; keys are named by path, never read.
  */
+import { changesChannel } from '../controls/index.js';
 import { parsePemBundle } from '../controls/certs.js';
 import { plannedClientPair } from '../controls/apiserver-kubelet-client-cert/index.js';
 import { lastFlag } from '../facts/flags.js';
@@ -57,7 +58,7 @@ export function plannedTrust(
 ): Pick<FleetMember, 'kubelet' | 'apiserver'> {
   const out = currentTrust(model);
   if (plan.status !== 'change') return out;
-  if (plan.changes.some((c) => c.control === 'kubelet-client-ca'))
+  if (changesChannel(plan.changes, ['kubelet-trust']))
     out.kubelet = { ...out.kubelet, planned: kubeletTrust(model, playbook.kubelet.clientCAFile) };
   const pair = plannedClientPair(plan.changes);
   if (pair) {

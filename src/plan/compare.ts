@@ -60,6 +60,7 @@ function leafDifference(at: string, a: unknown, b: unknown): PlanDifference | un
 function changeDifference(at: string, f: PlannedChange, c: PlannedChange): PlanDifference | undefined {
   const fields: [string, unknown, unknown][] = [
     ['control', f.control, c.control],
+    ['controls', f.controls, c.controls],
     ['path', f.path, c.path],
     ['action', f.action, c.action],
     ['before', f.before, c.before],

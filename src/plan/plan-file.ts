@@ -10,6 +10,7 @@ const change = {
   required: ['control', 'path', 'action', 'before', 'after', 'diff', 'restart', 'durable', 'notes'],
   properties: {
     control: { enum: CONTROL_IDS },
+    controls: { type: 'array', items: { enum: CONTROL_IDS }, minItems: 2 },
     path: { type: 'string', pattern: '^/' },
     action: { enum: ['modify', 'create'] },
     before: {

@@ -5,6 +5,8 @@ export type RestartKind = 'kubelet' | 'kubelet+daemon-reload' | 'static-pod:kube
 /** One file kubemend will write (DESIGN.md "Plan file"). */
 export interface PlannedChange {
   control: ControlId;
+  /** Every control whose edits this one change carries, when more than one edited the file. */
+  controls?: ControlId[];
   path: string;
   action: 'modify' | 'create';
   /** null for `create`: the file must still be absent at apply time. */

@@ -28,6 +28,7 @@ export function plannedClientPair(
 
 export const apiserverKubeletClientCert: Control = {
   ...apiserverKubeletClientCertCheck,
+  channel: 'apiserver-identity',
   gather(playbook) {
     const a = playbook.apiserver;
     if (!a) return { files: [], keys: [], pairs: [] };

@@ -10,6 +10,7 @@ import { KUBEMEND_UNIT_DROPIN, planKubeletClientCa } from './plan.js';
 export const kubeletClientCa: Control = {
   ...kubeletClientCaCheck,
   // The CA bundle the fix points at, and kubemend's own systemd drop-in (is it there already?).
+  channel: 'kubelet-trust',
   gather: (playbook) => ({
     files: [playbook.kubelet.clientCAFile, KUBEMEND_UNIT_DROPIN],
     keys: [],

@@ -9,7 +9,7 @@ import { applyNode, type ApplyContext } from '../../../src/apply/node-apply.js';
 import { runTrustGate } from '../../../src/apply/trust-gate.js';
 import { Journal } from '../../../src/apply/journal.js';
 import { loadTemplates } from '../../../src/commands/templates.js';
-import { CONTROLS, runControls } from '../../../src/controls/index.js';
+import { DEFAULT_CONTROLS, runControls } from '../../../src/controls/index.js';
 import { NodeError } from '../../../src/errors.js';
 import { INFLIGHT_FILE } from '../../../src/facts/kubemend-state.js';
 import { nodeModel } from '../../../src/facts/model.js';
@@ -145,7 +145,7 @@ function planFor(node: FakeNode): NodePlan {
   return planNode(
     { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:fake' },
     model,
-    runControls('w1', model, CONTROLS, now),
+    runControls('w1', model, DEFAULT_CONTROLS, now),
     playbook,
     { node: 'w1', templates },
     now,
@@ -529,7 +529,7 @@ describe('--issue-certs: a pair is kubemend’s only once issue-cert made it', (
     const plan = planNode(
       { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:fake' },
       model,
-      runControls('w1', model, CONTROLS, now),
+      runControls('w1', model, DEFAULT_CONTROLS, now),
       loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!,
       { node: 'w1', templates, issueCerts: true },
       now,

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fleetEntry, recomputeNode, type PlannerSettings } from '../../../src/apply/recompute.js';
 import { loadTemplates } from '../../../src/commands/templates.js';
-import { CONTROLS } from '../../../src/controls/index.js';
+import { DEFAULT_CONTROLS } from '../../../src/controls/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { decideFleet } from '../../../src/fleet/decide.js';
 import type { NodeTarget } from '../../../src/inventory/types.js';
@@ -15,7 +15,7 @@ import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
 
 const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
 const settings: PlannerSettings = {
-  controls: CONTROLS,
+  controls: DEFAULT_CONTROLS,
   templates: loadTemplates(),
   playbookOf: () => kubeadm,
   issueCerts: () => false,

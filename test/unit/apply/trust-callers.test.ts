@@ -58,6 +58,20 @@ describe('which inventory nodes outside the run are read to find callers', () =>
     ).toEqual(['prod-cp']);
   });
 
+  it('a kubelet whose door closes (anonymous off, Webhook) is a changed kubelet too: its callers are found, also inside a merged change', () => {
+    const w = changedWorker();
+    for (const changes of [
+      [{ control: 'kubelet-anonymous-auth' }],
+      [
+        { control: 'apiserver-kubelet-client-cert' },
+        { control: 'x', controls: ['kubelet-authorization-mode'] },
+      ],
+    ]) {
+      const door = { ...w, plan: { ...w.plan, changes } } as unknown as FleetNode;
+      expect(callerCandidates([door], inventory).map((t) => t.name)).toEqual(['cp-1', 'cp-2']);
+    }
+  });
+
   it('nothing is read when no kubelet changes, or the changed node is not to be applied', () => {
     const w = changedWorker();
     const cpOnly = {

@@ -8,7 +8,7 @@ import { buildAuditReport, renderAudit } from '../../../src/commands/audit.js';
 import type { Io } from '../../../src/commands/io.js';
 import type { CommonOptions } from '../../../src/commands/options.js';
 import { loadTemplates } from '../../../src/commands/templates.js';
-import { CONTROLS } from '../../../src/controls/index.js';
+import { DEFAULT_CONTROLS } from '../../../src/controls/index.js';
 import { NodeError } from '../../../src/errors.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import type { NodeTarget } from '../../../src/inventory/types.js';
@@ -90,7 +90,7 @@ function audit() {
       ),
     },
   ];
-  return buildAuditReport(inspections, { controls: [...CONTROLS] }, at, at);
+  return buildAuditReport(inspections, { controls: [...DEFAULT_CONTROLS] }, at, at);
 }
 
 function plan(): PlanFile {
@@ -99,7 +99,7 @@ function plan(): PlanFile {
   const n = planNode(
     { node: 'cp-1', host: '10.0.0.10', port: 22, hostKey: 'SHA256:x' },
     model,
-    runControls('cp-1', model, CONTROLS, at),
+    runControls('cp-1', model, DEFAULT_CONTROLS, at),
     kubeadm,
     { node: 'cp-1', templates: loadTemplates(), issueCerts: false },
     at,
@@ -112,7 +112,7 @@ describe('a hostile path and config comment, from the node to every output', () 
   it('audit -o table, junit and markdown show the escapes as text; -o json keeps the node text exact', () => {
     const report = audit();
     const opts = (output: CommonOptions['output']) =>
-      ({ output, color: true, verbose: true, controls: CONTROLS }) as unknown as CommonOptions;
+      ({ output, color: true, verbose: true, controls: DEFAULT_CONTROLS }) as unknown as CommonOptions;
     const table = renderAudit(report, opts('table'), io);
     expect(withoutOwnColours(table)).not.toMatch(RAW_CONTROL);
     expect(table).toContain('\\x1b]0;pwned\\x07\\u202e/config.yaml');

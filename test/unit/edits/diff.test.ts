@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  renderClientCADropIn,
   setApiserverFlags,
   setFlagInEnvFile,
   setKubeletClientCA,
   unifiedDiff,
 } from '../../../src/edits/index.js';
 import { RAW_CONTROL } from '../support/hostile-text.js';
-import { applyPatch, fixture, template } from './helpers.js';
+import { applyPatch, clientCADropIn, fixture } from './helpers.js';
 
 const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
 const CA = '/etc/kubernetes/pki/ca.crt';
@@ -41,7 +40,7 @@ describe('unifiedDiff', () => {
   });
 
   it('uses /dev/null for a created file', () => {
-    const after = renderClientCADropIn(template('kubelet-client-ca.dropin.yaml'), CA, 'yaml');
+    const after = clientCADropIn(CA, 'yaml');
     const diff = unifiedDiff(
       'w-1',
       '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf',
@@ -68,7 +67,7 @@ describe('the patch applies with git apply and patch -p1', () => {
     const minikube = fixture('minikube/kube-apiserver-mirror-pod-no-kubelet-client.yaml');
     const env = fixture('eks-al2023/environment');
     const commented = fixture('kubeadm/config.commented.yaml');
-    const dropin = renderClientCADropIn(template('kubelet-client-ca.dropin.json'), CA, 'json');
+    const dropin = clientCADropIn(CA, 'json');
     return [
       {
         path: 'cp-1/etc/kubernetes/manifests/kube-apiserver.yaml',

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { unifiedDiff } from '../../../src/edits/index.js';
+import { CLIENT_CA_PURPOSE } from '../../../src/controls/kubelet-client-ca/plan.js';
+import { renderKubeletDropIn, unifiedDiff } from '../../../src/edits/index.js';
+import { KUBELET } from '../../../src/facts/kubelet-setting.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('./golden/', import.meta.url));
@@ -83,4 +85,18 @@ export function applyPatch(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The drop-in the kubelet-client-ca control creates: templates/kubelet.dropin.<format> with the client CA. */
+export function clientCADropIn(
+  ca: string,
+  format: 'yaml' | 'json',
+  text = template(`kubelet.dropin.${format}`),
+): string {
+  return renderKubeletDropIn(
+    text,
+    { path: KUBELET.clientCAFile.path, value: ca, expect: 'a file path' },
+    CLIENT_CA_PURPOSE,
+    format,
+  );
 }

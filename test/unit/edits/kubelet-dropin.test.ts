@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
-import { EditError, renderClientCADropIn, setKubeletClientCA } from '../../../src/edits/index.js';
-import { expectGolden, template } from './helpers.js';
+import {
+  EditError,
+  renderKubeletDropIn,
+  setKubeletClientCA,
+  setKubeletConfigValue,
+} from '../../../src/edits/index.js';
+import { clientCADropIn, expectGolden, template } from './helpers.js';
 
 const CA = '/etc/kubernetes/pki/ca.crt';
 
-describe('renderClientCADropIn', () => {
-  it('renders templates/kubelet-client-ca.dropin.yaml: header comment, apiVersion/kind, only clientCAFile', () => {
-    const out = renderClientCADropIn(template('kubelet-client-ca.dropin.yaml'), CA, 'yaml');
+describe('renderKubeletDropIn', () => {
+  it('renders the client CA drop-in from templates/kubelet.dropin.yaml: header comment, apiVersion/kind, only clientCAFile', () => {
+    const out = clientCADropIn(CA, 'yaml');
     expectGolden('templates/kubelet-client-ca.dropin.yaml', out);
     expect(out).toMatch(/^# Written by kubemend/);
     expect(parseDocument(out).toJS()).toEqual({
@@ -19,8 +24,8 @@ describe('renderClientCADropIn', () => {
     expect(setKubeletClientCA(out, CA, 'yaml').changed).toBe(false);
   });
 
-  it('renders templates/kubelet-client-ca.dropin.json', () => {
-    const out = renderClientCADropIn(template('kubelet-client-ca.dropin.json'), CA, 'json');
+  it('renders the client CA drop-in from templates/kubelet.dropin.json', () => {
+    const out = clientCADropIn(CA, 'json');
     expectGolden('templates/kubelet-client-ca.dropin.json', out);
     expect(JSON.parse(out)).toEqual({
       apiVersion: 'kubelet.config.k8s.io/v1beta1',
@@ -32,24 +37,52 @@ describe('renderClientCADropIn', () => {
 
   it.each(['yaml', 'json'] as const)('quotes paths that need it (%s)', (format) => {
     const ca = '/ca dir/#1 "x".crt';
-    const out = renderClientCADropIn(template(`kubelet-client-ca.dropin.${format}`), ca, format);
+    const out = clientCADropIn(ca, format);
     const parsed = (format === 'json' ? JSON.parse(out) : parseDocument(out).toJS()) as {
       authentication: { x509: { clientCAFile: string } };
     };
     expect(parsed.authentication.x509.clientCAFile).toBe(ca);
   });
 
-  it('refuses a template without the placeholder or with other settings', () => {
-    expect(() => renderClientCADropIn('kind: KubeletConfiguration\n', CA, 'yaml')).toThrow(/placeholder/);
+  it('refuses a template with other settings, and an empty value', () => {
     expect(() =>
-      renderClientCADropIn(
-        'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\nauthentication: {x509: {clientCAFile: "{{clientCAFile}}"}}\n',
+      clientCADropIn(
         CA,
         'yaml',
+        'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n',
       ),
     ).toThrow(EditError);
-    expect(() => renderClientCADropIn(template('kubelet-client-ca.dropin.json'), '', 'json')).toThrow(
-      EditError,
-    );
+    expect(() => clientCADropIn('', 'json')).toThrow(EditError);
   });
+
+  it.each(['yaml', 'json'] as const)(
+    'renders any setting, a boolean as a boolean, and a second one is an edit of the same file (%s)',
+    (format) => {
+      const anonymous = {
+        path: ['authentication', 'anonymous', 'enabled'],
+        value: false,
+        expect: 'true or false',
+      };
+      const out = renderKubeletDropIn(
+        template(`kubelet.dropin.${format}`),
+        anonymous,
+        ['turn anonymous requests off.'],
+        format,
+      );
+      const both = setKubeletConfigValue(
+        out,
+        { path: ['authorization', 'mode'], value: 'Webhook', expect: 'a mode' },
+        format,
+      ).content;
+      const read = (t: string) => (format === 'json' ? JSON.parse(t) : parseDocument(t).toJS()) as unknown;
+      expect(read(both)).toEqual({
+        apiVersion: 'kubelet.config.k8s.io/v1beta1',
+        kind: 'KubeletConfiguration',
+        authentication: { anonymous: { enabled: false } },
+        authorization: { mode: 'Webhook' },
+      });
+      if (format === 'yaml') expect(out).toMatch(/^# Written by kubemend to turn anonymous requests off\.$/m);
+      expect(out).not.toMatch(/client.?ca/i);
+    },
+  );
 });

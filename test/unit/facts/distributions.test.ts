@@ -2,7 +2,7 @@
 // planned, on the files in test/unit/fixtures (see PROVENANCE.md there).
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS, runControls } from '../../../src/controls/index.js';
+import { DEFAULT_CONTROLS, runControls } from '../../../src/controls/index.js';
 import { kubeletHealth } from '../../../src/facts/kubelet-health.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { loadBuiltinPlaybooks, playbookFor } from '../../../src/playbook/load.js';
@@ -16,8 +16,8 @@ const local = (rel: string) => readFileSync(new URL(`../fixtures/${rel}`, import
 const template = (name: string) =>
   readFileSync(new URL(`../../../templates/${name}`, import.meta.url), 'utf8');
 const templates: Templates = {
-  dropInYaml: template('kubelet-client-ca.dropin.yaml'),
-  dropInJson: template('kubelet-client-ca.dropin.json'),
+  dropInYaml: template('kubelet.dropin.yaml'),
+  dropInJson: template('kubelet.dropin.json'),
   systemdEnv: template('kubelet-env.dropin.conf'),
   systemdExecStart: template('kubelet-execstart.dropin.conf'),
 };
@@ -31,7 +31,7 @@ beforeAll(() => {
 function audit(node: FakeNode) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
-  const results = runControls('n1', model, CONTROLS, now).map(sourced);
+  const results = runControls('n1', model, DEFAULT_CONTROLS, now).map(sourced);
   const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
   const plan = planNode(
     { node: 'n1', host: '10.0.0.1', port: 22, hostKey: null },

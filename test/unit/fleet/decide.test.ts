@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS, runControls } from '../../../src/controls/index.js';
+import { DEFAULT_CONTROLS, runControls } from '../../../src/controls/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { clusterOf } from '../../../src/fleet/clusters.js';
 import { decideFleet, type FleetEntry } from '../../../src/fleet/decide.js';
@@ -16,8 +16,8 @@ import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
 
 const tpl = (f: string) => readFileSync(new URL(`../../../templates/${f}`, import.meta.url), 'utf8');
 const templates: Templates = {
-  dropInYaml: tpl('kubelet-client-ca.dropin.yaml'),
-  dropInJson: tpl('kubelet-client-ca.dropin.json'),
+  dropInYaml: tpl('kubelet.dropin.yaml'),
+  dropInJson: tpl('kubelet.dropin.json'),
   systemdEnv: tpl('kubelet-env.dropin.conf'),
   systemdExecStart: tpl('kubelet-execstart.dropin.conf'),
 };
@@ -71,7 +71,7 @@ function entry(name: string, node: FakeNode, cluster = 'prod'): FleetEntry {
   const plan = planNode(
     { node: name, host: `${name}.lab`, port: 22, hostKey: null },
     model,
-    runControls(name, model, CONTROLS, now),
+    runControls(name, model, DEFAULT_CONTROLS, now),
     kubeadm,
     { node: name, templates },
     now,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runControls, CONTROLS } from '../../../src/controls/index.js';
+import { runControls, DEFAULT_CONTROLS } from '../../../src/controls/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
 import type { Playbook } from '../../../src/playbook/types.js';
@@ -11,14 +11,8 @@ import { makePki, type TestPki } from '../support/certs.js';
 import { fakeFacts, fixture, rke2Agent, type FakeNode } from '../support/fake-node.js';
 
 const templates: Templates = {
-  dropInYaml: readFileSync(
-    new URL('../../../templates/kubelet-client-ca.dropin.yaml', import.meta.url),
-    'utf8',
-  ),
-  dropInJson: readFileSync(
-    new URL('../../../templates/kubelet-client-ca.dropin.json', import.meta.url),
-    'utf8',
-  ),
+  dropInYaml: readFileSync(new URL('../../../templates/kubelet.dropin.yaml', import.meta.url), 'utf8'),
+  dropInJson: readFileSync(new URL('../../../templates/kubelet.dropin.json', import.meta.url), 'utf8'),
   systemdEnv: readFileSync(new URL('../../../templates/kubelet-env.dropin.conf', import.meta.url), 'utf8'),
   systemdExecStart: readFileSync(
     new URL('../../../templates/kubelet-execstart.dropin.conf', import.meta.url),
@@ -36,7 +30,7 @@ beforeAll(() => {
 function plan(node: FakeNode, playbook: Playbook, issueCerts = false) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
-  const results = runControls('n1', model, CONTROLS, now);
+  const results = runControls('n1', model, DEFAULT_CONTROLS, now);
   return planNode(
     { node: 'n1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
     model,
@@ -191,7 +185,7 @@ describe("hostile files: a parse failure is the node's error naming the file, ne
     const node = kubeadmCp();
     node.files = { ...node.files, [bad]: text };
     const model = nodeModel(fakeFacts(node));
-    const results = runControls('n1', model, CONTROLS, new Date());
+    const results = runControls('n1', model, DEFAULT_CONTROLS, new Date());
     const apiserver = results.find((r) => r.control === 'apiserver-kubelet-client-cert')!;
     expect(apiserver.status).toBe('error');
     expect(apiserver.reason).toContain(`${bad} does not parse`);
@@ -205,7 +199,7 @@ describe("hostile files: a parse failure is the node's error naming the file, ne
   ])('%s as the kubelet config: audit error naming the file, plan blocked', (_, text, why) => {
     const node = kubeadmCp();
     node.files = { ...node.files, '/var/lib/kubelet/config.yaml': text };
-    const results = runControls('n1', nodeModel(fakeFacts(node)), CONTROLS, new Date());
+    const results = runControls('n1', nodeModel(fakeFacts(node)), DEFAULT_CONTROLS, new Date());
     const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
     expect(kubelet.status).toBe('error');
     expect(kubelet.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
@@ -236,7 +230,7 @@ describe("hostile files: a parse failure is the node's error naming the file, ne
     const node = kubeadmCp();
     const text = `apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n${extra}\n`;
     node.files = { ...node.files, '/var/lib/kubelet/config.yaml': text };
-    const results = runControls('n1', nodeModel(fakeFacts(node)), CONTROLS, new Date());
+    const results = runControls('n1', nodeModel(fakeFacts(node)), DEFAULT_CONTROLS, new Date());
     const kubelet = results.find((r) => r.control === 'kubelet-client-ca')!;
     expect(kubelet.status).toBe('error');
     expect(kubelet.reason).toContain('/var/lib/kubelet/config.yaml does not parse');
@@ -768,7 +762,7 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     const p = planNode(
       { node: 'n1', host: '10.0.0.1', port: 22, hostKey: null },
       model,
-      runControls('n1', model, CONTROLS, now),
+      runControls('n1', model, DEFAULT_CONTROLS, now),
       pb('kubeadm'),
       { node: 'n1', templates },
       now,
@@ -888,7 +882,7 @@ describe('a node where more than one root process could be the kubelet or the ku
     ];
     const model = nodeModel(facts);
     const now = new Date();
-    const results = runControls('n1', model, CONTROLS, now);
+    const results = runControls('n1', model, DEFAULT_CONTROLS, now);
     expect(results.find((r) => r.control === 'kubelet-client-ca')).toMatchObject({
       status: 'error',
       reason: expect.stringContaining('1313 named kubelet (uid 0), 399 named kubelet (uid 0)') as unknown,

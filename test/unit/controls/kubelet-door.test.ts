@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTROLS, resolveControls, runControls } from '../../../src/controls/index.js';
+import { nodeModel } from '../../../src/facts/model.js';
+import { factsWithChanges } from '../../../src/facts/with-changes.js';
+import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
+import type { Templates } from '../../../src/plan/change.js';
+import { planNode } from '../../../src/plan/planner.js';
+import { makePki, type TestPki } from '../support/certs.js';
+import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+
+const read = (name: string) => readFileSync(new URL(`../../../templates/${name}`, import.meta.url), 'utf8');
+const templates: Templates = {
+  dropInYaml: read('kubelet.dropin.yaml'),
+  dropInJson: read('kubelet.dropin.json'),
+  systemdEnv: read('kubelet-env.dropin.conf'),
+  systemdExecStart: read('kubelet-execstart.dropin.conf'),
+};
+const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
+const PKI = '/etc/kubernetes/pki';
+const DOOR = ['kubelet-client-ca', 'kubelet-anonymous-auth', 'kubelet-authorization-mode'];
+
+let pki: TestPki;
+beforeAll(() => {
+  pki = makePki();
+});
+
+/** kubeadm 1.5: a command-line kubelet, anonymous on, AlwaysAllow, no client CA (the legacy defaults). */
+const legacy = (dropIn = fixture('kubeadm/legacy-v1.5/10-kubeadm.conf')): FakeNode => ({
+  kubeletUnit: [
+    { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+    { path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', text: dropIn },
+  ],
+  files: { [`${PKI}/ca.crt`]: pki.caCrt },
+});
+
+function planAll(node: FakeNode) {
+  const model = nodeModel(fakeFacts(node));
+  const now = new Date();
+  const results = runControls('w1', model, CONTROLS, now);
+  const plan = planNode(
+    { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
+    model,
+    results,
+    kubeadm,
+    { node: 'w1', templates },
+    now,
+  );
+  return { model, results, plan };
+}
+
+describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
+  it('are not in the default selection; their ids, aliases and `all` select them', () => {
+    const defaults = resolveControls(undefined).controls.map((c) => c.id);
+    expect(defaults).toEqual(['apiserver-kubelet-client-cert', 'kubelet-client-ca']);
+    expect(resolveControls('cis-k8s-4.2.1,cis-eks-3.2.2').controls.map((c) => c.id)).toEqual([
+      'kubelet-anonymous-auth',
+      'kubelet-authorization-mode',
+    ]);
+    expect(resolveControls('all').controls.map((c) => c.id)).toEqual([
+      'apiserver-kubelet-client-cert',
+      ...DOOR,
+    ]);
+  });
+
+  it('a legacy command-line kubelet fails both, from the legacy defaults, with sources', () => {
+    const { results } = planAll(legacy());
+    const byId = new Map(results.map((r) => [r.control, r]));
+    expect(byId.get('kubelet-anonymous-auth')).toMatchObject({
+      status: 'fail',
+      benchmarks: ['CIS Kubernetes 4.2.1', 'CIS Amazon EKS 3.2.1'],
+    });
+    expect(byId.get('kubelet-anonymous-auth')!.reason).toMatch(
+      /legacy default of a kubelet without --config/,
+    );
+    expect(byId.get('kubelet-authorization-mode')!.reason).toMatch(/"AlwaysAllow"/);
+    expect(byId.get('kubelet-authorization-mode')!.evidence.length).toBeGreaterThan(0);
+  });
+
+  it('--controls all: the three kubelet fixes to one file are one change, and the node then passes all three', () => {
+    const { model, plan } = planAll(legacy());
+    expect(plan.status).toBe('change');
+    expect(plan.blocked).toEqual([]);
+    expect(plan.changes).toHaveLength(1);
+    const [change] = plan.changes;
+    expect(change).toMatchObject({
+      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+      action: 'create',
+      before: null,
+      controls: DOOR,
+    });
+    expect(change!.after.content).toContain(
+      `Environment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt --anonymous-auth=false --authorization-mode=Webhook --authentication-token-webhook=true"`,
+    );
+    expect(change!.notes.join('\n')).toMatch(/read-only port 10255/);
+    const after = nodeModel(factsWithChanges(model.facts, plan.changes));
+    const again = runControls('w1', after, CONTROLS, new Date());
+    expect(again.filter((r) => DOOR.includes(r.control)).map((r) => r.status)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+    ]);
+  });
+
+  it('a kubelet without a kubeconfig is blocked for 4.2.2, with the reason', () => {
+    const noKubeconfig = fixture('kubeadm/legacy-v1.5/10-kubeadm.conf').replace(/--kubeconfig=\S+/g, '');
+    const { plan } = planAll(legacy(noKubeconfig));
+    const blocked = plan.blocked.find((b) => b.control === 'kubelet-authorization-mode');
+    expect(blocked?.reason).toMatch(/no --kubeconfig.*SubjectAccessReview/);
+    expect(plan.status).toBe('blocked');
+  });
+});
