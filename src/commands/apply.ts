@@ -10,7 +10,8 @@ import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
-import { loadInventory, selectNodes } from '../inventory/load.js';
+import { selectNodes } from '../inventory/load.js';
+import { commandTargets } from './targets.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
@@ -201,10 +202,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     approved = { file: opts.plan, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
     const plan = parsePlanFile(opts.plan, bytes.toString('utf8'));
     refuseOtherVersion(opts.plan, plan, TOOL);
-    const targets = await loadInventory(opts.inventory, {
-      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-      ...(opts.ssh ? { ssh: opts.ssh } : {}),
-    });
+    const targets = await commandTargets(opts, io);
     planned = matchTargets(plan, targets, opts.limit);
     planFile = { plan, targets };
     checkPlaybookChoices(
@@ -349,11 +347,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   const applied = new Set<string>();
   const { read, found: outside } = await findOutsideCallers(
     toChange.length > 0 ? planned : [],
-    () =>
-      loadInventory(opts.inventory, {
-        ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-        ...(opts.ssh ? { ssh: opts.ssh } : {}),
-      }),
+    () => commandTargets(opts, io, false),
     {
       ...sessionOpts,
       concurrency: opts.concurrency,

@@ -2,7 +2,7 @@ import { errorResults, runControls } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { ExitCode, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
-import { loadInventory, selectNodes } from '../inventory/load.js';
+import { selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { inspectNodes, type Inspection } from '../node/inspect.js';
@@ -20,6 +20,7 @@ import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fl
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
+import { commandTargets } from './targets.js';
 
 /** Connects to the selected nodes and inspects them, with progress on stderr. */
 export async function inspectSelected(
@@ -28,13 +29,7 @@ export async function inspectSelected(
   verb: string,
   gather?: (target: NodeTarget) => GatherOptions,
 ): Promise<Inspection[]> {
-  const nodes = selectNodes(
-    await loadInventory(opts.inventory, {
-      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-      ...(opts.ssh ? { ssh: opts.ssh } : {}),
-    }),
-    opts.limit,
-  );
+  const nodes = selectNodes(await commandTargets(opts, io), opts.limit);
   checkPlaybookChoices(nodes, opts.playbook);
   const progress = new Progress(io, nodes.length, verb, opts.verbose);
   const inspections = await inspectNodes(nodes, {
