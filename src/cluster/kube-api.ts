@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+// Types only: the client is imported when a kubeconfig is used (it costs ~1 s to load).
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
 import type { ApiNodeObject } from './nodes.js';
 
@@ -41,7 +42,7 @@ export function kubeconfigFiles(opts: KubeOptions): string[] {
 }
 
 /** Loads the kubeconfig and picks the context; UsageError when either cannot be had. */
-export function openCluster(opts: KubeOptions): Cluster {
+export async function openCluster(opts: KubeOptions): Promise<Cluster> {
   const files = kubeconfigFiles(opts);
   const where = opts.kubeconfig ? '--kubeconfig' : opts.env['KUBECONFIG'] ? 'KUBECONFIG' : 'the default';
   const present = files.filter((file) => existsSync(file));
@@ -49,6 +50,7 @@ export function openCluster(opts: KubeOptions): Cluster {
     throw new UsageError(`no kubeconfig: ${files.join(', ')} (${where}) not found`, [
       'pass --kubeconfig FILE, set KUBECONFIG, or write ~/.kube/config (e.g. `aws eks update-kubeconfig --name CLUSTER`)',
     ]);
+  const { CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
   try {
     kc.loadFromFile(present[0]!);
@@ -127,7 +129,7 @@ export async function proxyGet(cluster: Cluster, node: string, kubeletPath: stri
     const body = await cluster.api.connectGetNodeProxyWithPath({ name: node, path: kubeletPath });
     return { status: 200, body };
   } catch (error) {
-    if (error instanceof ApiException) {
+    if (isApiException(error)) {
       const own = apiServerStatus(error.body);
       if (error.code === 403 && own?.includes('nodes/proxy'))
         return { status: 403, refusedBy: 'api-server', message: apiError(cluster, error, PROXY).message };
@@ -141,6 +143,11 @@ export async function proxyGet(cluster: Cluster, node: string, kubeletPath: stri
     }
     return { status: 0, refusedBy: 'network', message: apiError(cluster, error, PROXY).message };
   }
+}
+
+/** The client's ApiException (an HTTP status from the API server); node's own errors have string codes. */
+function isApiException(error: unknown): error is { code: number; body: unknown; message: string } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
 }
 
 const PROXY = { verb: 'get', resource: 'nodes/proxy' } as const;
@@ -166,7 +173,7 @@ export function apiError(
   need: { verb: string; resource: string },
 ): UsageError {
   const at = `the API server of context ${cluster.context} (${cluster.server})`;
-  if (error instanceof ApiException) {
+  if (isApiException(error)) {
     if (error.code === 401)
       return new UsageError(`${at} refused the credentials (401 Unauthorized)`, [
         'the token or client certificate is expired or unknown: renew it (EKS: `aws sso login` / `aws eks update-kubeconfig`; GKE: `gcloud auth login`; AKS: `az login`), then try `kubectl get nodes`',

@@ -58,7 +58,7 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
     ...(opts.context ? { context: opts.context } : {}),
     ...(opts.homeDir ? { homeDir: opts.homeDir } : {}),
   };
-  const cluster = openCluster(kube);
+  const cluster = await openCluster(kube);
   const listed = clusterNodes(await listNodes(cluster), opts.nodeAddress ?? 'internal-ip');
   const warnings = [
     ...listed.warnings.map((w) => `cluster ${cluster.name}: ${visible(w)}`),

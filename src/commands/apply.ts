@@ -11,7 +11,8 @@ import { recoverFirst } from '../apply/recovery-pass.js';
 import { parseNotAfter, rolloutBatches, rolloutSerial } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
 import { selectNodes } from '../inventory/load.js';
-import { commandTargets } from './targets.js';
+import { commandApiGate, commandTargets } from './targets.js';
+import { gateThroughApi } from '../cluster/api-gate.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
@@ -342,6 +343,9 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     serial,
   );
 
+  // The live trust gate through the API server's node proxy, where the cluster's kubeconfig is at
+  // hand (cluster/api-gate.ts); else, and when that proves nothing, the SSH probes below.
+  const apiGate = await commandApiGate(opts, io, clock);
   // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts),
   // also those of the inventory this run did not select: read now, only probed from later.
   const applied = new Set<string>();
@@ -421,7 +425,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
             return applyNode(session, {
               ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
               trustGate: (own) =>
-                runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }, outside),
+                gateThroughApi(apiGate, { plan, target }, () =>
+                  runTrustGate(
+                    { plan, target },
+                    planned,
+                    applied,
+                    { own, open: openChecked, clock },
+                    outside,
+                  ),
+                ),
               runId,
               target,
               plan,

@@ -1,4 +1,7 @@
-import { loadTargets, type Targets } from '../cluster/targets.js';
+import type { Clock } from '../apply/clock.js';
+import type { ApiGate } from '../cluster/api-gate.js';
+import { openCluster } from '../cluster/kube-api.js';
+import { loadTargets, usesCluster, type Targets } from '../cluster/targets.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './options.js';
@@ -26,4 +29,19 @@ export async function commandSource(opts: CommonOptions, io: Io, warn = true): P
   );
   if (warn) for (const line of targets.warnings) io.stderr.write(`warning: ${line}\n`);
   return targets;
+}
+
+/** The trust gate's path through the API server, when the nodes' cluster is given (--kubeconfig, --context). */
+export async function commandApiGate(
+  opts: CommonOptions,
+  io: Io,
+  clock: Clock,
+): Promise<ApiGate | undefined> {
+  if (!usesCluster(opts)) return undefined;
+  const cluster = await openCluster({
+    env: io.env,
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+  });
+  return { cluster, clock };
 }

@@ -8,6 +8,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { loadTargets, type SourceOptions } from '../../../src/cluster/targets.js';
 import { clusterNodes, providerHost } from '../../../src/cluster/nodes.js';
+import { openCluster } from '../../../src/cluster/kube-api.js';
+import { gateThroughApi, type ApiGate } from '../../../src/cluster/api-gate.js';
+import { describeProbe, type FleetNode } from '../../../src/apply/trust-gate.js';
 import { selectNodes } from '../../../src/inventory/load.js';
 import { workspace, yaml, type Workspace } from '../inventory/workspace.js';
 import { writeSelfSigned } from '../../lab/sims/serving-cert.mjs';
@@ -289,5 +292,100 @@ describe('cluster node values are checked', () => {
     );
     expect(nodes.map((n) => n.host)).toEqual(['203.0.113.4']);
     expect(refused).toEqual([{ name: 'w2', reason: 'it reports no ExternalIP address' }]);
+  });
+});
+
+describe('the trust gate through the API server (node proxy)', () => {
+  /** An API server whose node proxy for w1 answers as given; other requests as apiServer does. */
+  async function gateFor(proxied: (res: ServerResponse, path: string) => void) {
+    const ws = await workspace();
+    const calls: string[] = [];
+    const server = await apiServer([node('w1')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/w1\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match || req.headers.authorization !== 'Bearer good-token') return false;
+      calls.push(match[1]!);
+      proxied(res, match[1]!);
+      return true;
+    });
+    const cluster = await openCluster({ kubeconfig: await kubeconfig(ws, server), env: {} });
+    const gate: ApiGate = { cluster, clock: { now: () => Date.now(), sleep: () => Promise.resolve() } };
+    return { gate, calls };
+  }
+  const changed = (cluster = 'prod'): FleetNode =>
+    ({
+      plan: { node: 'w1', changes: [{ control: 'kubelet-client-ca' }] },
+      target: { name: 'w1', cluster },
+    }) as unknown as FleetNode;
+  const ssh = { records: [], skipped: ['no control plane of cluster prod is in the inventory'] };
+
+  it('200 from the kubelet through the proxy proves the channel, for /healthz and /pods; no SSH probe', async () => {
+    const { gate, calls } = await gateFor((res) =>
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok'),
+    );
+    let sshRan = false;
+    const result = await gateThroughApi(gate, changed(), () => ((sshRan = true), Promise.resolve(ssh)));
+    expect(result.records.map((r) => r.detail)).toEqual([undefined, undefined]);
+    expect(calls).toEqual(['healthz', 'pods']);
+    expect(sshRan).toBe(false);
+    expect(result.records.map(describeProbe)).toEqual([
+      'kube-apiserver → kubelet: 200 through the API server (w1 proxy/healthz: the kubelet trusts the API server)',
+      'kube-apiserver → kubelet: 200 through the API server (w1 proxy/pods: the kubelet trusts the API server)',
+    ]);
+    expect(result.records.every((r) => r.path === 'api-server' && r.verdict === 'trusted')).toBe(true);
+  });
+
+  it("the kubelet's 401 relayed by the API server rejects (the gate rolls back)", async () => {
+    const { gate } = await gateFor((res) =>
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized'),
+    );
+    const result = await gateThroughApi(gate, changed(), () => Promise.resolve(ssh));
+    expect(result.records.map((r) => [r.answer, r.verdict])).toEqual([
+      ['401', 'rejected'],
+      ['401', 'rejected'],
+    ]);
+  });
+
+  it('a TLS failure between the API server and the kubelet rejects', async () => {
+    const { gate } = await gateFor((res) => {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          code: 502,
+          message: 'error trying to reach service: remote error: tls: bad certificate',
+        }),
+      );
+    });
+    const result = await gateThroughApi(gate, changed(), () => Promise.resolve(ssh));
+    expect(result.records.map((r) => [r.answer, r.verdict])).toEqual([
+      ['tls', 'rejected'],
+      ['tls', 'rejected'],
+    ]);
+  });
+
+  it('a kubelet the API server cannot reach proves nothing: the SSH probes decide, both are kept', async () => {
+    const { gate, calls } = await gateFor((res) => {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'Status',
+          code: 502,
+          message: 'error trying to reach service: dial tcp: connect: connection refused',
+        }),
+      );
+    });
+    const result = await gateThroughApi(gate, changed(), () => Promise.resolve(ssh));
+    expect(calls).toEqual(['healthz', 'pods', 'healthz', 'pods']); // once more after a moment
+    expect(result.records.map((r) => r.verdict)).toEqual(['not proven', 'not proven']);
+    expect(result.skipped).toEqual(ssh.skipped);
+  });
+
+  it('a node of another cluster (or none) is left to the SSH probes', async () => {
+    const { gate, calls } = await gateFor((res) =>
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok'),
+    );
+    const result = await gateThroughApi(gate, changed('other'), () => Promise.resolve(ssh));
+    expect(calls).toEqual([]);
+    expect(result).toBe(ssh);
   });
 });
