@@ -20,7 +20,9 @@ import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fl
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
-import { commandTargets } from './targets.js';
+import { commandApiGate, commandTargets } from './targets.js';
+import { warnApiReach } from '../cluster/reach-check.js';
+import { realClock } from '../apply/clock.js';
 
 /** Connects to the selected nodes and inspects them, with progress on stderr. */
 export async function inspectSelected(
@@ -145,6 +147,9 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const inspections = await inspectSelected(opts, io, 'auditing');
   const report = buildAuditReport(inspections, opts, startedAt, io.now(), given);
+  // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?
+  const gate = await commandApiGate(opts, io, realClock);
+  if (gate) await warnApiReach(report, gate);
   io.stdout.write(renderAudit(report, opts, io));
   io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
   return auditExitCode(report);

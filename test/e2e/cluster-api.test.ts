@@ -46,6 +46,18 @@ describe.skipIf(!info)('nodes from the cluster API (--kubeconfig, no inventory f
         .map((n) => [n.name, n.host, true, info!.name])
         .sort(),
     );
+    // Read-only: can the API server reach each kubelet? (a warning where it cannot)
+    const reach = (name: string) =>
+      report.results
+        .find((x) => x.node === name && x.control === 'kubelet-client-ca')
+        ?.warnings.filter((w) => w.startsWith('the API server cannot reach this kubelet'));
+    for (const node of kubeletNodes().filter((n) => n.expected['kubelet-client-ca'] === 'pass'))
+      expect(reach(node.name), node.name).toEqual([]);
+    // A kubeadm kubelet without a client CA (and anonymous off) refuses the API server: kubectl logs fails there today.
+    if (kubeletNodes().some((n) => n.name === 'kubeadm-worker-bad'))
+      expect(reach('kubeadm-worker-bad')).toEqual([
+        "the API server cannot reach this kubelet: kube-apiserver → kubelet: 401 through the API server (kubeadm-worker-bad proxy/healthz: Unauthorized: the kubelet does not trust the API server's kubelet client certificate); kubectl logs/exec on kubeadm-worker-bad fail",
+      ]);
     for (const node of kubeletNodes())
       expect(
         report.results.find((x) => x.node === node.name && x.control === 'kubelet-client-ca')?.status,

@@ -9,6 +9,8 @@ import { UsageError } from '../../../src/errors.js';
 import { loadTargets, type SourceOptions } from '../../../src/cluster/targets.js';
 import { clusterNodes, providerHost } from '../../../src/cluster/nodes.js';
 import { openCluster } from '../../../src/cluster/kube-api.js';
+import { warnApiReach } from '../../../src/cluster/reach-check.js';
+import type { AuditReport } from '../../../src/report/audit-report.js';
 import { gateThroughApi, type ApiGate } from '../../../src/cluster/api-gate.js';
 import { describeProbe, type FleetNode } from '../../../src/apply/trust-gate.js';
 import { selectNodes } from '../../../src/inventory/load.js';
@@ -387,5 +389,36 @@ describe('the trust gate through the API server (node proxy)', () => {
     const result = await gateThroughApi(gate, changed('other'), () => Promise.resolve(ssh));
     expect(calls).toEqual([]);
     expect(result).toBe(ssh);
+  });
+});
+
+describe('audit: can the API server reach this kubelet (read-only)', () => {
+  it('warns on the kubelet-client-ca result of a node whose kubelet answers the proxy 401; silent on 200', async () => {
+    const ws = await workspace();
+    const server = await apiServer([node('w1'), node('w2')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/(w[12])\/proxy\/healthz$/.exec(req.url ?? '');
+      if (!match) return false;
+      if (match[1] === 'w1') res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      else res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized');
+      return true;
+    });
+    const cluster = await openCluster({ kubeconfig: await kubeconfig(ws, server), env: {} });
+    const result = (n: string) => ({ node: n, control: 'kubelet-client-ca', warnings: [] as string[] });
+    const report = {
+      nodes: ['w1', 'w2', 'elsewhere'].map((n) => ({
+        node: n,
+        reachable: true,
+        cluster: n === 'elsewhere' ? 'x' : 'prod',
+      })),
+      results: [result('w1'), result('w2'), result('elsewhere')],
+    } as unknown as AuditReport;
+    await warnApiReach(report, { cluster, clock: { now: () => Date.now(), sleep: () => Promise.resolve() } });
+    expect(report.results.map((r) => r.warnings)).toEqual([
+      [],
+      [
+        "the API server cannot reach this kubelet: kube-apiserver → kubelet: 401 through the API server (w2 proxy/healthz: Unauthorized: the kubelet does not trust the API server's kubelet client certificate); kubectl logs/exec on w2 fail",
+      ],
+      [],
+    ]);
   });
 });
