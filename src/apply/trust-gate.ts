@@ -65,6 +65,10 @@ export interface ProbeRecord {
   certificate: string;
   answer: string;
   verdict: 'trusted' | 'rejected' | 'not proven';
+  /** Which path proved the channel: an SSH probe from a control plane, or the API server's node proxy (cluster/api-gate.ts). */
+  path: 'ssh' | 'api-server';
+  /** What the API server said, when it did not answer 200. */
+  detail?: string;
 }
 
 export interface TrustResult {
@@ -192,7 +196,16 @@ const MEANING: Record<string, string> = {
 };
 
 export const describeProbe = (r: ProbeRecord): string =>
-  `${r.from} → ${r.to} ${r.url}: ${r.answer} (${MEANING[r.answer] ?? 'no proof either way'})`;
+  r.path === 'api-server'
+    ? `kube-apiserver → kubelet: ${r.answer} through the API server (${r.to} ${r.url.replace(/^.*\/proxy\//, 'proxy/')}: ${API_MEANING[r.answer] ?? r.detail ?? 'no proof either way'})`
+    : `${r.from} → ${r.to} ${r.url}: ${r.answer} (${MEANING[r.answer] ?? 'no proof either way'})`;
+
+const API_MEANING: Record<string, string> = {
+  '200': 'the kubelet trusts the API server',
+  '401': "Unauthorized: the kubelet does not trust the API server's kubelet client certificate",
+  '403': 'Forbidden: the kubelet does not authorize the API server',
+  tls: 'the TLS handshake between the API server and the kubelet failed',
+};
 
 export interface TrustDeps {
   /** The session of the node being changed (a probe from itself runs there). */
@@ -232,7 +245,17 @@ export async function runTrustGate(
             const answer = r.answers.find((a) => a.url === t.url)?.answer;
             if (answer === undefined) return [];
             const certificate = r.caller.kind === 'pair' ? r.caller.certificate : '';
-            return [{ from, to: t.node, url: t.url, certificate, answer, verdict: verdictOf(answer) }];
+            return [
+              {
+                from,
+                to: t.node,
+                url: t.url,
+                certificate,
+                answer,
+                verdict: verdictOf(answer),
+                path: 'ssh' as const,
+              },
+            ];
           });
     try {
       const first = await on(p.to.map((t) => t.url));

@@ -18,7 +18,9 @@ import type { NodeSession } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
 import { assembleRollout, parseNotAfter, recoverFirstOf } from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
-import { loadInventory, selectNodes } from '../inventory/load.js';
+import { selectNodes } from '../inventory/load.js';
+import { commandApiGate, commandTargets } from './targets.js';
+import { gateThroughApi } from '../cluster/api-gate.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { withSession } from '../node/ssh/index.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
@@ -191,10 +193,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     approved = { file: opts.plan, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
     const plan = parsePlanFile(opts.plan, bytes.toString('utf8'));
     refuseOtherVersion(opts.plan, plan, TOOL);
-    const targets = await loadInventory(opts.inventory, {
-      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-      ...(opts.ssh ? { ssh: opts.ssh } : {}),
-    });
+    const targets = await commandTargets(opts, io);
     planned = matchTargets(plan, targets, opts.limit);
     planFile = { plan, targets };
     checkPlaybookChoices(
@@ -314,16 +313,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       : undefined;
   const failed = new Set<string>();
 
+  // The live trust gate through the API server's node proxy, where the cluster's kubeconfig is at
+  // hand (cluster/api-gate.ts); else, and when that proves nothing, the SSH probes below.
+  const apiGate = await commandApiGate(opts, io, clock);
   // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts),
   // also those of the inventory this run did not select: read now, only probed from later.
   const applied = new Set<string>();
   const { read, found: outside } = await findOutsideCallers(
     toChange.length > 0 ? planned : [],
-    () =>
-      loadInventory(opts.inventory, {
-        ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-        ...(opts.ssh ? { ssh: opts.ssh } : {}),
-      }),
+    () => commandTargets(opts, io, false),
     {
       ...sessionOpts,
       concurrency: opts.concurrency,
@@ -397,7 +395,15 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
             return applyNode(session, {
               ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
               trustGate: (own) =>
-                runTrustGate({ plan, target }, planned, applied, { own, open: openChecked, clock }, outside),
+                gateThroughApi(apiGate, { plan, target }, () =>
+                  runTrustGate(
+                    { plan, target },
+                    planned,
+                    applied,
+                    { own, open: openChecked, clock },
+                    outside,
+                  ),
+                ),
               runId,
               target,
               plan,

@@ -2,7 +2,7 @@ import { errorResults, runControls } from '../controls/index.js';
 import type { AuditResult } from '../controls/types.js';
 import { ExitCode, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
-import { loadInventory, selectNodes } from '../inventory/load.js';
+import { selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { inspectNodes, type Inspection } from '../node/inspect.js';
@@ -20,6 +20,9 @@ import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fl
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
+import { commandApiGate, commandTargets } from './targets.js';
+import { warnApiReach } from '../cluster/reach-check.js';
+import { realClock } from '../apply/clock.js';
 
 /** Connects to the selected nodes and inspects them, with progress on stderr. */
 export async function inspectSelected(
@@ -28,13 +31,7 @@ export async function inspectSelected(
   verb: string,
   gather?: (target: NodeTarget) => GatherOptions,
 ): Promise<Inspection[]> {
-  const nodes = selectNodes(
-    await loadInventory(opts.inventory, {
-      ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-      ...(opts.ssh ? { ssh: opts.ssh } : {}),
-    }),
-    opts.limit,
-  );
+  const nodes = selectNodes(await commandTargets(opts, io), opts.limit);
   checkPlaybookChoices(nodes, opts.playbook);
   const progress = new Progress(io, nodes.length, verb, opts.verbose);
   const inspections = await inspectNodes(nodes, {
@@ -150,6 +147,9 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   const inspections = await inspectSelected(opts, io, 'auditing');
   const report = buildAuditReport(inspections, opts, startedAt, io.now(), given);
+  // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?
+  const gate = await commandApiGate(opts, io, realClock);
+  if (gate) await warnApiReach(report, gate);
   io.stdout.write(renderAudit(report, opts, io));
   io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
   return auditExitCode(report);

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { CONTROLS, resolveControls } from '../controls/index.js';
 import type { Control } from '../controls/types.js';
 import { UsageError } from '../errors.js';
+import { NODE_ADDRESS_RULES, type NodeAddressRule } from '../cluster/nodes.js';
 
 export const OUTPUT_FORMATS = ['table', 'json', 'junit', 'markdown'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -27,6 +28,13 @@ export interface CommonOptions {
   pager: boolean;
   /** --apiserver-kubelet-cert: public certificate(s) of kube-apiservers not in the selection (fleet check). */
   apiserverKubeletCert?: string;
+  /** -i was left at its default: with the cluster as a source, a missing ./inventory.yaml is fine. */
+  inventoryIsDefault: boolean;
+  /** --kubeconfig / --context: the cluster's API as a node source (cluster/targets.ts). */
+  kubeconfig?: string;
+  context?: string;
+  /** --node-address: which of a Node's addresses ssh dials. */
+  nodeAddress?: NodeAddressRule;
 }
 
 export const DEFAULT_INVENTORY = './inventory.yaml';
@@ -61,7 +69,24 @@ export function addCommonOptions(cmd: Command): Command {
         DEFAULT_INVENTORY,
       ),
     )
-    .option('-l, --limit <patterns>', 'comma list of node names or groups; globs allowed, !pattern excludes')
+    .option(
+      '-l, --limit <patterns>',
+      'comma list of node names or groups; globs allowed, !pattern excludes; cluster nodes also match role=ROLE and label:KEY=VALUE',
+    )
+    .option(
+      '--kubeconfig <file>',
+      "take the nodes from this kubeconfig's cluster (merged with -i when that file is there)",
+    )
+    .option(
+      '--context <name>',
+      'take the nodes from this kubeconfig context (KUBECONFIG, else ~/.kube/config)',
+    )
+    .addOption(
+      new Option(
+        '--node-address <rule>',
+        "which of a cluster node's addresses ssh dials (default: internal-ip)",
+      ).choices([...NODE_ADDRESS_RULES]),
+    )
     .option('--controls <list>', `controls to run, by id or alias: ${controlsHelp()} (default: both)`)
     .option('-p, --playbook <file>', "remediation playbook (default: the one matching each node's layout)")
     .addOption(
@@ -166,5 +191,9 @@ export function commonOptions(raw: RawOptions): CommonOptions {
     ...present('journal', textOption(raw, 'journal')),
     pager: raw['pager'] !== false,
     ...present('apiserverKubeletCert', textOption(raw, 'apiserverKubeletCert')),
+    inventoryIsDefault: raw['inventory'] === undefined || raw['inventory'] === DEFAULT_INVENTORY,
+    ...present('kubeconfig', textOption(raw, 'kubeconfig')),
+    ...present('context', textOption(raw, 'context')),
+    ...present('nodeAddress', choiceOption(raw, 'nodeAddress', NODE_ADDRESS_RULES)),
   };
 }

@@ -37,12 +37,26 @@ export interface LoadOptions {
  * in one UsageError, each as `file:line: message — fix`.
  */
 export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<NodeTarget[]> {
+  return loadInventoryWith(file, opts);
+}
+
+/**
+ * loadInventory, with the nodes another source defines (the cluster's API: cluster/targets.ts):
+ * `merge` gets the file's nodes (none when `file` is undefined) and returns the nodes to resolve.
+ */
+export async function loadInventoryWith(
+  file: string | undefined,
+  opts: LoadOptions = {},
+  merge: (specs: NodeSpec[]) => NodeSpec[] = (specs) => specs,
+): Promise<NodeTarget[]> {
   const homeDir = opts.homeDir ?? os.homedir();
-  const text = await readInventory(file);
   const problems = new Problems();
-  const specs = await parseInventory(file, text, problems, homeDir);
+  const label = file ?? 'the cluster';
+  const fileSpecs =
+    file === undefined ? [] : await parseInventory(file, await readInventory(file), problems, homeDir);
   // Keep going with the nodes that could be read, so a proxyJump loop is reported with the rest.
-  if (specs.length === 0) throw inventoryError(file, problems.items);
+  if (file !== undefined && fileSpecs.length === 0) throw inventoryError(file, problems.items);
+  const specs = merge(fileSpecs);
 
   const ssh = await readSshConfig(
     opts.sshConfigPath ?? path.join(homeDir, '.ssh', 'config'),
@@ -59,10 +73,10 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
     homeDir,
     localUser: localUser(),
     knownHostsFile,
-    inventoryFile: file,
+    inventoryFile: label,
   });
   await checkKeyFiles(specs, problems);
-  if (problems.size > 0) throw inventoryError(file, problems.items);
+  if (problems.size > 0) throw inventoryError(label, problems.items);
   if (opts.ssh) for (const node of nodes) node.ssh = opts.ssh;
   return nodes;
 }

@@ -56,7 +56,7 @@ async function makeCa(dir: string, name: string, cn: string, alg: KeyAlg): Promi
   return { crt: await readFile(crt, 'utf8'), key: await readFile(key, 'utf8') };
 }
 
-async function makeLeaf(dir: string, name: string, ca: string, spec: LeafSpec): Promise<CertPair> {
+export async function makeLeaf(dir: string, name: string, ca: string, spec: LeafSpec): Promise<CertPair> {
   const base = join(dir, name);
   const subj = `${spec.org ? `/O=${spec.org}` : ''}/CN=${spec.cn}`;
   const ext = [

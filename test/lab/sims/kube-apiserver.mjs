@@ -12,6 +12,7 @@ import { goFileError } from './go-values.mjs';
 import { exitWithError, makeLogger, setProcessName } from './klog.mjs';
 import { writeSelfSigned } from './serving-cert.mjs';
 import { SIM_VERSION } from './version.mjs';
+import { clusterApi } from './cluster-api.mjs';
 
 setProcessName('kube-apiserver');
 const log = makeLogger('server.go');
@@ -32,6 +33,8 @@ const FLAGS = {
     'kubelet-client-certificate',
     'kubelet-client-key',
     'kubelet-certificate-authority',
+    'client-ca-file',
+    'token-auth-file',
   ]),
 };
 const HEALTH_PATHS = ['/livez', '/readyz', '/healthz'];
@@ -78,8 +81,9 @@ function servingCert(flags) {
   }
 }
 
-function handle(req, res) {
+function handle(req, res, api) {
   const { pathname } = new URL(req.url, 'https://x');
+  if (api && pathname.startsWith('/api/')) return api(req, res, pathname);
   if (HEALTH_PATHS.some((p) => pathname === p || pathname.startsWith(`${p}/`))) {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
     return res.end('ok');
@@ -112,7 +116,12 @@ async function main() {
   }
   log.info('Version', { version: SIM_VERSION });
   checkKubeletClientFiles(flags);
-  const server = https.createServer(servingCert(flags), handle);
+  // The nodes API and the node proxy (cluster-api.mjs) when the lab gives a node list.
+  const api = clusterApi(flags, process.env);
+  const server = https.createServer(
+    { ...servingCert(flags), ...(api ? { requestCert: true, rejectUnauthorized: false } : {}) },
+    (req, res) => handle(req, res, api),
+  );
   await new Promise((resolve) => setTimeout(resolve, STARTUP_DELAY_MS));
   const host = flags.get('bind-address') || '0.0.0.0';
   const port = Number(flags.get('secure-port') || 6443);

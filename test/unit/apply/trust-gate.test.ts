@@ -159,7 +159,9 @@ describe('running the probes', () => {
   it('records the answer with the certificate the caller really presents', async () => {
     const { result } = run(probeNode([`${pair}KMPROBE 403 ${url}\n`]));
     expect(await result).toEqual({
-      records: [{ from: 'cp-1', to: 'w-1', url, certificate: CERT, answer: '403', verdict: 'trusted' }],
+      records: [
+        { from: 'cp-1', to: 'w-1', url, certificate: CERT, answer: '403', verdict: 'trusted', path: 'ssh' },
+      ],
       skipped: [],
     });
   });
