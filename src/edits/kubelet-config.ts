@@ -449,7 +449,9 @@ function verify(before: string, after: string, used: Used, edit: ConfigEdit, asJ
     got = read(after);
     want = expected(read(before), used, edit);
   } catch (e) {
-    throw new EditError(`the kubelet config edit does not parse (${(e as Error).message}); please report this`);
+    throw new EditError(
+      `the kubelet config edit does not parse (${(e as Error).message}); please report this`,
+    );
   }
   if (!isDeepStrictEqual(got, want))
     throw new EditError('the kubelet config edit does not read back as intended; please report this');
