@@ -409,7 +409,9 @@ function verify(before: string, after: string, used: Used, caPath: string, asJso
     got = read(after);
     want = expected(read(before), used, caPath);
   } catch (e) {
-    throw new EditError(`the kubelet config edit does not parse (${(e as Error).message}); please report this`);
+    throw new EditError(
+      `the kubelet config edit does not parse (${(e as Error).message}); please report this`,
+    );
   }
   if (!isDeepStrictEqual(got, want))
     throw new EditError('the kubelet config edit does not read back as intended; please report this');
