@@ -3,6 +3,7 @@ import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from './gather-script.js';
 import { gatherFacts } from './gather.js';
+import { collectingEvery } from './memory.js';
 import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
 import { chooseTransport, type Transport } from './ssh/transport.js';
 
@@ -41,6 +42,7 @@ export async function inspectNodesKeeping<T>(
   opts: InspectOptions,
   keep: (inspection: Inspection) => T,
 ): Promise<T[]> {
+  const finished = collectingEvery();
   return mapLimit([...targets], opts.concurrency, async (target) => {
     opts.onStart?.(target.name);
     let inspection: Inspection;
@@ -65,6 +67,8 @@ export async function inspectNodesKeeping<T>(
     const choice = await chooseTransport(target, opts).catch(() => undefined);
     if (choice) inspection = { ...inspection, transport: choice.transport, transportWhy: choice.why };
     opts.onDone?.(inspection);
-    return keep(inspection);
+    const kept = keep(inspection);
+    finished();
+    return kept;
   });
 }
