@@ -16,7 +16,7 @@ import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
 import type { FleetMember, GivenCertificate } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
-import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
+import { currentMember, judgeCurrent, keptCopy, loadGivenCertificates, warnResults } from './fleet.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -97,7 +97,7 @@ export function auditNode(i: Inspection, controls: CommonOptions['controls'], no
       error: { node: name, error: message },
     };
   }
-  const results = runControls(name, i.model, controls, now);
+  const results = keptCopy(runControls(name, i.model, controls, now));
   const dead = deadRunOf(i.model.facts);
   if (dead) for (const r of results) r.warnings.unshift(deadRunWarning(name, dead));
   return {

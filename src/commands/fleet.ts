@@ -72,3 +72,10 @@ export function warnResults(results: AuditResult[], verdicts: ReadonlyMap<string
     r.warnings.push(...(r.control === 'kubelet-client-ca' ? v.kubeletWarnings : v.apiserverWarnings));
   }
 }
+
+/**
+ * A copy of what a node's result keeps, made of JSON values only: text cut out of the node's
+ * gathered output (evidence, values) is a slice that keeps the whole output alive in V8; the copy
+ * holds its own strings. The result documents are JSON, so nothing they show changes.
+ */
+export const keptCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
