@@ -1,7 +1,7 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { decideSummaries, fleetSummary, type FleetSummary } from '../fleet/decide.js';
-import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
+import { currentMember, judgeCurrent, keptCopy, loadGivenCertificates, warnResults } from './fleet.js';
 import { gatherNeeds, runControls } from '../controls/index.js';
 import { ExitCode, type NodeError, UsageError, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
@@ -117,23 +117,26 @@ function planOne(i: Inspection, ctx: PlanContextAll, keepInspection: boolean): P
   const { cluster, member } = currentMember(i);
   const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, ctx.builtins);
   const now = ctx.now();
-  const results = runControls(i.target.name, i.model, opts.controls, now);
+  const judged = runControls(i.target.name, i.model, opts.controls, now);
   const planned = planNode(
     id,
     i.model,
-    results,
+    judged,
     playbook,
     { node: i.target.name, templates: ctx.templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
     now,
   );
   const dead = deadRunOf(i.model.facts);
-  const plan = dead
+  const made = dead
     ? {
         ...planned,
         warnings: [deadRunWarning(i.target.name, dead), ...(planned.warnings ?? [])],
         deadRun: dead,
       }
     : planned;
+  // Without the facts kept: copies that hold no slice of the node's gathered output (fleet.ts).
+  const plan = keepInspection ? made : keptCopy(made);
+  const results = keepInspection ? judged : keptCopy(judged);
   return {
     target: i.target,
     plan,
