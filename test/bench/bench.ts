@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gatherCommand } from '../../src/node/gather-script.js';
 import { labCgroup, trackingHierarchies } from '../lab/cgroups.js';
-import { downLab, upLab } from '../lab/lab.js';
+import { downLab, openLab, upLab } from '../lab/lab.js';
 import { ALL_NODES, nodeNames } from '../lab/layouts.js';
 import { labProblems } from '../lab/preflight.js';
 
@@ -416,12 +416,15 @@ async function scale(sizes: string): Promise<number> {
   const home = join(work, 'home');
   const rows: string[] = [];
   try {
-    const lab = await upLab({
-      name: LAB,
-      nodes: ALL_NODES.map((n) => n.name),
-      replace: !process.env['KUBEMEND_BENCH_REUSE'],
-      log: (l) => console.log(`[lab] ${l}`),
-    });
+    // KUBEMEND_BENCH_REUSE=1: measure on the lab KUBEMEND_BENCH_LAB that is already up (left up).
+    const lab =
+      (process.env['KUBEMEND_BENCH_REUSE'] ? openLab(LAB) : undefined) ??
+      (await upLab({
+        name: LAB,
+        nodes: ALL_NODES.map((n) => n.name),
+        replace: true,
+        log: (l) => console.log(`[lab] ${l}`),
+      }));
     const inventory = readFileSync(lab.inventoryPath, 'utf8');
     const [head] = inventory.split(/^nodes:$/m);
     const entries = [...inventory.matchAll(/^ {2}(\S+): (\{.*\})$/gm)].map((m) => [m[1]!, m[2]!] as const);
