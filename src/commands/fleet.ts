@@ -38,17 +38,31 @@ export function clustersOf(inspections: readonly Inspection[]): Map<string, Clus
   );
 }
 
+/**
+ * What the fleet step needs of one node (its cluster, and as it runs now the kubelet's client CA and
+ * the kube-apiserver's kubelet client certificate): small, kept when the node's facts are dropped.
+ */
+export function currentMember(i: Inspection): { cluster: ClusterId | undefined; member?: FleetMember } {
+  const cluster = clusterOf(i.target.cluster, i.ok ? i.model : undefined);
+  return i.ok ? { cluster, member: fleetMember(i.target.name, cluster, currentTrust(i.model)) } : { cluster };
+}
+
 /** The current state's verdict: warnings for each node's results (audit). */
 export function auditFleet(
   inspections: readonly Inspection[],
   given: readonly GivenCertificate[],
 ): Map<string, FleetVerdict> {
-  const clusters = clustersOf(inspections);
-  const members: FleetMember[] = inspections.flatMap((i) =>
-    i.ok ? [fleetMember(i.target.name, clusters.get(i.target.name), currentTrust(i.model))] : [],
+  return judgeCurrent(
+    inspections.flatMap((i) => currentMember(i).member ?? []),
+    given,
   );
-  return judgeFleet(members, { given, mode: 'audit' });
 }
+
+/** The same, from each reachable node's member as kept. */
+export const judgeCurrent = (
+  members: readonly FleetMember[],
+  given: readonly GivenCertificate[],
+): Map<string, FleetVerdict> => judgeFleet(members, { given, mode: 'audit' });
 
 /** Puts the fleet's warnings on the results they are about. */
 export function warnResults(results: AuditResult[], verdicts: ReadonlyMap<string, FleetVerdict>): void {
@@ -58,3 +72,10 @@ export function warnResults(results: AuditResult[], verdicts: ReadonlyMap<string
     r.warnings.push(...(r.control === 'kubelet-client-ca' ? v.kubeletWarnings : v.apiserverWarnings));
   }
 }
+
+/**
+ * A copy of what a node's result keeps, made of JSON values only: text cut out of the node's
+ * gathered output (evidence, values) is a slice that keeps the whole output alive in V8; the copy
+ * holds its own strings. The result documents are JSON, so nothing they show changes.
+ */
+export const keptCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

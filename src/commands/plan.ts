@@ -1,13 +1,14 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { decideFleet, type FleetEntry } from '../fleet/decide.js';
-import { auditFleet, clustersOf, loadGivenCertificates, warnResults } from './fleet.js';
+import { decideSummaries, fleetSummary, type FleetSummary } from '../fleet/decide.js';
+import { currentMember, judgeCurrent, keptCopy, loadGivenCertificates, warnResults } from './fleet.js';
 import { gatherNeeds, runControls } from '../controls/index.js';
-import { ExitCode, UsageError, worstExit } from '../errors.js';
+import { ExitCode, type NodeError, UsageError, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import type { Inspection } from '../node/inspect.js';
+import type { FleetMember } from '../fleet/trust.js';
 import { loadBuiltinPlaybooks, playbookFor, resolvePlaybook, withParams } from '../playbook/load.js';
 import type { Playbook } from '../playbook/types.js';
 import { planNode } from '../plan/planner.js';
@@ -18,7 +19,7 @@ import { errorLine } from '../report/error-line.js';
 import { renderPlanMarkdown } from '../report/plan-markdown.js';
 import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
 import { TOOL } from '../version.js';
-import { inspectSelected } from './audit.js';
+import { inspectSelectedKeeping } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { PLAN_NAMESPACE, planSha256, signingKey, signPlan } from './plan-binding.js';
@@ -66,31 +67,41 @@ export function gatherForTarget(
   return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
 }
 
-/** Audits and plans the selected nodes, each on its own and then together (the fleet step). */
-export async function buildPlan(
-  opts: PlanOptions,
-  io: Io,
-): Promise<{ plan: PlanFile; inspections: Inspection[]; results: AuditResult[] }> {
-  const builtins = loadBuiltinPlaybooks();
-  if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
-  const templates = loadTemplates();
-  const inspections = await inspectSelected(opts, io, 'planning', (target) =>
-    gatherForTarget(target, opts.playbook, builtins),
-  );
-  const now = io.now();
-  const given = loadGivenCertificates(opts.apiserverKubeletCert);
-  const audited: AuditResult[] = [];
-  const judged: FleetEntry[] = [];
-  const clusters = clustersOf(inspections);
-  const perNode: NodePlan[] = inspections.map((i) => {
-    const id = {
-      node: i.target.name,
-      host: i.target.host,
-      port: i.target.port,
-      hostKey: i.ok ? i.hostKey : null,
-    };
-    if (!i.ok)
-      return {
+/** What plan keeps of one node: its plan before the fleet step, its results, its fleet summaries. */
+interface PlannedNode {
+  target: NodeTarget;
+  plan: NodePlan;
+  results: AuditResult[];
+  error?: NodeError;
+  /** The node as it runs now (audit's fleet warnings) and as planned (the plan's fleet step). */
+  current?: FleetMember;
+  fleet?: FleetSummary;
+  /** Only for apply and the session, which go on with the node's facts. */
+  inspection?: Inspection;
+}
+
+interface PlanContextAll {
+  opts: PlanOptions;
+  builtins: Playbook[];
+  templates: ReturnType<typeof loadTemplates>;
+  /** Each node is judged at the time it was read. */
+  now: () => Date;
+}
+
+/** Audits and plans one node from its facts; what is returned holds no facts (unless kept). */
+function planOne(i: Inspection, ctx: PlanContextAll, keepInspection: boolean): PlannedNode {
+  const { opts } = ctx;
+  const id = {
+    node: i.target.name,
+    host: i.target.host,
+    port: i.target.port,
+    hostKey: i.ok ? i.hostKey : null,
+  };
+  const kept = keepInspection ? { inspection: i } : {};
+  if (!i.ok)
+    return {
+      target: i.target,
+      plan: {
         ...id,
         role: i.target.role ?? null,
         layout: i.target.layout ?? null,
@@ -98,45 +109,101 @@ export async function buildPlan(
         changes: [],
         blocked: [],
         error: i.error.message,
-      };
-    const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, builtins);
-    const results = runControls(i.target.name, i.model, opts.controls, now);
-    audited.push(...results);
-    const planned = planNode(
-      id,
-      i.model,
-      results,
-      playbook,
-      { node: i.target.name, templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
-      now,
-    );
-    const dead = deadRunOf(i.model.facts);
-    const plan = dead
-      ? {
-          ...planned,
-          warnings: [deadRunWarning(i.target.name, dead), ...(planned.warnings ?? [])],
-          deadRun: dead,
-        }
-      : planned;
-    judged.push({ plan, model: i.model, playbook, cluster: clusters.get(i.target.name) });
-    return plan;
-  });
+      },
+      results: [],
+      error: i.error,
+      ...kept,
+    };
+  const { cluster, member } = currentMember(i);
+  const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, ctx.builtins);
+  const now = ctx.now();
+  const judged = runControls(i.target.name, i.model, opts.controls, now);
+  const planned = planNode(
+    id,
+    i.model,
+    judged,
+    playbook,
+    { node: i.target.name, templates: ctx.templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
+    now,
+  );
+  const dead = deadRunOf(i.model.facts);
+  const made = dead
+    ? {
+        ...planned,
+        warnings: [deadRunWarning(i.target.name, dead), ...(planned.warnings ?? [])],
+        deadRun: dead,
+      }
+    : planned;
+  // Without the facts kept: copies that hold no slice of the node's gathered output (fleet.ts).
+  const plan = keepInspection ? made : keptCopy(made);
+  const results = keepInspection ? judged : keptCopy(judged);
+  return {
+    target: i.target,
+    plan,
+    results,
+    ...(member ? { current: member } : {}),
+    fleet: fleetSummary({ plan, model: i.model, playbook, cluster }),
+    ...kept,
+  };
+}
+
+/**
+ * Audits and plans the selected nodes, each on its own as it is read and then together (the fleet
+ * step, from each node's small summary). keepInspections: each node's facts are kept too (apply
+ * and the session go on with them); otherwise they are dropped as each node is planned.
+ */
+async function planSelected(
+  opts: PlanOptions,
+  io: Io,
+  keepInspections: boolean,
+): Promise<{ plan: PlanFile; planned: PlannedNode[]; results: AuditResult[] }> {
+  const builtins = loadBuiltinPlaybooks();
+  if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
+  const given = loadGivenCertificates(opts.apiserverKubeletCert);
+  const ctx: PlanContextAll = { opts, builtins, templates: loadTemplates(), now: () => io.now() };
+  const planned = await inspectSelectedKeeping(
+    opts,
+    io,
+    'planning',
+    (i) => planOne(i, ctx, keepInspections),
+    (target) => gatherForTarget(target, opts.playbook, builtins),
+  );
+  const createdAt = io.now();
+  const audited = planned.flatMap((p) => p.results);
   // The fleet step: the whole selection's plans judged together (fleet/decide.ts).
-  const decided = decideFleet(judged, given);
-  warnResults(audited, auditFleet(inspections, given));
-  const nodes = perNode.map((n) => decided.get(n.node) ?? n);
+  const decided = decideSummaries(
+    planned.flatMap((p) => p.fleet ?? []),
+    given,
+  );
+  warnResults(
+    audited,
+    judgeCurrent(
+      planned.flatMap((p) => p.current ?? []),
+      given,
+    ),
+  );
+  const nodes = planned.map((p) => decided.get(p.plan.node) ?? p.plan);
   return {
     plan: {
       version: 1,
       tool: TOOL,
-      createdAt: now.toISOString(),
+      createdAt: createdAt.toISOString(),
       // apply computes each node's entry again, with the same controls.
       controls: opts.controls.map((c) => c.id),
       nodes,
     },
-    inspections,
+    planned,
     results: audited,
   };
+}
+
+/** Audits and plans the selected nodes, keeping each node's facts (apply, the session). */
+export async function buildPlan(
+  opts: PlanOptions,
+  io: Io,
+): Promise<{ plan: PlanFile; inspections: Inspection[]; results: AuditResult[] }> {
+  const { plan, planned, results } = await planSelected(opts, io, true);
+  return { plan, inspections: planned.flatMap((p) => p.inspection ?? []), results };
 }
 
 export function planExitCode(plan: PlanFile): ExitCode {
@@ -202,7 +269,7 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
     : undefined;
   const sigPath = opts.out && `${opts.out}.sig`;
   if (sigPath && signWith) checkWritable(sigPath, 'the plan signature');
-  const { plan, results, inspections } = await buildPlan(opts, io);
+  const { plan, results, planned } = await planSelected(opts, io, false);
   const planText = JSON.stringify(plan, null, 2) + '\n';
   let signed: { path: string; key: string } | undefined;
   let unsigned = false;
@@ -224,8 +291,8 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
   if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
   const sha256 = planSha256(planText);
   const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
-  for (const i of inspections)
-    if (!i.ok) io.stderr.write(errorLine(i.target.name, i.error.message, errColors, i.error.fix));
+  for (const p of planned)
+    if (p.error) io.stderr.write(errorLine(p.target.name, p.error.message, errColors, p.error.fix));
   switch (opts.output) {
     case 'json':
       io.stdout.write(JSON.stringify(plan, null, 2) + '\n');

@@ -8,6 +8,7 @@ import type { Io } from './io.js';
 export class Progress {
   private readonly running = new Set<string>();
   private done = 0;
+  private errors = 0;
   /** Per-node lines left on the terminal; erased at the end, when the table takes their place. */
   private kept = 0;
   private readonly live: boolean;
@@ -29,11 +30,13 @@ export class Progress {
     this.draw();
   }
 
-  finish(name: string, result: string): void {
+  /** `failed`: the node could not be read (counted in the status line: "3 errors"). */
+  finish(name: string, result: string, failed = false): void {
     const node = visible(name);
     const outcome = visible(result);
     this.running.delete(node);
     this.done++;
+    if (failed) this.errors++;
     if (this.live) {
       this.io.stderr.write(`\r\x1b[K  ${node}: ${outcome}\n`);
       this.kept++;
@@ -52,8 +55,11 @@ export class Progress {
     if (!this.live) return;
     const names = [...this.running].slice(0, 3).join(', ');
     const more = this.running.size > 3 ? ` +${this.running.size - 3}` : '';
+    // "auditing 1,240 of 5,000 nodes, 3 errors (a, b, c +17)"
+    const count = (n: number) => n.toLocaleString('en-US');
+    const errors = this.errors > 0 ? `, ${count(this.errors)} error${this.errors === 1 ? '' : 's'}` : '';
     this.io.stderr.write(
-      `\r\x1b[K${this.verb} ${this.done}/${this.total} nodes${names ? ` (${names}${more})` : ''}`,
+      `\r\x1b[K${this.verb} ${count(this.done)} of ${count(this.total)} nodes${errors}${names ? ` (${names}${more})` : ''}`,
     );
   }
 }

@@ -18,19 +18,47 @@ export interface FleetEntry {
   cluster: ClusterId | undefined;
 }
 
+/**
+ * What the fleet step needs of a node's plan, without the node's facts: its member (now and as
+ * planned) and its kubelet's port. Made as the node is planned, so its facts can be dropped.
+ */
+export interface FleetSummary {
+  plan: NodePlan;
+  member: FleetMember;
+  cluster: ClusterId | undefined;
+  /** The kubelet's secure port, when the node runs a kubelet. */
+  kubeletPort?: number;
+}
+
+export function fleetSummary(e: FleetEntry): FleetSummary {
+  const port = e.model.kubelet.present ? kubeletHealth(e.model).securePort.port : undefined;
+  return {
+    plan: e.plan,
+    member: fleetMember(e.plan.node, e.cluster, plannedTrust(e.model, e.plan, e.playbook)),
+    cluster: e.cluster,
+    ...(port ? { kubeletPort: port } : {}),
+  };
+}
+
 /** Each node's plan after the fleet step, by node name. */
-export function decideFleet(
+export const decideFleet = (
   entries: readonly FleetEntry[],
   given: readonly GivenCertificate[] = [],
+): Map<string, NodePlan> => decideSummaries(entries.map(fleetSummary), given);
+
+/** The same, from the summaries kept of each node. */
+export function decideSummaries(
+  entries: readonly FleetSummary[],
+  given: readonly GivenCertificate[] = [],
 ): Map<string, NodePlan> {
-  const members = entries.map((e) =>
-    fleetMember(e.plan.node, e.cluster, plannedTrust(e.model, e.plan, e.playbook)),
+  const verdicts = judgeFleet(
+    entries.map((e) => e.member),
+    { given, mode: 'plan' },
   );
-  const verdicts = judgeFleet(members, { given, mode: 'plan' });
   return new Map(
-    entries.map((e, i) => {
+    entries.map((e) => {
       const judged = withVerdict(e.plan, verdicts.get(e.plan.node));
-      return [e.plan.node, withTrust(judged, e.model, e.cluster, members[i]!)];
+      return [e.plan.node, withTrust(judged, e)];
     }),
   );
 }
@@ -47,12 +75,7 @@ function withVerdict(plan: NodePlan, v: FleetVerdict | undefined): NodePlan {
 }
 
 /** The node's cluster, and its kubelet's port when the kubelet verifies callers (now, or once applied). */
-function withTrust(
-  plan: NodePlan,
-  model: NodeModel,
-  cluster: ClusterId | undefined,
-  member: FleetMember,
-): NodePlan {
+function withTrust(plan: NodePlan, { member, cluster, kubeletPort: port }: FleetSummary): NodePlan {
   // Apply changes only a node whose status is change: the others stay as they are now.
   const changing = plan.status === 'change';
   const clientCA = member.kubelet?.now?.certs.length
@@ -60,7 +83,6 @@ function withTrust(
     : changing && member.kubelet?.planned
       ? 'planned'
       : undefined;
-  const port = model.kubelet.present ? kubeletHealth(model).securePort.port : undefined;
   return {
     ...plan,
     ...(cluster ? { cluster: cluster.name } : {}),

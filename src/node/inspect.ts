@@ -3,6 +3,7 @@ import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from './gather-script.js';
 import { gatherFacts } from './gather.js';
+import { collectingEvery } from './memory.js';
 import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
 import { chooseTransport, type Transport } from './ssh/transport.js';
 
@@ -29,10 +30,19 @@ function asNodeError(node: string, e: unknown): NodeError {
 }
 
 /** Connects to every node (bounded concurrency), gathers its facts in one command, closes. */
-export async function inspectNodes(
+export const inspectNodes = (targets: readonly NodeTarget[], opts: InspectOptions): Promise<Inspection[]> =>
+  inspectNodesKeeping(targets, opts, (i) => i);
+
+/**
+ * The same, keeping of each node only what `keep` returns: it runs as the node finishes, so a
+ * node's gathered facts can be dropped then and memory stays flat in the number of nodes.
+ */
+export async function inspectNodesKeeping<T>(
   targets: readonly NodeTarget[],
   opts: InspectOptions,
-): Promise<Inspection[]> {
+  keep: (inspection: Inspection) => T,
+): Promise<T[]> {
+  const finished = collectingEvery();
   return mapLimit([...targets], opts.concurrency, async (target) => {
     opts.onStart?.(target.name);
     let inspection: Inspection;
@@ -57,6 +67,8 @@ export async function inspectNodes(
     const choice = await chooseTransport(target, opts).catch(() => undefined);
     if (choice) inspection = { ...inspection, transport: choice.transport, transportWhy: choice.why };
     opts.onDone?.(inspection);
-    return inspection;
+    const kept = keep(inspection);
+    finished();
+    return kept;
   });
 }

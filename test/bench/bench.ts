@@ -6,10 +6,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { gatherCommand } from '../../src/node/gather-script.js';
 import { labCgroup, trackingHierarchies } from '../lab/cgroups.js';
-import { downLab, upLab } from '../lab/lab.js';
-import { nodeNames } from '../lab/layouts.js';
+import { downLab, openLab, upLab } from '../lab/lab.js';
+import { ALL_NODES, nodeNames } from '../lab/layouts.js';
 import { labProblems } from '../lab/preflight.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,12 +27,14 @@ interface Sample {
   /** CPU time the lab's nodes used meanwhile (sshd, the remote command), from their cgroup. */
   nodeCpuMs?: number;
   peakRssKiB?: number;
+  /** The most processes the tool's tree had at once (with sampleRss). */
+  peakProcesses?: number;
   code: number | null;
   stdout: string;
 }
 
-/** RSS of a process and all its descendants, from /proc (KiB). */
-function treeRss(root: number): number {
+/** RSS (KiB) and number of processes of a process and all its descendants, from /proc. */
+function treeUsage(root: number): { rssKiB: number; processes: number } {
   const parent = new Map<number, number>();
   const rss = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
@@ -47,15 +50,17 @@ function treeRss(root: number): number {
     }
   }
   let total = 0;
+  let processes = 0;
   for (const [pid, kib] of rss) {
     for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
       if (p === root) {
         total += kib;
+        processes++;
         break;
       }
     }
   }
-  return total;
+  return { rssKiB: total, processes };
 }
 
 /** CPU time used so far by every process of the lab (cgroup2 cpu.stat), or undefined. */
@@ -94,11 +99,16 @@ function measure(
     let stdout = '';
     let stderr = '';
     let peak = 0;
+    let peakProcs = 0;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = sampleRss
       ? setInterval(() => {
-          if (child.pid) peak = Math.max(peak, treeRss(child.pid));
+          if (!child.pid) return;
+          const u = treeUsage(child.pid);
+          peak = Math.max(peak, u.rssKiB);
+          // The sh that runs the tool is not counted.
+          peakProcs = Math.max(peakProcs, u.processes - 1);
         }, 25)
       : undefined;
     child.on('error', reject);
@@ -117,7 +127,7 @@ function measure(
         ...(nodeCpuBefore !== undefined && nodeCpuAfter !== undefined
           ? { nodeCpuMs: nodeCpuAfter - nodeCpuBefore }
           : {}),
-        ...(sampleRss ? { peakRssKiB: peak } : {}),
+        ...(sampleRss ? { peakRssKiB: peak, peakProcesses: peakProcs } : {}),
         code,
         stdout,
       });
@@ -179,6 +189,8 @@ async function main(): Promise<number> {
     console.error(`the benchmark needs the lab:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     return 2;
   }
+  const { values } = parseArgs({ options: { scale: { type: 'string' } } });
+  if (values.scale) return scale(values.scale);
   ensureAnsible();
   const work = mkdtempSync(join(tmpdir(), 'kubemend-bench-'));
   try {
@@ -382,6 +394,123 @@ over one SSH connection per node. On a real fleet each node's share runs on that
     return 0;
   } finally {
     await downLab(LAB, { log: (l) => console.log(`[lab] ${l}`) });
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `npm run bench -- --scale 1,10,50,250`: the lab's nodes (every layout) listed K times under new
+ * names (inventory entries pointing at the same hosts, which known_hosts covers by address), then
+ * per size: kubemend audit and plan (one run each, memory and processes sampled), and parallel
+ * OpenSSH running the same gather on the same targets. Writes the "Scale" part of BENCHMARKS.md.
+ */
+async function scale(sizes: string): Promise<number> {
+  const ks = sizes.split(',').map((k) => Number(k.trim()));
+  if (ks.some((k) => !Number.isInteger(k) || k < 1)) {
+    console.error('--scale takes copy counts: --scale 1,10,50,250');
+    return 2;
+  }
+  const concurrency = Number(process.env['KUBEMEND_BENCH_CONCURRENCY'] ?? 20);
+  const verbs = (process.env['KUBEMEND_BENCH_VERBS'] ?? 'audit,plan,audit --ssh builtin,openssh').split(',');
+  const work = mkdtempSync(join(tmpdir(), 'kubemend-bench-'));
+  const home = join(work, 'home');
+  const rows: string[] = [];
+  try {
+    // KUBEMEND_BENCH_REUSE=1: measure on the lab KUBEMEND_BENCH_LAB that is already up (left up).
+    const lab =
+      (process.env['KUBEMEND_BENCH_REUSE'] ? openLab(LAB) : undefined) ??
+      (await upLab({
+        name: LAB,
+        nodes: ALL_NODES.map((n) => n.name),
+        replace: true,
+        log: (l) => console.log(`[lab] ${l}`),
+      }));
+    const inventory = readFileSync(lab.inventoryPath, 'utf8');
+    const [head] = inventory.split(/^nodes:$/m);
+    const entries = [...inventory.matchAll(/^ {2}(\S+): (\{.*\})$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const command = gatherCommand();
+    writeFileSync(join(work, 'command'), command);
+    writeFileSync(
+      join(work, 'one.sh'),
+      `exec ssh -i ${lab.keyPath} -o UserKnownHostsFile=${lab.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes root@"$1" "$(cat ${join(work, 'command')})"\n`,
+    );
+    for (const k of ks) {
+      const n = k * entries.length;
+      const inv = join(work, `inventory-${k}.yaml`);
+      const lines = Array.from({ length: k }, (_, j) =>
+        entries.map(([name, body]) => `  ${name}-k${j + 1}: ${body}\n`).join(''),
+      );
+      writeFileSync(inv, `${head}nodes:\n${lines.join('')}`);
+      writeFileSync(
+        join(work, `hosts-${k}`),
+        Array.from({ length: k }, () => lab.nodes.map((x) => x.host).join('\n')).join('\n') + '\n',
+      );
+      const results: { name: string; s: Sample }[] = [];
+      for (const verb of verbs) {
+        const [cmd, ...flags] = verb.trim().split(' ');
+        const s =
+          cmd === 'openssh'
+            ? await measure(
+                'sh',
+                [
+                  '-c',
+                  `xargs -P ${concurrency} -n 1 sh ${join(work, 'one.sh')} < ${join(work, `hosts-${k}`)}`,
+                ],
+                process.env,
+                { sampleRss: true },
+              )
+            : await measure(
+                process.execPath,
+                [BIN, cmd!, '-i', inv, '-o', 'json', '--concurrency', String(concurrency), ...flags],
+                { PATH: process.env['PATH'], HOME: home },
+                { sampleRss: true },
+              );
+        const name = cmd === 'openssh' ? `OpenSSH (xargs -P ${concurrency} ssh)` : `kubemend ${verb.trim()}`;
+        const ok =
+          cmd === 'openssh'
+            ? s.stdout.split('KM1 DONE').length - 1 === n
+            : ((JSON.parse(s.stdout) as { errors?: unknown[]; nodes: { status?: string }[] }).errors
+                ?.length ??
+                (JSON.parse(s.stdout) as { nodes: { status?: string }[] }).nodes.filter(
+                  (x) => x.status === 'error',
+                ).length) === 0;
+        console.log(
+          `[bench] ${n} entries, ${name}: ${secs(s.wallMs)} wall, ${(s.cpuMs / n).toFixed(1)} ms CPU per entry, ` +
+            `${((s.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB, ${s.peakProcesses} processes${ok ? '' : ' (NOT every node read)'}`,
+        );
+        results.push({ name: ok ? name : `${name} (not every node read)`, s });
+      }
+      const floor = results.find((r) => r.name.startsWith('OpenSSH'))?.s;
+      for (const { name, s } of results)
+        rows.push(
+          `| ${n.toLocaleString('en-US')} | ${name} | ${secs(s.wallMs)} | ${secs(s.cpuMs)} | ${(s.cpuMs / n).toFixed(1)} ms | ` +
+            `${((s.peakRssKiB ?? 0) / 1024).toFixed(0)} MiB | ${s.peakProcesses} | ${floor ? `${(s.wallMs / floor.wallMs).toFixed(2)}×` : '?'} |`,
+        );
+    }
+    const table = [
+      '| entries | tool | wall | CPU (user + sys) | CPU per entry | peak RSS | peak processes | wall / OpenSSH |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n');
+    console.log(`\n${table}`);
+    const section = `## Scale
+
+\`npm run bench -- --scale ${sizes}\` (test/bench/bench.ts), on ${new Date().toISOString().slice(0, 10)}: the lab's
+${entries.length} nodes (every layout) listed K times under new names, \`--concurrency ${concurrency}\`, one run per
+row. Machine: ${cpus().length} cores and ${(totalmem() / 2 ** 30).toFixed(0)} GiB, shared by the tools, the ${entries.length} nodes and
+other work (wall time is noisy; CPU and memory are the measures). CPU is the user + system time of the
+tool's process tree (ssh clients it waits for included); peak RSS and processes are sampled from /proc
+every 25 ms over the same tree.
+
+${table}
+`;
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const old = readFileSync(file, 'utf8');
+    const at = old.indexOf('\n## Scale\n');
+    writeFileSync(file, `${at >= 0 ? old.slice(0, at) : old.trimEnd()}\n\n${section}`);
+    return 0;
+  } finally {
+    if (!process.env['KUBEMEND_BENCH_REUSE']) await downLab(LAB, { log: (l) => console.log(`[lab] ${l}`) });
     rmSync(work, { recursive: true, force: true });
   }
 }

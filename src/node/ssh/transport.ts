@@ -81,6 +81,17 @@ export function missingSsh(node: string, why: string): NodeError {
 
 const memo = new WeakMap<NodeTarget, Promise<TransportChoice>>();
 
+/** The settings an OpenSSH session reads (openssh-session.ts), as their own strings. */
+const SESSION_KEYS = ['hostname', 'port', 'user', 'proxycommand'];
+const sessionSettings = (settings: SshSettings): SshSettings =>
+  new Map(
+    SESSION_KEYS.flatMap((k) => {
+      const v = settings.get(k);
+      // A copy: a slice of ssh -G's output would keep the whole output alive.
+      return v ? [[k, v.map((x) => Buffer.from(x, 'utf8').toString('utf8'))] as const] : [];
+    }),
+  );
+
 /** The transport for this node; the same answer (and one `ssh -G`) for every session in this run. */
 export function chooseTransport(target: NodeTarget, opts: SessionOptions): Promise<TransportChoice> {
   let choice = memo.get(target);
@@ -123,7 +134,8 @@ async function decide(target: NodeTarget, opts: SessionOptions): Promise<Transpo
     sshHome: sshHome(),
   });
   if (target.opensshOnly && !where.some((w) => w.startsWith('ProxyCommand'))) where.push(target.opensshOnly);
-  const found = { settings, ...extra };
+  // Kept for the run (one choice per node): only what a session reads, not ssh -G's whole output.
+  const found = { settings: sessionSettings(settings), ...extra };
   if (asked === 'openssh')
     return { transport: 'openssh', why: 'asked for (--ssh or the inventory)', ...found };
   if (asked === 'builtin') {
