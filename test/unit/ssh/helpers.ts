@@ -165,8 +165,13 @@ export async function startServer(setup: ServerSetup): Promise<TestServer> {
             }
           };
           stream.pipe(child.stdin).on('error', () => undefined);
-          child.stdout.on('data', (d: Buffer) => stream.write(d));
-          child.stderr.on('data', (d: Buffer) => stream.stderr.write(d));
+          // The client may close the channel while the command still prints (a flood kubemend
+          // stops at its bound): what comes after that is dropped, as sshd drops it.
+          const open = (w: NodeJS.WritableStream & { writableEnded: boolean; destroyed: boolean }) =>
+            !w.writableEnded && !w.destroyed;
+          child.stdout.on('data', (d: Buffer) => open(stream) && stream.write(d));
+          child.stderr.on('data', (d: Buffer) => open(stream.stderr) && stream.stderr.write(d));
+          stream.stderr.on('error', () => undefined);
           stream.on('close', kill);
           stream.on('error', () => undefined);
           child.on('close', (code, signal) => {
