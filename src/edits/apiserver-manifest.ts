@@ -14,6 +14,7 @@ import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InternalError } from '../errors.js';
+import { flagWord } from '../facts/flags.js';
 import { assertOneLine, EditError, result, type EditResult } from './result.js';
 import {
   applySplices,
@@ -154,9 +155,11 @@ function occurrences(c: ApiserverContainer, name: string): Occurrence[] {
     const item = c.items[i];
     const v = item?.value;
     if (!item || v === undefined) continue;
-    if (v.startsWith(`--${name}=`))
-      found.push({ flag: item, valueItem: undefined, value: v.slice(name.length + 3) });
-    else if (v === `--${name}`) {
+    // `--kubelet_client_key` is the same flag to the kube-apiserver (normalised names).
+    const word = v.startsWith('--') ? flagWord(v) : undefined;
+    if (word?.name !== name) continue;
+    if (word.value !== undefined) found.push({ flag: item, valueItem: undefined, value: word.value });
+    else {
       // pflag takes the next word as the value; a next word that is itself a flag means the value
       // was forgotten, and the fix is to give this flag its value inline.
       const next = c.items[i + 1];
@@ -300,9 +303,10 @@ function withoutFlags(argv: readonly string[], from: number, names: readonly str
   const out = argv.slice(0, from);
   for (let i = from; i < argv.length; i++) {
     const w = argv[i] ?? '';
-    const name = names.find((n) => w === `--${n}` || w.startsWith(`--${n}=`));
-    if (name === undefined) out.push(w);
-    else if (w === `--${name}` && argv[i + 1] !== undefined && !(argv[i + 1] ?? '').startsWith('-')) i++;
+    const word = w.startsWith('--') ? flagWord(w) : undefined;
+    if (word === undefined || !names.includes(word.name)) out.push(w);
+    else if (word.value === undefined && argv[i + 1] !== undefined && !(argv[i + 1] ?? '').startsWith('-'))
+      i++;
   }
   return out;
 }

@@ -12,7 +12,7 @@
  *   or changed, or the edit is refused (a wrapper such as `sh -c "…"` would hide the kubelet's own
  *   arguments inside one word).
  */
-import { parseFlags } from '../facts/flags.js';
+import { flagWord, parseFlags } from '../facts/flags.js';
 import { expandExecStart } from '../facts/systemd.js';
 import { escapeExecStartWord, runWord } from '../facts/systemd-escapes.js';
 import { assertOneLine, EditError, result, type EditResult } from './result.js';
@@ -116,7 +116,6 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
   const before = wordsOf(d);
   if (before.includes(';'))
     throw new EditError('its ExecStart= runs more than one command (a lone ";"); set the flag by hand');
-  const wanted = `--${name}=${value}`;
   const written = `--${name}=${escapeExecStartWord(value)}`;
   const unquote = runWord;
   const splices: Splice[] = [];
@@ -124,10 +123,12 @@ export function setFlagOnExecStart(text: string, flag: string, value: string): E
   for (let i = 1; i < d.tokens.length; i++) {
     const t = d.tokens[i] as Token;
     const word = unquote(t.text);
-    if (word.startsWith(`--${name}=`)) {
+    // `--client_ca_file` is the same flag to the kubelet (normalised names).
+    const flag = word.startsWith('--') ? flagWord(word) : undefined;
+    if (flag?.name === name && flag.value !== undefined) {
       found = true;
-      if (word !== wanted) splices.push({ start: t.start, end: t.end, text: written });
-    } else if (word === `--${name}`) {
+      if (flag.value !== value) splices.push({ start: t.start, end: t.end, text: written });
+    } else if (flag?.name === name) {
       found = true;
       const next = d.tokens[i + 1];
       // The kubelet's flag parser takes the next word as the value whatever it looks like, so
@@ -184,8 +185,8 @@ function check(before: string[], after: Directive | undefined, name: string, val
     words[0] === before[0] &&
     JSON.stringify(others(words)) === JSON.stringify(others(before)) &&
     parseFlags(words).findLast((f) => f.name === name)?.value === value &&
-    words.filter((w) => !w.startsWith(`--${name}`)).length ===
-      before.filter((w) => !w.startsWith(`--${name}`)).length;
+    words.filter((w) => flagWord(w)?.name !== name).length ===
+      before.filter((w) => flagWord(w)?.name !== name).length;
   if (!same)
     throw new EditError(
       `adding --${name} to its ExecStart= would change more than that flag (a wrapper or quoting kubemend cannot follow); set it by hand`,

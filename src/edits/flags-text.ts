@@ -9,6 +9,7 @@
  * - A missing flag is appended at the end of the value; in a value continued over lines with one
  *   flag per line (kubespray), it gets a line of its own in the same style.
  */
+import { flagWord } from '../facts/flags.js';
 import { assertOneLine, EditError, result, type EditResult } from './result.js';
 import {
   applySplices,
@@ -92,11 +93,12 @@ function editValue(text: string, a: Assignment, name: string, value: string): Sp
   let found = false;
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i] as Token;
-    if (t.text.startsWith(`--${name}=`)) {
+    // `--client_ca_file` is the same flag to the kubelet (normalised names).
+    const word = t.text.startsWith('--') ? flagWord(t.text) : undefined;
+    if (word?.name === name && word.value !== undefined) {
       found = true;
-      if (unquote(t.text.slice(name.length + 3)) !== value)
-        splices.push({ start: t.start, end: t.end, text: wanted });
-    } else if (t.text === `--${name}`) {
+      if (unquote(word.value) !== value) splices.push({ start: t.start, end: t.end, text: wanted });
+    } else if (word?.name === name) {
       found = true;
       const next = tokens[i + 1];
       if (next && !next.text.startsWith('-')) {

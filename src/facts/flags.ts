@@ -36,21 +36,72 @@ const BOOLEAN_FLAGS = new Set([
 ]);
 
 /**
- * Reads `--name=value`, `--name value` and boolean `--name` flags from argv. argv[0] (the binary)
+ * A flag's name as the kubelet's and kube-apiserver's parser knows it: both set pflag's normaliser
+ * to component-base's `cliflag.WordSepNormalizeFunc`, which turns every `_` into `-`, so
+ * `--anonymous_auth=true` is `--anonymous-auth=true` to them (cmd/kubelet/app/server.go,
+ * staging/src/k8s.io/component-base/cli/run.go).
+ */
+export const normalizeFlagName = (name: string): string => name.replaceAll('_', '-');
+
+/**
+ * One argv word read as a flag: `--name=value` gives both, `--name` only the name; anything else
+ * (not starting with a dash) gives undefined. The name is normalised.
+ */
+export function flagWord(word: string): { name: string; value?: string } | undefined {
+  if (!word.startsWith('-') || word === '-' || word === '--') return undefined;
+  const body = word.replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  return eq >= 0
+    ? { name: normalizeFlagName(body.slice(0, eq)), value: body.slice(eq + 1) }
+    : { name: normalizeFlagName(body) };
+}
+
+/** A bool flag's value as Go's strconv.ParseBool reads it (pflag's boolValue.Set); else undefined. */
+export function goBool(value: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  return undefined;
+}
+
+/**
+ * An int flag's value as Go's strconv.ParseInt(s, 0, 64) reads it (pflag's intValue.Set, base 0):
+ * a sign, then 0x/0o/0b prefixes or a leading 0 for octal, underscores only after a prefix.
+ */
+export function goInt(value: string): number | undefined {
+  const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9]*)$/.exec(value);
+  if (!m) return undefined;
+  const [, sign, digits = ''] = m;
+  const prefixed = /^0[xXoObB]/.test(digits) || (digits.length > 1 && digits.startsWith('0'));
+  if (digits.includes('_') && (!prefixed || /__|_$|^0[xXoObB]?_?$/.test(digits))) return undefined;
+  const clean = digits.replaceAll('_', '');
+  const n = /^0[xX]/.test(clean)
+    ? parseInt(clean.slice(2), 16)
+    : /^0[oO]/.test(clean)
+      ? parseInt(clean.slice(2), 8)
+      : /^0[bB]/.test(clean)
+        ? parseInt(clean.slice(2), 2)
+        : clean.length > 1 && clean.startsWith('0')
+          ? parseInt(clean.slice(1), 8)
+          : parseInt(clean, 10);
+  if (!Number.isSafeInteger(n)) return undefined;
+  return sign === '-' ? -n : n;
+}
+
+/**
+ * Reads `--name=value`, `--name value` and boolean `--name` flags from argv, names normalised. argv[0] (the binary)
  * and anything before the first flag (a launcher script, a hyperkube sub-command) are skipped.
  * Every occurrence is returned; use lastFlag for the value that wins.
  */
 export function parseFlags(argv: readonly string[]): Flag[] {
   const flags: Flag[] = [];
   for (let i = 1; i < argv.length; i++) {
-    const token = argv[i] ?? '';
-    if (!token.startsWith('-') || token === '-' || token === '--') continue;
-    const body = token.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    if (eq >= 0) {
-      flags.push({ name: body.slice(0, eq), value: body.slice(eq + 1), index: i });
+    const word = flagWord(argv[i] ?? '');
+    if (!word) continue;
+    if (word.value !== undefined) {
+      flags.push({ name: word.name, value: word.value, index: i });
       continue;
     }
+    const body = word.name;
     const next = argv[i + 1];
     if (!BOOLEAN_FLAGS.has(body) && next !== undefined && !next.startsWith('-')) {
       flags.push({ name: body, value: next, index: i });

@@ -6,7 +6,7 @@
  * the planner (controls/kubelet-setting/) writes it in that layer.
  */
 import { posix } from 'node:path';
-import { lastFlag, type Flag } from './flags.js';
+import { goBool, goInt, lastFlag, type Flag } from './flags.js';
 import { deletedBy, dropInSpellings, effectiveField, type MergeLayer } from './kubelet-merge.js';
 import type { Sourced } from './kubelet.js';
 import type { Word } from './systemd.js';
@@ -122,6 +122,12 @@ function resolveAgainst(dir: string | undefined, p: string): string {
   return p && !p.startsWith('/') && dir ? posix.resolve(dir, p) : p;
 }
 
+/** A flag's value as the kubelet's flag parser reads it (Go's strconv, through pflag). */
+function parseFlagValue(type: SettingType, raw: string): string | boolean | number | undefined {
+  return type === 'bool' ? goBool(raw) : type === 'int' ? goInt(raw) : raw;
+}
+
+/** A file's value as decoded into the KubeletConfiguration field. */
 function parse(type: SettingType, raw: unknown): string | boolean | number | undefined {
   switch (type) {
     case 'bool':
@@ -171,7 +177,13 @@ export function readSetting<K extends SettingType>(
     dropInSpellings: dropInSpellings(src.layers, s.path),
   };
   const flag = lastFlag(src.flags, s.flag);
-  const fromFlag = flag ? parse(s.type, flag.value) : undefined;
+  const fromFlag = flag ? parseFlagValue(s.type, flag.value) : undefined;
+  if (flag && fromFlag === undefined) {
+    // The kubelet runs with this flag, so it read it; kubemend cannot tell as what. Never fall
+    // through to the files: the flag wins over them whatever it says.
+    reading.invalid = `the kubelet's command line (${src.argvSource}) has --${s.flag}=${JSON.stringify(flag.value)}, which kubemend does not read as ${s.type === 'bool' ? 'true or false' : 'a number'}; write it as --${s.flag}=${s.type === 'bool' ? 'true or --' + s.flag + '=false' : 'N'}`;
+    return reading;
+  }
   if (flag && fromFlag !== undefined) {
     const word = src.argv[flag.index];
     const file = word?.origin ?? word?.source;

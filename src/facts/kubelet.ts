@@ -9,8 +9,8 @@ import {
   type Word,
 } from './systemd.js';
 import type { MergeLayer } from './kubelet-merge.js';
-import { KUBELET, readSetting, type SettingSources } from './kubelet-setting.js';
-import { nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
+import { KUBELET, readSetting, type SettingReading, type SettingSources } from './kubelet-setting.js';
+import { ambiguousKey, nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 /** A setting's value and where it came from, as a reviewer needs to see it. */
@@ -128,6 +128,13 @@ function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 
       return { path, format, error: `${path} does not parse: ${doc.errors[0]?.message ?? ''}` };
     const value = nodeYamlValue(path, doc);
     if (!value.ok) return { path, format, error: value.error };
+    const ambiguous = ambiguousKey(doc);
+    if (ambiguous)
+      return {
+        path,
+        format,
+        error: `${path}: ${ambiguous}; kubemend cannot tell which the kubelet uses: keep one`,
+      };
     const data = value.value;
     if (!data || typeof data !== 'object' || Array.isArray(data))
       return { path, format, error: `${path} is not a KubeletConfiguration object` };
@@ -310,7 +317,9 @@ function readKubelet(facts: NodeFacts): KubeletView {
 
   const pod = readSetting(view.sources, KUBELET.staticPodPath).effective;
   if (pod?.value) view.staticPodPath = pod;
-  view.settings = settingsOf(view.sources);
+  const settings = settingsOf(view.sources);
+  if (typeof settings === 'string') view.errors.push(settings);
+  else view.settings = settings;
   return view;
 }
 
@@ -333,10 +342,15 @@ export interface KubeletSettings {
  * flag defaults, anonymous on and AlwaysAllow; node-facts §1.3, §1.5). Zero values of non-pointer
  * fields (port, address, mode) take the default, as v1beta1 defaulting does.
  */
-function settingsOf(src: SettingSources): KubeletSettings {
-  // Every one of these has a default, so a reading always has a value.
-  const get = <T>(r: { effective?: Sourced<T> }): Sourced<T> => r.effective as Sourced<T>;
-  return {
+function settingsOf(src: SettingSources): KubeletSettings | string {
+  // Every one of these has a default, so a reading has a value unless a flag of the running
+  // kubelet is one kubemend cannot read (then that is the kubelet's error).
+  let unreadable: string | undefined;
+  const get = <T>(r: SettingReading<T>): Sourced<T> => {
+    if (!r.effective) unreadable ??= r.invalid ?? 'a kubelet setting has no value';
+    return r.effective as Sourced<T>;
+  };
+  const settings: KubeletSettings = {
     defaults: src.hasConfig ? 'v1beta1' : 'legacy',
     anonymousEnabled: get(readSetting(src, KUBELET.anonymousAuth)),
     authorizationMode: get(readSetting(src, KUBELET.authorizationMode)),
@@ -346,4 +360,5 @@ function settingsOf(src: SettingSources): KubeletSettings {
     port: get(readSetting(src, KUBELET.port)),
     readOnlyPort: get(readSetting(src, KUBELET.readOnlyPort)),
   };
+  return unreadable ?? settings;
 }

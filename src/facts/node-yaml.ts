@@ -8,8 +8,13 @@
  * brackets nested thousands deep, which overflow the parser's stack; near that limit V8 can abort
  * the whole process, so such text is refused before the parser sees it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import {
+  isAlias,
+  isMap,
+  isNode,
   isScalar,
+  isSeq,
   parseAllDocuments,
   visit,
   type Document,
@@ -99,4 +104,57 @@ export function nodeYamlValue(path: string, doc: Document.Parsed): Parsed<unknow
   } catch (e) {
     return { ok: false, error: `${path} does not parse: ${(e as Error).message}` };
   }
+}
+
+/**
+ * Where the reader's choice decides a value: a key twice in one mapping with different values, or
+ * a merge (`<<`) giving a key another value than the mapping, or another merge, gives it. Readers
+ * differ there: go-yaml v2, which sigs.k8s.io/yaml wraps, lets a merge overwrite a key written
+ * before it, the YAML spec and this library let the written key win, and Go's JSON decoder fills
+ * one struct from two objects under the same key. So kubemend picks none: it names the key.
+ * Call after nodeYamlValue succeeded (an alias bomb is refused there).
+ */
+export function ambiguousKey(doc: Document.Parsed): string | undefined {
+  const walk = (node: unknown, trail: string[]): string | undefined => {
+    if (isAlias(node)) return undefined;
+    if (isSeq(node)) {
+      for (const item of node.items) {
+        const found = walk(item, trail);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    if (!isMap(node)) return undefined;
+    const seen = new Map<string, unknown>();
+    const give = (key: unknown, value: unknown): string | undefined => {
+      if (!isScalar(key) || typeof key.value === 'symbol') return undefined;
+      const name = String(key.value);
+      const js = isNode(value) ? (value.toJS(doc) as unknown) : value;
+      if (seen.has(name) && !isDeepStrictEqual(seen.get(name), js))
+        return `${[...trail, name].join('.')} is given twice with different values (a repeated key or a << merge), and YAML and JSON readers differ on which one counts`;
+      seen.set(name, js);
+      return undefined;
+    };
+    for (const pair of node.items) {
+      const merge = isScalar(pair.key) && typeof pair.key.value === 'symbol';
+      if (merge) {
+        const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+        for (const source of sources) {
+          const target = isAlias(source) ? source.resolve(doc) : source;
+          if (!isMap(target)) continue;
+          for (const p of target.items) {
+            const found = give(p.key, p.value);
+            if (found) return found;
+          }
+        }
+        continue;
+      }
+      const found =
+        give(pair.key, pair.value) ??
+        walk(pair.value, [...trail, String(isScalar(pair.key) ? pair.key.value : pair.key)]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  return walk(doc.contents, []);
 }

@@ -94,6 +94,7 @@ pick() {
 # abs PATH…: the absolute ones into OUT; each relative one is reported (KM REL), not read here.
 abs() { OUT=; for p; do case "$p" in /*) OUT="$OUT$NL$p" ;; ?*) echo "KM REL $p" ;; esac; done; }
 # Values of the settings we follow, found in any text: --flag=v, --flag v, key: v, "key": "v".
+# A flag's "_" is its "-" (the kubelet's and kube-apiserver's flag parser normalises it).
 # Keys are matched case-insensitively for config fields because the wrong-case spelling
 # (clientCaFile) is itself a finding.
 values() {
@@ -102,7 +103,7 @@ values() {
     function scan(line,   n, w, i, k, lk) {
       gsub(/[\t\r "\047=,\\{}\[\]]+/, " ", line); gsub(/: /, " ", line); gsub(/:$/, "", line)
       n = split(line, w, " ")
-      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk)
+      for (i = 1; i <= n; i++) { k = w[i]; lk = tolower(k); sub(/:$/, "", lk); if (lk ~ /^--/) gsub(/_/, "-", lk)
         if (k == "-" || k == "") continue
         if (pending != "") { if (k !~ /^-/) print pending "\t" k; pending = ""; continue }
         if (lk in want) pending = lk } }

@@ -41,11 +41,15 @@ for t in $KUBE_PROCS; do
       cert) pc=$a; want=; continue ;;
       key) pk=$a; want=; continue ;;
     esac
-    case $a in
-      --kubelet-client-certificate=*) pc=${a#*=} ;;
-      --kubelet-client-certificate) want=cert ;;
-      --kubelet-client-key=*) pk=${a#*=} ;;
-      --kubelet-client-key) want=key ;;
+    # The flag parser reads "_" in a name as "-" (component-base's WordSepNormalizeFunc).
+    n=${a%%=*}
+    case $n in *_*) n=$(printf '%s\n' "$n" | tr _ -) ;; esac
+    case $a in *=*) v=${a#*=}; eq=1 ;; *) v=; eq= ;; esac
+    case $n:$eq in
+      --kubelet-client-certificate:1) pc=$v ;;
+      --kubelet-client-certificate:) want=cert ;;
+      --kubelet-client-key:1) pk=$v ;;
+      --kubelet-client-key:) want=key ;;
     esac
   done <<ARGS
 $args

@@ -127,6 +127,23 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     expect(parseFacts(run('gather', gatherArgs())).processes.map((p) => p.pid)).toEqual([201]);
   });
 
+  it('gather follows --config_file-style spellings (`_` is `-` to the flag parser)', () => {
+    const cfg = join(root, 'k.yaml');
+    const dir = join(root, 'k.d');
+    mkdirSync(dir);
+    writeFileSync(cfg, 'kind: KubeletConfiguration\n');
+    writeFileSync(join(dir, '10-a.conf'), 'kind: KubeletConfiguration\n');
+    fake({
+      pid: 202,
+      comm: 'kubelet',
+      uid: ROOT,
+      cgroup: '0::/system.slice/kubelet.service',
+      argv: ['kubelet', `--config=${cfg}`, `--config_dir=${dir}`],
+    });
+    const files = [...parseFacts(run('gather', gatherArgs())).files.keys()];
+    expect(files).toEqual(expect.arrayContaining([cfg, join(dir, '10-a.conf')]));
+  });
+
   it('ignores a root kubelet in a session, a user manager, a pod, and a setuid copy', () => {
     fake({
       pid: 201,
@@ -358,6 +375,22 @@ describe("the kube-apiserver: root, in the kubelet's static pod, else in a unit"
     expect(ambiguityError(facts, 'kube-apiserver')).toBe(
       "more than one root process could be the node's kube-apiserver, so kubemend judges none of them: 800 named kube-apiserver (uid 0), 300 named kube-apiserver (uid 0); see the warnings for where each runs, stop the one that is not the node's",
     );
+  });
+
+  it('trust probe: the client pair written with `_` (the flag parser reads it as `-`) and as separate words', () => {
+    fake({
+      pid: 400,
+      comm: 'kube-apiserver',
+      uid: ROOT,
+      cgroup: '0::/system.slice/kube-apiserver.service',
+      argv: [
+        'kube-apiserver',
+        '--kubelet_client_certificate=/pki/u.crt',
+        '--kubelet_client_key',
+        '/pki/u.key',
+      ],
+    });
+    expect(run('trust-probe', [])).toBe('KMCALLER pair\nKMCERT /pki/u.crt\nKMKEY /pki/u.key\n');
   });
 
   it('a nobody kube-apiserver with both client flags is never the caller, whatever its place in /proc', () => {

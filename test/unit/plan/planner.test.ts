@@ -799,7 +799,7 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     );
   });
 
-  it('a file that cannot be edited safely (duplicate keys) blocks that node, and only that control', () => {
+  it('a --config file with a key twice (different values) blocks that node, and only that control: readers differ on which counts', () => {
     const p = plan(
       worker(
         'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nmaxPods: 100\nmaxPods: 110\n',
@@ -810,7 +810,9 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     expect(p.blocked).toEqual([
       expect.objectContaining({
         control: 'kubelet-client-ca',
-        reason: expect.stringMatching(/cannot edit this safely: \/etc\/kubelet\/config.yaml: .*unique/),
+        reason: expect.stringMatching(
+          /\/etc\/kubelet\/config.yaml: maxPods is given twice with different values/,
+        ),
       }),
     ]);
   });
