@@ -88,11 +88,11 @@ export async function kubeletState(session: NodeSession, probe: KubeletProbe): P
   };
 }
 
-/** `PROC <pid> <base64 argv>` lines; anything else (or a pid that is not a number) is skipped. */
-function processLines(stdout: string): { pid: number; argv: string[] }[] {
+/** `PROC <pid> <base64 argv>` lines (or `TIE …`); anything else (or a pid that is not a number) is skipped. */
+function processLines(stdout: string, tag: 'PROC' | 'TIE' = 'PROC'): { pid: number; argv: string[] }[] {
   return stdout
     .split('\n')
-    .map((l) => /^PROC ([1-9]\d{0,9}) ([A-Za-z0-9+/=]*)$/.exec(l))
+    .map((l) => new RegExp(`^${tag} ([1-9]\\d{0,9}) ([A-Za-z0-9+/=]*)$`).exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({
       pid: Number(m[1]),
@@ -116,6 +116,12 @@ export function livezAnswers(livez: string): boolean {
 
 export interface ApiserverState {
   processes: { pid: number; argv: string[] }[];
+  /**
+   * More than one root process could be the node's kube-apiserver (proc-identity.sh): none of them is
+   * in `processes`. In the middle of a static pod's restart that is the old and the new one for a
+   * moment: not settled yet, never a pick by /proc order.
+   */
+  tied: { pid: number; argv: string[] }[];
   livez: string;
 }
 
@@ -124,8 +130,11 @@ export async function apiserverState(session: NodeSession, livezUrl: string): Pr
     step: 'health: kube-apiserver',
     timeoutSec: 30,
   });
-  const processes = processLines(r.stdout);
-  return { processes, livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '' };
+  return {
+    processes: processLines(r.stdout),
+    tied: processLines(r.stdout, 'TIE'),
+    livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '',
+  };
 }
 
 /** Any HTTP status from the secure port proves it serves (401/403: it wants credentials); 000 is none. */
@@ -214,31 +223,56 @@ function whyNot(state: KubeletState, before: KubeletState, probe: KubeletProbe):
       }`;
 }
 
+/** The pids the gate compares against: the node's kube-apiserver, or every candidate of a tie. */
+export const apiserverPids = (s: ApiserverState): number[] => [...s.processes, ...s.tied].map((p) => p.pid);
+
 /**
  * After a manifest change: a kube-apiserver process that was not running before, whose argv
  * carries every expected flag (`--name=value`, in whatever form the manifest writes it: `--name value`
- * is the same flag), and whose /livez answers ok.
+ * is the same flag), and whose /livez answers ok. A tie (two root kube-apiservers of the same rank,
+ * as the old and the new static pod are for a moment) is not settled yet: the gate waits, and when
+ * it lasts to the deadline, fails naming every candidate.
  */
 export async function waitApiserverHealthy(
   session: NodeSession,
   opts: { beforePids: number[]; expect: string[]; livezUrl: string; timeoutSec: number; clock: Clock },
 ): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
   const deadline = opts.clock.now() + opts.timeoutSec * 1000;
-  let last: ApiserverState = { processes: [], livez: '' };
+  let last: ApiserverState = { processes: [], tied: [], livez: '' };
   while (opts.clock.now() < deadline) {
     last = await apiserverState(session, opts.livezUrl);
     const fresh = last.processes.find(
       (p) => !opts.beforePids.includes(p.pid) && carriesFlags(p.argv, opts.expect),
     );
-    if (fresh && livezAnswers(last.livez)) return { ok: true, pid: fresh.pid };
+    if (fresh && last.tied.length === 0 && livezAnswers(last.livez)) return { ok: true, pid: fresh.pid };
     await opts.clock.sleep(1000);
+  }
+  const want = opts.expect.length ? ` with ${opts.expect.join(' ')}` : '';
+  const livez = `/livez: "${last.livez || 'no answer'}"`;
+  if (last.tied.length > 0) {
+    const named = last.tied
+      .map(
+        (p) =>
+          `${p.pid} (${opts.beforePids.includes(p.pid) ? 'running before the change' : 'new'}, ${
+            carriesFlags(p.argv, opts.expect)
+              ? want
+                ? 'with the expected flags'
+                : 'any flags'
+              : 'without the expected flags'
+          })`,
+      )
+      .join(', ');
+    return {
+      ok: false,
+      reason: `no single kube-apiserver${want} settled within ${opts.timeoutSec}s: ${last.tied.length} root processes could be the node's kube-apiserver, so none is taken: ${named}; stop the one that is not the node's (${livez})`,
+    };
   }
   const running = last.processes.map((p) => p.pid);
   return {
     ok: false,
-    reason: `no healthy kube-apiserver with ${opts.expect.join(' ')} within ${opts.timeoutSec}s (running: ${
+    reason: `no healthy kube-apiserver${want} within ${opts.timeoutSec}s (running: ${
       running.length ? running.join(', ') : 'none'
-    }; /livez: "${last.livez || 'no answer'}")`,
+    }; ${livez})`,
   };
 }
 

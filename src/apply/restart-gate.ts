@@ -10,6 +10,7 @@ import type { Playbook } from '../playbook/types.js';
 import type { Clock } from './clock.js';
 import {
   apiserverLivezUrl,
+  apiserverPids,
   apiserverState,
   kubeletProbe,
   kubeletState,
@@ -37,6 +38,7 @@ export interface RestartSpec {
 
 export interface Snapshot {
   kubelet: KubeletState | undefined;
+  /** The kube-apiserver before the change; every candidate when more than one could be it (a tie). */
   apiserverPids: number[];
   /** How the kubelet's health is proven on this node (healthz, or its secure port; MainPID or not). */
   kubeletProbe: KubeletProbe;
@@ -66,7 +68,7 @@ export async function snapshot(session: NodeSession, model: NodeModel, spec: Res
     livezUrl,
     kubelet: kubeletRestarts(spec.restarts) ? await kubeletState(session, probe) : undefined,
     apiserverPids: manifestRestarts(spec.restarts)
-      ? (await apiserverState(session, livezUrl)).processes.map((p) => p.pid)
+      ? apiserverPids(await apiserverState(session, livezUrl))
       : [],
   };
 }

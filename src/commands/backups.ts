@@ -1,7 +1,8 @@
-import { ExitCode, UsageError } from '../errors.js';
+import { Ajv } from 'ajv';
+import { ExitCode, NodeError, UsageError } from '../errors.js';
 import { loadInventory } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
-import { isRunId, listBackupMetadata, type BackupEntry } from '../node/changes.js';
+import { backupDir, listBackupMetadata, type BackupEntry, type BackupMetadataFile } from '../node/changes.js';
 import { withSession, type NodeSession } from '../node/ssh/index.js';
 import { renderBackups } from '../report/backups-render.js';
 import type { Io } from './io.js';
@@ -15,31 +16,75 @@ export interface BackupInfo {
   files: BackupEntry[];
 }
 
-/** Reads every backup's metadata.json on the node, oldest first. */
+/** Reads every backup's metadata.json on the node, oldest first; a malformed one is the node's error. */
 export async function readBackups(session: NodeSession): Promise<BackupInfo[]> {
-  const list = (await listBackupMetadata(session)).filter(isBackupInfo);
+  const list = (await listBackupMetadata(session)).map((m) => backupInfo(session.node, m));
   return list.sort((a, b) => (a.createdAt < b.createdAt ? -1 : 1));
 }
 
-/** A metadata.json kubemend wrote (a file there that is not one is not a backup to restore from). */
-function isBackupInfo(v: unknown): v is BackupInfo {
-  const b = v as Partial<BackupInfo> | null;
-  return (
-    typeof b === 'object' &&
-    b !== null &&
-    typeof b.id === 'string' &&
-    isRunId(b.id) &&
-    typeof b.createdAt === 'string' &&
-    Array.isArray(b.files) &&
-    b.files.every(
-      (f) =>
-        typeof f === 'object' &&
-        f !== null &&
-        typeof f.path === 'string' &&
-        f.path.startsWith('/') &&
-        (f.action === 'modified' || f.action === 'created'),
-    )
-  );
+// What backup.sh and metadata-write.sh write (node-apply.ts backupEntries): names inside the backup
+// directory are kubemend's own (`<i>.orig`, `<i>.dirs`), so a record cannot point restore elsewhere.
+const sha = { type: 'string', pattern: '^([0-9a-f]{64})?$' } as const;
+const metadataSchema = {
+  type: 'object',
+  required: ['id', 'createdAt', 'files'],
+  properties: {
+    id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9-]{0,80}$' },
+    createdAt: { type: 'string' },
+    tool: { type: 'string' },
+    files: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['path', 'action', 'sha256'],
+        properties: {
+          path: { type: 'string', pattern: '^/' },
+          action: { enum: ['modified', 'created'] },
+          sha256: sha,
+          mode: { type: 'string', pattern: '^[0-7]{3,4}$' },
+          uid: { type: 'integer', minimum: 0 },
+          gid: { type: 'integer', minimum: 0 },
+          copy: { type: 'string', pattern: '^[0-9]+\\.orig$' },
+          madeDirs: { type: 'string', pattern: '^[0-9]+\\.dirs$' },
+          restart: { enum: ['kubelet', 'kubelet+daemon-reload', 'static-pod:kube-apiserver'] },
+        },
+      },
+    },
+  },
+} as const;
+const validMetadata = new Ajv({ allErrors: true, strict: false }).compile(metadataSchema);
+
+/**
+ * A metadata.json as kubemend wrote it, or a NodeError naming the file: the file is on the node, so a
+ * record that is not one (not JSON, a field of another type, an id that is not its directory's) is
+ * that node's error, never a crash of kubemend and never silently skipped (rollback would pick an
+ * older backup).
+ */
+export function backupInfo(node: string, m: BackupMetadataFile): BackupInfo {
+  const file = `${backupDir(m.dir)}/metadata.json`;
+  const refuse = (why: string) =>
+    new NodeError(
+      node,
+      `${node}: ${file} is not a kubemend backup record: ${why}`,
+      'remote-command',
+      `look at ${file} on ${node}; kubemend lists and restores no backup there until it is one of its records again (or removed)`,
+    );
+  let data: unknown;
+  try {
+    data = JSON.parse(m.text);
+  } catch (e) {
+    throw refuse(`not JSON (${(e as Error).message})`);
+  }
+  if (!validMetadata(data))
+    throw refuse(
+      (validMetadata.errors ?? [])
+        .slice(0, 3)
+        .map((e) => `${e.instancePath || '(top)'} ${e.message ?? ''}`)
+        .join('; '),
+    );
+  const b = data as unknown as BackupInfo;
+  if (b.id !== m.dir) throw refuse(`its id ${b.id} is not the name of its directory`);
+  return b;
 }
 
 export async function nodeTarget(opts: CommonOptions, name: string): Promise<NodeTarget> {

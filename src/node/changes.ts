@@ -212,18 +212,27 @@ export async function appendNodeJournal(session: NodeSession, runId: string, lin
   await runScript(session, 'journal-append', [runId, line], { step: 'journal', timeoutSec: 30 });
 }
 
-/** Every backup's metadata.json on the node, decoded; half-written ones are skipped. */
-export async function listBackupMetadata(session: NodeSession): Promise<unknown[]> {
+/** A backup's metadata.json as found on the node: its directory's name and its text. */
+export interface BackupMetadataFile {
+  /** The name of the directory under /var/lib/kubemend/backups that holds it. */
+  dir: string;
+  text: string;
+}
+
+/**
+ * Every backup's metadata.json on the node, undecoded (backups.ts judges them: the node wrote
+ * them, so they are the node's text). metadata.json is written whole (temporary file, rename).
+ */
+export async function listBackupMetadata(session: NodeSession): Promise<BackupMetadataFile[]> {
   const r = await runScript(session, 'list-backups', [], { step: 'list backups', timeoutSec: 60 });
-  const list: unknown[] = [];
-  for (const line of r.stdout.split('\n').filter(Boolean)) {
-    try {
-      list.push(JSON.parse(Buffer.from(line, 'base64').toString('utf8')));
-    } catch {
-      // a metadata file of a run that died while backing up: nothing to restore from
-    }
-  }
-  return list;
+  return r.stdout
+    .split('\n')
+    .map((line) => /^([A-Za-z0-9+/=]*) ([A-Za-z0-9+/=]*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({
+      dir: Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+      text: Buffer.from(m[2] ?? '', 'base64').toString('utf8'),
+    }));
 }
 
 export async function readNodeFile(session: NodeSession, path: string): Promise<string> {

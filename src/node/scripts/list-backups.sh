@@ -1,7 +1,11 @@
 #!/bin/sh
-# Every backup's metadata on the node, one base64 line each (a path in it may hold any character).
+# Every backup's metadata on the node, one line each: the backup directory's name and the file's
+# content, each base64 (a name or a path in it may hold any character), separated by a space.
 for m in /var/lib/kubemend/backups/*/metadata.json; do
   [ -f "$m" ] || continue
+  d=${m%/metadata.json}
+  printf '%s' "${d##*/}" | base64 | tr -d '\n'
+  printf ' '
   base64 < "$m" | tr -d '\n'
   echo
 done

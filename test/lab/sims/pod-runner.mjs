@@ -108,8 +108,39 @@ export class PodRunner {
     }
   }
 
+  /**
+   * Stops every pod unit that no record names: a pod the kubelet does not know. The kubelet finds
+   * those in the runtime and kills them (pkg/kubelet/kubelet_pods.go HandlePodCleanups, "orphaned
+   * runtime pods"); here they come from a kubelet stopped in the middle of a pod switch: systemd's
+   * SIGTERM to kubelet.service reaches its `systemctl stop` child too, the old pod's record is gone
+   * and the old pod may keep running beside the new one (two static kube-apiservers).
+   */
+  stopOrphans() {
+    if (!this.useSystemd) return;
+    const known = new Set([...this.pods.values()].map((r) => r.unit && `${r.unit}.service`));
+    let listed = '';
+    try {
+      listed = systemctl('list-units', '--all', '--plain', '--no-legend', '--type=service', 'kubelet-pod-*');
+    } catch (err) {
+      this.log.error('Failed to list pod units', { err });
+      return;
+    }
+    for (const line of listed.split('\n')) {
+      const [unit, , active] = line.trim().split(/\s+/);
+      if (!unit || known.has(unit) || !['active', 'activating', 'reloading'].includes(active)) continue;
+      try {
+        systemctl('stop', unit);
+        systemctl('reset-failed', unit);
+      } catch {
+        // already gone
+      }
+      this.log.info('Killed orphaned pod', { unit });
+    }
+  }
+
   /** Makes the running pods match the desired set (Map key → entry from static-pod-source). */
   sync(desired) {
+    this.stopOrphans();
     for (const [key, record] of this.pods) {
       const wanted = desired.get(key);
       if (wanted?.hash === record.hash) {

@@ -369,7 +369,17 @@ describe("the kube-apiserver: root, in the kubelet's static pod, else in a unit"
     api(300, ROOT, `0::/kubepods/pod${SUID}/${CID}`, '/tmp/evil/own');
     api(800, ROOT, `0::/kubepods/pod${SUID.replace('6d', 'ff')}/${CID}`, REAL);
     expect(run('trust-probe', ['https://10.0.0.9:10250/healthz'])).toBe('KMCALLER ambiguous 800 300\n');
-    expect(listed(run('apiserver-state', ['https://127.0.0.1:6443/livez']))).toEqual([]);
+    const state = run('apiserver-state', ['https://127.0.0.1:6443/livez']);
+    expect(listed(state)).toEqual([]);
+    // The health gate is told the candidates (a static pod's restart: not settled yet), never one of them.
+    const tied = state
+      .split('\n')
+      .filter((l) => l.startsWith('TIE '))
+      .map((l) => l.split(' '));
+    expect(tied.map((t) => Number(t[1]))).toEqual([800, 300]);
+    expect(Buffer.from(tied[0]![2]!, 'base64').toString().split('\0')).toContain(
+      `--kubelet-client-key=${REAL}.key`,
+    );
     const facts = parseFacts(run('gather', gatherArgs()));
     expect(facts.processes).toEqual([]);
     expect(ambiguityError(facts, 'kube-apiserver')).toBe(

@@ -382,8 +382,13 @@ describe('the inflight record, the journal and the lock', () => {
   it('lists backups as base64 lines and prints a file with a hostile name', () => {
     mkdirSync(join(state, 'backups', 'r10'));
     writeFileSync(join(state, 'backups', 'r10', 'metadata.json'), '{"id":"r10"}');
+    mkdirSync(join(state, 'backups', 'r 11\n$(x)'));
+    writeFileSync(join(state, 'backups', 'r 11\n$(x)', 'metadata.json'), '{"id":"r11"}');
     const lines = run('list-backups', []).stdout.trim().split('\n');
-    expect(lines.map((l) => Buffer.from(l, 'base64').toString())).toEqual(['{"id":"r10"}']);
+    expect(lines.map((l) => l.split(' ').map((f) => Buffer.from(f, 'base64').toString()))).toEqual([
+      ['r 11\n$(x)', '{"id":"r11"}'],
+      ['r10', '{"id":"r10"}'],
+    ]);
     const path = target(hostileNames(root)[0]!);
     writeFileSync(path, 'content\n');
     expect(run('read-file', [path]).stdout).toBe('content\n');
