@@ -491,6 +491,33 @@ describe('what a Node object and a kubeconfig cannot make kubemend do (review of
     ]);
   });
 
+  it('with an Ansible inventory, nodes only the API lists get its all: vars', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(
+      ws,
+      await apiServer([node('cp1', { ip: '10.0.0.10' }), node('w9', { ip: '10.0.0.19' })]),
+    );
+    const inventory = await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          vars:
+            ansible_user: admin
+            ansible_become: true
+          hosts:
+            cp1: { ansible_host: 10.0.0.10 }
+      `,
+    );
+    const { nodes } = await loadTargets(
+      options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false }),
+      {},
+    );
+    expect(nodes.map((n) => [n.name, n.user, n.become])).toEqual([
+      ['cp1', 'admin', 'sudo'],
+      ['w9', 'admin', 'sudo'],
+    ]);
+  });
+
   it('a malformed kubeconfig: the reason and line:column, never the token beside it', async () => {
     const ws = await workspace();
     const file = await ws.write(
