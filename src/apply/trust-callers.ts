@@ -23,6 +23,14 @@ const needsCallers = (n: FleetNode): boolean =>
   Boolean(n.plan.trust?.kubelet) &&
   changesChannel(n.plan.changes, ['kubelet-trust', 'kubelet-access']);
 
+/**
+ * A node the cluster's API lists without a node-role control-plane label (group `role=worker`,
+ * cluster/nodes.ts), and no role in the inventory: a worker. Under NodeRestriction a kubelet cannot
+ * set node-role.kubernetes.io/* labels on its Node, so no node can make itself read as a caller.
+ */
+const apiWorker = (t: NodeTarget): boolean =>
+  t.role === undefined && (t.groups as readonly string[] | undefined)?.includes('role=worker') === true;
+
 /** Pure: the inventory nodes outside the run that may be control planes of a changed kubelet's cluster. */
 export function callerCandidates(run: readonly FleetNode[], inventory: readonly NodeTarget[]): NodeTarget[] {
   const changing = run.filter(needsCallers);
@@ -30,7 +38,8 @@ export function callerCandidates(run: readonly FleetNode[], inventory: readonly 
   const byCa = changing.some((n) => !n.target.cluster);
   const inRun = new Set(run.map((n) => n.plan.node));
   return inventory.filter(
-    (t) => !inRun.has(t.name) && t.role !== 'worker' && (t.cluster ? named.has(t.cluster) : byCa),
+    (t) =>
+      !inRun.has(t.name) && t.role !== 'worker' && !apiWorker(t) && (t.cluster ? named.has(t.cluster) : byCa),
   );
 }
 

@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../apply/clock.js';
 import type { FleetNode, ProbeRecord, TrustResult } from '../apply/trust-gate.js';
-import { proxyGet, type Cluster, type ProxyAnswer } from './kube-api.js';
+import { listedNames, proxyGet, type Cluster, type ProxyAnswer } from './kube-api.js';
 
 /** The kubelet paths asked through the proxy: health, and the pod list `kubectl logs` starts from. */
 export const PROXY_PATHS = ['healthz', 'pods'] as const;
@@ -23,7 +23,13 @@ export function proxyVerdict(answer: ProxyAnswer): { answer: string; verdict: Pr
     (answer.status === 401 || answer.status === 403)
   )
     return { answer: String(answer.status), verdict: 'rejected' };
-  if ('message' in answer && /\b(tls|x509|certificate|handshake)\b/i.test(answer.message))
+  // Only the API server's own Status on its failure to reach the kubelet can tell of a TLS failure
+  // between them; never the API server refusing us, a transport failure, or names in our message.
+  if (
+    'apiStatus' in answer &&
+    answer.status >= 500 &&
+    /\b(tls|x509|certificate|handshake)\b/i.test(answer.apiStatus ?? '')
+  )
     return { answer: 'tls', verdict: 'rejected' };
   return { answer: answer.status === 0 ? 'unreachable' : String(answer.status), verdict: 'not proven' };
 }
@@ -69,6 +75,8 @@ export async function gateThroughApi(
   viaSsh: () => Promise<TrustResult>,
 ): Promise<TrustResult> {
   if (!gate || !apiGateApplies(gate, changed)) return viaSsh();
+  // Only a Node this API server lists: not an inventory node that merely names the cluster.
+  if (!(await listedNames(gate.cluster)).has(changed.plan.node)) return viaSsh();
   let records = await probeOnce(gate, changed.plan.node);
   if (records.some((r) => r.verdict === 'not proven')) {
     // A kubelet that has just restarted may need a moment on its port.

@@ -3,6 +3,7 @@
  * server, and a Node's status is written by the node itself (its kubelet): it is hostile input,
  * checked with the same rules as an inventory (inventory/address.ts) before anything uses it.
  */
+import { isIP } from 'node:net';
 import { hostProblem } from '../inventory/address.js';
 
 export const NODE_ADDRESS_RULES = ['internal-ip', 'external-ip', 'hostname', 'provider-id'] as const;
@@ -133,7 +134,13 @@ function nodeHost(item: ApiNodeObject, rule: NodeAddressRule): { host: string } 
   const address = item.status?.addresses?.find((a) => a.type === type)?.address;
   if (address === undefined) return { problem: `it reports no ${type} address` };
   const problem = hostProblem(address);
-  return problem === undefined ? { host: address } : { problem: `its ${type} ${problem}` };
+  if (problem !== undefined) return { problem: `its ${type} ${problem}` };
+  // An InternalIP/ExternalIP that is a name would be looked up in ~/.ssh/config (a Host alias of
+  // another machine, with its user and key) and DNS: the kubelet writes these addresses itself.
+  // A Hostname is such a name by nature: README "Nodes from the cluster" says what that trusts.
+  if (rule !== 'hostname' && isIP(address) === 0)
+    return { problem: `its ${type} ${JSON.stringify(address).slice(0, 80)} is not an IP address` };
+  return { host: address };
 }
 
 /** node-role.kubernetes.io/control-plane (or the older /master) → control-plane; else worker. */

@@ -1,17 +1,20 @@
 /**
  * The read-only audit check "the API server can reach this kubelet" (issue 22): for each node of
- * the kubeconfig's cluster that was read, GET /api/v1/nodes/NODE/proxy/healthz. Anything but 200
+ * the kubeconfig's cluster that was read and that its API server lists, GET /api/v1/nodes/NODE/proxy/healthz. Anything but 200
  * is a warning on the node's kubelet-client-ca result: `kubectl logs`/`exec` there fail now.
  */
 import { describeProbe } from '../apply/trust-gate.js';
 import type { AuditReport } from '../report/audit-report.js';
 import { proxyVerdict, type ApiGate } from './api-gate.js';
-import { proxyGet } from './kube-api.js';
+import { listedNames, proxyGet } from './kube-api.js';
 
 const AT_ONCE = 10;
 
 export async function warnApiReach(report: AuditReport, gate: ApiGate): Promise<void> {
-  const nodes = report.nodes.filter((n) => n.reachable && n.cluster === gate.cluster.name).map((n) => n.node);
+  const listed = await listedNames(gate.cluster);
+  const nodes = report.nodes
+    .filter((n) => n.reachable && n.cluster === gate.cluster.name && listed.has(n.node))
+    .map((n) => n.node);
   for (let i = 0; i < nodes.length; i += AT_ONCE) {
     await Promise.all(
       nodes.slice(i, i + AT_ONCE).map(async (node) => {

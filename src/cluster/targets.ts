@@ -5,13 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { NodeSpec, Sourced } from '../inventory/fields.js';
+import type { Fields, NodeSpec, Sourced } from '../inventory/fields.js';
 import { mergeFields } from '../inventory/fields.js';
 import { loadInventory, loadInventoryWith, type LoadOptions } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { visible } from '../report/visible.js';
 import { listNodes, openCluster, type Cluster, type KubeOptions } from './kube-api.js';
 import { clusterGroups, clusterNodes, NODE_ADDRESS_RULES, type NodeAddressRule } from './nodes.js';
+import { sameMachineError } from './same-machine.js';
 
 export interface SourceOptions extends LoadOptions {
   inventory: string;
@@ -61,6 +62,11 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
   const cluster = await openCluster(kube);
   const listed = clusterNodes(await listNodes(cluster), opts.nodeAddress ?? 'internal-ip');
   const warnings = [
+    ...(cluster.insecure
+      ? [
+          `context ${cluster.context}: insecure-skip-tls-verify is set, so the API server at ${cluster.server} is not authenticated: whoever answers there chooses the nodes kubemend dials and what the trust gate sees`,
+        ]
+      : []),
     ...listed.warnings.map((w) => `cluster ${cluster.name}: ${visible(w)}`),
     ...listed.refused.map(
       (r) => `node ${visible(r.name)} of cluster ${cluster.name} is left out: ${visible(r.reason)}`,
@@ -79,11 +85,11 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
   }));
   // The default ./inventory.yaml is merged when it is there; a file named with -i must be.
   const file = opts.inventoryIsDefault && !existsSync(opts.inventory) ? undefined : opts.inventory;
-  const nodes = await loadInventoryWith(file, opts, (fileSpecs) => {
+  const nodes = await loadInventoryWith(file, opts, (fileSpecs, defaults) => {
     const byName = new Map(fileSpecs.map((spec) => [spec.name, spec]));
     const merged = fromApi.map((api) => {
       const own = byName.get(api.name);
-      return own ? { ...own, fields: mergeFields(api.fields, own.fields) } : api;
+      return own ? { ...own, fields: mergeFields(api.fields, own.fields) } : withDefaults(api, defaults);
     });
     const known = new Set(fromApi.map((api) => api.name));
     const strangers = fileSpecs.filter((spec) => !known.has(spec.name));
@@ -97,5 +103,15 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
     throw new UsageError(`cluster ${cluster.name} lists no node kubemend can use`, [
       warnings.length > 0 ? warnings.join('; ') : 'the API server returned an empty node list',
     ]);
+  const clash = sameMachineError(nodes, cluster.name);
+  if (clash) throw clash;
   return { nodes, cluster, warnings };
+}
+
+/**
+ * A node only the API lists gets the file's `defaults:` (user, become, proxyJump, knownHostsFile…)
+ * as the file's own nodes do; what the API says (host, groups, cluster) stays.
+ */
+function withDefaults(api: NodeSpec, defaults: Fields): NodeSpec {
+  return { ...api, fields: mergeFields(defaults, api.fields) };
 }

@@ -425,6 +425,25 @@ export function readAnsible(
   for (const host of hosts.values())
     host.fileVars = readVarsFiles(varsFiles.hosts.get(host.name), `host_vars/${host.name}`);
 
+  /** Ansible's layers merged into fields. Each value was checked where it was written: only the result here. */
+  const fieldsOf = (layers: readonly VarMap[]): Fields => {
+    const merged: VarMap = new Map();
+    for (const map of layers) for (const [k, v] of map) merged.set(k, v);
+    const quiet = new Problems();
+    const fields: Fields = {};
+    for (const name of knownVars) {
+      const raw = merged.get(name);
+      if (!raw) continue;
+      const parsed = vars[name]?.(raw.value, fieldContext(raw, raw.where, name, quiet)) ?? {};
+      for (const [key, value] of Object.entries(parsed))
+        if (value !== undefined) (fields as Record<string, unknown>)[key] = value;
+    }
+    return fields;
+  };
+  // `all:` vars (and group_vars/all) are the defaults of nodes another source adds (cluster/targets.ts).
+  const all = groups.get('all');
+  if (all) ctx.defaults = fieldsOf([...all.vars, ...all.fileVars]);
+
   const depth = groupDepths(groups);
   return [...hosts.values()].map((host) => {
     const memberOf = ancestors(host.groups, groups);
@@ -438,19 +457,7 @@ export function readAnsible(
       ...host.vars,
       ...host.fileVars,
     ];
-    const merged: VarMap = new Map();
-    for (const map of layers) for (const [k, v] of map) merged.set(k, v);
-
-    // Each value was checked where it was written; here only the merged result is checked.
-    const quiet = new Problems();
-    let fields: Fields = {};
-    for (const name of knownVars) {
-      const raw = merged.get(name);
-      if (!raw) continue;
-      const parsed = vars[name]?.(raw.value, fieldContext(raw, raw.where, name, quiet)) ?? {};
-      for (const [key, value] of Object.entries(parsed))
-        if (value !== undefined) (fields as Record<string, unknown>)[key] = value;
-    }
+    let fields = fieldsOf(layers);
     checkBecome(fields, problems);
     fields = {
       ...fields,

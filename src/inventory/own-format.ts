@@ -58,6 +58,8 @@ export const exampleInventory = [
 export interface ParseContext {
   problems: Problems;
   homeDir: string;
+  /** Set by readOwnFormat: the file's `defaults:`, for the nodes another source adds (cluster/targets.ts). */
+  defaults?: Fields;
 }
 
 export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseContext): NodeSpec[] {
@@ -72,6 +74,7 @@ export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseConte
   for (const entry of entries) {
     if (entry.key === 'defaults') {
       defaults = readFields(source, entry.value, entry.line, 'defaults', ctx);
+      ctx.defaults = defaults;
     } else if (entry.key === 'nodes') {
       nodesEntry = entry;
     } else {

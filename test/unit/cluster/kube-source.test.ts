@@ -8,16 +8,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { loadTargets, type SourceOptions } from '../../../src/cluster/targets.js';
 import { clusterNodes, providerHost } from '../../../src/cluster/nodes.js';
-import { openCluster } from '../../../src/cluster/kube-api.js';
+import { openCluster, proxyGet } from '../../../src/cluster/kube-api.js';
 import { warnApiReach } from '../../../src/cluster/reach-check.js';
 import type { AuditReport } from '../../../src/report/audit-report.js';
-import { gateThroughApi, type ApiGate } from '../../../src/cluster/api-gate.js';
+import { gateThroughApi, proxyVerdict, type ApiGate } from '../../../src/cluster/api-gate.js';
+import { PROXY_BOUNDS } from '../../../src/cluster/bounded-get.js';
+import { callerCandidates } from '../../../src/apply/trust-callers.js';
 import { describeProbe, type FleetNode } from '../../../src/apply/trust-gate.js';
 import { selectNodes } from '../../../src/inventory/load.js';
 import { workspace, yaml, type Workspace } from '../inventory/workspace.js';
 import { writeSelfSigned } from '../../lab/sims/serving-cert.mjs';
 
-/** A Node as the API returns it. */
+/** A Node as the API returns it; each without an ip gets its own (two nodes on one address are refused). */
+let nextIp = 0;
 function node(
   name: string,
   opts: { ip?: string; labels?: Record<string, string>; providerID?: string; external?: string } = {},
@@ -27,7 +30,7 @@ function node(
     spec: opts.providerID ? { providerID: opts.providerID } : {},
     status: {
       addresses: [
-        { type: 'InternalIP', address: opts.ip ?? '10.0.0.1' },
+        { type: 'InternalIP', address: opts.ip ?? `10.0.7.${++nextIp % 250}` },
         ...(opts.external ? [{ type: 'ExternalIP', address: opts.external }] : []),
         { type: 'Hostname', address: name },
       ],
@@ -420,5 +423,254 @@ describe('audit: can the API server reach this kubelet (read-only)', () => {
       ],
       [],
     ]);
+  });
+});
+
+describe('what a Node object and a kubeconfig cannot make kubemend do (review of issue 22)', () => {
+  const now = { now: () => Date.now(), sleep: () => Promise.resolve() };
+
+  it("a Node reporting another node's InternalIP is refused, naming both: kubemend never goes to cp1 as aaa-rogue", async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(
+      ws,
+      await apiServer([
+        node('cp1', { ip: '10.0.0.10', labels: { 'node-role.kubernetes.io/control-plane': '' } }),
+        node('aaa-rogue', { ip: '10.0.0.10' }),
+        node('w9', { ip: '10.0.0.19' }),
+      ]),
+    );
+    const error = await failure(loadTargets(options(ws, { kubeconfig: file }), {}));
+    expect(error.message).toBe(
+      'two nodes of cluster prod would be reached on the same machine: nodes cp1 and aaa-rogue both dial 10.0.0.10:22',
+    );
+    expect(error.details[0]).toMatch(/written by its own kubelet/);
+  });
+
+  it('an InternalIP that is a name (an ~/.ssh/config Host alias of another machine) is left out: IP literals only', async () => {
+    const ws = await workspace();
+    await ws.sshConfig('Host prod-db\n  HostName 192.168.50.5\n  User root\n');
+    const file = await kubeconfig(
+      ws,
+      await apiServer([node('bbb-rogue', { ip: 'prod-db' }), node('w9', { ip: '10.0.0.19' })]),
+    );
+    const { nodes, warnings } = await loadTargets(options(ws, { kubeconfig: file }), {});
+    expect(nodes.map((n) => [n.name, n.host])).toEqual([['w9', '10.0.0.19']]);
+    expect(warnings).toEqual([
+      'node bbb-rogue of cluster prod is left out: its InternalIP "prod-db" is not an IP address',
+    ]);
+    // --node-address hostname takes names by nature (README says what that trusts).
+    expect(clusterNodes([node('w1', { ip: '10.0.0.5' })], 'hostname').nodes.map((n) => n.host)).toEqual([
+      'w1',
+    ]);
+  });
+
+  it("nodes only the API lists get the inventory file's defaults: (user, become, proxyJump)", async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(
+      ws,
+      await apiServer([node('cp1', { ip: '10.0.0.10' }), node('w9', { ip: '10.0.0.19' })]),
+    );
+    const inventory = await ws.write(
+      'inventory.yaml',
+      yaml`
+        defaults:
+          user: admin
+          become: sudo
+          proxyJump: bastion.example.com
+        nodes:
+          cp1: { }
+      `,
+    );
+    const { nodes } = await loadTargets(
+      options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false }),
+      {},
+    );
+    expect(nodes.map((n) => [n.name, n.user, n.become, n.proxyJump.map((j) => j.host)])).toEqual([
+      ['cp1', 'admin', 'sudo', ['bastion.example.com']],
+      ['w9', 'admin', 'sudo', ['bastion.example.com']],
+    ]);
+  });
+
+  it('with an Ansible inventory, nodes only the API lists get its all: vars', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(
+      ws,
+      await apiServer([node('cp1', { ip: '10.0.0.10' }), node('w9', { ip: '10.0.0.19' })]),
+    );
+    const inventory = await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          vars:
+            ansible_user: admin
+            ansible_become: true
+          hosts:
+            cp1: { ansible_host: 10.0.0.10 }
+      `,
+    );
+    const { nodes } = await loadTargets(
+      options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false }),
+      {},
+    );
+    expect(nodes.map((n) => [n.name, n.user, n.become])).toEqual([
+      ['cp1', 'admin', 'sudo'],
+      ['w9', 'admin', 'sudo'],
+    ]);
+  });
+
+  it('a malformed kubeconfig: the reason and line:column, never the token beside it', async () => {
+    const ws = await workspace();
+    const file = await ws.write(
+      'kubeconfig',
+      'apiVersion: v1\nusers:\n  - name: admin\n    user:\n      token: sk-SECRET-TOKEN-1234\n     bad: [indent\n',
+    );
+    const error = await failure(openCluster({ kubeconfig: file, env: {} }));
+    const shown = [error.message, ...error.details].join('\n');
+    expect(shown).not.toContain('SECRET');
+    expect(error.message).toMatch(/cannot be read: .*\(line \d+, column \d+\)$/);
+  });
+
+  it('warns when the context skips TLS verification of the API server', async () => {
+    const ws = await workspace();
+    const server = await apiServer([node('w1', { ip: '10.0.0.9' })]);
+    const file = await ws.write(
+      'kubeconfig',
+      yaml`
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: prod
+            cluster: { server: "${server}", insecure-skip-tls-verify: true }
+        users:
+          - name: admin
+            user: { token: good-token }
+        contexts:
+          - name: prod
+            context: { cluster: prod, user: admin }
+        current-context: prod
+      `,
+    );
+    const { warnings } = await loadTargets(options(ws, { kubeconfig: file }), {});
+    expect(warnings).toEqual([expect.stringMatching(/^context prod: insecure-skip-tls-verify is set/)]);
+  });
+
+  it("API nodes without a node-role control-plane label are workers: the gate's caller search reads only control planes", async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(
+      ws,
+      await apiServer([
+        node('cp1', { labels: { 'node-role.kubernetes.io/control-plane': '' } }),
+        node('w1'),
+        node('w2', { labels: { 'topology.kubernetes.io/zone': 'a' } }),
+      ]),
+    );
+    const { nodes } = await loadTargets(options(ws, { kubeconfig: file }), {});
+    const w2 = nodes.find((n) => n.name === 'w2')!;
+    const changed = {
+      plan: {
+        node: 'w2',
+        status: 'change',
+        cluster: 'prod',
+        changes: [{ control: 'kubelet-client-ca' }],
+        trust: { kubelet: { port: 10250, clientCA: 'planned' } },
+      },
+      target: w2,
+    } as unknown as FleetNode;
+    expect(callerCandidates([changed], nodes).map((t) => t.name)).toEqual(['cp1']);
+  });
+
+  /** An API server listing w1 whose node proxy answers as given, for every node name; records each call. */
+  async function proxied(answer: (res: ServerResponse, node: string, path: string) => void, token?: string) {
+    const ws = await workspace();
+    const calls: string[] = [];
+    const server = await apiServer([node('w1')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match) return false;
+      calls.push(`${match[1]}/${match[2]}`);
+      answer(res, match[1]!, match[2]!);
+      return true;
+    });
+    const cluster = await openCluster({ kubeconfig: await kubeconfig(ws, server, token), env: {} });
+    return { gate: { cluster, clock: now } as ApiGate, calls };
+  }
+  const changedNode = (name: string): FleetNode =>
+    ({
+      plan: { node: name, changes: [{ control: 'kubelet-client-ca' }] },
+      target: { name, cluster: 'prod' },
+    }) as unknown as FleetNode;
+  const ssh = { records: [], skipped: ['no control plane of cluster prod is in the inventory'] };
+
+  it("the API server's own 401 (an expired token) is not the kubelet's: not proven, the fix named, never rolled back", async () => {
+    const { gate } = await proxied((res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', code: 401, message: 'Unauthorized' }));
+    });
+    const answer = await proxyGet(gate.cluster, 'w1', 'healthz');
+    expect(answer).toMatchObject({ status: 401, refusedBy: 'api-server' });
+    expect(proxyVerdict(answer).verdict).toBe('not proven');
+    expect('message' in answer && answer.message).toMatch(/refused the credentials \(401 Unauthorized\)/);
+    const result = await gateThroughApi(gate, changedNode('w1'), () => Promise.resolve(ssh));
+    expect(result.records.map((r) => r.verdict)).toEqual(['not proven', 'not proven']);
+    expect(result.skipped).toEqual(ssh.skipped);
+  });
+
+  it('a TLS word in a context name or a transport error is no TLS failure between API server and kubelet', () => {
+    expect(
+      proxyVerdict({
+        status: 0,
+        refusedBy: 'network',
+        message:
+          'the API server of context tls-prod (https://k.example:6443) cannot be reached (fetch failed)',
+      }).verdict,
+    ).toBe('not proven');
+    expect(
+      proxyVerdict({
+        status: 0,
+        refusedBy: 'network',
+        message: 'the API server of context prod: TLS failed (self-signed certificate)',
+      }).verdict,
+    ).toBe('not proven');
+  });
+
+  it('a kubelet that never answers the proxy: bounded (~10 s), not proven; audit --kubeconfig does not hang', async () => {
+    expect(PROXY_BOUNDS.timeoutMs).toBeLessThanOrEqual(10_000);
+    const { gate } = await proxied(() => undefined); // a tarpit: the request is never answered
+    const started = Date.now();
+    const answer = await proxyGet(gate.cluster, 'w1', 'pods', { ...PROXY_BOUNDS, timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(answer).toMatchObject({ status: 0, refusedBy: 'network' });
+    expect('message' in answer && answer.message).toMatch(/gave no answer for w1 proxy\/pods within 0.3 s/);
+    expect(proxyVerdict(answer).verdict).toBe('not proven');
+  }, 10_000);
+
+  it('a kubelet that streams an endless body: at most the bound is read', async () => {
+    const { gate } = await proxied((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const more = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      res.on('error', () => undefined);
+      more();
+    });
+    const answer = await proxyGet(gate.cluster, 'w1', 'pods', { ...PROXY_BOUNDS, maxBytes: 256 * 1024 });
+    expect(answer.status).toBe(200);
+    expect('body' in answer && answer.body.length).toBe(256 * 1024);
+  }, 10_000);
+
+  it('only a node the API server lists goes through its node proxy, not an inventory node that names the cluster', async () => {
+    const { gate, calls } = await proxied((res) =>
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'),
+    );
+    let sshRan = false;
+    const result = await gateThroughApi(
+      gate,
+      changedNode('old-node'),
+      () => ((sshRan = true), Promise.resolve(ssh)),
+    );
+    expect(calls).toEqual([]);
+    expect(sshRan).toBe(true);
+    expect(result).toBe(ssh);
   });
 });
