@@ -1,10 +1,9 @@
 /**
  * Two nodes that ssh would reach at the same place. A Node's addresses are written by its own
  * kubelet, so a Node `aaa-rogue` reporting cp1's InternalIP would send kubemend to cp1 under the
- * name aaa-rogue (and with whatever else that name selects). kubemend refuses the run instead and
- * names both nodes; the admin deletes the Node object or fixes the address.
+ * name aaa-rogue (and with whatever else that name selects). kubemend leaves such nodes out and
+ * names them; the admin deletes the Node object or fixes the address.
  */
-import { UsageError } from '../errors.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { visible } from '../report/visible.js';
 
@@ -14,24 +13,28 @@ function placeOf(node: NodeTarget): string {
   return [...jumps, `${node.host.toLowerCase()}:${node.port}`].join(' -> ');
 }
 
-/** UsageError naming every pair of nodes that dial the same host and port; undefined when none. */
-export function sameMachineError(nodes: readonly NodeTarget[], cluster: string): UsageError | undefined {
-  const first = new Map<string, NodeTarget>();
-  const clashes: string[] = [];
+/**
+ * The nodes that do not share their place with another, and a warning for each place shared. Every
+ * node at a shared place is left out, not only the later one: kubemend cannot tell which name is
+ * the machine's. The rest of the cluster is audited as usual (a stale Node object whose address
+ * was handed to a new machine must not stop the audit of a whole cluster).
+ */
+export function apartFromSameMachine(
+  nodes: readonly NodeTarget[],
+  cluster: string,
+): { nodes: NodeTarget[]; warnings: string[] } {
+  const byPlace = new Map<string, NodeTarget[]>();
   for (const node of nodes) {
     const place = placeOf(node);
-    const other = first.get(place);
-    if (other)
-      clashes.push(
-        `nodes ${visible(other.name)} and ${visible(node.name)} both dial ${visible(`${node.host}:${node.port}`)}`,
-      );
-    else first.set(place, node);
+    byPlace.set(place, [...(byPlace.get(place) ?? []), node]);
   }
-  if (clashes.length === 0) return undefined;
-  return new UsageError(
-    `${clashes.length === 1 ? 'two nodes' : 'some nodes'} of cluster ${cluster} would be reached on the same machine: ${clashes.join('; ')}`,
-    [
-      "a Node's addresses are written by its own kubelet: one of them may name another machine. Check `kubectl get nodes -o wide`, delete a Node object that should not be there, or give each node its own host: in the inventory file",
-    ],
-  );
+  const warnings: string[] = [];
+  for (const same of byPlace.values()) {
+    if (same.length < 2) continue;
+    const first = same[0] as NodeTarget;
+    warnings.push(
+      `nodes ${same.map((n) => visible(n.name)).join(', ')} of cluster ${cluster} would all be reached at ${visible(`${first.host}:${first.port}`)}, so kubemend leaves them out: a Node's addresses are written by its own kubelet and one of them may name another machine. Check \`kubectl get nodes -o wide\`, delete the Node object that should not be there, or give each node its own host: in the inventory file`,
+    );
+  }
+  return { nodes: nodes.filter((n) => byPlace.get(placeOf(n))?.length === 1), warnings };
 }

@@ -12,7 +12,7 @@ import type { NodeTarget } from '../inventory/types.js';
 import { visible } from '../report/visible.js';
 import { listNodes, openCluster, type Cluster, type KubeOptions } from './kube-api.js';
 import { clusterGroups, clusterNodes, NODE_ADDRESS_RULES, type NodeAddressRule } from './nodes.js';
-import { sameMachineError } from './same-machine.js';
+import { apartFromSameMachine } from './same-machine.js';
 
 export interface SourceOptions extends LoadOptions {
   inventory: string;
@@ -99,13 +99,13 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
       );
     return [...merged, ...strangers];
   });
-  if (nodes.length === 0)
+  const apart = apartFromSameMachine(nodes, cluster.name);
+  warnings.push(...apart.warnings);
+  if (apart.nodes.length === 0)
     throw new UsageError(`cluster ${cluster.name} lists no node kubemend can use`, [
       warnings.length > 0 ? warnings.join('; ') : 'the API server returned an empty node list',
     ]);
-  const clash = sameMachineError(nodes, cluster.name);
-  if (clash) throw clash;
-  return { nodes, cluster, warnings };
+  return { nodes: apart.nodes, cluster, warnings };
 }
 
 /**
