@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { NodeTarget } from './types.js';
-import type { NodeSpec } from './fields.js';
+import type { Fields, NodeSpec } from './fields.js';
 import { Problems, inventoryError } from './problems.js';
 import { YamlSource, isMap } from './yaml-source.js';
-import { exampleInventory, readOwnFormat } from './own-format.js';
+import { exampleInventory, readOwnFormat, type ParseContext } from './own-format.js';
 import { looksLikeAnsible, readAnsible } from './ansible.js';
 import { readSshConfig } from './ssh-config.js';
 import { readVarsFiles } from './vars-files.js';
@@ -42,21 +42,29 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
 
 /**
  * loadInventory, with the nodes another source defines (the cluster's API: cluster/targets.ts):
- * `merge` gets the file's nodes (none when `file` is undefined) and returns the nodes to resolve.
+ * `merge` gets the file's nodes (none when `file` is undefined) and what the file says for every
+ * node (defaults:, all's vars), and returns the nodes to resolve.
  */
 export async function loadInventoryWith(
   file: string | undefined,
   opts: LoadOptions = {},
-  merge: (specs: NodeSpec[]) => NodeSpec[] = (specs) => specs,
+  merge: (specs: NodeSpec[], defaults: Fields) => NodeSpec[] = (specs) => specs,
 ): Promise<NodeTarget[]> {
   const homeDir = opts.homeDir ?? os.homedir();
   const problems = new Problems();
   const label = file ?? 'the cluster';
+  let defaults: Fields = {};
   const fileSpecs =
-    file === undefined ? [] : await parseInventory(file, await readInventory(file), problems, homeDir);
+    file === undefined
+      ? []
+      : await parseInventory(file, await readInventory(file), {
+          problems,
+          homeDir,
+          defaults: (fields) => (defaults = fields),
+        });
   // Keep going with the nodes that could be read, so a proxyJump loop is reported with the rest.
   if (file !== undefined && fileSpecs.length === 0) throw inventoryError(file, problems.items);
-  const specs = merge(fileSpecs);
+  const specs = merge(fileSpecs, defaults);
 
   const ssh = await readSshConfig(
     opts.sshConfigPath ?? path.join(homeDir, '.ssh', 'config'),
@@ -102,12 +110,8 @@ async function readInventory(file: string): Promise<string> {
 }
 
 /** The nodes as the file defines them. Problems are collected, not thrown. */
-async function parseInventory(
-  file: string,
-  text: string,
-  problems: Problems,
-  homeDir: string,
-): Promise<NodeSpec[]> {
+async function parseInventory(file: string, text: string, context: ParseContext): Promise<NodeSpec[]> {
+  const { problems } = context;
   const source = YamlSource.parse(file, text, problems);
   if (!source) return [];
   const root = source.deref(source.doc.contents);
@@ -129,7 +133,6 @@ async function parseInventory(
     );
     return [];
   }
-  const context = { problems, homeDir };
   const keys = root.items.map((pair) => String(source.toJs(source.deref(pair.key))));
   if (keys.includes('nodes') || keys.includes('defaults')) return readOwnFormat(source, root, context);
   if (looksLikeAnsible(source, root)) return readAnsible(source, root, context, await readVarsFiles(file));

@@ -15,6 +15,9 @@ import { gateThroughApi, type ApiGate } from '../../../src/cluster/api-gate.js';
 import { describeProbe, type FleetNode } from '../../../src/apply/trust-gate.js';
 import { selectNodes } from '../../../src/inventory/load.js';
 import { workspace, yaml, type Workspace } from '../inventory/workspace.js';
+import type { Io } from '../../../src/commands/io.js';
+import { commonOptions } from '../../../src/commands/options.js';
+import { commandApiGate, commandSource } from '../../../src/commands/targets.js';
 import { writeSelfSigned } from '../../lab/sims/serving-cert.mjs';
 
 /** A Node as the API returns it. */
@@ -420,5 +423,182 @@ describe('audit: can the API server reach this kubelet (read-only)', () => {
       ],
       [],
     ]);
+  });
+});
+
+describe('the inventory default for --node-address', () => {
+  const apiNodes = () =>
+    apiServer([
+      node('w1', { ip: '10.0.0.9', providerID: 'aws:///eu-west-1a/i-0123456789abcdef0' }),
+      node('w2', { ip: '10.0.0.10', providerID: 'aws:///eu-west-1a/i-0fedcba9876543210' }),
+    ]);
+
+  it('kubemend format: defaults: nodeAddress picks the address of every cluster node; --node-address wins', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiNodes());
+    const inventory = await ws.write(
+      'inventory.yaml',
+      yaml`
+        defaults: { user: ec2-user, nodeAddress: provider-id }
+        nodes:
+          w2: { become: sudo }
+      `,
+    );
+    const opts = options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false });
+    const { nodes } = await loadTargets(opts, {});
+    expect(nodes.map((n) => [n.name, n.host])).toEqual([
+      ['w1', 'i-0123456789abcdef0'],
+      ['w2', 'i-0fedcba9876543210'],
+    ]);
+    const flag = await loadTargets({ ...opts, nodeAddress: 'internal-ip' }, {});
+    expect(flag.nodes.map((n) => n.host)).toEqual(['10.0.0.9', '10.0.0.10']);
+  });
+
+  it("Ansible: kubemend_node_address in all's vars", async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiNodes());
+    const inventory = await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          vars: { kubemend_node_address: provider-id }
+          hosts:
+            w1: { ansible_user: ec2-user }
+      `,
+    );
+    const { nodes } = await loadTargets(
+      options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false }),
+      {},
+    );
+    expect(nodes.map((n) => [n.name, n.host, n.user])).toEqual([
+      ['w1', 'i-0123456789abcdef0', 'ec2-user'],
+      ['w2', 'i-0fedcba9876543210', expect.any(String)],
+    ]);
+  });
+
+  it('a bad value, or a value on one node, is an inventory problem naming the line', async () => {
+    const ws = await workspace();
+    await ws.write(
+      'inventory.yaml',
+      yaml`
+        defaults: { nodeAddress: public }
+        nodes:
+          w1: { nodeAddress: hostname }
+      `,
+    );
+    const own = await ws.fail('inventory.yaml');
+    expect(own.details.join('\n')).toContain(
+      'nodeAddress must be one of internal-ip, external-ip, hostname, provider-id, not',
+    );
+    expect(own.details.join('\n')).toContain(
+      ":3: node 'w1': nodeAddress is a default for the cluster's nodes",
+    );
+    await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          children:
+            workers:
+              vars: { kubemend_node_address: hostname }
+              hosts: { w1: {} }
+      `,
+    );
+    const ansible = await ws.fail('hosts.yaml');
+    expect(ansible.details.join('\n')).toContain(
+      "group 'workers' vars: kubemend_node_address is a default for the cluster's nodes",
+    );
+  });
+});
+
+describe('the kubeconfig is loaded once per command', () => {
+  /** A kubeconfig whose user is an exec credential plugin (as `aws eks get-token`) that counts its runs. */
+  async function execKubeconfig(ws: Workspace, server: string) {
+    const runs = ws.file('plugin-runs');
+    const plugin = await ws.write(
+      'get-token.mjs',
+      [
+        "import { appendFileSync } from 'node:fs';",
+        `appendFileSync(${JSON.stringify(runs)}, 'run\\n');`,
+        'process.stdout.write(JSON.stringify({',
+        "  apiVersion: 'client.authentication.k8s.io/v1beta1',",
+        "  kind: 'ExecCredential',",
+        "  status: { token: 'good-token', expirationTimestamp: new Date(Date.now() + 900_000).toISOString() },",
+        '}));',
+        '',
+      ].join('\n'),
+    );
+    const caData = Buffer.from(tls.cert).toString('base64');
+    const file = await ws.write(
+      'kubeconfig',
+      yaml`
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: prod
+            cluster: { server: "${server}", certificate-authority-data: ${caData} }
+        users:
+          - name: eks
+            user:
+              exec:
+                apiVersion: client.authentication.k8s.io/v1beta1
+                command: ${JSON.stringify(process.execPath)}
+                args: [${JSON.stringify(plugin)}]
+                interactiveMode: Never
+        contexts:
+          - name: prod
+            context: { cluster: prod, user: eks }
+        current-context: prod
+      `,
+    );
+    const count = () => {
+      try {
+        return readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    return { file, count };
+  }
+
+  const io = (env: NodeJS.ProcessEnv): Io => ({
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    stdinIsTTY: false,
+    env,
+    now: () => new Date(),
+    interrupted: () => false,
+  });
+  const clock = { now: () => Date.now(), sleep: () => Promise.resolve() };
+
+  it('audit: the node list and the API reach check run the exec plugin once', async () => {
+    const ws = await workspace();
+    const proxied: string[] = [];
+    const server = await apiServer([node('w1')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/w1\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match || req.headers.authorization !== 'Bearer good-token') return false;
+      proxied.push(match[1]!);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return true;
+    });
+    const { file, count } = await execKubeconfig(ws, server);
+    const opts = { ...commonOptions({ kubeconfig: file }), inventory: ws.file('none.yaml') };
+    const run = io({ HOME: ws.home });
+    // What runAudit does: the nodes, then (after reading them) the read-only reach check.
+    const { nodes } = await commandSource(opts, run);
+    expect(nodes.map((n) => n.name)).toEqual(['w1']);
+    const gate = await commandApiGate(opts, run, clock);
+    const report = {
+      nodes: [{ node: 'w1', reachable: true, cluster: 'prod' }],
+      results: [{ node: 'w1', control: 'kubelet-client-ca', warnings: [] }],
+    } as unknown as AuditReport;
+    await warnApiReach(report, gate!);
+    expect(proxied).toEqual(['healthz']);
+    expect(count()).toBe(1);
+    // apply reads the targets again (the control planes outside the run): still the same client.
+    await commandSource(opts, run, false);
+    expect(count()).toBe(1);
+    // Another command (another Io) loads the kubeconfig afresh.
+    await commandSource(opts, io({ HOME: ws.home }));
+    expect(count()).toBe(2);
   });
 });
