@@ -17,6 +17,7 @@ import { selectNodes } from '../../../src/inventory/load.js';
 import { workspace, yaml, type Workspace } from '../inventory/workspace.js';
 import type { Io } from '../../../src/commands/io.js';
 import { commonOptions } from '../../../src/commands/options.js';
+import { cliRunner } from '../support/cli.js';
 import { commandApiGate, commandSource } from '../../../src/commands/targets.js';
 import { writeSelfSigned } from '../../lab/sims/serving-cert.mjs';
 
@@ -600,5 +601,31 @@ describe('the kubeconfig is loaded once per command', () => {
     // Another command (another Io) loads the kubeconfig afresh.
     await commandSource(opts, io({ HOME: ws.home }));
     expect(count()).toBe(2);
+  });
+});
+
+describe('backups and rollback take their node from the cluster too', () => {
+  it('backups --kubeconfig --node: the node and its address come from the API; an unknown name is named', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiServer([node('w1', { ip: '127.0.0.1' })]));
+    // The file adds a port nothing listens on: the command gets as far as dialing the API's address.
+    const inventory = await ws.write(
+      'inventory.yaml',
+      yaml`
+      nodes:
+        w1: { port: 1 }
+    `,
+    );
+    const cli = cliRunner({ HOME: ws.home });
+    const common = ['--kubeconfig', file, '--known-hosts', ws.file('known_hosts'), '--connect-timeout', '2'];
+    const found = await cli('backups', '--node', 'w1', '-i', inventory, ...common);
+    expect(found.code, found.stderr).toBe(3);
+    expect(found.stderr).toContain('127.0.0.1:1');
+    const unknown = await cli('backups', '--node', 'w9', ...common);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('node w9 is not in cluster prod');
+    expect(unknown.stderr).toContain('known nodes: w1');
+    const rollback = await cli('rollback', '--node', 'w9', '--yes', ...common);
+    expect(rollback.stderr).toContain('node w9 is not in cluster prod');
   });
 });
