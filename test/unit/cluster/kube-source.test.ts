@@ -629,3 +629,108 @@ describe('backups and rollback take their node from the cluster too', () => {
     expect(rollback.stderr).toContain('node w9 is not in cluster prod');
   });
 });
+
+describe('a kube-apiserver change proven through the API server (node proxy)', () => {
+  /** An API server whose node proxy answers for each node as `answer` says; the calls it got. */
+  async function gateWith(answer: (node: string) => number) {
+    const ws = await workspace();
+    const calls: string[] = [];
+    const server = await apiServer([node('cp1'), node('w1'), node('w2')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/([a-z0-9]+)\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match || req.headers.authorization !== 'Bearer good-token') return false;
+      calls.push(`${match[1]}/${match[2]}`);
+      const code = answer(match[1]!);
+      res.writeHead(code, { 'content-type': 'text/plain' }).end(code === 200 ? 'ok' : 'Unauthorized');
+      return true;
+    });
+    const cluster = await openCluster({ kubeconfig: await kubeconfig(ws, server), env: {} });
+    const gate: ApiGate = { cluster, clock: { now: () => Date.now(), sleep: () => Promise.resolve() } };
+    return { gate, calls };
+  }
+  /** A node of the run: its plan's changes, role and kubelet (a client CA now, or none). */
+  const fleetNode = (
+    name: string,
+    role: 'control-plane' | 'worker',
+    control: string | undefined,
+    clientCA?: 'now' | 'planned',
+  ): FleetNode =>
+    ({
+      plan: {
+        node: name,
+        role,
+        cluster: 'prod',
+        status: control ? 'changes' : 'ok',
+        changes: control ? [{ control }] : [],
+        ...(clientCA ? { trust: { kubelet: { port: 10250, clientCA } } } : {}),
+      },
+      target: { name, cluster: 'prod' },
+    }) as unknown as FleetNode;
+  const sshProbe = {
+    records: [
+      {
+        from: 'cp1',
+        to: 'w1',
+        url: 'https://10.0.0.1:10250/healthz',
+        certificate: '/etc/kubernetes/pki/apiserver-kubelet-client.crt',
+        answer: '200',
+        verdict: 'trusted' as const,
+        path: 'ssh' as const,
+      },
+    ],
+    skipped: [],
+  };
+
+  it("asks the control plane's own kubelet through the proxy (200), and the SSH probe from the control plane runs too", async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert', 'now');
+    const fleet = [cp, fleetNode('w1', 'worker', undefined, 'now')];
+    let sshRan = false;
+    const result = await gateThroughApi(
+      gate,
+      cp,
+      () => ((sshRan = true), Promise.resolve(sshProbe)),
+      fleet,
+      new Set(),
+    );
+    expect(calls).toEqual(['cp1/healthz', 'cp1/pods']);
+    expect(sshRan).toBe(true);
+    expect(result.records.map(describeProbe)).toEqual([
+      'kube-apiserver → kubelet: 200 through the API server (cp1 proxy/healthz: the kubelet trusts the API server)',
+      'kube-apiserver → kubelet: 200 through the API server (cp1 proxy/pods: the kubelet trusts the API server)',
+      'cp1 → w1 https://10.0.0.1:10250/healthz: 200 (authenticated)',
+    ]);
+  });
+
+  it('a control plane whose kubelet verifies no caller: one kubelet of the cluster that does (or was applied)', async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert');
+    const fleet = [
+      cp,
+      fleetNode('w1', 'worker', undefined),
+      fleetNode('w2', 'worker', 'kubelet-client-ca', 'planned'),
+    ];
+    await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), fleet, new Set(['w2']));
+    expect(calls).toEqual(['w2/healthz', 'w2/pods']);
+  });
+
+  it("the kubelet's 401 relayed through the proxy rejects: the control plane is rolled back", async () => {
+    const { gate } = await gateWith(() => 401);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert', 'now');
+    const result = await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), [cp], new Set());
+    expect(result.records.map((r) => [r.path, r.answer, r.verdict])).toEqual([
+      ['api-server', '401', 'rejected'],
+      ['api-server', '401', 'rejected'],
+    ]);
+  });
+
+  it('no kubelet verifies callers, or the change is on a worker: the SSH probes alone', async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert');
+    expect(await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), [cp], new Set())).toBe(sshProbe);
+    const worker = fleetNode('w1', 'worker', 'apiserver-kubelet-client-cert', 'now');
+    expect(await gateThroughApi(gate, worker, () => Promise.resolve(sshProbe), [worker], new Set())).toBe(
+      sshProbe,
+    );
+    expect(calls).toEqual([]);
+  });
+});
