@@ -61,8 +61,9 @@ export function apiGateTargets(
 ): { kubelets: string[]; apiserver: boolean } {
   const none = { kubelets: [], apiserver: false };
   if (changed.target.cluster !== gate.cluster.name) return none;
-  if (changesKubelet(changed.plan)) return { kubelets: [changed.plan.node], apiserver: false };
-  if (!changesApiserver(changed.plan) || changed.plan.role !== 'control-plane') return none;
+  const apiserver = changesApiserver(changed.plan) && changed.plan.role === 'control-plane';
+  if (changesKubelet(changed.plan)) return { kubelets: [changed.plan.node], apiserver };
+  if (!apiserver) return none;
   const kubelets = verifyingKubelets(changed, fleet, applied).filter(
     (k) => k.target.cluster === gate.cluster.name,
   );

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabInfo, LabNode } from './lab-info.js';
 import { makeLeaf } from './pki.js';
+import { IN_NODE_NODES } from './sims/cluster-api.mjs';
 
 /**
  * A managed control plane for a lab (EKS, GKE, AKS: nobody can SSH to it): the kube-apiserver
@@ -53,13 +54,65 @@ function nodeObject(node: LabNode) {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
+/** The lab's kubelet nodes as the API lists them (JSON). */
+export const nodeListJson = (lab: LabInfo): string =>
+  JSON.stringify(lab.nodes.filter((n) => n.role !== 'none').map(nodeObject), null, 2);
+
+/** The admin's client pair (O system:masters), signed by the cluster CA every lab API server trusts. */
+const labAdmin = (lab: LabInfo) =>
+  makeLeaf(lab.pkiDir, 'lab-admin', 'ca', {
+    alg: 'ec',
+    cn: 'kubernetes-admin',
+    org: 'system:masters',
+    usage: 'clientAuth',
+  });
+
+/**
+ * A self-managed control plane's own API server: the kube-apiserver simulator that node runs (its
+ * manifest's flags: --client-ca-file, --tls-cert-file, --kubelet-client-certificate) serves the
+ * nodes API once IN_NODE_NODES holds the node list, which the caller writes there (`nodes`). Its
+ * node proxy dials kubelets with the pair that kube-apiserver was started with, so after an
+ * apiserver change it proves the new pair, as the real one does. The kubeconfig (context `lab`,
+ * the admin's client certificate) points at that node's address.
+ */
+export async function controlPlaneApi(
+  lab: LabInfo,
+  cp: LabNode,
+): Promise<{ kubeconfig: string; server: string; nodes: string; nodesPath: string }> {
+  const dir = join(lab.dir, 'cluster');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const admin = await labAdmin(lab);
+  const server = `https://${cp.host}:${CLUSTER_API_PORT}`;
+  const kubeconfig = join(dir, `${cp.name}.kubeconfig`);
+  await writeFile(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: ${lab.name}`,
+      `  cluster: { server: "${server}", certificate-authority-data: ${b64(await readFile(join(lab.pkiDir, 'ca.crt'), 'utf8'))} }`,
+      'users:',
+      `- name: lab-admin`,
+      `  user: { client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)} }`,
+      'contexts:',
+      `- name: lab`,
+      `  context: { cluster: ${lab.name}, user: lab-admin }`,
+      'current-context: lab',
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  return { kubeconfig, server, nodes: nodeListJson(lab), nodesPath: IN_NODE_NODES };
+}
+
 /** Writes the cluster's files under `<lab dir>/cluster` and starts the API server on the host. */
 export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
   const dir = join(lab.dir, 'cluster');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const kubeletNodes = lab.nodes.filter((n) => n.role !== 'none');
   const nodesFile = join(dir, 'nodes.json');
-  await writeFile(nodesFile, JSON.stringify(kubeletNodes.map(nodeObject), null, 2));
+  await writeFile(nodesFile, nodeListJson(lab));
   const [, admin] = await Promise.all([
     makeLeaf(lab.pkiDir, 'managed-apiserver', 'ca', {
       alg: 'ec',
@@ -67,12 +120,7 @@ export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
       usage: 'serverAuth',
       sans: [`IP:${lab.hostAddress}`],
     }),
-    makeLeaf(lab.pkiDir, 'lab-admin', 'ca', {
-      alg: 'ec',
-      cn: 'kubernetes-admin',
-      org: 'system:masters',
-      usage: 'clientAuth',
-    }),
+    labAdmin(lab),
   ]);
   const token = randomBytes(16).toString('hex');
   const forbidden = randomBytes(16).toString('hex');
