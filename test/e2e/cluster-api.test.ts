@@ -1,13 +1,16 @@
 // Nodes from the cluster's API (issue 22): a managed control plane (the kube-apiserver simulator
 // on the host, test/lab/cluster-api.ts: nobody can SSH to it) lists the lab's kubelet nodes, and
 // kubemend audits them with --kubeconfig / --context and no inventory file.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditReport } from '../../src/report/audit-report.js';
 import { startClusterApi, type ClusterApi } from '../lab/cluster-api.js';
 import { kubemend } from './cli.js';
+import { waitUntil } from './helpers.js';
 
 const info = inject('lab');
 
@@ -167,5 +170,40 @@ describe.skipIf(!info)('nodes from the cluster API (--kubeconfig, no inventory f
         .map((n) => [n.name, api.instanceIds[n.name], true, 'openssh'])
         .sort(),
     );
+  });
+
+  it('the interactive session takes its nodes from --kubeconfig as every command does', async () => {
+    // A terminal: kubemend with no command in a tmux pane; the node choice is where it stops.
+    const session = `kubemend-e2e-kapi-${process.pid}`;
+    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '160',
+      '-y',
+      '50',
+      '-c',
+      dir,
+      `env -i HOME=${home} PATH=/usr/bin:/bin TERM=xterm-256color ${process.execPath} ${bin} --kubeconfig ${api.kubeconfig} --known-hosts ${info!.knownHostsPath}; sleep 60`,
+    );
+    try {
+      const screen = await waitUntil(
+        'the node choice',
+        async () => {
+          const s = tmux('capture-pane', '-p', '-J', '-t', session);
+          return s.includes('Nodes to audit') && s;
+        },
+        60_000,
+        200,
+      );
+      expect(screen).toContain(`nodes: cluster ${info!.name} (context lab)`);
+      for (const node of kubeletNodes()) expect(screen).toContain(node.name);
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
   });
 });

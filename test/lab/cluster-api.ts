@@ -54,6 +54,45 @@ function nodeObject(node: LabNode) {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
+/**
+ * Writes a kubeconfig for the lab's cluster at `server`: each context names a user of the same
+ * name (`lab` → `lab-admin`, the admin's client certificate); the first context is current.
+ */
+async function writeKubeconfig(
+  lab: LabInfo,
+  file: string,
+  server: string,
+  users: { context: string; user: string; credential: string }[],
+): Promise<void> {
+  const ca = b64(await readFile(join(lab.pkiDir, 'ca.crt'), 'utf8'));
+  await writeFile(
+    file,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: ${lab.name}`,
+      `  cluster: { server: "${server}", certificate-authority-data: ${ca} }`,
+      'users:',
+      ...users.flatMap((u) => [`- name: ${u.user}`, `  user: { ${u.credential} }`]),
+      'contexts:',
+      ...users.flatMap((u) => [
+        `- name: ${u.context}`,
+        `  context: { cluster: ${lab.name}, user: ${u.user} }`,
+      ]),
+      `current-context: ${users[0]!.context}`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+}
+
+const adminUser = (admin: { crt: string; key: string }) => ({
+  context: 'lab',
+  user: 'lab-admin',
+  credential: `client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)}`,
+});
+
 /** The lab's kubelet nodes as the API lists them (JSON). */
 export const nodeListJson = (lab: LabInfo): string =>
   JSON.stringify(lab.nodes.filter((n) => n.role !== 'none').map(nodeObject), null, 2);
@@ -84,25 +123,7 @@ export async function controlPlaneApi(
   const admin = await labAdmin(lab);
   const server = `https://${cp.host}:${CLUSTER_API_PORT}`;
   const kubeconfig = join(dir, `${cp.name}.kubeconfig`);
-  await writeFile(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: ${lab.name}`,
-      `  cluster: { server: "${server}", certificate-authority-data: ${b64(await readFile(join(lab.pkiDir, 'ca.crt'), 'utf8'))} }`,
-      'users:',
-      `- name: lab-admin`,
-      `  user: { client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)} }`,
-      'contexts:',
-      `- name: lab`,
-      `  context: { cluster: ${lab.name}, user: lab-admin }`,
-      'current-context: lab',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  await writeKubeconfig(lab, kubeconfig, server, [adminUser(admin)]);
   return { kubeconfig, server, nodes: nodeListJson(lab), nodesPath: IN_NODE_NODES };
 }
 
@@ -127,35 +148,12 @@ export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
   const tokensFile = join(dir, 'tokens.csv');
   await writeFile(tokensFile, `${token},lab-admin,1\n${forbidden},forbidden,2\n`, { mode: 0o600 });
   const server = `https://${lab.hostAddress}:${CLUSTER_API_PORT}`;
-  const ca = b64(await readFile(join(lab.pkiDir, 'ca.crt'), 'utf8'));
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      `- name: ${lab.name}`,
-      `  cluster: { server: "${server}", certificate-authority-data: ${ca} }`,
-      'users:',
-      `- name: lab-admin`,
-      `  user: { client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)} }`,
-      `- name: lab-token`,
-      `  user: { token: ${token} }`,
-      `- name: lab-forbidden`,
-      `  user: { token: ${forbidden} }`,
-      'contexts:',
-      `- name: lab`,
-      `  context: { cluster: ${lab.name}, user: lab-admin }`,
-      `- name: lab-token`,
-      `  context: { cluster: ${lab.name}, user: lab-token }`,
-      `- name: lab-forbidden`,
-      `  context: { cluster: ${lab.name}, user: lab-forbidden }`,
-      'current-context: lab',
-      '',
-    ].join('\n'),
-    { mode: 0o600 },
-  );
+  await writeKubeconfig(lab, kubeconfig, server, [
+    adminUser(admin),
+    { context: 'lab-token', user: 'lab-token', credential: `token: ${token}` },
+    { context: 'lab-forbidden', user: 'lab-forbidden', credential: `token: ${forbidden}` },
+  ]);
   const pki = (name: string) => join(lab.pkiDir, name);
   const child: ChildProcess = spawn(
     process.execPath,
