@@ -172,6 +172,40 @@ describe.skipIf(!info)('nodes from the cluster API (--kubeconfig, no inventory f
     );
   });
 
+  it('an exec credential plugin (as aws eks get-token) runs once per command: the node list and the reach check share it', async () => {
+    const token = /- name: lab-token\n {2}user: \{ token: ([0-9a-f]+) \}/.exec(
+      readFileSync(api.kubeconfig, 'utf8'),
+    )![1]!;
+    const runs = join(dir, 'plugin-runs');
+    const plugin = join(dir, 'get-token.mjs');
+    writeFileSync(
+      plugin,
+      [
+        "import { appendFileSync } from 'node:fs';",
+        `appendFileSync(${JSON.stringify(runs)}, 'run\\n');`,
+        'process.stdout.write(JSON.stringify({',
+        "  apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential',",
+        `  status: { token: ${JSON.stringify(token)}, expirationTimestamp: new Date(Date.now() + 900000).toISOString() },`,
+        '}));',
+        '',
+      ].join('\n'),
+    );
+    const kubeconfig = join(dir, 'exec-kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(api.kubeconfig, 'utf8')
+        .replace(
+          /- name: lab-token\n {2}user: \{ token: [0-9a-f]+ \}/,
+          `- name: lab-token\n  user: { exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(plugin)}], interactiveMode: Never } }`,
+        )
+        .replace('current-context: lab', 'current-context: lab-token'),
+    );
+    const r = await audit(['--kubeconfig', kubeconfig]);
+    const report = JSON.parse(r.stdout) as AuditReport;
+    expect(report.nodes.map((n) => n.reachable)).toEqual(kubeletNodes().map(() => true));
+    expect(readFileSync(runs, 'utf8')).toBe('run\n');
+  });
+
   it('the interactive session takes its nodes from --kubeconfig as every command does', async () => {
     // A terminal: kubemend with no command in a tmux pane; the node choice is where it stops.
     const session = `kubemend-e2e-kapi-${process.pid}`;
