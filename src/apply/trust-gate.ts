@@ -105,9 +105,8 @@ export function probesFor(
 ): { probes: ProbeSpec[]; skipped: string[] } {
   const plan = changed.plan;
   const name = plan.node;
-  const kubeletChanged = changesChannel(plan.changes, ['kubelet-trust', 'kubelet-access']);
-  const apiserverChanged =
-    changesChannel(plan.changes, ['apiserver-identity']) || Boolean(plan.issue?.length);
+  const kubeletChanged = changesKubelet(plan);
+  const apiserverChanged = changesApiserver(plan);
   const probes: ProbeSpec[] = [];
   const skipped: string[] = [];
   if (!kubeletChanged && !apiserverChanged) return { probes, skipped };
@@ -139,14 +138,7 @@ export function probesFor(
     for (const cp of callers) ask(cp, changed);
   }
   if (apiserverChanged) {
-    // Kubelets that verify callers now: a planned client CA counts once it is in place.
-    const kubelets = sameCluster.filter(
-      (n) =>
-        n.plan.trust?.kubelet &&
-        (n.plan.trust.kubelet.clientCA === 'now' ||
-          applied.has(n.plan.node) ||
-          (n.plan.node === name && kubeletChanged)),
-    );
+    const kubelets = verifyingKubelets(changed, fleet, applied);
     if (kubelets.length === 0)
       skipped.push(
         `no kubelet of cluster ${plan.cluster} with a client CA is in this run: nothing to prove ${name}'s new kubelet client certificate against`,
@@ -154,6 +146,37 @@ export function probesFor(
     for (const k of kubelets) ask(callerOf(changed), k.plan.node === name ? changed : k);
   }
   return { probes, skipped };
+}
+
+/** The plan changes whom its kubelet trusts or lets in (kubelet-client-ca, anonymous-auth, authorization-mode). */
+export const changesKubelet = (plan: NodePlan): boolean =>
+  changesChannel(plan.changes, ['kubelet-trust', 'kubelet-access']);
+
+/** The plan changes (or issues) the kubelet client pair its kube-apiserver presents. */
+export const changesApiserver = (plan: NodePlan): boolean =>
+  changesChannel(plan.changes, ['apiserver-identity']) || Boolean(plan.issue?.length);
+
+/**
+ * The kubelets of `changed`'s cluster that verify their callers once `changed` is applied, which
+ * its kube-apiserver's new kubelet client certificate must satisfy: a kubelet with a client CA now,
+ * one this run applied, and `changed`'s own kubelet when its plan gives it one.
+ */
+export function verifyingKubelets(
+  changed: FleetNode,
+  fleet: readonly FleetNode[],
+  applied: ReadonlySet<string>,
+): FleetNode[] {
+  const { node: name, cluster } = changed.plan;
+  if (cluster === undefined) return [];
+  return fleet.filter(
+    (n) =>
+      n.plan.cluster === cluster &&
+      n.plan.status !== 'error' &&
+      n.plan.trust?.kubelet &&
+      (n.plan.trust.kubelet.clientCA === 'now' ||
+        applied.has(n.plan.node) ||
+        (n.plan.node === name && changesKubelet(changed.plan))),
+  );
 }
 
 /** Why no control plane could call the changed kubelet: none in the inventory, or none reached. */

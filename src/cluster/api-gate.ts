@@ -5,10 +5,18 @@
  * this proves it on a managed control plane that nobody can SSH to. 200 passes; the kubelet's 401
  * or 403 relayed, or a TLS failure between them, fails the gate (rolled back). An answer that
  * proves nothing (the kubelet not answering yet, the API server unreachable) leaves the SSH probes
- * from control planes (trust-gate.ts) to decide, as before.
+ * from control planes (trust-gate.ts) to decide, as before. After a kube-apiserver gets a new
+ * kubelet client pair, one kubelet that verifies callers is asked the same way (apiGateTargets).
  */
 import type { Clock } from '../apply/clock.js';
-import type { FleetNode, ProbeRecord, TrustResult } from '../apply/trust-gate.js';
+import {
+  changesApiserver,
+  changesKubelet,
+  verifyingKubelets,
+  type FleetNode,
+  type ProbeRecord,
+  type TrustResult,
+} from '../apply/trust-gate.js';
 import { listedNames, proxyGet, type Cluster, type ProxyAnswer } from './kube-api.js';
 
 /** The kubelet paths asked through the proxy: health, and the pod list `kubectl logs` starts from. */
@@ -40,12 +48,33 @@ export interface ApiGate {
   clock: Clock;
 }
 
-/** True when this gate can prove `changed`'s channel: a kubelet change on a node of its cluster. */
-export function apiGateApplies(gate: ApiGate, changed: FleetNode): boolean {
-  return (
-    changed.target.cluster === gate.cluster.name &&
-    changed.plan.changes.some((c) => c.control === 'kubelet-client-ca')
+/**
+ * The kubelets whose answers through this gate's API server prove `changed`'s channel:
+ * - a kubelet change (client CA, anonymous, authorization mode) on a node of the cluster: that
+ *   kubelet, whichever API server answers;
+ * - a kube-apiserver change (its kubelet client pair) on a control plane of the cluster: one kubelet
+ *   that verifies callers (its own, else another of the cluster, trust-gate.ts verifyingKubelets).
+ *   The answer comes from the API server the kubeconfig names: the changed one on a single control
+ *   plane or where the kubeconfig points at it, maybe another behind a load balancer. So the SSH
+ *   probe from the changed control plane, with the pair its running kube-apiserver presents, runs
+ *   too, and either one's rejection rolls it back.
+ */
+export function apiGateTargets(
+  gate: ApiGate,
+  changed: FleetNode,
+  fleet: readonly FleetNode[],
+  applied: ReadonlySet<string>,
+): { kubelets: string[]; apiserver: boolean } {
+  const none = { kubelets: [], apiserver: false };
+  if (changed.target.cluster !== gate.cluster.name) return none;
+  const apiserver = changesApiserver(changed.plan) && changed.plan.role === 'control-plane';
+  if (changesKubelet(changed.plan)) return { kubelets: [changed.plan.node], apiserver };
+  if (!apiserver) return none;
+  const kubelets = verifyingKubelets(changed, fleet, applied).filter(
+    (k) => k.target.cluster === gate.cluster.name,
   );
+  const one = kubelets.find((k) => k.plan.node === changed.plan.node) ?? kubelets[0];
+  return one ? { kubelets: [one.plan.node], apiserver: true } : none;
 }
 
 async function probeOnce(gate: ApiGate, node: string): Promise<ProbeRecord[]> {
@@ -67,24 +96,31 @@ async function probeOnce(gate: ApiGate, node: string): Promise<ProbeRecord[]> {
 
 /**
  * The gate for `changed`: through the API server where it applies, and the SSH probes (`viaSsh`)
- * when it does not or when the API server's answers prove nothing either way.
+ * when it does not, when the API server's answers prove nothing either way, and (as well) for a
+ * kube-apiserver change. `fleet` and `applied` are the run's nodes and those changed so far.
  */
 export async function gateThroughApi(
   gate: ApiGate | undefined,
   changed: FleetNode,
   viaSsh: () => Promise<TrustResult>,
+  fleet: readonly FleetNode[] = [changed],
+  applied: ReadonlySet<string> = new Set(),
 ): Promise<TrustResult> {
-  if (!gate || !apiGateApplies(gate, changed)) return viaSsh();
+  const { kubelets, apiserver } = gate
+    ? apiGateTargets(gate, changed, fleet, applied)
+    : { kubelets: [], apiserver: false };
+  if (!gate || kubelets.length === 0) return viaSsh();
+  const node = kubelets[0]!;
   // Only a Node this API server lists: not an inventory node that merely names the cluster.
-  if (!(await listedNames(gate.cluster)).has(changed.plan.node)) return viaSsh();
-  let records = await probeOnce(gate, changed.plan.node);
+  if (!(await listedNames(gate.cluster)).has(node)) return viaSsh();
+  let records = await probeOnce(gate, node);
   if (records.some((r) => r.verdict === 'not proven')) {
-    // A kubelet that has just restarted may need a moment on its port.
+    // A kubelet (or a kube-apiserver) that has just restarted may need a moment.
     await gate.clock.sleep(3000);
-    records = await probeOnce(gate, changed.plan.node);
+    records = await probeOnce(gate, node);
   }
-  if (records.some((r) => r.verdict === 'rejected') || records.every((r) => r.verdict === 'trusted'))
-    return { records, skipped: [] };
+  if (records.some((r) => r.verdict === 'rejected')) return { records, skipped: [] };
+  if (!apiserver && records.every((r) => r.verdict === 'trusted')) return { records, skipped: [] };
   const ssh = await viaSsh();
   return { records: [...records, ...ssh.records], skipped: ssh.skipped };
 }

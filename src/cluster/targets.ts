@@ -20,6 +20,9 @@ export interface SourceOptions extends LoadOptions {
   inventoryIsDefault: boolean;
   kubeconfig?: string;
   context?: string;
+  /** The cluster, already opened with --kubeconfig/--context (commands/targets.ts loads it once per run). */
+  cluster?: Cluster;
+  /** --node-address; else the inventory file's default (`nodeAddress`, `kubemend_node_address`); else internal-ip. */
   nodeAddress?: NodeAddressRule;
 }
 
@@ -42,8 +45,8 @@ export function nodeAddressRule(value: unknown): NodeAddressRule | undefined {
 }
 
 /** The cluster's API is a source when --kubeconfig or --context says so. */
-export const usesCluster = (opts: Pick<SourceOptions, 'kubeconfig' | 'context'>): boolean =>
-  opts.kubeconfig !== undefined || opts.context !== undefined;
+export const usesCluster = (opts: Pick<SourceOptions, 'kubeconfig' | 'context' | 'cluster'>): boolean =>
+  opts.kubeconfig !== undefined || opts.context !== undefined || opts.cluster !== undefined;
 
 export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): Promise<Targets> {
   if (!usesCluster(opts)) {
@@ -59,33 +62,35 @@ export async function loadTargets(opts: SourceOptions, env: NodeJS.ProcessEnv): 
     ...(opts.context ? { context: opts.context } : {}),
     ...(opts.homeDir ? { homeDir: opts.homeDir } : {}),
   };
-  const cluster = await openCluster(kube);
-  const listed = clusterNodes(await listNodes(cluster), opts.nodeAddress ?? 'internal-ip');
-  const warnings = [
-    ...(cluster.insecure
-      ? [
-          `context ${cluster.context}: insecure-skip-tls-verify is set, so the API server at ${cluster.server} is not authenticated: whoever answers there chooses the nodes kubemend dials and what the trust gate sees`,
-        ]
-      : []),
-    ...listed.warnings.map((w) => `cluster ${cluster.name}: ${visible(w)}`),
-    ...listed.refused.map(
-      (r) => `node ${visible(r.name)} of cluster ${cluster.name} is left out: ${visible(r.reason)}`,
-    ),
-  ];
+  const cluster = opts.cluster ?? (await openCluster(kube));
+  const items = await listNodes(cluster);
+  const warnings: string[] = cluster.insecure
+    ? [
+        `context ${cluster.context}: insecure-skip-tls-verify is set, so the API server at ${cluster.server} is not authenticated: whoever answers there chooses the nodes kubemend dials and what the trust gate sees`,
+      ]
+    : [];
   const at = { file: `cluster ${cluster.name} (${cluster.files.join(', ')})`, line: 0 };
   const sourced = <T>(value: T): Sourced<T> => ({ value, ...at });
-  const fromApi: NodeSpec[] = listed.nodes.map((node) => ({
-    name: node.name,
-    ...at,
-    fields: {
-      host: sourced(node.host),
-      groups: sourced(clusterGroups(node, cluster.name)),
-      cluster: sourced(cluster.name),
-    },
-  }));
   // The default ./inventory.yaml is merged when it is there; a file named with -i must be.
   const file = opts.inventoryIsDefault && !existsSync(opts.inventory) ? undefined : opts.inventory;
   const nodes = await loadInventoryWith(file, opts, (fileSpecs, defaults) => {
+    // The address rule: --node-address, else the file's default, else InternalIP.
+    const listed = clusterNodes(items, opts.nodeAddress ?? defaults.nodeAddress?.value ?? 'internal-ip');
+    warnings.push(
+      ...listed.warnings.map((w) => `cluster ${cluster.name}: ${visible(w)}`),
+      ...listed.refused.map(
+        (r) => `node ${visible(r.name)} of cluster ${cluster.name} is left out: ${visible(r.reason)}`,
+      ),
+    );
+    const fromApi: NodeSpec[] = listed.nodes.map((node) => ({
+      name: node.name,
+      ...at,
+      fields: {
+        host: sourced(node.host),
+        groups: sourced(clusterGroups(node, cluster.name)),
+        cluster: sourced(cluster.name),
+      },
+    }));
     const byName = new Map(fileSpecs.map((spec) => [spec.name, spec]));
     const merged = fromApi.map((api) => {
       const own = byName.get(api.name);

@@ -395,14 +395,19 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
             return applyNode(session, {
               ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
               trustGate: (own) =>
-                gateThroughApi(apiGate, { plan, target }, () =>
-                  runTrustGate(
-                    { plan, target },
-                    planned,
-                    applied,
-                    { own, open: openChecked, clock },
-                    outside,
-                  ),
+                gateThroughApi(
+                  apiGate,
+                  { plan, target },
+                  () =>
+                    runTrustGate(
+                      { plan, target },
+                      planned,
+                      applied,
+                      { own, open: openChecked, clock },
+                      outside,
+                    ),
+                  planned,
+                  applied,
                 ),
               runId,
               target,

@@ -1,6 +1,6 @@
+import { existsSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { ExitCode, NodeError, UsageError } from '../errors.js';
-import { loadInventory } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { backupDir, listBackupMetadata, type BackupEntry, type BackupMetadataFile } from '../node/changes.js';
 import { withSession, type NodeSession } from '../node/ssh/index.js';
@@ -8,6 +8,7 @@ import { renderBackups } from '../report/backups-render.js';
 import type { Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { commandLine } from './rerun.js';
+import { commandSource } from './targets.js';
 
 export interface BackupInfo {
   id: string;
@@ -87,18 +88,20 @@ export function backupInfo(node: string, m: BackupMetadataFile): BackupInfo {
   return b;
 }
 
-export async function nodeTarget(opts: CommonOptions, name: string): Promise<NodeTarget> {
-  const nodes = await loadInventory(opts.inventory, {
-    ...(opts.knownHosts ? { knownHostsFile: opts.knownHosts } : {}),
-    ...(opts.ssh ? { ssh: opts.ssh } : {}),
-  });
+/** The node named by --node, from the inventory file and/or the cluster's API (--kubeconfig, --context). */
+export async function nodeTarget(opts: CommonOptions, io: Io, name: string): Promise<NodeTarget> {
+  const { nodes, cluster, warnings } = await commandSource(opts, io, false);
   const target = nodes.find((n) => n.name === name);
   if (!target)
-    throw new UsageError(`node ${name} is not in ${opts.inventory}`, [
-      `known nodes: ${nodes.map((n) => n.name).join(', ')}`,
-    ]);
+    throw new UsageError(
+      `node ${name} is not in ${cluster ? `cluster ${cluster.name}${usedFile(opts) ? ` or ${opts.inventory}` : ''}` : opts.inventory}`,
+      [`known nodes: ${nodes.map((n) => n.name).join(', ')}`, ...warnings],
+    );
   return target;
 }
+
+/** With the cluster as the source, the default ./inventory.yaml is merged only when it is there. */
+const usedFile = (opts: CommonOptions): boolean => !opts.inventoryIsDefault || existsSync(opts.inventory);
 
 export const sessionOptions = (opts: CommonOptions, io: Io) => ({
   connectTimeoutSec: opts.connectTimeout,
@@ -107,7 +110,7 @@ export const sessionOptions = (opts: CommonOptions, io: Io) => ({
 });
 
 export async function runBackups(opts: CommonOptions & { node: string }, io: Io): Promise<ExitCode> {
-  const target = await nodeTarget(opts, opts.node);
+  const target = await nodeTarget(opts, io, opts.node);
   const backups = await withSession(target, sessionOptions(opts, io), readBackups);
   if (opts.output === 'json') {
     const json = {

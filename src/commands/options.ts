@@ -84,7 +84,7 @@ export function addCommonOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--node-address <rule>',
-        "which of a cluster node's addresses ssh dials (default: internal-ip)",
+        "which of a cluster node's addresses ssh dials (default: the inventory's nodeAddress / kubemend_node_address, else internal-ip)",
       ).choices([...NODE_ADDRESS_RULES]),
     )
     .option('--controls <list>', `controls to run, by id or alias: ${controlsHelp()} (default: both)`)

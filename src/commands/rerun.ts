@@ -16,6 +16,10 @@ const PLANNING = new Set(['audit', 'plan', 'apply']);
 export function commandLine(opts: CommonOptions): CommandLine {
   const connect: string[] = [];
   if (opts.inventory !== DEFAULT_INVENTORY) connect.push('-i', opts.inventory);
+  // The nodes from the cluster: the undo must find the node where this run found it.
+  if (opts.kubeconfig) connect.push('--kubeconfig', opts.kubeconfig);
+  if (opts.context) connect.push('--context', opts.context);
+  if (opts.nodeAddress) connect.push('--node-address', opts.nodeAddress);
   if (opts.knownHosts) connect.push('--known-hosts', opts.knownHosts);
   if (opts.connectTimeout !== DEFAULT_CONNECT_TIMEOUT)
     connect.push('--connect-timeout', String(opts.connectTimeout));

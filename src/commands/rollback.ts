@@ -40,7 +40,7 @@ export async function runRollback(opts: RollbackOptions, io: Io): Promise<ExitCo
     throw new UsageError(
       'rollback changes the node and needs a confirmation: run it on a terminal, or pass --yes',
     );
-  const target = await nodeTarget(opts, opts.node);
+  const target = await nodeTarget(opts, io, opts.node);
   const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
   const c = makeColors(wantColor(io, 'stdout', !opts.color));
   const ec = makeColors(wantColor(io, 'stderr', !opts.color));

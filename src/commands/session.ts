@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { checkbox, confirm, input, Separator } from '@inquirer/prompts';
 import { ExitCode, UsageError } from '../errors.js';
-import { loadInventory, selectNodes } from '../inventory/load.js';
+import { usesCluster } from '../cluster/targets.js';
+import { selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import { makeColors } from '../report/colors.js';
 import { colorDiff, restartsOf } from '../report/plan-render.js';
@@ -15,6 +16,7 @@ import { DEFAULT_INVENTORY, type CommonOptions } from './options.js';
 import { page } from './pager.js';
 import { buildPlan } from './plan.js';
 import { commandLine } from './rerun.js';
+import { commandSource } from './targets.js';
 
 /** Inventory files looked for in the current directory, in this order. */
 const CANDIDATES = [
@@ -46,7 +48,12 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     );
     if (base.inventory !== DEFAULT_INVENTORY && !existsSync(base.inventory))
       throw new UsageError(`inventory ${base.inventory} does not exist`);
-    let inventory = existsSync(base.inventory) ? base.inventory : CANDIDATES.find((f) => existsSync(f));
+    // With --kubeconfig/--context the nodes come from the cluster (merged with -i when that file is there).
+    let inventory = usesCluster(base)
+      ? base.inventory
+      : existsSync(base.inventory)
+        ? base.inventory
+        : CANDIDATES.find((f) => existsSync(f));
     if (!inventory)
       inventory = await cancellable(
         input({
@@ -54,11 +61,13 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
           validate: (v) => (existsSync(v) ? true : `${v} does not exist`),
         }),
       );
-    io.stdout.write(`inventory: ${visible(inventory)}\n`);
-    const nodes = await loadInventory(inventory, {
-      ...(base.knownHosts ? { knownHostsFile: base.knownHosts } : {}),
-      ...(base.ssh ? { ssh: base.ssh } : {}),
-    });
+    const source = await commandSource({ ...base, inventory }, io);
+    io.stdout.write(
+      source.cluster
+        ? `nodes: cluster ${visible(source.cluster.name)} (context ${visible(source.cluster.context)})\n`
+        : `inventory: ${visible(inventory)}\n`,
+    );
+    const nodes = source.nodes;
 
     const chosen = await cancellable(
       checkbox<string>({

@@ -14,6 +14,7 @@ import {
   parseRole,
   parseSsh,
   parseCluster,
+  parseNodeAddress,
   parseText,
   parseUser,
 } from './fields.js';
@@ -100,8 +101,11 @@ const vars: Record<string, VarParser> = {
   kubemend_ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
   kubemend_cluster: (raw, ctx) => ({ cluster: parseCluster(raw, ctx) }),
   kubemend_params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
+  kubemend_node_address: (raw, ctx) => ({ nodeAddress: parseNodeAddress(raw, ctx) }),
 };
 const knownVars = Object.keys(vars);
+/** Where a default for every node (kubemend_node_address) may be written. */
+const ALL_VARS = new Set(["group 'all' vars", 'group_vars/all']);
 const kubemendVars = knownVars.filter((name) => name.startsWith('kubemend_'));
 
 /** Real Ansible variables that sit close to the ones above and must not be taken for typos. */
@@ -230,6 +234,15 @@ export function readAnsible(
       const parse = vars[entry.key];
       if (parse) {
         const at = { file: src.file, line: entry.line };
+        if (entry.key === 'kubemend_node_address' && !ALL_VARS.has(where)) {
+          problems.add(
+            src.file,
+            entry.keyLine,
+            `${where}: kubemend_node_address is a default for the cluster's nodes`,
+            "set it in all's vars (or group_vars/all), or set ansible_host on the host",
+          );
+          continue;
+        }
         parse(value, fieldContext(at, where, entry.key));
         result.set(entry.key, { value, ...at, keyLine: entry.keyLine, where });
         continue;
@@ -425,10 +438,11 @@ export function readAnsible(
   for (const host of hosts.values())
     host.fileVars = readVarsFiles(varsFiles.hosts.get(host.name), `host_vars/${host.name}`);
 
-  /** Ansible's layers merged into fields. Each value was checked where it was written: only the result here. */
-  const fieldsOf = (layers: readonly VarMap[]): Fields => {
+  /** The variables of `layers`, later ones winning, as Fields. */
+  const fieldsOf = (layers: VarMap[]): Fields => {
     const merged: VarMap = new Map();
     for (const map of layers) for (const [k, v] of map) merged.set(k, v);
+    // Each value was checked where it was written; here only the merged result is checked.
     const quiet = new Problems();
     const fields: Fields = {};
     for (const name of knownVars) {
@@ -440,9 +454,8 @@ export function readAnsible(
     }
     return fields;
   };
-  // `all:` vars (and group_vars/all) are the defaults of nodes another source adds (cluster/targets.ts).
   const all = groups.get('all');
-  if (all) ctx.defaults = fieldsOf([...all.vars, ...all.fileVars]);
+  ctx.defaults?.(fieldsOf(all ? [...all.vars, ...all.fileVars] : []));
 
   const depth = groupDepths(groups);
   return [...hosts.values()].map((host) => {

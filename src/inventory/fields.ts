@@ -5,6 +5,7 @@ import { resolveUserPath } from './paths.js';
 import { parseProxyJump } from './jump.js';
 import { HOST_RULE, hostProblem, userProblem } from './address.js';
 import type { JumpSpec } from './jump.js';
+import { NODE_ADDRESS_RULES, type NodeAddressRule } from '../cluster/nodes.js';
 
 /** A value and the line that set it, so later checks (loops, become method) can point at it. */
 export interface Sourced<T> {
@@ -43,6 +44,11 @@ export interface Fields {
   ssh?: Sourced<'builtin' | 'openssh'>;
   /** The cluster the node belongs to (`cluster` / `kubemend_cluster`); absent: known from its CA. */
   cluster?: Sourced<string>;
+  /**
+   * Which of a cluster node's addresses ssh dials when the nodes come from the cluster's API
+   * (`nodeAddress` in defaults:, `kubemend_node_address` in all's vars); --node-address wins.
+   */
+  nodeAddress?: Sourced<NodeAddressRule>;
 }
 
 /** A node as the inventory defines it. */
@@ -303,6 +309,17 @@ export function parseSsh(raw: unknown, ctx: FieldContext): Sourced<'builtin' | '
     ctx,
     `${ctx.key} must be builtin or openssh, not ${describe(raw)}`,
     `write ${ctx.key}: openssh (the system ssh client), ${ctx.key}: builtin, or leave it out to choose per node`,
+  );
+}
+
+/** --node-address's inventory default: one of the rules of cluster/nodes.ts. */
+export function parseNodeAddress(raw: unknown, ctx: FieldContext): Sourced<NodeAddressRule> | undefined {
+  const rule = NODE_ADDRESS_RULES.find((r) => r === raw);
+  if (rule !== undefined) return sourced(ctx, rule);
+  return problem(
+    ctx,
+    `${ctx.key} must be one of ${NODE_ADDRESS_RULES.join(', ')}, not ${describe(raw)}`,
+    `write ${ctx.key}: provider-id (EKS over SSM, GCE by instance name), or leave it out for internal-ip`,
   );
 }
 

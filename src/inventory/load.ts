@@ -42,7 +42,8 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
 
 /**
  * loadInventory, with the nodes another source defines (the cluster's API: cluster/targets.ts):
- * `merge` gets the file's nodes (none when `file` is undefined) and returns the nodes to resolve.
+ * `merge` gets the file's nodes (none when `file` is undefined) and what the file says for every
+ * node (defaults:, all's vars), and returns the nodes to resolve.
  */
 export async function loadInventoryWith(
   file: string | undefined,
@@ -52,11 +53,18 @@ export async function loadInventoryWith(
   const homeDir = opts.homeDir ?? os.homedir();
   const problems = new Problems();
   const label = file ?? 'the cluster';
-  const parsed: ParseContext = { problems, homeDir };
-  const fileSpecs = file === undefined ? [] : await parseInventory(file, await readInventory(file), parsed);
+  let defaults: Fields = {};
+  const fileSpecs =
+    file === undefined
+      ? []
+      : await parseInventory(file, await readInventory(file), {
+          problems,
+          homeDir,
+          defaults: (fields) => (defaults = fields),
+        });
   // Keep going with the nodes that could be read, so a proxyJump loop is reported with the rest.
   if (file !== undefined && fileSpecs.length === 0) throw inventoryError(file, problems.items);
-  const specs = merge(fileSpecs, parsed.defaults ?? {});
+  const specs = merge(fileSpecs, defaults);
 
   const ssh = await readSshConfig(
     opts.sshConfigPath ?? path.join(homeDir, '.ssh', 'config'),

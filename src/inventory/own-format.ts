@@ -16,6 +16,7 @@ import {
   parseRole,
   parseSsh,
   parseCluster,
+  parseNodeAddress,
   parseText,
   parseUser,
 } from './fields.js';
@@ -41,6 +42,7 @@ const nodeFields: Record<string, FieldParser> = {
   params: (raw, ctx) => ({ params: parseParams(raw, ctx) }),
   ssh: (raw, ctx) => ({ ssh: parseSsh(raw, ctx) }),
   cluster: (raw, ctx) => ({ cluster: parseCluster(raw, ctx) }),
+  nodeAddress: (raw, ctx) => ({ nodeAddress: parseNodeAddress(raw, ctx) }),
 };
 export const nodeFieldNames = Object.keys(nodeFields);
 
@@ -58,8 +60,8 @@ export const exampleInventory = [
 export interface ParseContext {
   problems: Problems;
   homeDir: string;
-  /** Set by readOwnFormat: the file's `defaults:`, for the nodes another source adds (cluster/targets.ts). */
-  defaults?: Fields;
+  /** Gets what the file says for every node (own format: defaults:; Ansible: all's vars). */
+  defaults?: (fields: Fields) => void;
 }
 
 export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseContext): NodeSpec[] {
@@ -74,7 +76,6 @@ export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseConte
   for (const entry of entries) {
     if (entry.key === 'defaults') {
       defaults = readFields(source, entry.value, entry.line, 'defaults', ctx);
-      ctx.defaults = defaults;
     } else if (entry.key === 'nodes') {
       nodesEntry = entry;
     } else {
@@ -121,6 +122,7 @@ export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseConte
     );
     return [];
   }
+  ctx.defaults?.(defaults);
   if (defaults.host) {
     problems.add(
       file,
@@ -148,6 +150,15 @@ export function readOwnFormat(source: YamlSource, root: YAMLMap, ctx: ParseConte
       continue;
     }
     const fields = readFields(source, node.value, node.line, `node '${node.key}'`, ctx);
+    if (fields.nodeAddress) {
+      problems.add(
+        file,
+        fields.nodeAddress.line,
+        `node '${node.key}': nodeAddress is a default for the cluster's nodes`,
+        'set it under defaults: (or set host: on this node)',
+      );
+      delete fields.nodeAddress;
+    }
     specs.push({ name: node.key, file, line: node.keyLine, fields: mergeFields(defaults, fields) });
   }
   return specs;

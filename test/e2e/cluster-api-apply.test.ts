@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ApplyReport } from '../../src/commands/apply.js';
-import { startClusterApi, type ClusterApi } from '../lab/cluster-api.js';
+import { controlPlaneApi, startClusterApi, type ClusterApi } from '../lab/cluster-api.js';
 import { downLab, upLab, type Lab } from '../lab/lab.js';
 import { makePki } from '../unit/support/certs.js';
 import { kubemend } from './cli.js';
@@ -17,6 +17,7 @@ const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-kapi`;
 const W = 'kubeadm-worker-bad';
 const W2 = 'kubeadm-worker-bad-x2';
+const CP = 'kubeadm-cp-bad';
 const CONFIG = '/var/lib/kubelet/config.yaml';
 const OTHER_CA = '/etc/kubernetes/pki/other-cluster-ca.crt';
 
@@ -43,7 +44,7 @@ describe.skipIf(!canRun)('apply with --kubeconfig: the trust gate through the AP
     mkdirSync(join(home, '.ssh'), { recursive: true, mode: 0o700 });
     lab = await upLab({
       name: LAB,
-      nodes: [W, W2],
+      nodes: [W, W2, CP],
       replace: true,
       log: (l) => console.log(`[lab ${LAB}] ${l}`),
     });
@@ -110,5 +111,67 @@ describe.skipIf(!canRun)('apply with --kubeconfig: the trust gate through the AP
       ['api-server', '401', 'rejected'],
       ['api-server', '401', 'rejected'],
     ]);
+  });
+
+  it("an apiserver change on a control plane: its restarted kube-apiserver's proxy proves the new pair (200 through the API server)", async () => {
+    // The kubeconfig points at that control plane's own API server (self-managed): its proxy
+    // dials kubelets with the pair it was started with, before the change none (anonymous).
+    const own = await controlPlaneApi(
+      lab,
+      lab.nodes.find((n) => n.name === CP)!,
+    );
+    const shell = labShell(lab);
+    await shell.ssh(CP, `printf %s ${shq(own.nodes)} > ${shq(own.nodesPath)}`);
+    const cpRun = (args: string[]) =>
+      kubemend(
+        [
+          ...args,
+          '--kubeconfig',
+          own.kubeconfig,
+          '--known-hosts',
+          lab.knownHostsPath,
+          '--journal',
+          journal(),
+        ],
+        { home },
+      );
+    // Before: W's kubelet verifies callers (the first test gave it a client CA); this API server has no pair.
+    const before = await cpRun(['audit', '-l', W, '-o', 'json']);
+    expect(before.stdout).toContain(
+      `the API server cannot reach this kubelet: kube-apiserver → kubelet: 401 through the API server (${W} proxy/healthz`,
+    );
+    // The control plane's kubelet first gets its client CA (proven through the managed API server,
+    // which has a pair); then the apiserver change alone, through the control plane's own API server.
+    const kubelet = await run(['apply', '-l', CP, '--controls', 'kubelet-client-ca', '--yes', '-o', 'json']);
+    expect(kubelet.code, kubelet.stderr).toBe(0);
+    const r = await cpRun([
+      'apply',
+      '-l',
+      CP,
+      '--controls',
+      'apiserver-kubelet-client-cert',
+      '--yes',
+      '-o',
+      'json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ApplyReport;
+    expect(report.outcomes.map((o) => [o.node, o.status])).toEqual([[CP, 'applied']]);
+    const trust = 'trust' in report.outcomes[0]! ? report.outcomes[0].trust : [];
+    expect(trust).toEqual(
+      expect.arrayContaining([
+        `kube-apiserver → kubelet: 200 through the API server (${CP} proxy/healthz: the kubelet trusts the API server)`,
+        `kube-apiserver → kubelet: 200 through the API server (${CP} proxy/pods: the kubelet trusts the API server)`,
+      ]),
+    );
+    // The SSH probe from the control plane with its running kube-apiserver's pair ran too.
+    expect(
+      events()
+        .filter((e) => e['event'] === 'trust-probe' && e['node'] === CP && e['runId'] === report.runId)
+        .map((e) => e['path']),
+    ).toEqual(expect.arrayContaining(['api-server', 'ssh']));
+    // After: the same API server reaches W's kubelet (kubectl logs works there now).
+    const after = await cpRun(['audit', '-l', W, '-o', 'json']);
+    expect(after.stdout).not.toContain('the API server cannot reach this kubelet');
   });
 });

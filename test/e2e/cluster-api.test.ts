@@ -1,13 +1,16 @@
 // Nodes from the cluster's API (issue 22): a managed control plane (the kube-apiserver simulator
 // on the host, test/lab/cluster-api.ts: nobody can SSH to it) lists the lab's kubelet nodes, and
 // kubemend audits them with --kubeconfig / --context and no inventory file.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditReport } from '../../src/report/audit-report.js';
 import { startClusterApi, type ClusterApi } from '../lab/cluster-api.js';
 import { kubemend } from './cli.js';
+import { waitUntil } from './helpers.js';
 
 const info = inject('lab');
 
@@ -167,5 +170,74 @@ describe.skipIf(!info)('nodes from the cluster API (--kubeconfig, no inventory f
         .map((n) => [n.name, api.instanceIds[n.name], true, 'openssh'])
         .sort(),
     );
+  });
+
+  it('an exec credential plugin (as aws eks get-token) runs once per command: the node list and the reach check share it', async () => {
+    const token = /- name: lab-token\n {2}user: \{ token: ([0-9a-f]+) \}/.exec(
+      readFileSync(api.kubeconfig, 'utf8'),
+    )![1]!;
+    const runs = join(dir, 'plugin-runs');
+    const plugin = join(dir, 'get-token.mjs');
+    writeFileSync(
+      plugin,
+      [
+        "import { appendFileSync } from 'node:fs';",
+        `appendFileSync(${JSON.stringify(runs)}, 'run\\n');`,
+        'process.stdout.write(JSON.stringify({',
+        "  apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential',",
+        `  status: { token: ${JSON.stringify(token)}, expirationTimestamp: new Date(Date.now() + 900000).toISOString() },`,
+        '}));',
+        '',
+      ].join('\n'),
+    );
+    const kubeconfig = join(dir, 'exec-kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      readFileSync(api.kubeconfig, 'utf8')
+        .replace(
+          /- name: lab-token\n {2}user: \{ token: [0-9a-f]+ \}/,
+          `- name: lab-token\n  user: { exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: ${JSON.stringify(process.execPath)}, args: [${JSON.stringify(plugin)}], interactiveMode: Never } }`,
+        )
+        .replace('current-context: lab', 'current-context: lab-token'),
+    );
+    const r = await audit(['--kubeconfig', kubeconfig]);
+    const report = JSON.parse(r.stdout) as AuditReport;
+    expect(report.nodes.map((n) => n.reachable)).toEqual(kubeletNodes().map(() => true));
+    expect(readFileSync(runs, 'utf8')).toBe('run\n');
+  });
+
+  it('the interactive session takes its nodes from --kubeconfig as every command does', async () => {
+    // A terminal: kubemend with no command in a tmux pane; the node choice is where it stops.
+    const session = `kubemend-e2e-kapi-${process.pid}`;
+    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      '160',
+      '-y',
+      '50',
+      '-c',
+      dir,
+      `env -i HOME=${home} PATH=/usr/bin:/bin TERM=xterm-256color ${process.execPath} ${bin} --kubeconfig ${api.kubeconfig} --known-hosts ${info!.knownHostsPath}; sleep 60`,
+    );
+    try {
+      const screen = await waitUntil(
+        'the node choice',
+        async () => {
+          const s = tmux('capture-pane', '-p', '-J', '-t', session);
+          return s.includes('Nodes to audit') && s;
+        },
+        60_000,
+        200,
+      );
+      expect(screen).toContain(`nodes: cluster ${info!.name} (context lab)`);
+      for (const node of kubeletNodes()) expect(screen).toContain(node.name);
+    } finally {
+      tmux('kill-session', '-t', session);
+    }
   });
 });

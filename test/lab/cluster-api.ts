@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LabInfo, LabNode } from './lab-info.js';
 import { makeLeaf } from './pki.js';
+import { IN_NODE_NODES } from './sims/cluster-api.mjs';
 
 /**
  * A managed control plane for a lab (EKS, GKE, AKS: nobody can SSH to it): the kube-apiserver
@@ -53,36 +54,19 @@ function nodeObject(node: LabNode) {
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
-/** Writes the cluster's files under `<lab dir>/cluster` and starts the API server on the host. */
-export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
-  const dir = join(lab.dir, 'cluster');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const kubeletNodes = lab.nodes.filter((n) => n.role !== 'none');
-  const nodesFile = join(dir, 'nodes.json');
-  await writeFile(nodesFile, JSON.stringify(kubeletNodes.map(nodeObject), null, 2));
-  const [, admin] = await Promise.all([
-    makeLeaf(lab.pkiDir, 'managed-apiserver', 'ca', {
-      alg: 'ec',
-      cn: 'kube-apiserver',
-      usage: 'serverAuth',
-      sans: [`IP:${lab.hostAddress}`],
-    }),
-    makeLeaf(lab.pkiDir, 'lab-admin', 'ca', {
-      alg: 'ec',
-      cn: 'kubernetes-admin',
-      org: 'system:masters',
-      usage: 'clientAuth',
-    }),
-  ]);
-  const token = randomBytes(16).toString('hex');
-  const forbidden = randomBytes(16).toString('hex');
-  const tokensFile = join(dir, 'tokens.csv');
-  await writeFile(tokensFile, `${token},lab-admin,1\n${forbidden},forbidden,2\n`, { mode: 0o600 });
-  const server = `https://${lab.hostAddress}:${CLUSTER_API_PORT}`;
+/**
+ * Writes a kubeconfig for the lab's cluster at `server`: each context names a user of the same
+ * name (`lab` → `lab-admin`, the admin's client certificate); the first context is current.
+ */
+async function writeKubeconfig(
+  lab: LabInfo,
+  file: string,
+  server: string,
+  users: { context: string; user: string; credential: string }[],
+): Promise<void> {
   const ca = b64(await readFile(join(lab.pkiDir, 'ca.crt'), 'utf8'));
-  const kubeconfig = join(dir, 'kubeconfig');
   await writeFile(
-    kubeconfig,
+    file,
     [
       'apiVersion: v1',
       'kind: Config',
@@ -90,24 +74,86 @@ export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
       `- name: ${lab.name}`,
       `  cluster: { server: "${server}", certificate-authority-data: ${ca} }`,
       'users:',
-      `- name: lab-admin`,
-      `  user: { client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)} }`,
-      `- name: lab-token`,
-      `  user: { token: ${token} }`,
-      `- name: lab-forbidden`,
-      `  user: { token: ${forbidden} }`,
+      ...users.flatMap((u) => [`- name: ${u.user}`, `  user: { ${u.credential} }`]),
       'contexts:',
-      `- name: lab`,
-      `  context: { cluster: ${lab.name}, user: lab-admin }`,
-      `- name: lab-token`,
-      `  context: { cluster: ${lab.name}, user: lab-token }`,
-      `- name: lab-forbidden`,
-      `  context: { cluster: ${lab.name}, user: lab-forbidden }`,
-      'current-context: lab',
+      ...users.flatMap((u) => [
+        `- name: ${u.context}`,
+        `  context: { cluster: ${lab.name}, user: ${u.user} }`,
+      ]),
+      `current-context: ${users[0]!.context}`,
       '',
     ].join('\n'),
     { mode: 0o600 },
   );
+}
+
+const adminUser = (admin: { crt: string; key: string }) => ({
+  context: 'lab',
+  user: 'lab-admin',
+  credential: `client-certificate-data: ${b64(admin.crt)}, client-key-data: ${b64(admin.key)}`,
+});
+
+/** The lab's kubelet nodes as the API lists them (JSON). */
+export const nodeListJson = (lab: LabInfo): string =>
+  JSON.stringify(lab.nodes.filter((n) => n.role !== 'none').map(nodeObject), null, 2);
+
+/** The admin's client pair (O system:masters), signed by the cluster CA every lab API server trusts. */
+const labAdmin = (lab: LabInfo) =>
+  makeLeaf(lab.pkiDir, 'lab-admin', 'ca', {
+    alg: 'ec',
+    cn: 'kubernetes-admin',
+    org: 'system:masters',
+    usage: 'clientAuth',
+  });
+
+/**
+ * A self-managed control plane's own API server: the kube-apiserver simulator that node runs (its
+ * manifest's flags: --client-ca-file, --tls-cert-file, --kubelet-client-certificate) serves the
+ * nodes API once IN_NODE_NODES holds the node list, which the caller writes there (`nodes`). Its
+ * node proxy dials kubelets with the pair that kube-apiserver was started with, so after an
+ * apiserver change it proves the new pair, as the real one does. The kubeconfig (context `lab`,
+ * the admin's client certificate) points at that node's address.
+ */
+export async function controlPlaneApi(
+  lab: LabInfo,
+  cp: LabNode,
+): Promise<{ kubeconfig: string; server: string; nodes: string; nodesPath: string }> {
+  const dir = join(lab.dir, 'cluster');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const admin = await labAdmin(lab);
+  const server = `https://${cp.host}:${CLUSTER_API_PORT}`;
+  const kubeconfig = join(dir, `${cp.name}.kubeconfig`);
+  await writeKubeconfig(lab, kubeconfig, server, [adminUser(admin)]);
+  return { kubeconfig, server, nodes: nodeListJson(lab), nodesPath: IN_NODE_NODES };
+}
+
+/** Writes the cluster's files under `<lab dir>/cluster` and starts the API server on the host. */
+export async function startClusterApi(lab: LabInfo): Promise<ClusterApi> {
+  const dir = join(lab.dir, 'cluster');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const kubeletNodes = lab.nodes.filter((n) => n.role !== 'none');
+  const nodesFile = join(dir, 'nodes.json');
+  await writeFile(nodesFile, nodeListJson(lab));
+  const [, admin] = await Promise.all([
+    makeLeaf(lab.pkiDir, 'managed-apiserver', 'ca', {
+      alg: 'ec',
+      cn: 'kube-apiserver',
+      usage: 'serverAuth',
+      sans: [`IP:${lab.hostAddress}`],
+    }),
+    labAdmin(lab),
+  ]);
+  const token = randomBytes(16).toString('hex');
+  const forbidden = randomBytes(16).toString('hex');
+  const tokensFile = join(dir, 'tokens.csv');
+  await writeFile(tokensFile, `${token},lab-admin,1\n${forbidden},forbidden,2\n`, { mode: 0o600 });
+  const server = `https://${lab.hostAddress}:${CLUSTER_API_PORT}`;
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeKubeconfig(lab, kubeconfig, server, [
+    adminUser(admin),
+    { context: 'lab-token', user: 'lab-token', credential: `token: ${token}` },
+    { context: 'lab-forbidden', user: 'lab-forbidden', credential: `token: ${forbidden}` },
+  ]);
   const pki = (name: string) => join(lab.pkiDir, name);
   const child: ChildProcess = spawn(
     process.execPath,

@@ -35,6 +35,19 @@ describe('the command line', () => {
     }
   });
 
+  it('every command and the session take the nodes from a kubeconfig: --help says how', async () => {
+    for (const c of [[], ['audit'], ['plan'], ['apply'], ['rollback'], ['backups']]) {
+      const help = (await cli(...c, '--help')).stdout.replace(/\s+/g, ' ');
+      expect(help, c.join(' ')).toContain(
+        "--kubeconfig <file> take the nodes from this kubeconfig's cluster",
+      );
+      expect(help, c.join(' ')).toContain('--context <name> take the nodes from this kubeconfig context');
+      expect(help, c.join(' ')).toContain(
+        "--node-address <rule> which of a cluster node's addresses ssh dials (default: the inventory's nodeAddress",
+      );
+    }
+  });
+
   it('-V prints the version; audit --help lists every control alias and shows defaults as values', async () => {
     expect(await cli('-V')).toMatchObject({ code: 0, stdout: 'kubemend 0.1.0\n' });
     const help = (await cli('audit', '--help')).stdout.replace(/\s+/g, ' ');

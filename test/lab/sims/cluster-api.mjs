@@ -1,6 +1,7 @@
 // The part of the kube-apiserver's API kubemend uses (issue 22): GET /api/v1/nodes and the node
 // proxy /api/v1/nodes/NAME/proxy/PATH, with client-certificate (--client-ca-file) and bearer-token
-// (--token-auth-file) authentication. The proxy dials the node's kubelet (InternalIP, port
+// (--token-auth-file) authentication. It runs on the host as a managed control plane, or in a lab
+// control plane as its kube-apiserver (then with that manifest's flags). The proxy dials the node's kubelet (InternalIP, port
 // 10250) with --kubelet-client-certificate/--kubelet-client-key, as the real API server does, and
 // relays the kubelet's answer: a kubelet that does not trust that certificate answers 401, and
 // the caller sees 401. Every authenticated user may do everything (no RBAC), except the token
@@ -9,9 +10,15 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
 
-/** Node objects: the JSON file KUBE_APISERVER_SIM_NODES names (the lab writes it). */
+/** Where a control plane of the lab finds the cluster's Node objects (test/lab/cluster-api.ts serveFromControlPlane). */
+export const IN_NODE_NODES = '/etc/kubernetes/lab-cluster-nodes.json';
+
+/**
+ * Node objects: the JSON file KUBE_APISERVER_SIM_NODES names (the host-side managed control plane),
+ * else IN_NODE_NODES when the lab wrote it into this control plane (the sim is its kube-apiserver).
+ */
 function readNodes(env) {
-  const file = env.KUBE_APISERVER_SIM_NODES;
+  const file = env.KUBE_APISERVER_SIM_NODES || (fs.existsSync(IN_NODE_NODES) ? IN_NODE_NODES : undefined);
   if (!file) return undefined;
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }
@@ -53,10 +60,15 @@ export function clusterApi(flags, env) {
     ? new X509Certificate(fs.readFileSync(flags.get('client-ca-file')))
     : undefined;
   const tokens = readTokens(flags.get('token-auth-file'));
-  const kubeletClient = {
-    cert: fs.readFileSync(flags.get('kubelet-client-certificate')),
-    key: fs.readFileSync(flags.get('kubelet-client-key')),
-  };
+  // Without --kubelet-client-certificate/--kubelet-client-key the API server calls kubelets
+  // anonymously (a kubelet that verifies callers answers 401: kubectl logs fails there).
+  const kubeletClient =
+    flags.get('kubelet-client-certificate') && flags.get('kubelet-client-key')
+      ? {
+          cert: fs.readFileSync(flags.get('kubelet-client-certificate')),
+          key: fs.readFileSync(flags.get('kubelet-client-key')),
+        }
+      : {};
 
   const user = (req) => {
     const auth = req.headers.authorization ?? '';

@@ -116,11 +116,15 @@ async function main() {
   }
   log.info('Version', { version: SIM_VERSION });
   checkKubeletClientFiles(flags);
-  // The nodes API and the node proxy (cluster-api.mjs) when the lab gives a node list.
-  const api = clusterApi(flags, process.env);
+  // The nodes API and the node proxy (cluster-api.mjs) once the lab gives a node list (in a
+  // control plane it may write it after this API server started: looked for on each API request).
+  let api = clusterApi(flags, process.env);
+  const apiNow = () => (api ??= clusterApi(flags, process.env));
+  // A real kube-apiserver with --client-ca-file asks every caller for a client certificate.
+  const askCert = api !== undefined || Boolean(flags.get('client-ca-file'));
   const server = https.createServer(
-    { ...servingCert(flags), ...(api ? { requestCert: true, rejectUnauthorized: false } : {}) },
-    (req, res) => handle(req, res, api),
+    { ...servingCert(flags), ...(askCert ? { requestCert: true, rejectUnauthorized: false } : {}) },
+    (req, res) => handle(req, res, req.url?.startsWith('/api/') ? apiNow() : api),
   );
   await new Promise((resolve) => setTimeout(resolve, STARTUP_DELAY_MS));
   const host = flags.get('bind-address') || '0.0.0.0';

@@ -17,6 +17,10 @@ import { callerCandidates } from '../../../src/apply/trust-callers.js';
 import { describeProbe, type FleetNode } from '../../../src/apply/trust-gate.js';
 import { selectNodes } from '../../../src/inventory/load.js';
 import { workspace, yaml, type Workspace } from '../inventory/workspace.js';
+import type { Io } from '../../../src/commands/io.js';
+import { commonOptions } from '../../../src/commands/options.js';
+import { cliRunner } from '../support/cli.js';
+import { commandApiGate, commandSource } from '../../../src/commands/targets.js';
 import { writeSelfSigned } from '../../lab/sims/serving-cert.mjs';
 
 /** A Node as the API returns it; each without an ip gets its own (two nodes on one address are refused). */
@@ -674,5 +678,313 @@ describe('what a Node object and a kubeconfig cannot make kubemend do (review of
     expect(calls).toEqual([]);
     expect(sshRan).toBe(true);
     expect(result).toBe(ssh);
+  });
+});
+
+describe('the inventory default for --node-address', () => {
+  const apiNodes = () =>
+    apiServer([
+      node('w1', { ip: '10.0.0.9', providerID: 'aws:///eu-west-1a/i-0123456789abcdef0' }),
+      node('w2', { ip: '10.0.0.10', providerID: 'aws:///eu-west-1a/i-0fedcba9876543210' }),
+    ]);
+
+  it('kubemend format: defaults: nodeAddress picks the address of every cluster node; --node-address wins', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiNodes());
+    const inventory = await ws.write(
+      'inventory.yaml',
+      yaml`
+        defaults: { user: ec2-user, nodeAddress: provider-id }
+        nodes:
+          w2: { become: sudo }
+      `,
+    );
+    const opts = options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false });
+    const { nodes } = await loadTargets(opts, {});
+    expect(nodes.map((n) => [n.name, n.host])).toEqual([
+      ['w1', 'i-0123456789abcdef0'],
+      ['w2', 'i-0fedcba9876543210'],
+    ]);
+    const flag = await loadTargets({ ...opts, nodeAddress: 'internal-ip' }, {});
+    expect(flag.nodes.map((n) => n.host)).toEqual(['10.0.0.9', '10.0.0.10']);
+  });
+
+  it("Ansible: kubemend_node_address in all's vars", async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiNodes());
+    const inventory = await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          vars: { kubemend_node_address: provider-id }
+          hosts:
+            w1: { ansible_user: ec2-user }
+      `,
+    );
+    const { nodes } = await loadTargets(
+      options(ws, { kubeconfig: file, inventory, inventoryIsDefault: false }),
+      {},
+    );
+    expect(nodes.map((n) => [n.name, n.host, n.user])).toEqual([
+      ['w1', 'i-0123456789abcdef0', 'ec2-user'],
+      ['w2', 'i-0fedcba9876543210', expect.any(String)],
+    ]);
+  });
+
+  it('a bad value, or a value on one node, is an inventory problem naming the line', async () => {
+    const ws = await workspace();
+    await ws.write(
+      'inventory.yaml',
+      yaml`
+        defaults: { nodeAddress: public }
+        nodes:
+          w1: { nodeAddress: hostname }
+      `,
+    );
+    const own = await ws.fail('inventory.yaml');
+    expect(own.details.join('\n')).toContain(
+      'nodeAddress must be one of internal-ip, external-ip, hostname, provider-id, not',
+    );
+    expect(own.details.join('\n')).toContain(
+      ":3: node 'w1': nodeAddress is a default for the cluster's nodes",
+    );
+    await ws.write(
+      'hosts.yaml',
+      yaml`
+        all:
+          children:
+            workers:
+              vars: { kubemend_node_address: hostname }
+              hosts: { w1: {} }
+      `,
+    );
+    const ansible = await ws.fail('hosts.yaml');
+    expect(ansible.details.join('\n')).toContain(
+      "group 'workers' vars: kubemend_node_address is a default for the cluster's nodes",
+    );
+  });
+});
+
+describe('the kubeconfig is loaded once per command', () => {
+  /** A kubeconfig whose user is an exec credential plugin (as `aws eks get-token`) that counts its runs. */
+  async function execKubeconfig(ws: Workspace, server: string) {
+    const runs = ws.file('plugin-runs');
+    const plugin = await ws.write(
+      'get-token.mjs',
+      [
+        "import { appendFileSync } from 'node:fs';",
+        `appendFileSync(${JSON.stringify(runs)}, 'run\\n');`,
+        'process.stdout.write(JSON.stringify({',
+        "  apiVersion: 'client.authentication.k8s.io/v1beta1',",
+        "  kind: 'ExecCredential',",
+        "  status: { token: 'good-token', expirationTimestamp: new Date(Date.now() + 900_000).toISOString() },",
+        '}));',
+        '',
+      ].join('\n'),
+    );
+    const caData = Buffer.from(tls.cert).toString('base64');
+    const file = await ws.write(
+      'kubeconfig',
+      yaml`
+        apiVersion: v1
+        kind: Config
+        clusters:
+          - name: prod
+            cluster: { server: "${server}", certificate-authority-data: ${caData} }
+        users:
+          - name: eks
+            user:
+              exec:
+                apiVersion: client.authentication.k8s.io/v1beta1
+                command: ${JSON.stringify(process.execPath)}
+                args: [${JSON.stringify(plugin)}]
+                interactiveMode: Never
+        contexts:
+          - name: prod
+            context: { cluster: prod, user: eks }
+        current-context: prod
+      `,
+    );
+    const count = () => {
+      try {
+        return readFileSync(runs, 'utf8').split('\n').filter(Boolean).length;
+      } catch {
+        return 0;
+      }
+    };
+    return { file, count };
+  }
+
+  const io = (env: NodeJS.ProcessEnv): Io => ({
+    stdout: { write: () => true },
+    stderr: { write: () => true },
+    stdinIsTTY: false,
+    env,
+    now: () => new Date(),
+    interrupted: () => false,
+  });
+  const clock = { now: () => Date.now(), sleep: () => Promise.resolve() };
+
+  it('audit: the node list and the API reach check run the exec plugin once', async () => {
+    const ws = await workspace();
+    const proxied: string[] = [];
+    const server = await apiServer([node('w1')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/w1\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match || req.headers.authorization !== 'Bearer good-token') return false;
+      proxied.push(match[1]!);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      return true;
+    });
+    const { file, count } = await execKubeconfig(ws, server);
+    const opts = { ...commonOptions({ kubeconfig: file }), inventory: ws.file('none.yaml') };
+    const run = io({ HOME: ws.home });
+    // What runAudit does: the nodes, then (after reading them) the read-only reach check.
+    const { nodes } = await commandSource(opts, run);
+    expect(nodes.map((n) => n.name)).toEqual(['w1']);
+    const gate = await commandApiGate(opts, run, clock);
+    const report = {
+      nodes: [{ node: 'w1', reachable: true, cluster: 'prod' }],
+      results: [{ node: 'w1', control: 'kubelet-client-ca', warnings: [] }],
+    } as unknown as AuditReport;
+    await warnApiReach(report, gate!);
+    expect(proxied).toEqual(['healthz']);
+    expect(count()).toBe(1);
+    // apply reads the targets again (the control planes outside the run): still the same client.
+    await commandSource(opts, run, false);
+    expect(count()).toBe(1);
+    // Another command (another Io) loads the kubeconfig afresh.
+    await commandSource(opts, io({ HOME: ws.home }));
+    expect(count()).toBe(2);
+  });
+});
+
+describe('backups and rollback take their node from the cluster too', () => {
+  it('backups --kubeconfig --node: the node and its address come from the API; an unknown name is named', async () => {
+    const ws = await workspace();
+    const file = await kubeconfig(ws, await apiServer([node('w1', { ip: '127.0.0.1' })]));
+    // The file adds a port nothing listens on: the command gets as far as dialing the API's address.
+    const inventory = await ws.write(
+      'inventory.yaml',
+      yaml`
+      nodes:
+        w1: { port: 1 }
+    `,
+    );
+    const cli = cliRunner({ HOME: ws.home });
+    const common = ['--kubeconfig', file, '--known-hosts', ws.file('known_hosts'), '--connect-timeout', '2'];
+    const found = await cli('backups', '--node', 'w1', '-i', inventory, ...common);
+    expect(found.code, found.stderr).toBe(3);
+    expect(found.stderr).toContain('127.0.0.1:1');
+    const unknown = await cli('backups', '--node', 'w9', ...common);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('node w9 is not in cluster prod');
+    expect(unknown.stderr).toContain('known nodes: w1');
+    const rollback = await cli('rollback', '--node', 'w9', '--yes', ...common);
+    expect(rollback.stderr).toContain('node w9 is not in cluster prod');
+  });
+});
+
+describe('a kube-apiserver change proven through the API server (node proxy)', () => {
+  /** An API server whose node proxy answers for each node as `answer` says; the calls it got. */
+  async function gateWith(answer: (node: string) => number) {
+    const ws = await workspace();
+    const calls: string[] = [];
+    const server = await apiServer([node('cp1'), node('w1'), node('w2')], (req, res) => {
+      const match = /^\/api\/v1\/nodes\/([a-z0-9]+)\/proxy\/(.*)$/.exec(req.url ?? '');
+      if (!match || req.headers.authorization !== 'Bearer good-token') return false;
+      calls.push(`${match[1]}/${match[2]}`);
+      const code = answer(match[1]!);
+      res.writeHead(code, { 'content-type': 'text/plain' }).end(code === 200 ? 'ok' : 'Unauthorized');
+      return true;
+    });
+    const cluster = await openCluster({ kubeconfig: await kubeconfig(ws, server), env: {} });
+    const gate: ApiGate = { cluster, clock: { now: () => Date.now(), sleep: () => Promise.resolve() } };
+    return { gate, calls };
+  }
+  /** A node of the run: its plan's changes, role and kubelet (a client CA now, or none). */
+  const fleetNode = (
+    name: string,
+    role: 'control-plane' | 'worker',
+    control: string | undefined,
+    clientCA?: 'now' | 'planned',
+  ): FleetNode =>
+    ({
+      plan: {
+        node: name,
+        role,
+        cluster: 'prod',
+        status: control ? 'changes' : 'ok',
+        changes: control ? [{ control }] : [],
+        ...(clientCA ? { trust: { kubelet: { port: 10250, clientCA } } } : {}),
+      },
+      target: { name, cluster: 'prod' },
+    }) as unknown as FleetNode;
+  const sshProbe = {
+    records: [
+      {
+        from: 'cp1',
+        to: 'w1',
+        url: 'https://10.0.0.1:10250/healthz',
+        certificate: '/etc/kubernetes/pki/apiserver-kubelet-client.crt',
+        answer: '200',
+        verdict: 'trusted' as const,
+        path: 'ssh' as const,
+      },
+    ],
+    skipped: [],
+  };
+
+  it("asks the control plane's own kubelet through the proxy (200), and the SSH probe from the control plane runs too", async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert', 'now');
+    const fleet = [cp, fleetNode('w1', 'worker', undefined, 'now')];
+    let sshRan = false;
+    const result = await gateThroughApi(
+      gate,
+      cp,
+      () => ((sshRan = true), Promise.resolve(sshProbe)),
+      fleet,
+      new Set(),
+    );
+    expect(calls).toEqual(['cp1/healthz', 'cp1/pods']);
+    expect(sshRan).toBe(true);
+    expect(result.records.map(describeProbe)).toEqual([
+      'kube-apiserver → kubelet: 200 through the API server (cp1 proxy/healthz: the kubelet trusts the API server)',
+      'kube-apiserver → kubelet: 200 through the API server (cp1 proxy/pods: the kubelet trusts the API server)',
+      'cp1 → w1 https://10.0.0.1:10250/healthz: 200 (authenticated)',
+    ]);
+  });
+
+  it('a control plane whose kubelet verifies no caller: one kubelet of the cluster that does (or was applied)', async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert');
+    const fleet = [
+      cp,
+      fleetNode('w1', 'worker', undefined),
+      fleetNode('w2', 'worker', 'kubelet-client-ca', 'planned'),
+    ];
+    await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), fleet, new Set(['w2']));
+    expect(calls).toEqual(['w2/healthz', 'w2/pods']);
+  });
+
+  it("the kubelet's 401 relayed through the proxy rejects: the control plane is rolled back", async () => {
+    const { gate } = await gateWith(() => 401);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert', 'now');
+    const result = await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), [cp], new Set());
+    expect(result.records.map((r) => [r.path, r.answer, r.verdict])).toEqual([
+      ['api-server', '401', 'rejected'],
+      ['api-server', '401', 'rejected'],
+    ]);
+  });
+
+  it('no kubelet verifies callers, or the change is on a worker: the SSH probes alone', async () => {
+    const { gate, calls } = await gateWith(() => 200);
+    const cp = fleetNode('cp1', 'control-plane', 'apiserver-kubelet-client-cert');
+    expect(await gateThroughApi(gate, cp, () => Promise.resolve(sshProbe), [cp], new Set())).toBe(sshProbe);
+    const worker = fleetNode('w1', 'worker', 'apiserver-kubelet-client-cert', 'now');
+    expect(await gateThroughApi(gate, worker, () => Promise.resolve(sshProbe), [worker], new Set())).toBe(
+      sshProbe,
+    );
+    expect(calls).toEqual([]);
   });
 });

@@ -73,7 +73,7 @@ describe('inventory validation', () => {
       "inventory.yaml:5: node 'a': unknown key 'proxy_jump' — did you mean 'proxyJump'?",
       "inventory.yaml:6: node 'a': unknown key 'knownhosts' — did you mean 'knownHostsFile'?",
       "inventory.yaml:7: node 'a': unknown key 'rol' — did you mean 'role'?",
-      "inventory.yaml:8: node 'a': unknown key 'colour' — use one of 'host', 'port', 'user', 'identityFile', 'become', 'proxyJump', 'knownHostsFile', 'role', 'layout', 'playbook', 'groups', 'params', 'ssh', 'cluster'",
+      "inventory.yaml:8: node 'a': unknown key 'colour' — use one of 'host', 'port', 'user', 'identityFile', 'become', 'proxyJump', 'knownHostsFile', 'role', 'layout', 'playbook', 'groups', 'params', 'ssh', 'cluster', 'nodeAddress'",
     ]);
   });
 

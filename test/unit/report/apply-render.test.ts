@@ -140,6 +140,15 @@ describe('commands printed for the user', () => {
     );
   });
 
+  it('carry the cluster the nodes came from (--kubeconfig, --context, --node-address): the undo finds its node there', () => {
+    const cmd = commandLine(
+      commonOptions({ kubeconfig: 'eks prod.yaml', context: 'prod', nodeAddress: 'provider-id' }),
+    );
+    expect(cmd('rollback', '--node', 'i-0abc', '--backup', 'ID')).toBe(
+      "kubemend rollback --kubeconfig 'eks prod.yaml' --context prod --node-address provider-id --node i-0abc --backup ID",
+    );
+  });
+
   it('carry --apiserver-kubelet-cert where nodes are judged again (the fleet check needs it)', () => {
     const cmd = commandLine(commonOptions({ apiserverKubeletCert: 'certs/apiserver kubelet.crt' }));
     expect(cmd('plan', '-l', 'w-1')).toBe(
