@@ -8,6 +8,7 @@
  * from control planes (trust-gate.ts) to decide, as before.
  */
 import type { Clock } from '../apply/clock.js';
+import { changesChannel } from '../controls/index.js';
 import type { FleetNode, ProbeRecord, TrustResult } from '../apply/trust-gate.js';
 import { proxyGet, type Cluster, type ProxyAnswer } from './kube-api.js';
 
@@ -38,7 +39,7 @@ export interface ApiGate {
 export function apiGateApplies(gate: ApiGate, changed: FleetNode): boolean {
   return (
     changed.target.cluster === gate.cluster.name &&
-    changed.plan.changes.some((c) => c.control === 'kubelet-client-ca')
+    changesChannel(changed.plan.changes, ['kubelet-trust', 'kubelet-access'])
   );
 }
 
