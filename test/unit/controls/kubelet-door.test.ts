@@ -92,7 +92,14 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     expect(change!.after.content).toContain(
       `Environment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt --anonymous-auth=false --authorization-mode=Webhook --authentication-token-webhook=true"`,
     );
+    // What else is refused from now on; the open door the client CA alone would leave is closed.
     expect(change!.notes.join('\n')).toMatch(/read-only port 10255/);
+    expect(change!.notes.join('\n')).toMatch(
+      /scrapers and health checks that call port 10250 anonymously stop working/,
+    );
+    expect(change!.notes.join('\n')).toMatch(/must be allowed nodes\/proxy .* or kubectl logs\/exec get 403/);
+    expect(change!.notes.join('\n')).not.toMatch(/still serves anyone/);
+    expect(plan.warnings ?? []).toEqual([]);
     const after = nodeModel(factsWithChanges(model.facts, plan.changes));
     const again = runControls('w1', after, CONTROLS, new Date());
     expect(again.filter((r) => DOOR.includes(r.control)).map((r) => r.status)).toEqual([
@@ -100,6 +107,23 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
       'pass',
       'pass',
     ]);
+  });
+
+  it('the client CA alone leaves the door open: the note says so and names the controls that close it', () => {
+    const model = nodeModel(fakeFacts(legacy()));
+    const now = new Date();
+    const results = runControls('w1', model, resolveControls(undefined).controls, now);
+    const plan = planNode(
+      { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
+      model,
+      results,
+      kubeadm,
+      { node: 'w1', templates },
+      now,
+    );
+    expect(plan.changes[0]!.notes.at(-1)).toMatch(
+      /^After this change the kubelet still serves anyone: .*--controls kubelet-anonymous-auth,kubelet-authorization-mode/,
+    );
   });
 
   it('a kubelet without a kubeconfig is blocked for 4.2.2, with the reason', () => {
