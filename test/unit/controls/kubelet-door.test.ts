@@ -34,10 +34,10 @@ const legacy = (dropIn = fixture('kubeadm/legacy-v1.5/10-kubeadm.conf')): FakeNo
   files: { [`${PKI}/ca.crt`]: pki.caCrt },
 });
 
-function planAll(node: FakeNode) {
+function planAll(node: FakeNode, controls = CONTROLS) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
-  const results = runControls('w1', model, CONTROLS, now);
+  const results = runControls('w1', model, controls, now);
   const plan = planNode(
     { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
     model,
@@ -110,17 +110,7 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
   });
 
   it('the client CA alone leaves the door open: the note says so and names the controls that close it', () => {
-    const model = nodeModel(fakeFacts(legacy()));
-    const now = new Date();
-    const results = runControls('w1', model, resolveControls(undefined).controls, now);
-    const plan = planNode(
-      { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
-      model,
-      results,
-      kubeadm,
-      { node: 'w1', templates },
-      now,
-    );
+    const { plan } = planAll(legacy(), resolveControls(undefined).controls);
     expect(plan.changes[0]!.notes.at(-1)).toMatch(
       /^After this change the kubelet still serves anyone: .*--controls kubelet-anonymous-auth,kubelet-authorization-mode/,
     );
