@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS, resolveControls, runControls } from '../../../src/controls/index.js';
+import { CONTROLS, channelControls, resolveControls, runControls } from '../../../src/controls/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { factsWithChanges } from '../../../src/facts/with-changes.js';
 import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
@@ -54,6 +54,11 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     const defaults = resolveControls(undefined).controls.map((c) => c.id);
     expect(defaults).toEqual(['apiserver-kubelet-client-cert', 'kubelet-client-ca']);
     expect(resolveControls('cis-k8s-4.2.1,cis-eks-3.2.2').controls.map((c) => c.id)).toEqual([
+      'kubelet-anonymous-auth',
+      'kubelet-authorization-mode',
+    ]);
+    // The controls the open-door warning names are those that close the door (the channel hook).
+    expect(channelControls('kubelet-access')).toEqual([
       'kubelet-anonymous-auth',
       'kubelet-authorization-mode',
     ]);
