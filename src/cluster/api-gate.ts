@@ -5,11 +5,12 @@
  * this proves it on a managed control plane that nobody can SSH to. 200 passes; the kubelet's 401
  * or 403 relayed, or a TLS failure between them, fails the gate (rolled back). An answer that
  * proves nothing (the kubelet not answering yet, the API server unreachable) leaves the SSH probes
- * from control planes (trust-gate.ts) to decide, as before.
+ * from control planes (trust-gate.ts) to decide, as before. A kubelet whose door the change closed
+ * is asked by those SSH probes as well, for the request with no credentials.
  */
 import type { Clock } from '../apply/clock.js';
 import { changesChannel } from '../controls/index.js';
-import type { FleetNode, ProbeRecord, TrustResult } from '../apply/trust-gate.js';
+import { closesDoor, type FleetNode, type ProbeRecord, type TrustResult } from '../apply/trust-gate.js';
 import { proxyGet, type Cluster, type ProxyAnswer } from './kube-api.js';
 
 /** The kubelet paths asked through the proxy: health, and the pod list `kubectl logs` starts from. */
@@ -76,7 +77,10 @@ export async function gateThroughApi(
     await gate.clock.sleep(3000);
     records = await probeOnce(gate, changed.plan.node);
   }
-  if (records.some((r) => r.verdict === 'rejected') || records.every((r) => r.verdict === 'trusted'))
+  if (records.some((r) => r.verdict === 'rejected')) return { records, skipped: [] };
+  // A closed door is also asked with no credentials, which only the SSH probes do (the API server
+  // always presents its own): they run too, and say so when no control plane could.
+  if (records.every((r) => r.verdict === 'trusted') && !closesDoor(changed.plan))
     return { records, skipped: [] };
   const ssh = await viaSsh();
   return { records: [...records, ...ssh.records], skipped: ssh.skipped };
