@@ -335,13 +335,28 @@ async function trustGate(session: NodeSession, ctx: ApplyContext, log: NodeLog):
   for (const r of records) await log('trust-probe', { ...r });
   for (const reason of skipped) await log('trust-gate-skipped', { reason });
   const rejected = records.filter((r) => r.verdict === 'rejected');
-  if (rejected.length > 0)
+  const served = records.filter((r) => r.verdict === 'served');
+  const on = (rs: typeof records) => [...new Set(rs.map((r) => r.to))].join(', ');
+  if (rejected.length > 0 || served.length > 0)
     throw new GateError(
       'trust gate',
-      `trust gate: ${rejected.map(describeProbe).join('; ')}: kubectl logs/exec on ${[...new Set(rejected.map((r) => r.to))].join(', ')} would fail`,
+      [
+        ...(rejected.length > 0
+          ? [
+              `trust gate: ${rejected.map(describeProbe).join('; ')}: kubectl logs/exec on ${on(rejected)} would fail`,
+            ]
+          : []),
+        ...(served.length > 0
+          ? [
+              `trust gate: ${served.map(describeProbe).join('; ')}: the kubelet on ${on(served)} still serves callers with no credentials`,
+            ]
+          : []),
+      ].join('; '),
     );
   return [
-    ...records.map((r) => `${r.verdict === 'trusted' ? '' : 'not proven: '}${describeProbe(r)}`),
+    ...records.map(
+      (r) => `${r.verdict === 'trusted' || r.verdict === 'refused' ? '' : 'not proven: '}${describeProbe(r)}`,
+    ),
     ...skipped.map((s) => `not checked: ${s}`),
   ];
 }

@@ -5,7 +5,12 @@
  * that control plane's running kube-apiserver presents (read there from its command line, so a
  * control plane whose own change was rolled back is probed with what it really uses; the key stays
  * on it). 200 or 403 (authenticated, not authorized) passes; 401 fails the gate, which rolls the
- * changed node back like any other gate. The kubelet asks for a client certificate without requiring
+ * changed node back like any other gate. A kubelet whose door this run closed (anonymous requests
+ * refused, AlwaysAllow off: the controls on channel `kubelet-access`) is proved the way `kubectl
+ * logs` uses it: the pair must get 200 from its `/pods` (401 or 403 fails, as does a control plane
+ * that presents no pair at all), and one request with no credentials must be refused (401, or 403
+ * where only the authorization mode was closed); served with 200, the door is still open and the
+ * gate fails. The kubelet asks for a client certificate without requiring
  * one, so it never refuses an untrusted one in the TLS handshake: a handshake that fails, nothing
  * listening at the address the inventory gives, or no curl or openssl proves nothing either way, and
  * is reported as "not proven", never as a pass.
@@ -54,17 +59,28 @@ const callerOf = (n: FleetNode): Caller => ({ node: n.plan.node, target: n.targe
 /** One run of the probe script on a control plane: the kubelets it asks. */
 export interface ProbeSpec {
   from: Caller;
-  to: { node: string; url: string }[];
+  /** `door`: a kubelet whose door this run closed, asked at /pods, where only 200 passes. */
+  to: { node: string; url: string; door?: true }[];
+  /** The same kubelets asked once with no credentials: they must refuse. */
+  anonymous?: { node: string; url: string }[];
 }
 
 export interface ProbeRecord {
   from: string;
   to: string;
   url: string;
-  /** The certificate the caller's kube-apiserver presents (a path on the caller). */
+  /** The certificate the caller's kube-apiserver presents (a path on the caller); empty when none. */
   certificate: string;
+  /** `none`: asked with no credentials at all (a closed door must refuse it). */
+  credentials?: 'none';
+  /** A kubelet whose door this run closed: only 200 proves the channel. */
+  door?: true;
   answer: string;
-  verdict: 'trusted' | 'rejected' | 'not proven';
+  /**
+   * For the apiserver's pair: trusted, rejected (the gate fails) or not proven. With no credentials:
+   * refused (the door is closed), served (it is still open: the gate fails) or not proven.
+   */
+  verdict: 'trusted' | 'rejected' | 'not proven' | 'refused' | 'served';
   /** Which path proved the channel: an SSH probe from a control plane, or the API server's node proxy (cluster/api-gate.ts). */
   path: 'ssh' | 'api-server';
   /** What the API server said, when it did not answer 200. */
@@ -80,7 +96,11 @@ export interface TrustResult {
 const LOOPBACK = /^(127\.|localhost$|::1$)/;
 
 /** The kubelet's /healthz URL as a control plane dials it (the inventory's address), or why there is none. */
-export function kubeletUrl(n: FleetNode, from: string): { url: string } | { why: string } {
+export function kubeletUrl(
+  n: FleetNode,
+  from: string,
+  path: 'healthz' | 'pods' = 'healthz',
+): { url: string } | { why: string } {
   const port = n.plan.trust?.kubelet?.port ?? 10250;
   const host = n.target.host;
   if (!/^[A-Za-z0-9.-]+$/.test(host) && !/^[0-9A-Fa-f:]+$/.test(host))
@@ -89,7 +109,7 @@ export function kubeletUrl(n: FleetNode, from: string): { url: string } | { why:
     return {
       why: `${n.plan.node}'s inventory address ${host} is loopback (a tunnel?): not an address ${from} reaches its kubelet at`,
     };
-  return { url: `https://${host.includes(':') ? `[${host}]` : host}:${port}/healthz` };
+  return { url: `https://${host.includes(':') ? `[${host}]` : host}:${port}/${path}` };
 }
 
 /**
@@ -118,13 +138,20 @@ export function probesFor(
       ],
     };
   const sameCluster = fleet.filter((n) => n.plan.cluster === plan.cluster && n.plan.status !== 'error');
+  /** A kubelet's door is closed once this run has applied a change on channel kubelet-access to it. */
+  const closed = (n: FleetNode) => (n.plan.node === name || applied.has(n.plan.node)) && closesDoor(n.plan);
   const ask = (from: Caller, to: FleetNode) => {
-    const where = kubeletUrl(to, from.node);
+    const door = closed(to);
+    const where = kubeletUrl(to, from.node, door ? 'pods' : 'healthz');
     if ('why' in where) return void skipped.push(where.why);
-    const spec = probes.find((p) => p.from.node === from.node);
+    let spec = probes.find((p) => p.from.node === from.node);
     if (spec?.to.some((t) => t.url === where.url)) return;
-    if (spec) spec.to.push({ node: to.plan.node, url: where.url });
-    else probes.push({ from, to: [{ node: to.plan.node, url: where.url }] });
+    const target = { node: to.plan.node, url: where.url, ...(door ? { door: true as const } : {}) };
+    if (spec) spec.to.push(target);
+    else probes.push((spec = { from, to: [target] }));
+    // Once per kubelet, from the first control plane that asks it: with no credentials at all.
+    if (door && !probes.some((p) => p.anonymous?.some((a) => a.url === where.url)))
+      spec.anonymous = [...(spec.anonymous ?? []), { node: to.plan.node, url: where.url }];
   };
 
   if (kubeletChanged && plan.trust?.kubelet) {
@@ -200,14 +227,29 @@ function noCaller(changed: FleetNode, fleet: readonly FleetNode[], outside: Outs
     : `no control plane of cluster ${cluster ?? '?'} is in the inventory, so nothing could ${call}; add one to the inventory (it is only read and probed from) to prove the channel`;
 }
 
-/** What an answer proves: 200/403 the kubelet authenticated the caller; 401 it did not trust it. */
-export function verdictOf(answer: string): ProbeRecord['verdict'] {
-  if (answer === '200' || answer === '403') return 'trusted';
-  if (answer === '401') return 'rejected';
+/** Whether a plan closes the kubelet's door (a change on channel kubelet-access). */
+export const closesDoor = (plan: NodePlan): boolean =>
+  plan.status === 'change' && changesChannel(plan.changes, ['kubelet-access']);
+
+/**
+ * What an answer proves: 200/403 the kubelet authenticated the caller; 401 it did not trust it.
+ * At a closed door (`door`) only 200 proves the channel `kubectl logs` uses: 403 is refused too.
+ */
+export function verdictOf(answer: string, door = false): ProbeRecord['verdict'] {
+  if (answer === '200' || (answer === '403' && !door)) return 'trusted';
+  if (answer === '401' || answer === '403' || answer === 'nopair') return 'rejected';
+  return 'not proven';
+}
+
+/** What an answer to a request with no credentials proves: refused (401/403), or served (200). */
+export function anonymousVerdict(answer: string): ProbeRecord['verdict'] {
+  if (answer === '401' || answer === '403') return 'refused';
+  if (/^2\d\d$/.test(answer)) return 'served';
   return 'not proven';
 }
 
 const MEANING: Record<string, string> = {
+  nopair: 'the kube-apiserver there presents no kubelet client certificate: refused once the door is closed',
   '200': 'authenticated',
   '403': 'authenticated, not authorized',
   '401': 'Unauthorized: the kubelet does not trust the certificate',
@@ -218,10 +260,23 @@ const MEANING: Record<string, string> = {
   notool: 'neither curl nor openssl on the control plane',
 };
 
+const DOOR_MEANING: Record<string, string> = {
+  '200': 'the kube-apiserver is authenticated and authorized, as kubectl logs needs',
+  '403': 'Forbidden: authenticated, not authorized: kubectl logs/exec would fail',
+};
+
+const ANONYMOUS_MEANING: Record<string, string> = {
+  '401': 'refused: the door is closed',
+  '403': 'refused: anonymous, not authorized',
+  '200': 'served: the kubelet still serves anyone',
+};
+
 export const describeProbe = (r: ProbeRecord): string =>
   r.path === 'api-server'
     ? `kube-apiserver → kubelet: ${r.answer} through the API server (${r.to} ${r.url.replace(/^.*\/proxy\//, 'proxy/')}: ${API_MEANING[r.answer] ?? r.detail ?? 'no proof either way'})`
-    : `${r.from} → ${r.to} ${r.url}: ${r.answer} (${MEANING[r.answer] ?? 'no proof either way'})`;
+    : r.credentials === 'none'
+      ? `${r.from} → ${r.to} ${r.url} with no credentials: ${r.answer} (${ANONYMOUS_MEANING[r.answer] ?? MEANING[r.answer] ?? 'no proof either way'})`
+      : `${r.from} → ${r.to} ${r.url}: ${r.answer} (${(r.door ? DOOR_MEANING[r.answer] : undefined) ?? MEANING[r.answer] ?? 'no proof either way'})`;
 
 const API_MEANING: Record<string, string> = {
   '200': 'the kubelet trusts the API server',
@@ -259,10 +314,12 @@ export async function runTrustGate(
   const records: ProbeRecord[] = [];
   for (const p of probes) {
     const from = p.from.node;
-    const on = (urls: string[]) =>
-      from === changed.plan.node ? trustProbe(deps.own, urls) : deps.open(p.from, (s) => trustProbe(s, urls));
-    const toRecords = (r: { caller: ProbeCaller; answers: ProbeAnswer[] }) =>
-      r.caller.kind !== 'pair'
+    const on = (urls: string[], anonymous: string[]) =>
+      from === changed.plan.node
+        ? trustProbe(deps.own, urls, anonymous)
+        : deps.open(p.from, (s) => trustProbe(s, urls, anonymous));
+    const toRecords = (r: { caller: ProbeCaller; answers: ProbeAnswer[]; anonymous: ProbeAnswer[] }) => [
+      ...(r.caller.kind !== 'pair'
         ? []
         : p.to.flatMap((t) => {
             const answer = r.answers.find((a) => a.url === t.url)?.answer;
@@ -274,25 +331,68 @@ export async function runTrustGate(
                 to: t.node,
                 url: t.url,
                 certificate,
+                ...(t.door ? { door: true as const } : {}),
                 answer,
-                verdict: verdictOf(answer),
+                verdict: verdictOf(answer, t.door),
                 path: 'ssh' as const,
               },
             ];
-          });
+          })),
+      ...(p.anonymous ?? []).flatMap((t) => {
+        const answer = r.anonymous.find((a) => a.url === t.url)?.answer;
+        if (answer === undefined) return [];
+        const record: ProbeRecord = {
+          from,
+          to: t.node,
+          url: t.url,
+          certificate: '',
+          credentials: 'none',
+          answer,
+          verdict: anonymousVerdict(answer),
+          path: 'ssh',
+        };
+        return [record];
+      }),
+    ];
+    const key = (r: ProbeRecord) => `${r.credentials ?? 'pair'} ${r.url}`;
     try {
-      const first = await on(p.to.map((t) => t.url));
+      const first = await on(
+        p.to.map((t) => t.url),
+        (p.anonymous ?? []).map((t) => t.url),
+      );
+      let got: ProbeRecord[] = toRecords(first);
       if (first.caller.kind !== 'pair') {
         skipped.push(callerWhy(from, first.caller));
+        // A closed door refuses a kube-apiserver that calls with no pair: kubectl logs/exec fail there.
+        if (first.caller.kind === 'anonymous')
+          got.push(
+            ...p.to
+              .filter((t) => t.door)
+              .map((t) => ({
+                from,
+                to: t.node,
+                url: t.url,
+                certificate: '',
+                door: true as const,
+                answer: 'nopair',
+                verdict: 'rejected' as const,
+                path: 'ssh' as const,
+              })),
+          );
+        records.push(...got);
         continue;
       }
-      let got = toRecords(first);
       // A kubelet that has just restarted may need a moment on its port: once more for those.
       const again = got.filter((r) => r.verdict === 'not proven' && r.answer !== 'notool');
       if (again.length > 0) {
         await deps.clock.sleep(3000);
-        const retried = toRecords(await on(again.map((r) => r.url)));
-        got = got.map((r) => retried.find((x) => x.url === r.url) ?? r);
+        const retried = toRecords(
+          await on(
+            again.filter((r) => !r.credentials).map((r) => r.url),
+            again.filter((r) => r.credentials).map((r) => r.url),
+          ),
+        );
+        got = got.map((r) => retried.find((x) => key(x) === key(r)) ?? r);
       }
       records.push(...got);
     } catch (e) {

@@ -7,11 +7,14 @@
  * proves nothing (the kubelet not answering yet, the API server unreachable) leaves the SSH probes
  * from control planes (trust-gate.ts) to decide, as before. After a kube-apiserver gets a new
  * kubelet client pair, one kubelet that verifies callers is asked the same way (apiGateTargets).
+ * A kubelet whose door the change closed is asked by those SSH probes as well, for the request
+ * with no credentials.
  */
 import type { Clock } from '../apply/clock.js';
 import {
   changesApiserver,
   changesKubelet,
+  closesDoor,
   verifyingKubelets,
   type FleetNode,
   type ProbeRecord,
@@ -120,7 +123,10 @@ export async function gateThroughApi(
     records = await probeOnce(gate, node);
   }
   if (records.some((r) => r.verdict === 'rejected')) return { records, skipped: [] };
-  if (!apiserver && records.every((r) => r.verdict === 'trusted')) return { records, skipped: [] };
+  // A closed door is also asked with no credentials, which only the SSH probes do (the API server
+  // always presents its own): they run too, and say so when no control plane could.
+  if (!apiserver && records.every((r) => r.verdict === 'trusted') && !closesDoor(changed.plan))
+    return { records, skipped: [] };
   const ssh = await viaSsh();
   return { records: [...records, ...ssh.records], skipped: ssh.skipped };
 }

@@ -1,5 +1,8 @@
 import { existsSync } from 'node:fs';
 import { checkbox, confirm, input, Separator } from '@inquirer/prompts';
+import { changeControls, channelControls, controlById } from '../controls/index.js';
+import { openDoor } from '../controls/kubelet-client-ca/open-door.js';
+import type { ControlId } from '../controls/types.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { usesCluster } from '../cluster/targets.js';
 import { selectNodes } from '../inventory/load.js';
@@ -78,10 +81,10 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         choices: groupedChoices(base.limit ? selectNodes(nodes, base.limit) : nodes),
       }),
     );
-    const opts: CommonOptions = { ...base, inventory, limit: chosen.join(',') };
+    let opts: CommonOptions = { ...base, inventory, limit: chosen.join(',') };
 
     const startedAt = io.now();
-    const { plan, inspections } = await buildPlan(opts, io);
+    let { plan, inspections } = await buildPlan(opts, io);
     if (io.interrupted()) throw new Cancelled();
     const report = buildAuditReport(
       inspections,
@@ -101,14 +104,42 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         `unknown host keys on ${visible(unknownKeys.join(', '))}: once you have checked their fingerprints, accept them with\n  ${cmd('', '--accept-new-host-keys')}\n`,
       );
 
-    const fixable = plan.nodes.flatMap((n) =>
-      [...new Set([...n.changes.map((ch) => ch.control), ...n.blocked.map((b) => b.control)])].map(
-        (control) => ({
-          node: n.node,
-          control,
-          blocked: n.blocked.find((b) => b.control === control),
+    // Where the kubelet serves anyone (the open-door warning), the opt-in controls that close the
+    // door are offered, unticked; ticked, the selection is planned again with them.
+    const door = channelControls('kubelet-access').filter((id) => !opts.controls.some((k) => k.id === id));
+    const open = inspections
+      .filter((i) => i.ok && openDoor(i.model.kubelet.settings))
+      .map((i) => i.target.name);
+    if (door.length > 0 && open.length > 0) {
+      const more = await cancellable(
+        checkbox<ControlId>({
+          message: `The kubelet on ${visible(open.join(', '))} serves anyone (anonymous requests on, AlwaysAllow). Close the door too? (opt-in; the fleet step checks the kube-apiserver can still call it)`,
+          choices: door.map((id) => ({
+            name: `${id} (${controlById(id).benchmarks.join(', ')})`,
+            value: id,
+            checked: false,
+          })),
         }),
-      ),
+      );
+      if (more.length > 0) {
+        opts = {
+          ...opts,
+          controls: [...opts.controls, ...more.map(controlById)],
+        };
+        ({ plan, inspections } = await buildPlan(opts, io));
+        if (io.interrupted()) throw new Cancelled();
+      }
+    }
+
+    // One finding a change: a file edited by several controls is one change, taken or left whole.
+    const findingOf = (ch: (typeof plan.nodes)[number]['changes'][number]) => changeControls(ch).join('+');
+    const fixable = plan.nodes.flatMap((n) =>
+      [...new Set([...n.changes.map(findingOf), ...n.blocked.map((b) => b.control)])].map((control) => ({
+        node: n.node,
+        control,
+        // A change is blocked when any control it was made by is.
+        blocked: n.blocked.find((b) => control.split('+').includes(b.control)),
+      })),
     );
     if (fixable.length === 0) {
       io.stdout.write(`\n${c.green('Nothing to fix on the selected nodes.')}\n`);
@@ -131,7 +162,7 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     const wanted = new Set(selected);
     const planned = plan.nodes
       .map((n) => {
-        const changes = n.changes.filter((ch) => wanted.has(`${n.node}\0${ch.control}`));
+        const changes = n.changes.filter((ch) => wanted.has(`${n.node}\0${findingOf(ch)}`));
         return {
           ...n,
           changes,
@@ -174,7 +205,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       planned: planned.map((p) => ({ plan: p, target: targets.get(p.node)! })),
       leftFindings: left.map((f) => ({
         node: f.node,
-        control: f.control,
+        // A change made by several controls: the later command names them all (--controls a,b).
+        control: f.control.replaceAll('+', ','),
         ...(f.blocked ? { blocked: `${f.blocked.reason}; way out: ${f.blocked.fix}` } : {}),
       })),
     });

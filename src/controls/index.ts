@@ -37,6 +37,19 @@ export function changesChannel(
   );
 }
 
+/** The controls that act on this side of the apiserver → kubelet channel, in registry order. */
+export const channelControls = (channel: NonNullable<Control['channel']>): ControlId[] =>
+  CONTROLS.filter((c) => c.channel === channel).map((c) => c.id);
+
+/** The controls of these changes that act on this side of the channel (each once, registry order). */
+export function controlsOnChannel(
+  changes: readonly { control: ControlId; controls?: ControlId[] }[],
+  channel: NonNullable<Control['channel']>,
+): ControlId[] {
+  const ids = new Set(changes.flatMap(changeControls));
+  return channelControls(channel).filter((id) => ids.has(id));
+}
+
 /** What runs without --controls: every control that is not opt-in. */
 export const DEFAULT_CONTROLS: readonly Control[] = CONTROLS.filter((c) => !c.optIn);
 

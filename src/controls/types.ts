@@ -65,6 +65,12 @@ export interface Control extends ControlCheck {
    * kubelet's client CA verifies), `kubelet-access` (whom the kubelet serves: anonymous, authorization).
    */
   channel?: 'apiserver-identity' | 'kubelet-trust' | 'kubelet-access';
+  /**
+   * Texts of this control's warnings and notes that the node's whole plan makes untrue (`after`: the
+   * node as every planned change leaves it): dropped from that plan. The client CA's open-door
+   * warning, say, once another control's change in the same plan closes the door.
+   */
+  outdated?(before: NodeModel, after: NodeModel): string[];
   /** What the restarted component must show before the health gate passes (apply). */
   gate(changes: readonly PlannedChange[]): { apiserverFlags: string[] };
 }

@@ -40,9 +40,14 @@ export function factsWithChanges(facts: NodeFacts, changes: readonly FileWrite[]
       path: f.path,
       text: files.get(f.path)?.content ?? f.text,
     }));
+    // A drop-in created once, as the last change to it leaves it (edits to one file chain).
     for (const c of changes)
-      if (c.action === 'create' && /\/kubelet\.service\.d\/[^/]+\.conf$/.test(c.path))
-        unitFiles.push({ path: c.path, text: c.after.content });
+      if (
+        c.action === 'create' &&
+        /\/kubelet\.service\.d\/[^/]+\.conf$/.test(c.path) &&
+        !unitFiles.some((f) => f.path === c.path)
+      )
+        unitFiles.push({ path: c.path, text: files.get(c.path)?.content ?? c.after.content });
     const [main, ...dropIns] = unitFiles;
     dropIns.sort((a, b) => (posix.basename(a.path) < posix.basename(b.path) ? -1 : 1));
     const cat = [main, ...dropIns]

@@ -3,6 +3,7 @@
  * the kube-apiserver → kubelet channel of its cluster is blocked; what apply's trust gate needs
  * (the cluster, the kubelet's port) is put on each node's plan.
  */
+import { controlsOnChannel } from '../controls/index.js';
 import { kubeletHealth } from '../facts/kubelet-health.js';
 import type { NodeModel } from '../facts/model.js';
 import type { Playbook } from '../playbook/types.js';
@@ -32,9 +33,11 @@ export interface FleetSummary {
 
 export function fleetSummary(e: FleetEntry): FleetSummary {
   const port = e.model.kubelet.present ? kubeletHealth(e.model).securePort.port : undefined;
+  const closes = e.plan.status === 'change' ? controlsOnChannel(e.plan.changes, 'kubelet-access') : [];
+  const member = fleetMember(e.plan.node, e.cluster, plannedTrust(e.model, e.plan, e.playbook));
   return {
     plan: e.plan,
-    member: fleetMember(e.plan.node, e.cluster, plannedTrust(e.model, e.plan, e.playbook)),
+    member: closes.length > 0 ? { ...member, closes } : member,
     cluster: e.cluster,
     ...(port ? { kubeletPort: port } : {}),
   };

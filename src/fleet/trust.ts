@@ -12,6 +12,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { issuedBy } from '../controls/certs.js';
+import { channelControls } from '../controls/index.js';
+import type { ControlId } from '../controls/types.js';
 import type { BlockedItem } from '../plan/types.js';
 import type { ClusterId } from './clusters.js';
 
@@ -39,6 +41,12 @@ export interface FleetMember {
   cluster?: ClusterId;
   kubelet?: { now?: KubeletTrust; planned?: KubeletTrust };
   apiserver?: { now?: ApiserverTrust; planned?: ApiserverTrust };
+  /**
+   * The controls of the node's plan that close the kubelet's door (channel `kubelet-access`: anonymous
+   * requests refused, AlwaysAllow off). After them the kubelet serves the kube-apiserver only if its
+   * client CA verifies the apiserver's kubelet client certificate.
+   */
+  closes?: ControlId[];
 }
 
 /** A public certificate the admin gave for control planes kubemend cannot reach (--apiserver-kubelet-cert). */
@@ -84,6 +92,20 @@ interface Pair {
   verdict: boolean | undefined;
 }
 
+/** A door a planned change would close on a kubelet that could not then recognise its kube-apiserver. */
+interface Door {
+  k: FleetMember;
+  /** No client CA (now or planned), or a control plane of the cluster that presents no kubelet client pair. */
+  missing: 'client-ca' | 'apiserver-pair';
+  cp?: FleetMember;
+}
+
+/** `--controls a,b`: the ids of these channels' controls and the node's own, each once. */
+const controlsFlag = (
+  channels: NonNullable<Parameters<typeof channelControls>[0]>[],
+  own: readonly ControlId[],
+) => `--controls ${[...new Set([...channels.flatMap(channelControls), ...own])].join(',')}`;
+
 const key = (m: FleetMember) => m.cluster?.name ?? `?${m.node}`;
 
 function describeCaller(node: string, a: ApiserverTrust, planned: boolean): string {
@@ -124,6 +146,7 @@ export function judgeFleet(
   for (const m of members) clusters.set(key(m), [...(clusters.get(key(m)) ?? []), m]);
 
   const blocked = new Set<string>();
+  const closing = (m: FleetMember) => Boolean(m.closes?.length) && !blocked.has(m.node);
   const kubeletOf = (m: FleetMember) =>
     blocked.has(m.node) ? m.kubelet?.now : (m.kubelet?.planned ?? m.kubelet?.now);
   const apiserverOf = (m: FleetMember) =>
@@ -152,7 +175,7 @@ export function judgeFleet(
       for (const k of group) {
         const trust = kubeletOf(k);
         if (!trust) continue;
-        const kPlanned = Boolean(k.kubelet?.planned) && !blocked.has(k.node);
+        const kPlanned = (Boolean(k.kubelet?.planned) || closing(k)) && !blocked.has(k.node);
         for (const c of callers) {
           if (c.node === k.node && !kPlanned && !c.planned) continue;
           yield { k, trust, kPlanned, c, verdict: accepts(trust, c.trust) };
@@ -166,32 +189,80 @@ export function judgeFleet(
     return undefined;
   };
 
+  /**
+   * The first kubelet whose planned door closing would shut out its kube-apiserver whatever the
+   * certificates: no client CA to recognise it with, or a control plane of its cluster in the
+   * selection that calls kubelets with no client certificate at all (as the plan leaves it).
+   */
+  const firstDoor = (): Door | undefined => {
+    for (const group of clusters.values())
+      for (const k of group) {
+        if (!closing(k)) continue;
+        if (!kubeletOf(k)) return { k, missing: 'client-ca' };
+        const cp = group.find((m) => m.apiserver && !apiserverOf(m));
+        if (cp) return { k, missing: 'apiserver-pair', cp };
+      }
+    return undefined;
+  };
+  const doorItem = ({ k, missing, cp }: Door): BlockedItem => {
+    const own = k.closes ?? [];
+    const closes = `once ${k.node}'s kubelet refuses anonymous requests or stops allowing everything (${own.join(', ')}), kubectl logs/exec on ${k.node} would get 401 Unauthorized or 403 Forbidden`;
+    const planned = k.kubelet?.planned ? ['kubelet-trust' as const] : [];
+    return missing === 'client-ca'
+      ? {
+          control: own[0]!,
+          reason: `${k.node}'s kubelet has no client CA (clientCAFile, --client-ca-file), so it cannot recognise the kube-apiserver's kubelet client certificate: ${closes}`,
+          fix: `plan the client CA in the same apply (${controlsFlag(['kubelet-trust'], own)}), or give the kubelet a client CA first`,
+        }
+      : {
+          control: own[0]!,
+          reason: `the kube-apiserver on ${cp!.node} presents no kubelet client certificate (--kubelet-client-certificate/--kubelet-client-key): it calls kubelets anonymously, so ${closes}`,
+          fix: `plan the apiserver's pair in the same apply (${controlsFlag([...planned, 'apiserver-identity'], own)}, with ${cp!.node} selected), or give the kube-apiserver its kubelet client pair first`,
+        };
+  };
+
   // Block until no planned change breaks a channel: the kubelet's change first (it starts checking),
   // else the control plane's; each block reverts a whole node, so the fleet is judged again after it.
+  // A door that would shut the kube-apiserver out whatever the certificates blocks its kubelet.
   const reasons = new Map<string, FleetVerdict['blocked'][number]>();
-  for (let p = firstBreak(); p; p = firstBreak()) {
+  const kubeletSide = new Set<string>();
+  const [trustControl] = channelControls('kubelet-trust');
+  const [identityControl] = channelControls('apiserver-identity');
+  for (
+    let p = firstBreak(), d = p ? undefined : firstDoor();
+    p || d;
+    p = firstBreak(), d = p ? undefined : firstDoor()
+  ) {
+    if (d) {
+      blocked.add(d.k.node);
+      reasons.set(d.k.node, doorItem(d));
+      continue;
+    }
+    if (!p) break;
     const outcome = `kubectl logs/exec on ${p.k.node} would get 401 Unauthorized`;
     if (p.kPlanned) {
       blocked.add(p.k.node);
+      kubeletSide.add(p.k.node);
+      // The client CA's change, or (the CA as it is now) the change that closes the door.
+      const closed = !p.k.kubelet?.planned;
       reasons.set(p.k.node, {
-        control: 'kubelet-client-ca',
-        reason: `the client CA ${p.trust.caFile} on ${p.k.node} does not verify ${p.c.name}: ${outcome}`,
+        control: closed ? p.k.closes![0]! : trustControl!,
+        reason: `the client CA ${p.trust.caFile} on ${p.k.node} does not verify ${p.c.name}: ${closed ? `once ${p.k.node}'s kubelet refuses anonymous requests or stops allowing everything, ` : ''}${outcome}`,
         fix: kubeletFix(p.trust, callersOf(clusters.get(key(p.k)) ?? [])),
       });
     } else {
       blocked.add(p.c.node);
       reasons.set(p.c.node, {
-        control: 'apiserver-kubelet-client-cert',
+        control: identityControl!,
         reason: `${p.c.name} is not signed by the client CA ${p.trust.caFile} of ${p.k.node}: ${outcome}`,
         fix: `use a kubelet client certificate signed by the CA in ${p.trust.caFile} of ${p.k.node} (apiserver.kubeletClientCertificate in the node's params), or give ${p.k.node} a client CA that holds its issuer`,
       });
     }
   }
   // A kubelet blocked early may be fine once a control plane was blocked later: let it go if so.
-  for (const [node, item] of reasons) {
-    if (item.control !== 'kubelet-client-ca') continue;
+  for (const node of kubeletSide) {
     blocked.delete(node);
-    if (firstBreak()) blocked.add(node);
+    if (firstBreak() ?? firstDoor()) blocked.add(node);
     else reasons.delete(node);
   }
   for (const [node, item] of reasons) verdict(node).blocked.push(item);
@@ -225,7 +296,7 @@ export function judgeFleet(
       if (callersOf(group).length > 0 || group.some((m) => m.apiserver)) continue;
       for (const k of group) {
         const trust = kubeletOf(k);
-        if (!trust || !k.kubelet?.planned || blocked.has(k.node)) continue;
+        if (!trust || !(k.kubelet?.planned || k.closes?.length) || blocked.has(k.node)) continue;
         const cluster = k.cluster
           ? `no control plane of cluster ${k.cluster.name} is in the selection`
           : `kubemend could not tell which cluster ${k.node} belongs to (no cluster CA in its kubelet's kubeconfig)`;

@@ -302,10 +302,13 @@ export type ProbeCaller =
 export async function trustProbe(
   session: NodeSession,
   urls: readonly string[],
-): Promise<{ caller: ProbeCaller; answers: ProbeAnswer[] }> {
-  const r = await runScript(session, 'trust-probe', urls, {
+  /** URLs asked with no credentials at all (a kubelet whose door was closed must refuse them). */
+  anonymous: readonly string[] = [],
+): Promise<{ caller: ProbeCaller; answers: ProbeAnswer[]; anonymous: ProbeAnswer[] }> {
+  const args = anonymous.length > 0 ? [...urls, '--anonymous', ...anonymous] : urls;
+  const r = await runScript(session, 'trust-probe', args, {
     step: 'trust gate',
-    timeoutSec: 15 * urls.length + 15,
+    timeoutSec: 15 * args.length + 15,
   });
   const field = (tag: string) => new RegExp(`^${tag} (.*)$`, 'm').exec(r.stdout)?.[1];
   const said = field('KMCALLER') ?? '';
@@ -325,9 +328,10 @@ export async function trustProbe(
               .map(Number),
           }
         : { kind: kind === 'anonymous' || kind === 'badpath' ? kind : 'none' };
-  const answers = r.stdout.split('\n').flatMap((line) => {
-    const m = /^KMPROBE (\S+) (\S+)$/.exec(line);
-    return m ? [{ answer: m[1]!, url: m[2]! }] : [];
-  });
-  return { caller, answers };
+  const tagged = (tag: string) =>
+    r.stdout.split('\n').flatMap((line) => {
+      const m = new RegExp(`^${tag} (\\S+) (\\S+)$`).exec(line);
+      return m ? [{ answer: m[1]!, url: m[2]! }] : [];
+    });
+  return { caller, answers: tagged('KMPROBE'), anonymous: tagged('KMANON') };
 }

@@ -86,9 +86,12 @@ export function planNode(
   // A control that changes says it in its changes' notes.
   // (The not-fixable warning is the block itself.)
   const notFixable = notFixableWarning(model.layout);
+  // What the whole plan makes untrue (an open door another control's change closes) is left out.
+  const outdated = results.flatMap((r) => controlById(r.control).outdated?.(model, current) ?? []);
+  const stale = (text: string) => outdated.some((o) => text.includes(o));
   const warnings = results
     .filter((r) => !changes.some((c) => changeControls(c).includes(r.control)))
-    .flatMap((r) => r.warnings.filter((w) => w !== notFixable).map((w) => `${r.control}: ${w}`));
+    .flatMap((r) => r.warnings.filter((w) => w !== notFixable && !stale(w)).map((w) => `${r.control}: ${w}`));
   return {
     ...id,
     role: model.role,
@@ -97,7 +100,8 @@ export function planNode(
     // with one control fixed and the other not must not look finished. Its other changes stay in
     // the plan for the reviewer; apply skips the node.
     status: blocked.length > 0 ? 'blocked' : changes.length > 0 || issue.length > 0 ? 'change' : 'compliant',
-    changes,
+    changes:
+      outdated.length > 0 ? changes.map((c) => ({ ...c, notes: c.notes.filter((n) => !stale(n)) })) : changes,
     blocked,
     ...(issue.length > 0 ? { issue } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),

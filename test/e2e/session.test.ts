@@ -132,6 +132,13 @@ describe.skipIf(!canRun)('kubemend in a terminal', () => {
     await waitFor('Nodes to audit');
     expect(screen()).toMatch(/kubeadm-cp-bad\s+10\.213/);
     keys('Enter');
+    // flags-bad serves anyone: the opt-in controls that close the door are offered, unticked.
+    await waitFor(/The kubelet on flags-bad serves anyone .*Close the door too\?/);
+    expect(screen()).toMatch(/◯ kubelet-anonymous-auth \(CIS Kubernetes 4\.2\.1, CIS Amazon EKS 3\.2\.1\)/);
+    expect(screen()).toMatch(
+      /◯ kubelet-authorization-mode \(CIS Kubernetes 4\.2\.2, CIS Amazon EKS 3\.2\.2\)/,
+    );
+    keys('Enter');
     await waitFor('Findings to fix');
     const audit = screen();
     const table = audit.slice(audit.indexOf('NODE  '), audit.search(/\d+ passed, /));
@@ -193,6 +200,24 @@ describe.skipIf(!canRun)('kubemend in a terminal', () => {
     expect(await exitOf(rollback)).toBe(0);
     expect(screen()).toContain('kubeadm-cp-bad: restored to backup');
     expect(await sha()).toBe(before);
+  });
+
+  it('ticked, the door controls are planned with the client CA as one finding, and the apiserver pair they need', async () => {
+    startShell();
+    const session = type('kubemend -l kubeadm-cp-bad,flags-bad');
+    await waitFor('Nodes to audit');
+    keys('Enter');
+    await waitFor(/Close the door too\?/);
+    keys('a', 'Enter');
+    await waitFor('Findings to fix');
+    const findings = screen().slice(screen().lastIndexOf('Findings to fix'));
+    expect(findings).toMatch(/◉ kubeadm-cp-bad: apiserver-kubelet-client-cert/);
+    expect(findings).toMatch(
+      /◉ flags-bad: kubelet-client-ca\+kubelet-anonymous-auth\+kubelet-authorization-mode/,
+    );
+    keys('C-c');
+    expect(await exitOf(session)).toBe(130);
+    expect(screen()).toContain('no node was changed');
   });
 
   it('-l narrows the nodes the session offers; Ctrl-C at a prompt exits 130 and says that no node was changed', async () => {

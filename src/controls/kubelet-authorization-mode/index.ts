@@ -50,6 +50,10 @@ export const kubeletAuthorizationMode: Control = {
         'have the kubelet authorize requests with the API server (CIS Kubernetes 4.2.2, CIS EKS 3.2.2):',
         'authorization.mode Webhook, and bearer tokens checked by the API server.',
       ],
+      // Who is refused from now on: said, not discovered.
+      notes: (after) => [
+        `After this change the kubelet asks the API server whether each caller may do what it asks (SubjectAccessReview): the kube-apiserver's kubelet client user must be allowed nodes/proxy (kubeadm binds system:kubelet-api-admin to it; check with kubectl auth can-i get nodes/proxy --as <CN of its kubelet client certificate>) or kubectl logs/exec get 403, and callers without credentials${after.settings?.anonymousEnabled.value === true ? ', still let in as system:anonymous,' : ''} get 403 or 401, scrapers of port ${after.settings?.port.value ?? 10250} without a token included.`,
+      ],
     });
     if (!mode.changes?.length) return mode;
     // Tokens too (the benchmarks' audit asks for authentication.webhook.enabled: true): planned on

@@ -5,6 +5,7 @@
  */
 import type { Control } from '../types.js';
 import { kubeletClientCaCheck } from './check.js';
+import { openDoor } from './open-door.js';
 import { KUBEMEND_UNIT_DROPIN, planKubeletClientCa } from './plan.js';
 
 export const kubeletClientCa: Control = {
@@ -17,6 +18,11 @@ export const kubeletClientCa: Control = {
     pairs: [],
   }),
   plan: (model, result, playbook, ctx) => planKubeletClientCa(model, result, playbook, ctx),
+  // A plan that also closes the door (anonymous off, AlwaysAllow off) no longer leaves it open.
+  outdated: (before, after) => {
+    const door = openDoor(before.kubelet.settings);
+    return door && !openDoor(after.kubelet.settings) ? [door.text] : [];
+  },
   // A restarted kubelet is proven by the health gate itself (new PID, healthz); nothing more to expect.
   gate: () => ({ apiserverFlags: [] }),
 };

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { probesFor, runTrustGate, verdictOf, type FleetNode } from '../../../src/apply/trust-gate.js';
+import {
+  describeProbe,
+  probesFor,
+  runTrustGate,
+  verdictOf,
+  type FleetNode,
+} from '../../../src/apply/trust-gate.js';
 import { NodeError } from '../../../src/errors.js';
 import type { NodeTarget } from '../../../src/inventory/types.js';
 import type { NodeSession } from '../../../src/node/ssh/types.js';
@@ -189,5 +195,83 @@ describe('running the probes', () => {
       'the probe could not run on cp-1: cp-1: connection refused',
     ]);
     await expect(run(probeNode([new TypeError('oops')])).result).rejects.toThrow('oops');
+  });
+});
+
+describe('a kubelet whose door this run closes (anonymous, authorization): proved as kubectl logs uses it', () => {
+  const pods = 'https://10.0.0.21:10250/pods';
+  const door = () =>
+    node('w-1', '10.0.0.21', {
+      controls: ['kubelet-client-ca', 'kubelet-anonymous-auth', 'kubelet-authorization-mode'],
+      trust: verifies('planned'),
+    });
+  const gate = (cpSession: NodeSession) => {
+    const w = door();
+    return runTrustGate(w, [cp, w], new Set(), {
+      own: probeNode([]),
+      open: (_n, use) => use(cpSession),
+      clock: { now: () => 0, sleep: () => Promise.resolve() },
+    });
+  };
+
+  it('is asked at /pods with the apiserver pair, and once with no credentials', () => {
+    const w = door();
+    expect(probesFor(w, [cp, w], new Set()).probes).toEqual([
+      {
+        from: { node: 'cp-1', target: cp.target, hostKey: null },
+        to: [{ node: 'w-1', url: pods, door: true }],
+        anonymous: [{ node: 'w-1', url: pods }],
+      },
+    ]);
+  });
+
+  it('passes on 200 for the pair and 401 for no credentials, and journals both', async () => {
+    const cpSession = probeNode([`${pair}KMANON 401 ${pods}\nKMPROBE 200 ${pods}\n`]);
+    expect(await gate(cpSession)).toEqual({
+      records: [
+        {
+          from: 'cp-1',
+          to: 'w-1',
+          url: pods,
+          certificate: CERT,
+          door: true,
+          answer: '200',
+          verdict: 'trusted',
+          path: 'ssh',
+        },
+        {
+          from: 'cp-1',
+          to: 'w-1',
+          url: pods,
+          certificate: '',
+          credentials: 'none',
+          answer: '401',
+          verdict: 'refused',
+          path: 'ssh',
+        },
+      ],
+      skipped: [],
+    });
+    expect(cpSession.runs).toEqual([[pods, pods]]);
+  });
+
+  it('403 for the pair (authenticated, not authorized) or 200 with no credentials fails the gate', async () => {
+    const got = await gate(probeNode([`${pair}KMANON 200 ${pods}\nKMPROBE 403 ${pods}\n`]));
+    expect(got.records.map((r) => [r.credentials ?? 'pair', r.answer, r.verdict])).toEqual([
+      ['pair', '403', 'rejected'],
+      ['none', '200', 'served'],
+    ]);
+    expect(got.records.map(describeProbe)).toEqual([
+      `cp-1 → w-1 ${pods}: 403 (Forbidden: authenticated, not authorized: kubectl logs/exec would fail)`,
+      `cp-1 → w-1 ${pods} with no credentials: 200 (served: the kubelet still serves anyone)`,
+    ]);
+  });
+
+  it('a control plane that calls with no pair is refused at a closed door: the gate fails', async () => {
+    const got = await gate(probeNode([`KMANON 401 ${pods}\nKMCALLER anonymous\n`]));
+    expect(got.records.map((r) => [r.credentials ?? 'pair', r.answer, r.verdict])).toEqual([
+      ['none', '401', 'refused'],
+      ['pair', 'nopair', 'rejected'],
+    ]);
   });
 });

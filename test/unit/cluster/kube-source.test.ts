@@ -343,6 +343,23 @@ describe('the trust gate through the API server (node proxy)', () => {
     expect(result.records.every((r) => r.path === 'api-server' && r.verdict === 'trusted')).toBe(true);
   });
 
+  it('a kubelet whose door the change closed: the SSH probes run too, for the request with no credentials', async () => {
+    const { gate } = await gateFor((res) =>
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok'),
+    );
+    const door = changed();
+    door.plan.status = 'change';
+    door.plan.changes = [
+      { control: 'kubelet-client-ca', controls: ['kubelet-client-ca', 'kubelet-anonymous-auth'] },
+    ] as never;
+    const result = await gateThroughApi(gate, door, () => Promise.resolve(ssh));
+    expect(result.records.map((r) => [r.path, r.verdict])).toEqual([
+      ['api-server', 'trusted'],
+      ['api-server', 'trusted'],
+    ]);
+    expect(result.skipped).toEqual(ssh.skipped);
+  });
+
   it("the kubelet's 401 relayed by the API server rejects (the gate rolls back)", async () => {
     const { gate } = await gateFor((res) =>
       res.writeHead(401, { 'content-type': 'text/plain' }).end('Unauthorized'),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CONTROLS, resolveControls, runControls } from '../../../src/controls/index.js';
+import { CONTROLS, channelControls, resolveControls, runControls } from '../../../src/controls/index.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { factsWithChanges } from '../../../src/facts/with-changes.js';
 import { loadBuiltinPlaybooks } from '../../../src/playbook/load.js';
@@ -34,10 +34,10 @@ const legacy = (dropIn = fixture('kubeadm/legacy-v1.5/10-kubeadm.conf')): FakeNo
   files: { [`${PKI}/ca.crt`]: pki.caCrt },
 });
 
-function planAll(node: FakeNode) {
+function planAll(node: FakeNode, controls = CONTROLS) {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
-  const results = runControls('w1', model, CONTROLS, now);
+  const results = runControls('w1', model, controls, now);
   const plan = planNode(
     { node: 'w1', host: '10.0.0.1', port: 22, hostKey: 'SHA256:x' },
     model,
@@ -54,6 +54,11 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     const defaults = resolveControls(undefined).controls.map((c) => c.id);
     expect(defaults).toEqual(['apiserver-kubelet-client-cert', 'kubelet-client-ca']);
     expect(resolveControls('cis-k8s-4.2.1,cis-eks-3.2.2').controls.map((c) => c.id)).toEqual([
+      'kubelet-anonymous-auth',
+      'kubelet-authorization-mode',
+    ]);
+    // The controls the open-door warning names are those that close the door (the channel hook).
+    expect(channelControls('kubelet-access')).toEqual([
       'kubelet-anonymous-auth',
       'kubelet-authorization-mode',
     ]);
@@ -92,7 +97,14 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     expect(change!.after.content).toContain(
       `Environment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt --anonymous-auth=false --authorization-mode=Webhook --authentication-token-webhook=true"`,
     );
+    // What else is refused from now on; the open door the client CA alone would leave is closed.
     expect(change!.notes.join('\n')).toMatch(/read-only port 10255/);
+    expect(change!.notes.join('\n')).toMatch(
+      /scrapers and health checks that call port 10250 anonymously stop working/,
+    );
+    expect(change!.notes.join('\n')).toMatch(/must be allowed nodes\/proxy .* or kubectl logs\/exec get 403/);
+    expect(change!.notes.join('\n')).not.toMatch(/still serves anyone/);
+    expect(plan.warnings ?? []).toEqual([]);
     const after = nodeModel(factsWithChanges(model.facts, plan.changes));
     const again = runControls('w1', after, CONTROLS, new Date());
     expect(again.filter((r) => DOOR.includes(r.control)).map((r) => r.status)).toEqual([
@@ -100,6 +112,13 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
       'pass',
       'pass',
     ]);
+  });
+
+  it('the client CA alone leaves the door open: the note says so and names the controls that close it', () => {
+    const { plan } = planAll(legacy(), resolveControls(undefined).controls);
+    expect(plan.changes[0]!.notes.at(-1)).toMatch(
+      /^After this change the kubelet still serves anyone: .*--controls kubelet-anonymous-auth,kubelet-authorization-mode/,
+    );
   });
 
   it('a kubelet without a kubeconfig is blocked for 4.2.2, with the reason', () => {

@@ -2,7 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONTROLS, runControls } from '../../../src/controls/index.js';
+import { CONTROLS, DEFAULT_CONTROLS, resolveControls, runControls } from '../../../src/controls/index.js';
+import type { Control } from '../../../src/controls/types.js';
 import { nodeModel } from '../../../src/facts/model.js';
 import { clusterOf } from '../../../src/fleet/clusters.js';
 import { decideFleet, type FleetEntry } from '../../../src/fleet/decide.js';
@@ -65,13 +66,30 @@ const worker = (
   files: { '/var/lib/kubelet/config.yaml': fixture(config), [CA]: caCrt, ...extra },
 });
 
-function entry(name: string, node: FakeNode, cluster = 'prod'): FleetEntry {
+/** kubeadm 1.5: a command-line kubelet with a kubeconfig, anonymous on, AlwaysAllow, no client CA. */
+const legacyWorker = (): FakeNode => ({
+  kubeletUnit: [
+    { path: '/lib/systemd/system/kubelet.service', text: fixture('lab-extra/units/kubeadm-kubelet.service') },
+    {
+      path: '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf',
+      text: fixture('kubeadm/legacy-v1.5/10-kubeadm.conf'),
+    },
+  ],
+  files: { [CA]: pki.caCrt },
+});
+
+function entry(
+  name: string,
+  node: FakeNode,
+  cluster = 'prod',
+  controls: readonly Control[] = DEFAULT_CONTROLS,
+): FleetEntry {
   const model = nodeModel(fakeFacts(node));
   const now = new Date();
   const plan = planNode(
     { node: name, host: `${name}.lab`, port: 22, hostKey: null },
     model,
-    runControls(name, model, DEFAULT_CONTROLS, now),
+    runControls(name, model, controls, now),
     kubeadm,
     { node: name, templates },
     now,
@@ -167,6 +185,79 @@ describe('the fleet step of plan', () => {
       cluster: 'prod',
       trust: { kubelet: { port: 10250, clientCA: 'planned' } },
     });
+  });
+});
+
+describe('the fleet step and the kubelet door (anonymous, authorization: issue 21)', () => {
+  const only = (list: string) => resolveControls(list).controls;
+  const DOOR = ['kubelet-client-ca', 'kubelet-anonymous-auth', 'kubelet-authorization-mode'];
+
+  it('--controls all: the client CA, the apiserver pair and the door are planned in one apply', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane(), 'prod', CONTROLS),
+      entry('w-1', legacyWorker(), 'prod', CONTROLS),
+    ]);
+    expect(plans.get('cp-1')!.status).toBe('change');
+    const w = plans.get('w-1')!;
+    expect(w.status).toBe('change');
+    expect(w.changes.flatMap((c) => c.controls ?? [c.control])).toEqual(DOOR);
+    // The trust gate will prove the kubelet with the client CA it is planned to get.
+    expect(w.trust).toEqual({ kubelet: { port: 10250, clientCA: 'planned' } });
+  });
+
+  it('blocks the door of a kubelet whose control plane keeps calling it without a client certificate', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane(), 'prod', only('kubelet-client-ca')),
+      entry('w-1', legacyWorker(), 'prod', CONTROLS),
+    ]);
+    const w = plans.get('w-1')!;
+    expect(w.status).toBe('blocked');
+    expect(w.blocked).toEqual([
+      {
+        control: 'kubelet-anonymous-auth',
+        reason:
+          "the kube-apiserver on cp-1 presents no kubelet client certificate (--kubelet-client-certificate/--kubelet-client-key): it calls kubelets anonymously, so once w-1's kubelet refuses anonymous requests or stops allowing everything (kubelet-anonymous-auth, kubelet-authorization-mode), kubectl logs/exec on w-1 would get 401 Unauthorized or 403 Forbidden",
+        fix: "plan the apiserver's pair in the same apply (--controls kubelet-client-ca,apiserver-kubelet-client-cert,kubelet-anonymous-auth,kubelet-authorization-mode, with cp-1 selected), or give the kube-apiserver its kubelet client pair first",
+      },
+    ]);
+    // The same worker without the door is not blocked: only closing it needs the pair.
+    const plain = decideFleet([
+      entry('cp-1', controlPlane(), 'prod', only('kubelet-client-ca')),
+      entry('w-1', legacyWorker(), 'prod', only('kubelet-client-ca')),
+    ]);
+    expect(plain.get('w-1')!.status).toBe('change');
+  });
+
+  it('blocks the door of a kubelet that would get no client CA, naming the control that gives it one', () => {
+    const plans = decideFleet([
+      entry('cp-1', controlPlane(fixture('kubeadm/kube-apiserver.yaml'))),
+      entry('w-1', legacyWorker(), 'prod', only('kubelet-authorization-mode')),
+    ]);
+    expect(plans.get('w-1')!.blocked).toEqual([
+      {
+        control: 'kubelet-authorization-mode',
+        reason:
+          "w-1's kubelet has no client CA (clientCAFile, --client-ca-file), so it cannot recognise the kube-apiserver's kubelet client certificate: once w-1's kubelet refuses anonymous requests or stops allowing everything (kubelet-authorization-mode), kubectl logs/exec on w-1 would get 401 Unauthorized or 403 Forbidden",
+        fix: 'plan the client CA in the same apply (--controls kubelet-client-ca,kubelet-authorization-mode), or give the kubelet a client CA first',
+      },
+    ]);
+  });
+
+  it('blocks the door of a kubelet whose client CA as it is does not verify the control plane', () => {
+    const w = legacyWorker();
+    w.kubeletUnit![1]!.text +=
+      'Environment="KUBELET_EXTRA_ARGS=--client-ca-file=/etc/kubernetes/pki/ca.crt"\n';
+    w.files![CA] = pki.otherCaCrt;
+    const plans = decideFleet([
+      entry('cp-1', controlPlane(fixture('kubeadm/kube-apiserver.yaml'))),
+      entry('w-1', w, 'prod', only('kubelet-anonymous-auth')),
+    ]);
+    expect(plans.get('w-1')!.blocked).toEqual([
+      expect.objectContaining({
+        control: 'kubelet-anonymous-auth',
+        reason: `the client CA ${CA} on w-1 does not verify cp-1's kubelet client certificate ${CLIENT}: once w-1's kubelet refuses anonymous requests or stops allowing everything, kubectl logs/exec on w-1 would get 401 Unauthorized`,
+      }),
+    ]);
   });
 });
 

@@ -593,7 +593,7 @@ describe('plan on kubelets configured only on their command line', () => {
     );
     // The flags-only kubelet keeps the legacy defaults: the notes say what else must change.
     expect(c.notes.at(-1)).toMatch(
-      /^After this change the kubelet still serves anyone: anonymous requests are enabled .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend does not change these\.$/,
+      /^After this change the kubelet still serves anyone: anonymous requests are enabled .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend changes these only when asked: --controls kubelet-anonymous-auth,kubelet-authorization-mode \(opt-in;.*\)\.$/,
     );
     expect(c.after.content).not.toMatch(/anonymous-auth|authorization-mode/);
   });
@@ -728,7 +728,7 @@ describe('plan on a kubelet that has its client CA and still serves anyone', () 
     expect(p.changes).toEqual([]);
     expect(p.warnings).toEqual([
       expect.stringMatching(
-        /^kubelet-client-ca: anonymous requests are enabled \(the legacy default of a kubelet without --config\) and authorization is AlwaysAllow .*CIS 4\.2\.1.*CIS 4\.2\.2.*kubemend does not change these$/,
+        /^kubelet-client-ca: anonymous requests are enabled \(the legacy default of a kubelet without --config\) and authorization is AlwaysAllow .*CIS 4\.2\.1.*CIS 4\.2\.2.*--controls kubelet-anonymous-auth,kubelet-authorization-mode .*\)$/,
       ),
     ]);
   });
