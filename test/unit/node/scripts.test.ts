@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gatherArgs } from '../../../src/node/gather-script.js';
-import { parseFacts } from '../../../src/facts/parse.js';
+import { parseFacts } from '../../../src/node/gather-parse.js';
 import { scriptCommand, scriptFailure, scriptText, type ScriptName } from '../../../src/node/remote.js';
 import { shQuote } from '../../../src/node/ssh/shell.js';
 
