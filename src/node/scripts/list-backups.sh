@@ -1,6 +1,8 @@
 #!/bin/sh
 # Every backup's metadata on the node, one base64 line each (a path in it may hold any character).
-for m in /var/lib/kubemend/backups/*/metadata.json; do
+# kubemend's state directory (/var/lib/kubemend) is $KUBEMEND_STATE_DIR, set by src/node/remote.ts.
+S=${KUBEMEND_STATE_DIR:?set by kubemend}
+for m in "$S"/backups/*/metadata.json; do
   [ -f "$m" ] || continue
   base64 < "$m" | tr -d '\n'
   echo
