@@ -1,24 +1,15 @@
 import { lastFlag, parseFlags, type Flag } from '../facts/flags.js';
 import { kubeletHealth } from '../facts/kubelet-health.js';
 import type { NodeModel } from '../facts/model.js';
-import { runScript } from '../node/remote.js';
+import {
+  readApiserverState as apiserverState,
+  readKubeletState as kubeletState,
+  type ApiserverState,
+  type KubeletState,
+  type Livez,
+} from '../node/state.js';
 import type { NodeSession } from '../node/ssh/index.js';
 import type { Clock } from './clock.js';
-
-export interface KubeletState {
-  mainPid: number;
-  nRestarts: number;
-  active: string;
-  sub: string;
-  healthz: string;
-  /** HTTP status of the secure port's /healthz ('' when not asked, 'unchecked' without curl or wget). */
-  secure: string;
-  /**
-   * The node's kubelet processes (root, in kubelet.service's cgroup or its container's:
-   * src/node/scripts/lib/proc-identity.sh) with the wanted argv; asked only when MainPID is not the kubelet.
-   */
-  kubeletPids: number[];
-}
 
 /**
  * How the gate proves a restarted kubelet healthy on this node (from kubeletHealth): its /healthz
@@ -64,77 +55,15 @@ export function apiserverLivezUrl(flags: readonly Flag[]): string {
   return `https://${urlHost(lastFlag(flags, 'bind-address')?.value)}:${port}/livez`;
 }
 
-export async function kubeletState(session: NodeSession, probe: KubeletProbe): Promise<KubeletState> {
-  const r = await runScript(
-    session,
-    'kubelet-state',
-    [probe.healthzUrl ?? '', probe.secureUrl ?? '', probe.process?.comm ?? ''],
-    { step: 'health: kubelet', timeoutSec: 30 },
-  );
-  const v = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
-  const want = probe.process?.argvIncludes ?? [];
-  return {
-    mainPid: Number(v('MainPID')) || 0,
-    nRestarts: Number(v('NRestarts')) || 0,
-    active: v('ActiveState'),
-    sub: v('SubState'),
-    healthz: v('Healthz'),
-    secure: v('Secure'),
-    kubeletPids: probe.process
-      ? processLines(r.stdout)
-          .filter((p) => want.every((w) => p.argv.includes(w)))
-          .map((p) => p.pid)
-      : [],
-  };
-}
-
-/** `PROC <pid> <base64 argv>` lines (or `TIE …`); anything else (or a pid that is not a number) is skipped. */
-function processLines(stdout: string, tag: 'PROC' | 'TIE' = 'PROC'): { pid: number; argv: string[] }[] {
-  return stdout
-    .split('\n')
-    .map((l) => new RegExp(`^${tag} ([1-9]\\d{0,9}) ([A-Za-z0-9+/=]*)$`).exec(l))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({
-      pid: Number(m[1]),
-      argv: Buffer.from(m[2] ?? '', 'base64')
-        .toString('utf8')
-        .split('\0')
-        .filter(Boolean),
-    }));
-}
-
 /**
  * /livez says the new apiserver serves: "ok" (HTTP 200), or 401/403 where anonymous requests are
  * disabled (it answered over TLS, which is as much as can be known without credentials), or
- * "unchecked" on a node without curl or wget (the new process with the new flags still gates).
+ * unchecked on a node without curl or wget (the new process with the new flags still gates).
  */
-export function livezAnswers(livez: string): boolean {
-  const m = /^(.*) HTTP(\d{3})$/s.exec(livez);
-  if (!m) return livez === 'ok' || livez === 'unchecked';
-  return (m[2] === '200' && m[1] === 'ok') || m[2] === '401' || m[2] === '403';
-}
-
-export interface ApiserverState {
-  processes: { pid: number; argv: string[] }[];
-  /**
-   * More than one root process could be the node's kube-apiserver (proc-identity.sh): none of them is
-   * in `processes`. In the middle of a static pod's restart that is the old and the new one for a
-   * moment: not settled yet, never a pick by /proc order.
-   */
-  tied: { pid: number; argv: string[] }[];
-  livez: string;
-}
-
-export async function apiserverState(session: NodeSession, livezUrl: string): Promise<ApiserverState> {
-  const r = await runScript(session, 'apiserver-state', [livezUrl], {
-    step: 'health: kube-apiserver',
-    timeoutSec: 30,
-  });
-  return {
-    processes: processLines(r.stdout),
-    tied: processLines(r.stdout, 'TIE'),
-    livez: /^Livez=(.*)$/m.exec(r.stdout)?.[1]?.trim() ?? '',
-  };
+export function livezAnswers(livez: Livez): boolean {
+  if (livez.kind === 'unchecked') return true;
+  if (livez.status === undefined) return livez.body === 'ok';
+  return (livez.status === 200 && livez.body === 'ok') || livez.status === 401 || livez.status === 403;
 }
 
 /** Any HTTP status from the secure port proves it serves (401/403: it wants credentials); 000 is none. */
@@ -238,7 +167,7 @@ export async function waitApiserverHealthy(
   opts: { beforePids: number[]; expect: string[]; livezUrl: string; timeoutSec: number; clock: Clock },
 ): Promise<{ ok: true; pid: number } | { ok: false; reason: string }> {
   const deadline = opts.clock.now() + opts.timeoutSec * 1000;
-  let last: ApiserverState = { processes: [], tied: [], livez: '' };
+  let last: ApiserverState = { processes: [], tied: [], livez: { kind: 'answer', body: '', text: '' } };
   while (opts.clock.now() < deadline) {
     last = await apiserverState(session, opts.livezUrl);
     const fresh = last.processes.find(
@@ -248,7 +177,7 @@ export async function waitApiserverHealthy(
     await opts.clock.sleep(1000);
   }
   const want = opts.expect.length ? ` with ${opts.expect.join(' ')}` : '';
-  const livez = `/livez: "${last.livez || 'no answer'}"`;
+  const livez = `/livez: "${last.livez.text || 'no answer'}"`;
   if (last.tied.length > 0) {
     const named = last.tied
       .map(

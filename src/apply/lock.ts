@@ -48,21 +48,19 @@ export function describeOwner(raw: string): string {
 /** Takes the node lock for this run; released by lock.release() or when the connection drops. */
 export async function takeNodeLock(session: NodeSession, runId: string, since: Date): Promise<LockResult> {
   const owner: LockOwner = { runId, tool: TOOL, since: since.toISOString(), by: controllerIdentity() };
-  const lock = await holdLock(session, JSON.stringify(owner));
+  const { held: lock, answer } = await holdLock(session, JSON.stringify(owner));
   const flooded = lock.failure?.();
-  if (lock.firstLine === 'LOCKED' && !flooded) return { ok: true, lock };
+  if (answer.kind === 'locked' && !flooded) return { ok: true, lock };
   await lock.release();
   if (flooded) return { ok: false, owner: '', reason: flooded };
-  const missing = { NOFLOCK: 'flock (util-linux)', NOTIMEOUT: 'timeout (coreutils)' }[lock.firstLine];
-  if (missing)
+  if (answer.kind === 'missing')
     return {
       ok: false,
       owner: '',
-      reason: `${missing} is not installed on ${session.node}; kubemend needs it to lock the node`,
+      reason: `${answer.tool} is not installed on ${session.node}; kubemend needs it to lock the node`,
     };
-  if (lock.firstLine.startsWith('NORUNDIR '))
-    return { ok: false, owner: '', reason: `${session.node}: ${lock.firstLine.slice('NORUNDIR '.length)}` };
-  const legacy = lock.firstLine === 'LEGACY';
+  if (answer.kind === 'unsafe-dir') return { ok: false, owner: '', reason: `${session.node}: ${answer.why}` };
+  const legacy = answer.kind === 'legacy';
   const raw = await lockOwner(session, legacy ? 'legacy' : 'current').catch(() => '');
   const run = raw ? describeOwner(raw) : 'run';
   const holder = legacy ? `an older kubemend ${run} (its lock is ${LEGACY_LOCK})` : `another kubemend ${run}`;

@@ -1,15 +1,18 @@
 /**
- * One node's apply, as one sequence of named steps:
+ * One node's apply, as one list of named steps run in order (BEFORE_WRITE, then FROM_WRITE):
  *
- *   lock → recover a dead run → fresh facts → preflight → backup → write → restart → health gate
- *        → re-audit → done
+ *   lock → recover a dead run → fresh facts → preflight → backup → snapshot → write → restart and
+ *        health gate → trust gate → re-audit → done
  *
- * and, from the first write on, any failure → roll back (restore, restart, health gate). A lost
- * connection is the one failure that cannot be handled from here: it is journalled, and the
- * inflight record written before the first change makes the next run on the node roll back first.
+ * A step returns the node's outcome when the apply ends there (a refusal, nothing to do, done).
+ * Before the first write a failure means nothing was changed (applyNode's `failed`); from the
+ * inflight record on there is one failure path, afterWrite: roll back (restore, restart, health
+ * gate). A lost connection is the one failure that cannot be handled from here: it is journalled,
+ * and the inflight record written before the first change makes the next run roll back first.
  */
 import { changeControls, CONTROLS, DEFAULT_CONTROLS, runControls } from '../controls/index.js';
 import { nodeModel, type NodeModel } from '../facts/model.js';
+import type { NodeFacts } from '../facts/types.js';
 import type { NodeTarget } from '../inventory/types.js';
 import {
   backupDir,
@@ -42,7 +45,15 @@ import { lockAndRecover, nodeLog } from './locked.js';
 import { connectionLost, failedStep, failureReason, internalMark, type NodeOutcome } from './outcome.js';
 import { preflight, type PreflightContext } from './preflight.js';
 import { leftNotes, rollBack, type NodeLog, type Recovery } from './recover.js';
-import { GateError, restartAndGate, snapshot, type Gate, type OnStage } from './restart-gate.js';
+import {
+  GateError,
+  restartAndGate,
+  snapshot,
+  type Gate,
+  type OnStage,
+  type RestartSpec,
+  type Snapshot,
+} from './restart-gate.js';
 import { describeProbe, type TrustResult } from './trust-gate.js';
 
 export type { NodeOutcome };
@@ -109,6 +120,59 @@ export async function applyNode(session: NodeSession, ctx: ApplyContext): Promis
   );
 }
 
+/** What the steps of one node's apply share: each step reads what the ones before it learned. */
+interface Run {
+  session: NodeSession;
+  ctx: ApplyContext;
+  log: NodeLog;
+  gate: Gate;
+  node: string;
+  recovery: Recovery;
+  /** The dead run recovered first, and what its rollback left behind. */
+  recovered?: string;
+  recoveryLeft: string[];
+  facts?: NodeFacts;
+  verdict?: Extract<ReturnType<typeof preflight>, { ok: true }>;
+  files: FileToWrite[];
+  entries: BackupEntry[];
+  metadata?: Record<string, unknown> & { files: BackupEntry[] };
+  nodeTime?: number;
+  backup?: string;
+  inflight?: Inflight;
+  spec?: RestartSpec;
+  before?: Snapshot;
+  /** A file on the node was changed (from the first certificate issued or file written). */
+  changed: boolean;
+  trust?: string[];
+}
+
+/** A named step: it returns the node's outcome when the apply ends there, else undefined (go on). */
+interface Step {
+  name: string;
+  run: (r: Run) => Promise<NodeOutcome | undefined>;
+}
+
+/**
+ * The steps before anything changes: a failure thrown here is "nothing was changed" (applyNode's
+ * `failed`); a refusal is an outcome.
+ */
+const BEFORE_WRITE: readonly Step[] = [
+  { name: 'recovery', run: recoveryStep },
+  { name: 'facts', run: freshFacts },
+  { name: 'preflight', run: preflightStep },
+  { name: 'backup', run: backupStep },
+  { name: 'snapshot', run: snapshotStep },
+];
+
+/** The steps from the inflight record on: any failure here is the one rollback path (afterWrite). */
+const FROM_WRITE: readonly Step[] = [
+  { name: 'write', run: writeStep },
+  { name: 'restart and health gate', run: restartStep },
+  { name: 'trust gate', run: trustStep },
+  { name: 're-audit', run: reauditStep },
+  { name: 'done', run: doneStep },
+];
+
 async function lockedSequence(
   session: NodeSession,
   ctx: ApplyContext,
@@ -116,7 +180,36 @@ async function lockedSequence(
   gate: Gate,
   recovery: Recovery,
 ): Promise<NodeOutcome> {
-  const node = ctx.target.name;
+  const r: Run = {
+    session,
+    ctx,
+    log,
+    gate,
+    node: ctx.target.name,
+    recovery,
+    recoveryLeft: [],
+    files: [],
+    entries: [],
+    changed: false,
+  };
+  for (const step of BEFORE_WRITE) {
+    const end = await step.run(r);
+    if (end) return end;
+  }
+  try {
+    for (const step of FROM_WRITE) {
+      const end = await step.run(r);
+      if (end) return end;
+    }
+    throw new Error('the apply steps ended without an outcome');
+  } catch (e) {
+    return afterWrite(r, e);
+  }
+}
+
+/** A dead run this apply recovered first: its failure ends the apply; its success is noted. */
+async function recoveryStep(r: Run): Promise<NodeOutcome | undefined> {
+  const { recovery, node } = r;
   if (recovery.kind === 'failed')
     return {
       node,
@@ -126,24 +219,33 @@ async function lockedSequence(
       manual: manualSteps(node, recovery.run),
     };
   if (recovery.kind === 'unreadable') return { node, status: 'error', reason: recovery.reason };
-  const recovered = recovery.kind === 'recovered' ? recovery.run.runId : undefined;
-  const recoveryLeft = recovery.kind === 'recovered' ? leftNotes(node, recovery.left) : [];
+  if (recovery.kind === 'recovered') {
+    r.recovered = recovery.run.runId;
+    r.recoveryLeft = leftNotes(node, recovery.left);
+  }
+  return undefined;
+}
 
-  // Fresh facts, with every file the plan touches.
-  ctx.onStage('facts');
-  const changes = ctx.plan.changes;
-  const gather = ctx.gatherFacts ?? gatherFacts;
-  const facts = await gather(session, {
-    ...ctx.gather,
-    extraFiles: [...(ctx.gather.extraFiles ?? []), ...changes.map((c) => c.path)],
+/** Fresh facts, with every file the plan touches. */
+async function freshFacts(r: Run): Promise<undefined> {
+  r.ctx.onStage('facts');
+  const gather = r.ctx.gatherFacts ?? gatherFacts;
+  r.facts = await gather(r.session, {
+    ...r.ctx.gather,
+    extraFiles: [...(r.ctx.gather.extraFiles ?? []), ...r.ctx.plan.changes.map((c) => c.path)],
   });
+  return undefined;
+}
 
-  // Preflight: a pure verdict on the plan and those facts.
+/** Preflight: a pure verdict on the plan and those facts (stale, blocked, already applied, nothing to do). */
+async function preflightStep(r: Run): Promise<NodeOutcome | undefined> {
+  const { ctx, node, log } = r;
+  const changes = ctx.plan.changes;
   ctx.onStage('preflight');
   const judge = ctx.judge ?? ownPlanOnly(ctx);
-  const verdict = preflight(ctx.plan, facts, {
+  const verdict = preflight(ctx.plan, r.facts!, {
     given: judge.given,
-    recompute: (model) => judge.recompute(model, session.hostKeyFingerprint),
+    recompute: (model) => judge.recompute(model, r.session.hostKeyFingerprint),
     source: judge.source,
     now: ctx.now(),
   });
@@ -161,40 +263,44 @@ async function lockedSequence(
     return { node, status: 'already-applied', reason };
   }
   if (changes.length === 0 && !ctx.plan.issue?.length)
-    return recovered
+    return r.recovered
       ? {
           node,
           status: 'recovered',
-          deadRun: recovered,
+          deadRun: r.recovered,
           reason: [
-            `run ${recovered} had died here; its backup was restored and the node is healthy. This plan had nothing to change on ${node}; plan again to see what it needs now`,
-            ...recoveryLeft,
+            `run ${r.recovered} had died here; its backup was restored and the node is healthy. This plan had nothing to change on ${node}; plan again to see what it needs now`,
+            ...r.recoveryLeft,
           ].join('; '),
         }
       : { node, status: 'compliant' };
+  r.verdict = verdict;
+  return undefined;
+}
 
-  // Backup: staleness at the last moment, free space, copies and metadata. Nothing changed yet.
+/** Backup: staleness at the last moment, free space, copies and metadata. Nothing changed yet. */
+async function backupStep(r: Run): Promise<NodeOutcome | undefined> {
+  const { ctx, node, log } = r;
   ctx.onStage('backup');
-  const files: FileToWrite[] = changes.map((c) => ({
+  r.files = ctx.plan.changes.map((c) => ({
     path: c.path,
     action: c.action,
     beforeSha256: c.before?.sha256 ?? null,
     content: c.after.content,
     afterSha256: c.after.sha256,
   }));
-  const entries = backupEntries(ctx, facts.files);
-  const metadata = {
+  r.entries = backupEntries(ctx, r.facts!.files);
+  r.metadata = {
     id: ctx.runId,
     createdAt: ctx.now().toISOString(),
     tool: TOOL,
     version: VERSION,
     node,
-    files: entries,
+    files: r.entries,
   };
   const toIssue = (ctx.plan.issue ?? []).flatMap((i) => [i.key, i.certificate]);
-  let nodeTime: number;
   try {
-    ({ nodeTime } = await backUp(session, ctx.runId, files, metadata, toIssue));
+    ({ nodeTime: r.nodeTime } = await backUp(r.session, ctx.runId, r.files, r.metadata, toIssue));
   } catch (e) {
     if (!(e instanceof StepError)) throw e;
     const why = e.detail;
@@ -212,117 +318,152 @@ async function lockedSequence(
           : `backup failed, nothing was changed: ${why}`,
     };
   }
-  const backup = backupDir(ctx.runId);
-  await log('backed-up', { backup, files: entries.map((e) => e.path) });
+  r.backup = backupDir(ctx.runId);
+  await log('backed-up', { backup: r.backup, files: r.entries.map((e) => e.path) });
+  return undefined;
+}
 
+/** The inflight record to write, and what the restart gate must see replaced (before the first write). */
+async function snapshotStep(r: Run): Promise<undefined> {
+  const changes = r.ctx.plan.changes;
   const restarts = [...new Set(changes.map((c) => c.restart))];
-  const inflight: Inflight = {
-    runId: ctx.runId,
+  r.inflight = {
+    runId: r.ctx.runId,
     tool: TOOL,
-    startedAt: ctx.now().toISOString(),
-    nodeTime,
-    backup,
+    startedAt: r.ctx.now().toISOString(),
+    nodeTime: r.nodeTime!,
+    backup: r.backup!,
     restarts,
-    files: entries,
+    files: r.entries,
   };
-  const spec = { restarts, expectApiserverFlags: expectedApiserverFlags(ctx.plan) };
-  const before = await snapshot(session, verdict.model, spec);
+  r.spec = { restarts, expectApiserverFlags: expectedApiserverFlags(r.ctx.plan) };
+  r.before = await snapshot(r.session, r.verdict!.model, r.spec);
+  return undefined;
+}
 
-  // From the inflight record on, any failure rolls back.
-  let changed = false;
-  try {
-    ctx.onStage('write');
-    await writeInflight(session, inflight);
-    for (const i of ctx.plan.issue ?? []) {
-      ctx.onStage('issue', i.certificate);
-      changed = true;
-      const sums = await issueCertificate(session, ctx.runId, i);
-      // Recorded as created only now that they exist and their sha256 is known: a failed issue
-      // (a pair that was there, a CA that would not sign) has nothing of ours to remove.
-      for (const [path, sha256] of [
-        [i.key, sums.keySha256],
-        [i.certificate, sums.certSha256],
-      ] as const)
-        entries.push({ path, action: 'created', sha256, restart: 'static-pod:kube-apiserver' });
-      await writeMetadata(session, ctx.runId, { ...metadata, files: entries });
-      await writeInflight(session, inflight);
-      await log('issued', { certificate: i.certificate, key: i.key, signedBy: i.caCertificate });
-    }
-    ctx.onStage('write');
-    for (const f of files) {
-      try {
-        await writeFile(session, ctx.runId, f);
-      } catch (e) {
-        // write-file.sh leaves its target as it was: a first file that fails means nothing changed.
-        if (!changed && e instanceof StepError) {
-          await clearInflight(session, ctx.runId, 'write');
-          await log('write-failed', { reason: e.detail, state: 'nothing was changed' });
-          return {
-            node,
-            status: e.reason === 'stale' ? 'stale' : 'blocked',
-            reason: `${e.message}; nothing was changed`,
-          };
-        }
-        throw e;
+/** The inflight record, then the certificates to issue, then the files. */
+async function writeStep(r: Run): Promise<NodeOutcome | undefined> {
+  const { ctx, session, log, node } = r;
+  ctx.onStage('write');
+  await writeInflight(session, r.inflight!);
+  for (const i of ctx.plan.issue ?? []) {
+    ctx.onStage('issue', i.certificate);
+    r.changed = true;
+    const sums = await issueCertificate(session, ctx.runId, i);
+    // Recorded as created only now that they exist and their sha256 is known: a failed issue
+    // (a pair that was there, a CA that would not sign) has nothing of ours to remove.
+    for (const [path, sha256] of [
+      [i.key, sums.keySha256],
+      [i.certificate, sums.certSha256],
+    ] as const)
+      r.entries.push({ path, action: 'created', sha256, restart: 'static-pod:kube-apiserver' });
+    await writeMetadata(session, ctx.runId, { ...r.metadata!, files: r.entries });
+    await writeInflight(session, r.inflight!);
+    await log('issued', { certificate: i.certificate, key: i.key, signedBy: i.caCertificate });
+  }
+  ctx.onStage('write');
+  for (const f of r.files) {
+    try {
+      await writeFile(session, ctx.runId, f);
+    } catch (e) {
+      // write-file.sh leaves its target as it was: a first file that fails means nothing changed.
+      if (!r.changed && e instanceof StepError) {
+        await clearInflight(session, ctx.runId, 'write');
+        await log('write-failed', { reason: e.detail, state: 'nothing was changed' });
+        return {
+          node,
+          status: e.reason === 'stale' ? 'stale' : 'blocked',
+          reason: `${e.message}; nothing was changed`,
+        };
       }
-      changed = true;
+      throw e;
     }
-    await log('written', { files: files.map((f) => f.path) });
+    r.changed = true;
+  }
+  await log('written', { files: r.files.map((f) => f.path) });
+  return undefined;
+}
 
-    await restartAndGate(session, spec, before, gate);
+/** The restarts the changes need, each with its health gate (restart-gate.ts). */
+async function restartStep(r: Run): Promise<undefined> {
+  await restartAndGate(r.session, r.spec!, r.before!, r.gate);
+  return undefined;
+}
 
-    const trust = ctx.trustGate ? await trustGate(session, ctx, log) : undefined;
+/** The live trust gate, where apply has one: the control plane must still reach the kubelet. */
+async function trustStep(r: Run): Promise<undefined> {
+  if (r.ctx.trustGate) r.trust = await trustGate(r.session, r.ctx, r.log);
+  return undefined;
+}
 
-    ctx.onStage('re-audit');
-    await reaudit(session, ctx);
+/** The controls this plan fixed pass on the node as it is now. */
+async function reauditStep(r: Run): Promise<undefined> {
+  r.ctx.onStage('re-audit');
+  await reaudit(r.session, r.ctx);
+  return undefined;
+}
 
-    await clearInflight(session, ctx.runId, 'done');
-    await log('applied', { backup, ...(recovered ? { recoveredRun: recovered } : {}) });
-    ctx.onStage('done');
+/** Every gate passed: the inflight record goes, the node is applied. */
+async function doneStep(r: Run): Promise<NodeOutcome> {
+  const { ctx, backup, recovered, trust } = r;
+  await clearInflight(r.session, ctx.runId, 'done');
+  await r.log('applied', { backup, ...(recovered ? { recoveredRun: recovered } : {}) });
+  ctx.onStage('done');
+  return {
+    node: r.node,
+    status: 'applied',
+    backup: backup!,
+    changed: r.files.map((f) => f.path),
+    ...(recovered ? { recovered } : {}),
+    ...(trust && trust.length > 0 ? { trust } : {}),
+  };
+}
+
+/**
+ * The one failure path from the first write on: a lost connection is journalled (the inflight
+ * record makes the next run roll back first); any other failure rolls the node back.
+ */
+async function afterWrite(r: Run, e: unknown): Promise<NodeOutcome> {
+  const { node, log, session, backup } = r;
+  const inflight = r.inflight!;
+  const reason = failureReason(e);
+  if (connectionLost(e)) {
+    // The node may hold the new files, not yet restarted or verified; its inflight record makes
+    // the next kubemend run on it roll back first.
+    const state = `connection lost after the backup (${backup}); the node may hold the new files, not yet verified; the next kubemend apply or rollback on ${node} restores the backup first`;
+    await log('connection-lost', { reason, state }, null);
+    return { node, status: 'error', reason: `${reason}; ${state}` };
+  }
+  await log('failed', { step: failedStep(e), reason });
+  r.ctx.onStage('rollback', reason);
+  const { error: rollbackError, left } = await rollBack(
+    session,
+    inflight,
+    r.verdict!.model,
+    r.gate,
+    log,
+  ).catch((err: unknown) => ({ error: failureReason(err), left: [] }));
+  const internal = internalMark(e);
+  const leftBehind = leftNotes(node, left)
+    .map((l) => `; ${l}`)
+    .join('');
+  if (rollbackError)
     return {
       node,
-      status: 'applied',
-      backup,
-      changed: files.map((f) => f.path),
-      ...(recovered ? { recovered } : {}),
-      ...(trust && trust.length > 0 ? { trust } : {}),
-    };
-  } catch (e) {
-    const reason = failureReason(e);
-    if (connectionLost(e)) {
-      // The node may hold the new files, not yet restarted or verified; its inflight record makes
-      // the next kubemend run on it roll back first.
-      const state = `connection lost after the backup (${backup}); the node may hold the new files, not yet verified; the next kubemend apply or rollback on ${node} restores the backup first`;
-      await log('connection-lost', { reason, state }, null);
-      return { node, status: 'error', reason: `${reason}; ${state}` };
-    }
-    await log('failed', { step: failedStep(e), reason });
-    ctx.onStage('rollback', reason);
-    const { error: rollbackError, left } = await rollBack(session, inflight, verdict.model, gate, log).catch(
-      (err: unknown) => ({ error: failureReason(err), left: [] }),
-    );
-    const internal = internalMark(e);
-    const leftBehind = leftNotes(node, left)
-      .map((l) => `; ${l}`)
-      .join('');
-    if (rollbackError)
-      return {
-        node,
-        status: 'rollback-failed',
-        reason: `${reason}; rollback failed: ${rollbackError}${leftBehind}`,
-        backup,
-        manual: manualSteps(node, inflight),
-        ...internal,
-      };
-    return {
-      node,
-      status: 'rolled-back',
-      reason: `${reason}${leftBehind}`,
-      backup,
-      evidence: await kubeletJournal(session, nodeTime),
+      status: 'rollback-failed',
+      reason: `${reason}; rollback failed: ${rollbackError}${leftBehind}`,
+      backup: backup!,
+      manual: manualSteps(node, inflight),
       ...internal,
     };
-  }
+  return {
+    node,
+    status: 'rolled-back',
+    reason: `${reason}${leftBehind}`,
+    backup: backup!,
+    evidence: await kubeletJournal(session, r.nodeTime!),
+    ...internal,
+  };
 }
 
 /**

@@ -9,15 +9,17 @@ import type { NodeSession } from '../node/ssh/index.js';
 import type { Playbook } from '../playbook/types.js';
 import type { Clock } from './clock.js';
 import {
+  readApiserverState as apiserverState,
+  readKubeletState as kubeletState,
+  type KubeletState,
+} from '../node/state.js';
+import {
   apiserverLivezUrl,
   apiserverPids,
-  apiserverState,
   kubeletProbe,
-  kubeletState,
   type KubeletProbe,
   waitApiserverHealthy,
   waitKubeletHealthy,
-  type KubeletState,
 } from './health.js';
 
 /** A stage of the node sequence as the progress display shows it; `gate` when it is a timed wait. */

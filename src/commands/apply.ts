@@ -128,7 +128,8 @@ function matchTargets(
   return pairs;
 }
 
-export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
+/** Before anything is read: options that contradict each other, or an apply nobody could confirm (exit 2). */
+function refuseBadOptions(opts: ApplyOptions, io: Io): void {
   if (opts.output === 'junit' || opts.output === 'markdown')
     throw new UsageError(
       `apply has no ${opts.output} output; use table or json (-o json for a record of the run)`,
@@ -149,6 +150,49 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       'apply changes nodes and needs a confirmation: run it on a terminal to confirm each node, or pass --yes',
       ['for an unattended run of a reviewed plan: kubemend apply --plan change.plan.json --yes'],
     );
+}
+
+/**
+ * A saved plan (--plan FILE): its bytes checked against --plan-sha256 and --allowed-signers before
+ * anything else reads them, then its entries matched to the inventory's nodes.
+ */
+async function fromPlanFile(
+  file: string,
+  opts: ApplyOptions,
+  io: Io,
+): Promise<{
+  planned: { plan: NodePlan; target: NodeTarget }[];
+  approved: AppliedPlan;
+  planFile: { plan: PlanFile; targets: NodeTarget[] };
+}> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(
+      `cannot read plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  // What was approved, checked on these very bytes before anything else reads them.
+  if (opts.planSha256 !== undefined) checkPlanSha256(file, bytes, opts.planSha256);
+  const signer = opts.allowedSigners
+    ? await verifyPlanSignature(file, bytes, opts.planSignature ?? `${file}.sig`, opts.allowedSigners, io.env)
+    : undefined;
+  const approved: AppliedPlan = { file, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
+  const plan = parsePlanFile(file, bytes.toString('utf8'));
+  refuseOtherVersion(file, plan, TOOL);
+  const targets = await commandTargets(opts, io);
+  const planned = matchTargets(plan, targets, opts.limit);
+  const planFile = { plan, targets };
+  checkPlaybookChoices(
+    planned.map((p) => p.target),
+    opts.playbook,
+  );
+  return { planned, approved, planFile };
+}
+
+export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
+  refuseBadOptions(opts, io);
   const startedAt = io.now();
   const notAfter = opts.notAfter ? parseNotAfter(opts.notAfter, startedAt) : undefined;
   if (opts.notAfter && !notAfter)
@@ -171,35 +215,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   if (deps.planned) {
     planned = deps.planned;
   } else if (opts.plan) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(opts.plan);
-    } catch (e) {
-      throw new UsageError(
-        `cannot read plan ${opts.plan}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-      );
-    }
-    // What was approved, checked on these very bytes before anything else reads them.
-    if (opts.planSha256 !== undefined) checkPlanSha256(opts.plan, bytes, opts.planSha256);
-    const signer = opts.allowedSigners
-      ? await verifyPlanSignature(
-          opts.plan,
-          bytes,
-          opts.planSignature ?? `${opts.plan}.sig`,
-          opts.allowedSigners,
-          io.env,
-        )
-      : undefined;
-    approved = { file: opts.plan, sha256: planSha256(bytes), ...(signer ? { signer } : {}) };
-    const plan = parsePlanFile(opts.plan, bytes.toString('utf8'));
-    refuseOtherVersion(opts.plan, plan, TOOL);
-    const targets = await commandTargets(opts, io);
-    planned = matchTargets(plan, targets, opts.limit);
-    planFile = { plan, targets };
-    checkPlaybookChoices(
-      planned.map((p) => p.target),
-      opts.playbook,
-    );
+    ({ planned, approved, planFile } = await fromPlanFile(opts.plan, opts, io));
   } else {
     const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) => {
       inspected = inspections; // the nodes as this plan read them: apply's recompute judges with them

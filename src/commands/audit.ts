@@ -1,22 +1,26 @@
-import { errorResults, runControls } from '../controls/index.js';
-import type { AuditResult } from '../controls/types.js';
-import { ExitCode, worstExit } from '../errors.js';
-import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
+import type { ExitCode } from '../errors.js';
 import { selectNodes } from '../inventory/load.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import { inspectNodesKeeping, type Inspection } from '../node/inspect.js';
 import { terminalPassphrasePrompt } from '../node/ssh/index.js';
 import { checkPlaybookChoices } from '../playbook/load.js';
-import { summarize, type AuditReport, type NodeSummary } from '../report/audit-report.js';
+import {
+  auditExitCode,
+  auditNode as judgeNode,
+  auditReportOf,
+  buildAuditReport as buildReport,
+  type AuditedNode,
+  type FleetWarn,
+} from '../report/audit-build.js';
+import type { AuditReport } from '../report/audit-report.js';
 import { makeColors, type Colors } from '../report/colors.js';
 import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
 import { renderAuditTable } from '../report/table.js';
-import type { FleetMember, GivenCertificate } from '../fleet/trust.js';
-import { TOOL } from '../version.js';
-import { currentMember, judgeCurrent, keptCopy, loadGivenCertificates, warnResults } from './fleet.js';
+import type { GivenCertificate } from '../fleet/trust.js';
+import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -66,79 +70,17 @@ export async function inspectSelectedKeeping<T>(
   return kept;
 }
 
-/** What an audit keeps of one node: its line in `nodes`, its results, its fleet member, its error. */
-export interface AuditedNode {
-  summary: NodeSummary;
-  results: AuditResult[];
-  error?: { node: string; error: string };
-  member?: FleetMember;
-}
+/** The fleet step on the current state, as commands/fleet.ts runs it (with --apiserver-kubelet-cert's certificates). */
+const fleetWarnWith =
+  (given: readonly GivenCertificate[]): FleetWarn =>
+  (results, members) =>
+    warnResults(results, judgeCurrent(members, given));
 
-/** Judges one node's controls from its facts; what is returned no longer holds the facts. */
-export function auditNode(i: Inspection, controls: CommonOptions['controls'], now: Date): AuditedNode {
-  const name = i.target.name;
-  const { cluster, member } = currentMember(i);
-  const transport = i.transport ? { transport: i.transport } : {};
-  if (!i.ok) {
-    const message = i.error.fix ? `${i.error.message} (fix: ${i.error.fix})` : i.error.message;
-    return {
-      summary: {
-        node: name,
-        host: i.target.host,
-        role: i.target.role ?? null,
-        layout: i.target.layout ?? null,
-        reachable: false,
-        ...transport,
-      },
-      results: errorResults(name, controls, i.error.message),
-      error: { node: name, error: message },
-    };
-  }
-  const results = keptCopy(runControls(name, i.model, controls, now));
-  const dead = deadRunOf(i.model.facts);
-  if (dead) for (const r of results) r.warnings.unshift(deadRunWarning(name, dead));
-  return {
-    summary: {
-      node: name,
-      host: i.target.host,
-      role: i.model.role,
-      layout: i.model.layout,
-      ...(cluster ? { cluster: cluster.name } : {}),
-      reachable: true,
-      ...transport,
-    },
-    results,
-    ...(member ? { member } : {}),
-  };
-}
+/** Judges one node as it finishes reading (report/audit-build.ts), its fleet member from its inspection. */
+export const auditNode = (i: Inspection, controls: CommonOptions['controls'], now: Date): AuditedNode =>
+  judgeNode(i, controls, now, currentMember(i));
 
-/** The audit document from what was kept of each node (in inventory order), the fleet step last. */
-export function auditReportOf(
-  audited: readonly AuditedNode[],
-  startedAt: Date,
-  finishedAt: Date,
-  given: readonly GivenCertificate[] = [],
-): AuditReport {
-  const results = audited.flatMap((a) => a.results);
-  warnResults(
-    results,
-    judgeCurrent(
-      audited.flatMap((a) => a.member ?? []),
-      given,
-    ),
-  );
-  return {
-    version: 1,
-    tool: TOOL,
-    startedAt: startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    nodes: audited.map((a) => a.summary),
-    results,
-    errors: audited.flatMap((a) => a.error ?? []),
-    summary: summarize(results),
-  };
-}
-
+/** The audit document of nodes read all at once (report/audit-build.ts), the fleet step bound here. */
 export const buildAuditReport = (
   inspections: readonly Inspection[],
   opts: Pick<CommonOptions, 'controls'>,
@@ -146,24 +88,9 @@ export const buildAuditReport = (
   finishedAt: Date,
   given: readonly GivenCertificate[] = [],
 ): AuditReport =>
-  auditReportOf(
-    inspections.map((i) => auditNode(i, opts.controls, finishedAt)),
-    startedAt,
-    finishedAt,
-    given,
-  );
+  buildReport(inspections, opts.controls, startedAt, finishedAt, currentMember, fleetWarnWith(given));
 
-/** 3 when a node could not be read; 1 for a failure or an undecidable result on a node that was read. */
-export function auditExitCode(report: AuditReport): ExitCode {
-  const down = new Set(report.errors.map((e) => e.node));
-  const findings = report.results.some(
-    (r) => r.status === 'fail' || (r.status === 'error' && !down.has(r.node)),
-  );
-  return worstExit([
-    down.size > 0 ? ExitCode.unreachable : ExitCode.ok,
-    findings ? ExitCode.findings : ExitCode.ok,
-  ]);
-}
+export { auditExitCode };
 
 export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): string {
   switch (opts.output) {
@@ -196,7 +123,7 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const audited = await inspectSelectedKeeping(opts, io, 'auditing', (i) =>
     auditNode(i, opts.controls, io.now()),
   );
-  const report = auditReportOf(audited, startedAt, io.now(), given);
+  const report = auditReportOf(audited, startedAt, io.now(), fleetWarnWith(given));
   // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?
   const gate = await commandApiGate(opts, io, realClock);
   if (gate) await warnApiReach(report, gate);

@@ -1,24 +1,20 @@
 import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { decideSummaries, fleetSummary, type FleetSummary } from '../fleet/decide.js';
-import { currentMember, judgeCurrent, keptCopy, loadGivenCertificates, warnResults } from './fleet.js';
-import { gatherNeeds, runControls } from '../controls/index.js';
-import { ExitCode, type NodeError, UsageError, worstExit } from '../errors.js';
-import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
+import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
+import { gatherNeeds } from '../controls/index.js';
+import { ExitCode, UsageError, worstExit } from '../errors.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from '../node/gather-script.js';
 import type { Inspection } from '../node/inspect.js';
-import type { FleetMember } from '../fleet/trust.js';
 import { loadBuiltinPlaybooks, playbookFor, resolvePlaybook, withParams } from '../playbook/load.js';
 import type { Playbook } from '../playbook/types.js';
-import { planNode } from '../plan/planner.js';
-import type { NodePlan, PlanFile } from '../plan/types.js';
+import { planExitCode, planFileOf, planRead, type PlannedNode } from '../plan/build.js';
+import type { PlanFile } from '../plan/types.js';
 import { makeColors } from '../report/colors.js';
 import type { AuditResult } from '../controls/types.js';
 import { errorLine } from '../report/error-line.js';
 import { renderPlanMarkdown } from '../report/plan-markdown.js';
 import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
-import { TOOL } from '../version.js';
 import { inspectSelectedKeeping } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
@@ -67,19 +63,6 @@ export function gatherForTarget(
   return gatherFor(candidates.map((p) => withParams(p, target.params, `node ${target.name}`)));
 }
 
-/** What plan keeps of one node: its plan before the fleet step, its results, its fleet summaries. */
-interface PlannedNode {
-  target: NodeTarget;
-  plan: NodePlan;
-  results: AuditResult[];
-  error?: NodeError;
-  /** The node as it runs now (audit's fleet warnings) and as planned (the plan's fleet step). */
-  current?: FleetMember;
-  fleet?: FleetSummary;
-  /** Only for apply and the session, which go on with the node's facts. */
-  inspection?: Inspection;
-}
-
 interface PlanContextAll {
   opts: PlanOptions;
   builtins: Playbook[];
@@ -88,64 +71,17 @@ interface PlanContextAll {
   now: () => Date;
 }
 
-/** Audits and plans one node from its facts; what is returned holds no facts (unless kept). */
-function planOne(i: Inspection, ctx: PlanContextAll, keepInspection: boolean): PlannedNode {
-  const { opts } = ctx;
-  const id = {
-    node: i.target.name,
-    host: i.target.host,
-    port: i.target.port,
-    hostKey: i.ok ? i.hostKey : null,
-  };
-  const kept = keepInspection ? { inspection: i } : {};
-  if (!i.ok)
-    return {
-      target: i.target,
-      plan: {
-        ...id,
-        role: i.target.role ?? null,
-        layout: i.target.layout ?? null,
-        status: 'error',
-        changes: [],
-        blocked: [],
-        error: i.error.message,
-      },
-      results: [],
-      error: i.error,
-      ...kept,
-    };
-  const { cluster, member } = currentMember(i);
-  const playbook = choosePlaybook(i.target, i.model.layout, opts.playbook, ctx.builtins);
-  const now = ctx.now();
-  const judged = runControls(i.target.name, i.model, opts.controls, now);
-  const planned = planNode(
-    id,
-    i.model,
-    judged,
-    playbook,
-    { node: i.target.name, templates: ctx.templates, ...(opts.issueCerts ? { issueCerts: true } : {}) },
-    now,
-  );
-  const dead = deadRunOf(i.model.facts);
-  const made = dead
-    ? {
-        ...planned,
-        warnings: [deadRunWarning(i.target.name, dead), ...(planned.warnings ?? [])],
-        deadRun: dead,
-      }
-    : planned;
-  // Without the facts kept: copies that hold no slice of the node's gathered output (fleet.ts).
-  const plan = keepInspection ? made : keptCopy(made);
-  const results = keepInspection ? judged : keptCopy(judged);
-  return {
-    target: i.target,
-    plan,
-    results,
-    ...(member ? { current: member } : {}),
-    fleet: fleetSummary({ plan, model: i.model, playbook, cluster }),
-    ...kept,
-  };
-}
+/** Audits and plans one node as it finishes reading (plan/build.ts), with its playbook and fleet member. */
+const planOne = (i: Inspection, ctx: PlanContextAll, keep: boolean): PlannedNode<Inspection> =>
+  planRead(i, {
+    controls: ctx.opts.controls,
+    templates: ctx.templates,
+    ...(ctx.opts.issueCerts ? { issueCerts: true } : {}),
+    current: currentMember(i),
+    playbook: (model) => choosePlaybook(i.target, model.layout, ctx.opts.playbook, ctx.builtins),
+    now: ctx.now(),
+    keep,
+  });
 
 /**
  * Audits and plans the selected nodes, each on its own as it is read and then together (the fleet
@@ -156,7 +92,7 @@ async function planSelected(
   opts: PlanOptions,
   io: Io,
   keepInspections: boolean,
-): Promise<{ plan: PlanFile; planned: PlannedNode[]; results: AuditResult[] }> {
+): Promise<{ plan: PlanFile; planned: PlannedNode<Inspection>[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
   if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
@@ -168,33 +104,13 @@ async function planSelected(
     (i) => planOne(i, ctx, keepInspections),
     (target) => gatherForTarget(target, opts.playbook, builtins),
   );
-  const createdAt = io.now();
-  const audited = planned.flatMap((p) => p.results);
-  // The fleet step: the whole selection's plans judged together (fleet/decide.ts).
-  const decided = decideSummaries(
-    planned.flatMap((p) => p.fleet ?? []),
+  const { plan, results } = planFileOf(planned, {
+    createdAt: io.now(),
+    controls: opts.controls,
     given,
-  );
-  warnResults(
-    audited,
-    judgeCurrent(
-      planned.flatMap((p) => p.current ?? []),
-      given,
-    ),
-  );
-  const nodes = planned.map((p) => decided.get(p.plan.node) ?? p.plan);
-  return {
-    plan: {
-      version: 1,
-      tool: TOOL,
-      createdAt: createdAt.toISOString(),
-      // apply computes each node's entry again, with the same controls.
-      controls: opts.controls.map((c) => c.id),
-      nodes,
-    },
-    planned,
-    results: audited,
-  };
+    fleetWarn: (results, members) => warnResults(results, judgeCurrent(members, given)),
+  });
+  return { plan, planned, results };
 }
 
 /** Audits and plans the selected nodes, keeping each node's facts (apply, the session). */
@@ -206,15 +122,7 @@ export async function buildPlan(
   return { plan, inspections: planned.flatMap((p) => p.inspection ?? []), results };
 }
 
-export function planExitCode(plan: PlanFile): ExitCode {
-  return worstExit([
-    plan.nodes.some((n) => n.status === 'error') ? ExitCode.unreachable : ExitCode.ok,
-    // A dead run's record: apply restores that run's backup first, so "nothing to change" (0) would be untrue.
-    plan.nodes.some((n) => n.status === 'change' || n.status === 'blocked' || n.deadRun)
-      ? ExitCode.findings
-      : ExitCode.ok,
-  ]);
-}
+export { planExitCode };
 
 /**
  * Before any node is contacted: --out and --diff must be writable, so a typo in a path is exit 2

@@ -60,9 +60,36 @@ export const madeDirsName = (index: number): string => `${index}.dirs`;
 
 export const backupDir = (runId: string): string => `${BACKUP_ROOT}/${runId}`;
 
-/** Takes the node lock; resolves with the held command (firstLine LOCKED when it is ours). */
-export const holdLock = (session: NodeSession, owner: string): Promise<HeldCommand> =>
-  session.hold(scriptCommand('lock', [owner]));
+/** What lock.sh answered (its first line), typed. */
+export type LockAnswer =
+  | { kind: 'locked' }
+  /** A tool lock.sh needs is not installed. */
+  | { kind: 'missing'; tool: 'flock (util-linux)' | 'timeout (coreutils)' }
+  /** The lock directory is not safe to use: why, in lock.sh's words. */
+  | { kind: 'unsafe-dir'; why: string }
+  /** An older kubemend holds its lock (LEGACY_LOCK). */
+  | { kind: 'legacy' }
+  /** Another run holds the lock (or lock.sh said nothing kubemend knows). */
+  | { kind: 'held' };
+
+export function lockAnswer(firstLine: string): LockAnswer {
+  if (firstLine === 'LOCKED') return { kind: 'locked' };
+  if (firstLine === 'NOFLOCK') return { kind: 'missing', tool: 'flock (util-linux)' };
+  if (firstLine === 'NOTIMEOUT') return { kind: 'missing', tool: 'timeout (coreutils)' };
+  if (firstLine.startsWith('NORUNDIR '))
+    return { kind: 'unsafe-dir', why: firstLine.slice('NORUNDIR '.length) };
+  if (firstLine === 'LEGACY') return { kind: 'legacy' };
+  return { kind: 'held' };
+}
+
+/** Takes the node lock: the held command (release it in every case) and what lock.sh answered. */
+export async function holdLock(
+  session: NodeSession,
+  owner: string,
+): Promise<{ held: HeldCommand; answer: LockAnswer }> {
+  const held = await session.hold(scriptCommand('lock', [owner]));
+  return { held, answer: lockAnswer(held.firstLine) };
+}
 
 /** The owner record of the node lock (LOCK_DIR), or of an older kubemend's lock (LEGACY_LOCK). */
 export async function lockOwner(

@@ -15,7 +15,7 @@
  * are printed like any other file, instead of a second, slower `systemctl cat`.
  *
  * Output is line-framed; a path is always the last field, raw (a path with a newline in it is not
- * supported); free-form text is base64 (see src/facts/parse.ts):
+ * supported); free-form text is base64 (see src/node/gather-parse.ts):
  *   KM1 BEGIN
  *   KM PROC <pid> <comm> <cwd>   then the base64 of /proc/<pid>/cmdline and `KM END`: only the
  *                   node's own processes, as src/node/scripts/lib/proc-identity.sh defines them

@@ -1,7 +1,7 @@
 import { NodeError } from '../errors.js';
 import { kubeletView } from '../facts/kubelet.js';
 import { unreadPaths } from '../facts/model.js';
-import { parseFacts } from '../facts/parse.js';
+import { parseFacts } from './gather-parse.js';
 import type { NodeFacts } from '../facts/types.js';
 import { gatherCommand, type GatherOptions } from './gather-script.js';
 import { overflowText } from './ssh/index.js';

@@ -11,7 +11,7 @@ import { overflowText } from './ssh/session-parts.js';
 import { shQuote } from './ssh/shell.js';
 import type { ExecOptions, ExecResult, NodeSession } from './ssh/types.js';
 
-import { INFLIGHT_FILE, STATE_DIR } from '../facts/kubemend-state.js';
+import { INFLIGHT_FILE, LOCK_DIR, STATE_DIR } from '../facts/kubemend-state.js';
 
 export { INFLIGHT_FILE, STATE_DIR };
 export const BACKUP_ROOT = `${STATE_DIR}/backups`;
@@ -68,9 +68,38 @@ function withLibraries(text: string): string {
   );
 }
 
-/** The command line that runs a script with its arguments: `sh -c 'TEXT' kubemend-NAME 'ARG'…`. */
+/**
+ * The scripts that keep kubemend's state on the node (backups, the inflight record, the lock): their
+ * directories come in the environment, KUBEMEND_STATE_DIR (STATE_DIR) and KUBEMEND_LOCK_DIR
+ * (LOCK_DIR), set on the command line itself (so a value the node's environment holds never counts)
+ * and never written into a script's text.
+ */
+const STATE_SCRIPTS: ReadonlySet<ScriptName> = new Set<ScriptName>([
+  'backup',
+  'inflight-clear',
+  'inflight-read',
+  'inflight-write',
+  'issue-cert',
+  'journal-append',
+  'list-backups',
+  'lock',
+  'lock-owner',
+  'metadata-write',
+  'restore',
+]);
+
+/** The environment a script runs with: `KUBEMEND_STATE_DIR=… KUBEMEND_LOCK_DIR=…` for STATE_SCRIPTS. */
+export function scriptEnv(name: ScriptName): Record<string, string> {
+  return STATE_SCRIPTS.has(name) ? { KUBEMEND_STATE_DIR: STATE_DIR, KUBEMEND_LOCK_DIR: LOCK_DIR } : {};
+}
+
+/**
+ * The command line that runs a script with its arguments: `[VAR='…'…] sh -c 'TEXT' kubemend-NAME 'ARG'…`
+ * (the assignments of scriptEnv, quoted like every value).
+ */
 export function scriptCommand(name: ScriptName, args: readonly string[] = []): string {
-  return ['sh', '-c', shQuote(scriptText(name)), `kubemend-${name}`, ...args.map(shQuote)].join(' ');
+  const env = Object.entries(scriptEnv(name)).map(([k, v]) => `${k}=${shQuote(v)}`);
+  return [...env, 'sh', '-c', shQuote(scriptText(name)), `kubemend-${name}`, ...args.map(shQuote)].join(' ');
 }
 
 /**

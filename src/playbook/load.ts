@@ -16,7 +16,7 @@ const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
 const validate = ajv.compile(playbookSchema);
 
 const DEFAULTS = {
-  kubelet: { dropInName: '90-kubemend-client-ca.conf' },
+  kubelet: { dropInName: '90-kubemend-kubelet.conf' },
   timeouts: { kubeletHealthySec: 60, kubeletStableSec: 5, apiserverRestartSec: 180 },
   rollout: { serial: 1 },
 };

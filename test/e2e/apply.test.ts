@@ -206,7 +206,7 @@ describe.skipIf(!canRun)('kubemend apply, rollback and backups on the lab', () =
     };
     const veth = state.nodes[node]!.veth;
     const upper = join(state.nodes[node]!.nodeDir, 'upper');
-    const dropIn = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+    const dropIn = '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf';
     const journal = join(dir, 'journal.jsonl');
     const applying = run(['apply', '-l', node, '--yes', '--connect-timeout', '3']);
     // Cut the node's link the moment kubemend's file appears in the node's overlay.

@@ -14,7 +14,7 @@ const canRun = inject('lab') !== undefined;
 const LAB = `${process.env.KUBEMEND_E2E_LAB || 'e2e'}-hostile`;
 
 const KUBELET_DIR = '/var/lib/kubelet';
-const DROP_IN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+const DROP_IN = '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf';
 
 /**
  * Every file and directory under /etc and /var/lib with its sha256 (files), mode and owner: what

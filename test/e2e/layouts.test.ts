@@ -19,7 +19,7 @@ const NODES = ['etcd-bad', 'cmdline-pkg-bad', 'aks-bad', 'gke-bad'];
 
 const KUBEADM_CA = '/etc/kubernetes/pki/ca.crt';
 const ETCD_DROPIN = '/etc/systemd/system/kubelet.service.d/20-etcd-service-manager.conf';
-const KUBEMEND_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+const KUBEMEND_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf';
 const PKG_UNIT = '/usr/lib/systemd/system/kubelet.service';
 const AKS_CONFIG = '/etc/default/kubeletconfig.json';
 const AKS_CA = '/etc/kubernetes/certs/ca.crt';

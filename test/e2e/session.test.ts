@@ -235,7 +235,7 @@ describe.skipIf(!canRun)('kubemend in a terminal', () => {
   });
 
   it('kubemend apply with options before the command asks per node: abort (130), show more, skip (1), then apply (0)', async () => {
-    const dropIn = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+    const dropIn = '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf';
     const exists = async () => (await lab.ssh('flags-bad', `test -e ${dropIn}`)).code === 0;
     startShell();
     const aborted = type('kubemend --no-color -l flags-bad apply');

@@ -6,7 +6,7 @@
  */
 import { KUBELET } from '../../facts/kubelet-setting.js';
 import { judgeKubeletSetting } from '../kubelet-setting/check.js';
-import { KUBEMEND_UNIT_DROPIN, planKubeletSetting } from '../kubelet-setting/plan.js';
+import { KUBEMEND_UNIT_DROPINS, planKubeletSetting } from '../kubelet-setting/plan.js';
 import type { Control } from '../types.js';
 
 const CONTROL = 'kubelet-anonymous-auth' as const;
@@ -23,7 +23,7 @@ export const kubeletAnonymousAuth: Control = {
       ok: (v) => v === false,
       text: 'anonymous requests to the kubelet API are served as system:anonymous',
     }),
-  gather: () => ({ files: [KUBEMEND_UNIT_DROPIN], keys: [], pairs: [] }),
+  gather: () => ({ files: [...KUBEMEND_UNIT_DROPINS], keys: [], pairs: [] }),
   plan: (model, result, playbook, ctx) =>
     planKubeletSetting(model, result, playbook, ctx, {
       control: CONTROL,

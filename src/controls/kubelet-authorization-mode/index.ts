@@ -9,7 +9,7 @@ import { KUBELET } from '../../facts/kubelet-setting.js';
 import { nodeModel } from '../../facts/model.js';
 import { factsWithChanges } from '../../facts/with-changes.js';
 import { judgeKubeletSetting } from '../kubelet-setting/check.js';
-import { KUBEMEND_UNIT_DROPIN, planKubeletSetting } from '../kubelet-setting/plan.js';
+import { KUBEMEND_UNIT_DROPINS, planKubeletSetting } from '../kubelet-setting/plan.js';
 import type { Control } from '../types.js';
 
 const CONTROL = 'kubelet-authorization-mode' as const;
@@ -26,7 +26,7 @@ export const kubeletAuthorizationMode: Control = {
       ok: (v) => v !== 'AlwaysAllow',
       text: 'every request that reaches the kubelet API is allowed',
     }),
-  gather: () => ({ files: [KUBEMEND_UNIT_DROPIN], keys: [], pairs: [] }),
+  gather: () => ({ files: [...KUBEMEND_UNIT_DROPINS], keys: [], pairs: [] }),
   plan: (model, result, playbook, ctx) => {
     if (result.status === 'fail' && !model.kubelet.kubeconfig)
       return {

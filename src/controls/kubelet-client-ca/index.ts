@@ -6,14 +6,14 @@
 import type { Control } from '../types.js';
 import { kubeletClientCaCheck } from './check.js';
 import { openDoor } from './open-door.js';
-import { KUBEMEND_UNIT_DROPIN, planKubeletClientCa } from './plan.js';
+import { KUBEMEND_UNIT_DROPINS, planKubeletClientCa } from './plan.js';
 
 export const kubeletClientCa: Control = {
   ...kubeletClientCaCheck,
   // The CA bundle the fix points at, and kubemend's own systemd drop-in (is it there already?).
   channel: 'kubelet-trust',
   gather: (playbook) => ({
-    files: [playbook.kubelet.clientCAFile, KUBEMEND_UNIT_DROPIN],
+    files: [playbook.kubelet.clientCAFile, ...KUBEMEND_UNIT_DROPINS],
     keys: [],
     pairs: [],
   }),

@@ -10,7 +10,7 @@ import type { Playbook } from '../../playbook/types.js';
 import type { PlanContext, PlanPart } from '../../plan/change.js';
 import { planKubeletSetting, type SettingFix } from '../kubelet-setting/plan.js';
 
-export { KUBEMEND_UNIT_DROPIN } from '../kubelet-setting/plan.js';
+export { KUBEMEND_UNIT_DROPINS } from '../kubelet-setting/plan.js';
 
 const CONTROL = 'kubelet-client-ca' as const;
 

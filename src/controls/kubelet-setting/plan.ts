@@ -25,12 +25,21 @@ import type { NodeModel } from '../../facts/model.js';
 import type { Playbook } from '../../playbook/types.js';
 import { fileChange, type PlanContext, type PlanPart } from '../../plan/change.js';
 
+const UNIT_DROPIN_DIR = '/etc/systemd/system/kubelet.service.d';
+
 /**
- * The systemd drop-in kubemend may create to set a variable its ExecStart expands; gathered so a
- * plan knows whether it exists. (Its name predates the other kubelet controls: nodes kubemend
- * fixed before carry it, and it stays kubemend's own drop-in for every kubelet flag.)
+ * The name kubemend gave its own drop-ins (kubelet config, systemd environment, ExecStart) before
+ * it set more than the client CA. Nodes an earlier kubemend fixed carry it: a plan reads and edits
+ * that file rather than writing a second drop-in next to it.
  */
-export const KUBEMEND_UNIT_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+export const LEGACY_DROPIN_NAME = '90-kubemend-client-ca.conf';
+
+/** The systemd drop-in kubemend may create to set a variable its ExecStart expands. */
+export const KUBEMEND_UNIT_DROPIN = `${UNIT_DROPIN_DIR}/90-kubemend-kubelet.conf`;
+/** The same drop-in as an earlier kubemend named it. */
+export const LEGACY_UNIT_DROPIN = `${UNIT_DROPIN_DIR}/${LEGACY_DROPIN_NAME}`;
+/** Gathered so a plan knows whether kubemend's own unit drop-in exists (under either name). */
+export const KUBEMEND_UNIT_DROPINS = [KUBEMEND_UNIT_DROPIN, LEGACY_UNIT_DROPIN];
 const ADMIN_ENV_FILES = ['/etc/default/kubelet', '/etc/sysconfig/kubelet'];
 
 /** One setting to write, for one control. */
@@ -202,7 +211,7 @@ function planFix(
   // tooling regenerates, such as nodeadm's 40-nodeadm.conf, alone and still wins).
   const layers = [...(kubelet.config?.data ? [kubelet.config] : []), ...(kubelet.configDir?.dropIns ?? [])];
   const ownDropIn = kubelet.configDir
-    ? posix.join(kubelet.configDir.path, playbook.kubelet.dropInName)
+    ? ownConfigDropIn(kubelet.configDir, playbook.kubelet.dropInName)
     : undefined;
   const wrongCase = reading.wrongCase.at(-1);
   const winning = current?.layer === 'drop-in' ? layers.find((l) => l.path === current.source) : undefined;
@@ -222,7 +231,7 @@ function planFix(
 
   // 3. --config-dir: a drop-in of kubemend's own, sorted late so it wins over the base file.
   if (kubelet.configDir) {
-    const path = ownDropIn ?? posix.join(kubelet.configDir.path, playbook.kubelet.dropInName);
+    const path = ownDropIn ?? ownConfigDropIn(kubelet.configDir, playbook.kubelet.dropInName);
     const existing = text(path);
     const format = formatOf(
       kubelet.configDir.dropIns.at(-1),
@@ -242,6 +251,21 @@ function planFix(
   return planFlagOnly(model, fix, ctx, modify);
 }
 
+/**
+ * kubemend's own drop-in in the kubelet's --config-dir: the one there already (the playbook's name,
+ * else the name an earlier kubemend gave it), else a new one under the playbook's name.
+ */
+function ownConfigDropIn(
+  configDir: { path: string; dropIns: readonly { path: string }[] },
+  name: string,
+): string {
+  const present = (n: string) => configDir.dropIns.some((d) => posix.basename(d.path) === n);
+  return posix.join(
+    configDir.path,
+    !present(name) && present(LEGACY_DROPIN_NAME) ? LEGACY_DROPIN_NAME : name,
+  );
+}
+
 type Modify = (
   path: string,
   edit: (t: string) => string,
@@ -256,11 +280,15 @@ type Modify = (
  */
 const ownedByAdmin = (path: string) => /^\/(?:etc|usr\/local\/lib)\/systemd\//.test(path);
 
-/** Names for kubemend's ExecStart drop-in, in order of preference: the first that sorts last wins. */
+/**
+ * Names for kubemend's ExecStart drop-in, in order of preference: the first that sorts last wins.
+ * (One an earlier kubemend wrote under its old name holds the winning ExecStart= and, being under
+ * /etc/systemd, is edited in place: no second drop-in.)
+ */
 const EXECSTART_DROPINS = [
-  '90-kubemend-client-ca.conf',
-  '99-kubemend-client-ca.conf',
-  'zz-kubemend-client-ca.conf',
+  '90-kubemend-kubelet.conf',
+  '99-kubemend-kubelet.conf',
+  'zz-kubemend-kubelet.conf',
 ];
 
 /**
@@ -320,7 +348,7 @@ function planExecStart(model: NodeModel, fix: SettingFix, ctx: PlanContext, modi
   const dropIns = service.files.slice(1).map((f) => posix.basename(f.path));
   const name = EXECSTART_DROPINS.find((n) => dropIns.every((d) => d < n));
   if (!name) return block('a kubelet drop-in sorts after every name kubemend could give its own');
-  const path = `/etc/systemd/system/kubelet.service.d/${name}`;
+  const path = `${UNIT_DROPIN_DIR}/${name}`;
   const why = exec.source.startsWith('/run/')
     ? `${exec.source} lives under /run, which the next boot empties`
     : `${exec.source} belongs to the OS packages: a package upgrade would overwrite an edit there`;
@@ -370,6 +398,17 @@ function planFlagOnly(model: NodeModel, fix: SettingFix, ctx: PlanContext, modif
       adminFile.path,
       (t) => setFlagInEnvFile(t, 'KUBELET_EXTRA_ARGS', name, caPath).content,
       'kubelet',
+    );
+  // kubemend's own unit drop-in (under its old name on a node an earlier kubemend fixed) already
+  // sets a variable ExecStart expands: the flag joins it there, never in a second drop-in.
+  const own = service.environment
+    .filter((e) => referenced.includes(e.name) && KUBEMEND_UNIT_DROPINS.includes(e.source))
+    .at(-1);
+  if (own)
+    return modify(
+      own.source,
+      (t) => setFlagInUnitEnvironment(t, own.name, name, caPath).content,
+      'kubelet+daemon-reload',
     );
   // A variable nobody sets: a systemd drop-in of kubemend's own sets it.
   // KUBELET_EXTRA_ARGS first, the documented hook; a drop-in of kubemend's own leaves packaged files alone.

@@ -2,7 +2,7 @@
 # Checks that every file is still as planned, that there is room, then copies each file about to
 # change into the run's backup directory (0700, copies 0600) and writes its metadata (stdin).
 # Nothing outside the backup directory is written; on any failure the directory is removed again,
-# with /var/lib/kubemend and its backups directory when this run made them.
+# with kubemend's state directory and its backups directory when this run made them.
 # $1: run id, then one triple per file: modify|create|issue PATH SHA256 (the sha256 the plan saw;
 # '-' for create; issue: a certificate or key --issue-certs will make, only checked, not recorded)
 # Refused before anything is written (KMFAIL unsafe): a file whose directory, or one above it, a
@@ -14,7 +14,8 @@
 umask 077
 run=$1
 shift
-S=/var/lib/kubemend
+# kubemend's state directory (/var/lib/kubemend) is $KUBEMEND_STATE_DIR, set by src/node/remote.ts.
+S=${KUBEMEND_STATE_DIR:?set by kubemend}
 B=$S/backups/$run
 made=
 fail() {

@@ -15,7 +15,8 @@ for p in "$crt" "$key"; do
   d=${p%/*}
   why=$(unsafe_dir "${d:-/}") && { echo "KMFAIL unsafe $why: a user other than root could swap $p while kubemend writes it" >&2; exit 1; }
 done
-T=$(mktemp -d /var/lib/kubemend/issue.XXXXXX) || { echo "KMFAIL issue cannot make a work directory" >&2; exit 1; }
+# kubemend's state directory (/var/lib/kubemend): $KUBEMEND_STATE_DIR, set by src/node/remote.ts.
+T=$(mktemp -d "${KUBEMEND_STATE_DIR:?set by kubemend}/issue.XXXXXX") || { echo "KMFAIL issue cannot make a work directory" >&2; exit 1; }
 # What this run placed (the key, until the certificate is placed too): removed again on a failure.
 placed=
 fail() {

@@ -1,17 +1,18 @@
 #!/bin/sh
 # Holds the node lock for as long as the controller keeps writing heartbeat lines on stdin: it ends
 # on EOF, on a dropped connection, or after 20 s without a heartbeat, and the kernel drops the flock.
-# The lock and its owner record live in /run/kubemend, a directory of root's own (mode 700) on the
+# The lock and its owner record live in the lock directory (/run/kubemend), a directory of root's own (mode 700) on the
 # tmpfs that is emptied at boot, which is also when no holder can exist: taking the lock leaves
 # nothing on the node's disk. /run is writable by root only, so no other user can plant that name;
 # it is still checked (not a link, a directory, ours, mode 700) before anything is opened in it.
-# An older kubemend locked /var/lib/kubemend/lock: where that file exists (kubemend's own 0700
+# An older kubemend locked the lock file in its state directory (/var/lib/kubemend/lock): where that file exists (kubemend's own 0700
 # directory, never created here), it is held too, so that the two versions exclude each other.
 # First line out: LOCKED (held), NOFLOCK / NOTIMEOUT (a tool is missing), NORUNDIR <why> (the lock
 # directory is not safe to use), LEGACY (an older kubemend holds its lock), nothing (another run holds it).
 # $1: who holds it (JSON, written beside the lock so that a refused run can say who).
-RUN=/run/kubemend
-OLD=/var/lib/kubemend
+# Both directories are set by src/node/remote.ts: $KUBEMEND_LOCK_DIR and $KUBEMEND_STATE_DIR.
+RUN=${KUBEMEND_LOCK_DIR:?set by kubemend}
+OLD=${KUBEMEND_STATE_DIR:?set by kubemend}
 command -v flock >/dev/null || { echo NOFLOCK; exit 71; }
 command -v timeout >/dev/null || { echo NOTIMEOUT; exit 72; }
 mkdir -m 700 -- "$RUN" 2>/dev/null

@@ -16,7 +16,8 @@
 # files from 0.
 run=$1
 shift
-B=/var/lib/kubemend/backups/$run
+# kubemend's state directory (/var/lib/kubemend) is $KUBEMEND_STATE_DIR, set by src/node/remote.ts.
+B=${KUBEMEND_STATE_DIR:?set by kubemend}/backups/$run
 tmp=
 fail() {
   [ -n "$tmp" ] && rm -f -- "$tmp"

@@ -35,7 +35,7 @@ function node(restore: string) {
 }
 
 const CONFIG = '/var/lib/kubelet/config.yaml';
-const DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+const DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf';
 const modified: BackupEntry = {
   path: CONFIG,
   action: 'modified',

@@ -108,12 +108,16 @@ describe('rollout order', () => {
 
 describe('the kube-apiserver health gate', () => {
   it('accepts /livez ok, and a 401/403 where anonymous requests are disabled; not a 500 or no answer', async () => {
-    const { livezAnswers } = await import('../../../src/apply/health.js');
+    const { livezAnswers: answers } = await import('../../../src/apply/health.js');
+    const { parseLivez } = await import('../../../src/node/state.js');
+    // What apiserver-state printed after `Livez=`, read by node/ and judged by the gate.
+    const livezAnswers = (text: string) => answers(parseLivez(text));
     expect(livezAnswers('ok HTTP200')).toBe(true);
     expect(livezAnswers('{"kind":"Status","code":401} HTTP401')).toBe(true);
     expect(livezAnswers('[-]etcd failed HTTP500')).toBe(false);
     expect(livezAnswers(' HTTP000')).toBe(false);
     expect(livezAnswers('ok')).toBe(true); // wget
+    expect(livezAnswers('unchecked')).toBe(true); // neither curl nor wget
     expect(livezAnswers('')).toBe(false);
   });
 });

@@ -26,8 +26,10 @@ const session: NodeSession = {
   hostKeyFingerprint: 'SHA256:fake',
   exec(command) {
     const { name, args } = decode(command);
-    const text = scriptText(name).replaceAll('/var/lib/kubemend', state);
-    const r = spawnSync('dash', ['-c', text, `kubemend-${name}`, ...args], { encoding: 'utf8' });
+    const r = spawnSync('dash', ['-c', scriptText(name), `kubemend-${name}`, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, KUBEMEND_STATE_DIR: state },
+    });
     return Promise.resolve({ code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, truncated: false });
   },
   hold: () => Promise.reject(new Error('no lock here')),

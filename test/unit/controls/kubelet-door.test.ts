@@ -89,7 +89,7 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     expect(plan.changes).toHaveLength(1);
     const [change] = plan.changes;
     expect(change).toMatchObject({
-      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf',
       action: 'create',
       before: null,
       controls: DOOR,
@@ -127,5 +127,96 @@ describe('the kubelet door: CIS 4.2.1 and 4.2.2 (opt-in)', () => {
     const blocked = plan.blocked.find((b) => b.control === 'kubelet-authorization-mode');
     expect(blocked?.reason).toMatch(/no --kubeconfig.*SubjectAccessReview/);
     expect(plan.status).toBe('blocked');
+  });
+});
+
+describe('a node an earlier kubemend fixed: its drop-in under the old name (90-kubemend-client-ca.conf)', () => {
+  const OLD_UNIT_DROPIN = '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf';
+  const ANON = ['kubelet-anonymous-auth', 'kubelet-authorization-mode'];
+
+  it('flags only: the flags join the old systemd drop-in, no second drop-in', () => {
+    const node = legacy();
+    node.kubeletUnit!.push({
+      path: OLD_UNIT_DROPIN,
+      text: `[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt"\n`,
+    });
+    const { results, plan } = planAll(node);
+    expect(results.find((r) => r.control === 'kubelet-client-ca')?.status).toBe('pass');
+    expect(plan.blocked).toEqual([]);
+    expect(plan.changes.map((c) => [c.action, c.path, c.controls])).toEqual([
+      ['modify', OLD_UNIT_DROPIN, ANON],
+    ]);
+    expect(plan.changes[0]!.after.content).toContain(
+      `Environment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt --anonymous-auth=false --authorization-mode=Webhook --authentication-token-webhook=true"`,
+    );
+  });
+
+  it('flags only, a second variable unset: still the old drop-in, never a second one', () => {
+    const dropIn = fixture('kubeadm/legacy-v1.5/10-kubeadm.conf').replace(
+      '$KUBELET_EXTRA_ARGS',
+      '$KUBELET_EXTRA_ARGS $KUBELET_AUTHZ_ARGS',
+    );
+    const node = legacy(dropIn);
+    node.kubeletUnit!.push({
+      path: OLD_UNIT_DROPIN,
+      text: `[Service]\nEnvironment="KUBELET_EXTRA_ARGS=--client-ca-file=${PKI}/ca.crt"\n`,
+    });
+    const { plan } = planAll(node);
+    expect(plan.blocked).toEqual([]);
+    expect(plan.changes.map((c) => [c.action, c.path])).toEqual([['modify', OLD_UNIT_DROPIN]]);
+  });
+
+  it('ExecStart= reset in the old drop-in (a packaged unit): edited in place, no second drop-in', () => {
+    const line = '/usr/bin/kubelet --kubeconfig=/etc/kubernetes/kubelet.conf';
+    const node: FakeNode = {
+      processes: [
+        {
+          pid: 32,
+          comm: 'kubelet',
+          argv: [
+            '/usr/bin/kubelet',
+            '--kubeconfig=/etc/kubernetes/kubelet.conf',
+            `--client-ca-file=${PKI}/ca.crt`,
+          ],
+        },
+      ],
+      kubeletUnit: [
+        {
+          path: '/usr/lib/systemd/system/kubelet.service',
+          text: `[Service]\nExecStart=${line}\nRestart=always\n`,
+        },
+        {
+          path: OLD_UNIT_DROPIN,
+          text: `[Service]\nExecStart=\nExecStart=${line} --client-ca-file=${PKI}/ca.crt\n`,
+        },
+      ],
+      files: { [`${PKI}/ca.crt`]: pki.caCrt },
+    };
+    const { plan } = planAll(node);
+    expect(plan.blocked).toEqual([]);
+    expect(plan.changes.map((c) => [c.action, c.path])).toEqual([['modify', OLD_UNIT_DROPIN]]);
+    expect(plan.changes[0]!.after.content).toMatch(/--anonymous-auth=false/);
+  });
+
+  it('--config-dir: the old config drop-in is edited, no second drop-in', () => {
+    const CONFIG = '/etc/kubernetes/kubelet/config.json';
+    const DIR = `${CONFIG}.d`;
+    const node: FakeNode = {
+      kubeletUnit: [
+        { path: '/etc/systemd/system/kubelet.service', text: fixture('eks-al2023/kubelet.service') },
+      ],
+      files: {
+        '/etc/eks/kubelet/environment': fixture('eks-al2023/environment'),
+        [CONFIG]: fixture('eks-al2023/config.json'),
+        [`${DIR}/40-nodeadm.conf`]: fixture('eks-al2023/config.json.d/40-nodeadm.conf'),
+        [`${DIR}/90-kubemend-client-ca.conf`]:
+          '{\n  "apiVersion": "kubelet.config.k8s.io/v1beta1",\n  "kind": "KubeletConfiguration",\n  "authentication": { "anonymous": { "enabled": true } }\n}\n',
+        [`${PKI}/ca.crt`]: pki.caCrt,
+      },
+    };
+    const { plan } = planAll(node);
+    const anon = plan.changes.filter((c) => (c.controls ?? [c.control]).includes('kubelet-anonymous-auth'));
+    expect(anon.map((c) => [c.action, c.path])).toEqual([['modify', `${DIR}/90-kubemend-client-ca.conf`]]);
+    expect(plan.changes.some((c) => c.path.endsWith('90-kubemend-kubelet.conf'))).toBe(false);
   });
 });

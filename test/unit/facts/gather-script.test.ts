@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseFacts } from '../../../src/facts/parse.js';
+import { parseFacts } from '../../../src/node/gather-parse.js';
 import { gatherArgs, VALUES_FUNCTION } from '../../../src/node/gather-script.js';
 import { scriptText } from '../../../src/node/remote.js';
 

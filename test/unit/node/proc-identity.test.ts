@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseFacts } from '../../../src/facts/parse.js';
+import { parseFacts } from '../../../src/node/gather-parse.js';
 import { ambiguityError, ignoredProcessWarnings } from '../../../src/facts/process-identity.js';
 import { gatherArgs } from '../../../src/node/gather-script.js';
 import { scriptText, type ScriptName } from '../../../src/node/remote.js';

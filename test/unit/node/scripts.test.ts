@@ -18,9 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gatherArgs } from '../../../src/node/gather-script.js';
-import { parseFacts } from '../../../src/facts/parse.js';
-import { scriptCommand, scriptFailure, scriptText, type ScriptName } from '../../../src/node/remote.js';
+import { parseFacts } from '../../../src/node/gather-parse.js';
+import {
+  scriptCommand,
+  scriptEnv,
+  scriptFailure,
+  scriptText,
+  type ScriptName,
+} from '../../../src/node/remote.js';
 import { shQuote } from '../../../src/node/ssh/shell.js';
+import { SCRIPTS } from '../support/scripts.js';
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
@@ -56,14 +63,21 @@ interface Run {
 
 /** Runs a script as a node would (dash), kubemend's state and lock directories moved under the test root. */
 function run(name: ScriptName, args: string[], stdin = '', proc?: string): Run {
-  let text = scriptText(name).replaceAll('/var/lib/kubemend', state).replaceAll('/run/kubemend', runDir);
+  let text = scriptText(name);
   // A /proc of the test's own processes only: the machine's (a lab's apiservers) stay out of it.
   if (proc) text = text.replace('\nKUBE_PROC=/proc\n', `\nKUBE_PROC=${proc}\n`);
   const r = spawnSync('dash', ['-c', text, `kubemend-${name}`, ...args], {
     input: stdin,
     cwd: root,
     encoding: 'utf8',
-    env: { PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: root },
+    env: {
+      PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+      HOME: root,
+      // As scriptCommand sets them, the directories moved under the test root.
+      ...(Object.keys(scriptEnv(name)).length
+        ? { KUBEMEND_STATE_DIR: state, KUBEMEND_LOCK_DIR: runDir }
+        : {}),
+    },
     timeout: 20_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
@@ -597,6 +611,42 @@ describe('scriptCommand: the one way a script and its values become a command li
 
   it('no script text holds a value: every one is a shipped file', () => {
     expect(scriptCommand('node-time')).toBe(`sh -c ${shQuote(scriptText('node-time'))} kubemend-node-time`);
+  });
+
+  it("kubemend's state and lock directories come on the command line, never in a script's text", () => {
+    for (const name of SCRIPTS) {
+      const code = scriptText(name)
+        .split('\n')
+        .filter((l) => !/^\s*#/.test(l))
+        .join('\n');
+      expect(code, name).not.toMatch(/\/var\/lib\/kubemend|\/run\/kubemend/);
+    }
+    expect(scriptCommand('inflight-read')).toBe(
+      `KUBEMEND_STATE_DIR='/var/lib/kubemend' KUBEMEND_LOCK_DIR='/run/kubemend' sh -c ${shQuote(scriptText('inflight-read'))} kubemend-inflight-read`,
+    );
+  });
+
+  it("the command line's directory wins over one the node's environment holds; without one a script stops", () => {
+    const planted = join(root, 'planted');
+    mkdirSync(planted);
+    writeFileSync(join(planted, 'inflight.json'), '{"runId":"planted"}');
+    writeFileSync(join(state, 'inflight.json'), '{"runId":"ours"}');
+    const command = scriptCommand('inflight-read').replace(shQuote('/var/lib/kubemend'), shQuote(state));
+    const r = spawnSync('sh', ['-c', command], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, KUBEMEND_STATE_DIR: planted },
+    });
+    expect(r.stdout).toBe('{"runId":"ours"}');
+    // No default hidden in a script: run bare, backup stops before it makes anything.
+    const bare = spawnSync('dash', ['-c', scriptText('backup'), 'kubemend-backup', 'r1'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+    });
+    expect(bare.status).not.toBe(0);
+    expect(bare.stderr).toMatch(/KUBEMEND_STATE_DIR/);
+    expect(existsSync(join(state, 'backups', 'r1'))).toBe(false);
   });
 });
 

@@ -344,7 +344,7 @@ describe('plan on kubelet layouts', () => {
     const p = plan(al2023(true), pb('eks'));
     expect(p.changes).toHaveLength(1);
     expect(p.changes[0]).toMatchObject({
-      path: '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf',
+      path: '/etc/kubernetes/kubelet/config.json.d/90-kubemend-kubelet.conf',
       action: 'create',
       before: null,
       restart: 'kubelet',
@@ -362,7 +362,7 @@ describe('plan on kubelet layouts', () => {
       '{\n    "apiVersion": "kubelet.config.k8s.io/v1beta1",\n    "kind": "KubeletConfiguration",\n    "authentication": { "x509": { "clientCAFile": "" } }\n}\n';
     const p = plan(node, pb('eks'));
     expect(p.changes.map((c) => [c.action, c.path])).toEqual([
-      ['create', '/etc/kubernetes/kubelet/config.json.d/90-kubemend-client-ca.conf'],
+      ['create', '/etc/kubernetes/kubelet/config.json.d/90-kubemend-kubelet.conf'],
     ]);
   });
 
@@ -537,7 +537,7 @@ describe('plan on kubelet layouts', () => {
       pb('kubeadm'),
     );
     expect(p.changes[0]).toMatchObject({
-      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+      path: '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf',
       action: 'create',
       restart: 'kubelet+daemon-reload',
     });
@@ -624,7 +624,7 @@ describe('plan on kubelets configured only on their command line', () => {
     const c = p.changes[0]!;
     // 90- would sort before the vendor's 95- drop-in: the next name that sorts last is taken.
     expect(c).toMatchObject({
-      path: '/etc/systemd/system/kubelet.service.d/99-kubemend-client-ca.conf',
+      path: '/etc/systemd/system/kubelet.service.d/99-kubemend-kubelet.conf',
       action: 'create',
       restart: 'kubelet+daemon-reload',
     });
@@ -663,7 +663,7 @@ describe('plan on kubelets configured only on their command line', () => {
       pb('kubeadm'),
     );
     expect(p.changes.map((c) => [c.path, c.action, c.restart])).toEqual([
-      ['/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf', 'create', 'kubelet+daemon-reload'],
+      ['/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf', 'create', 'kubelet+daemon-reload'],
     ]);
     const content = p.changes[0]?.after.content ?? '';
     expect(content).toContain('#   /run/systemd/system/kubelet.service\n');
@@ -785,7 +785,7 @@ describe('plan on config files the kubelet reads but kubemend must be careful wi
     // drop-in (the unit is the package's).
     const braced = plan(unit('/usr/bin/kubelet ${KUBELET_EXTRA_ARGS}'), pb('kubeadm'));
     expect(braced.changes.map((c) => c.path)).toEqual([
-      '/etc/systemd/system/kubelet.service.d/90-kubemend-client-ca.conf',
+      '/etc/systemd/system/kubelet.service.d/90-kubemend-kubelet.conf',
     ]);
     expect(braced.changes[0]?.after.content).toMatch(
       /\nExecStart=\nExecStart=\/usr\/bin\/kubelet \$\{KUBELET_EXTRA_ARGS\} --client-ca-file=\/etc\/kubernetes\/pki\/ca.crt\n$/,

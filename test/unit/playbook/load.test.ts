@@ -58,7 +58,7 @@ describe('playbooks', () => {
     const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
     expect(withParams(kubeadm, { kubelet: { clientCAFile: '/srv/ca.crt' } }, 'cp-1').kubelet).toMatchObject({
       clientCAFile: '/srv/ca.crt',
-      dropInName: '90-kubemend-client-ca.conf',
+      dropInName: '90-kubemend-kubelet.conf',
     });
     expect(() => withParams(kubeadm, { kubelet: { clientCAFile: 'ca.crt' } }, 'cp-1')).toThrow(
       /params for cp-1/,

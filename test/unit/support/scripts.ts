@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { scriptText, type ScriptName } from '../../../src/node/remote.js';
+import { scriptEnv, scriptText, type ScriptName } from '../../../src/node/remote.js';
 import { shQuote } from '../../../src/node/ssh/shell.js';
 
 /** Every script kubemend ships, read from the folder so that a new script cannot be missed. */
@@ -14,7 +14,8 @@ export const SCRIPTS: ScriptName[] = readdirSync(
 /** Which script a command line runs, and its arguments (the inverse of scriptCommand). */
 export function decode(command: string): { name: ScriptName; args: string[] } {
   for (const name of SCRIPTS) {
-    const head = `sh -c ${shQuote(scriptText(name))} kubemend-${name}`;
+    const env = Object.entries(scriptEnv(name)).map(([k, v]) => `${k}=${shQuote(v)} `);
+    const head = `${env.join('')}sh -c ${shQuote(scriptText(name))} kubemend-${name}`;
     if (!command.startsWith(head)) continue;
     const args = [...command.slice(head.length).matchAll(/ '((?:[^']|'\\'')*)'/g)].map((m) =>
       (m[1] ?? '').replaceAll("'\\''", "'"),

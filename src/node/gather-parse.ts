@@ -1,5 +1,9 @@
+/**
+ * The gather script's output (src/node/gather-script.ts describes its `KM …` lines) read into
+ * NodeFacts: the only reader of those markers; the layers above see typed facts.
+ */
 import { createHash } from 'node:crypto';
-import type { FileFact, IgnoredProcess, NodeFacts, PairResult } from './types.js';
+import type { FileFact, IgnoredProcess, NodeFacts, PairResult } from '../facts/types.js';
 
 /** `<size> <mode> <uid> <gid> <path…>`: the path is the rest of the line, spaces included. */
 function statLine(status: string, rest: string): FileFact {
