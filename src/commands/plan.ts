@@ -203,7 +203,8 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
     if (p.error) io.stderr.write(errorLine(p.target.name, p.error.message, errColors, p.error.fix));
   switch (opts.output) {
     case 'json':
-      io.stdout.write(JSON.stringify(plan, null, 2) + '\n');
+      // The same text as the plan file: one copy of a document that is megabytes on a large fleet.
+      io.stdout.write(planText);
       break;
     case 'markdown':
       io.stdout.write(

@@ -3,8 +3,27 @@ import { X509Certificate } from 'node:crypto';
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
 
+/**
+ * Parsed once per distinct text (a fleet's nodes hold the same CA bundles and every control reads
+ * them again): X509Certificate objects are immutable, so nodes and controls share them. Bounded:
+ * past the bound it starts again (only sharing is lost). Keys are copies, so that no slice of a
+ * node's gathered output keeps that output alive.
+ */
+const parsed = new Map<string, X509Certificate[]>();
+const PARSED_BOUND = 512;
+
 /** Every certificate in a PEM bundle that parses; the rest are ignored as the kubelet does. */
 export function parsePemBundle(text: string): X509Certificate[] {
+  let certs = parsed.get(text);
+  if (!certs) {
+    if (parsed.size >= PARSED_BOUND) parsed.clear();
+    certs = parseBundle(text);
+    parsed.set(Buffer.from(text, 'utf8').toString('utf8'), certs);
+  }
+  return [...certs];
+}
+
+function parseBundle(text: string): X509Certificate[] {
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   const certs: X509Certificate[] = [];
   for (const block of blocks) {
@@ -29,14 +48,24 @@ export function clientCertProblem(cert: X509Certificate, now: Date): string | un
   return undefined;
 }
 
+/** cert → ca → whether ca issued and signed it: the same shared objects are checked on every node. */
+const signedBy = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
+
 /** True when one of the CAs in the bundle issued and signed the certificate. */
 export function issuedBy(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  let known = signedBy.get(cert);
+  if (!known) signedBy.set(cert, (known = new WeakMap()));
   return cas.some((ca) => {
-    try {
-      return cert.checkIssued(ca) && cert.verify(ca.publicKey);
-    } catch {
-      return false;
+    let yes = known.get(ca);
+    if (yes === undefined) {
+      try {
+        yes = cert.checkIssued(ca) && cert.verify(ca.publicKey);
+      } catch {
+        yes = false;
+      }
+      known.set(ca, yes);
     }
+    return yes;
   });
 }
 

@@ -10,6 +10,7 @@
  *   does), in sorted position when those flags are sorted (kubeadm, kOps), else at the end, written
  *   in the style of its neighbours (quotes, folded `>-` for long items, flow `[a, b]`).
  */
+import { memoEdit } from './memo.js';
 import { posix } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, isSeq, type Document, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -43,7 +44,10 @@ export interface FlagSetting {
 
 const WHAT = 'the manifest';
 
-export function setApiserverFlags(text: string, flags: readonly FlagSetting[]): EditResult {
+export const setApiserverFlags: (text: string, flags: readonly FlagSetting[]) => EditResult =
+  memoEdit(setFlags);
+
+function setFlags(text: string, flags: readonly FlagSetting[]): EditResult {
   const wanted = flags.map(normalizeFlag);
   let out = text;
   for (const flag of wanted) out = setOneFlag(out, flag);

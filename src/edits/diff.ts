@@ -38,20 +38,39 @@ export function patchName(name: string): string {
   return `"${name.replace(new RegExp(NEEDS_QUOTE.source, 'g'), (ch) => named[ch] ?? octal(ch))}"`;
 }
 
+/**
+ * The hunks of a diff (everything after the two file lines) per distinct (before, after): plan
+ * diffs the same change to the same file on every node of a pool (issue 23). Bounded; large texts
+ * are not kept.
+ */
+const hunksOf = new Map<string, string>();
+const MAX_HUNKS = 128;
+const MAX_TEXT = 32 * 1024;
+
+function hunks(before: string | null, after: string): string {
+  const diff = () => {
+    const patch = createTwoFilesPatch('a', 'b', before ?? '', after, undefined, undefined, {
+      context: 3,
+      headerOptions: FILE_HEADERS_ONLY,
+    });
+    // "--- a\n+++ b\n" and then the hunks.
+    return patch.slice(patch.indexOf('\n', patch.indexOf('\n') + 1) + 1);
+  };
+  if ((before?.length ?? 0) > MAX_TEXT || after.length > MAX_TEXT) return diff();
+  const key = JSON.stringify([before, after]);
+  let found = hunksOf.get(key);
+  if (found === undefined) {
+    found = diff();
+    if (hunksOf.size >= MAX_HUNKS) hunksOf.clear();
+    hunksOf.set(key, found);
+  }
+  return found;
+}
+
 /** An empty string when nothing changes; `before: null` means the file is created. */
 export function unifiedDiff(node: string, path: string, before: string | null, after: string): string {
   if (before === after) return '';
   const rel = `${node}${path.startsWith('/') ? '' : '/'}${path}`;
-  return createTwoFilesPatch(
-    before === null ? '/dev/null' : patchName(`a/${rel}`),
-    patchName(`b/${rel}`),
-    before ?? '',
-    after,
-    undefined,
-    undefined,
-    {
-      context: 3,
-      headerOptions: FILE_HEADERS_ONLY,
-    },
-  );
+  const from = before === null ? '/dev/null' : patchName(`a/${rel}`);
+  return `--- ${from}\n+++ ${patchName(`b/${rel}`)}\n${hunks(before, after)}`;
 }

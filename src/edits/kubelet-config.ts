@@ -12,6 +12,7 @@
  *   block stays where it is, right above the real one).
  * - A YAML file whose content is a JSON object is edited as JSON, keeping it JSON.
  */
+import { memoEdit } from './memo.js';
 import { isDeepStrictEqual } from 'node:util';
 import {
   isAlias,
@@ -74,7 +75,10 @@ export function setKubeletClientCA(text: string, caPath: string, format: 'yaml' 
 }
 
 /** Sets `edit.path` to `edit.value` in a kubelet config file or drop-in, keeping everything else. */
-export function setKubeletConfigValue(text: string, edit: ConfigEdit, format: 'yaml' | 'json'): EditResult {
+export const setKubeletConfigValue: (text: string, edit: ConfigEdit, format: 'yaml' | 'json') => EditResult =
+  memoEdit(setConfigValue);
+
+function setConfigValue(text: string, edit: ConfigEdit, format: 'yaml' | 'json'): EditResult {
   if (typeof edit.value === 'string') assertOneLine(edit.path.join('.'), edit.value);
   if (edit.path.length === 0) throw new InternalError('a kubelet setting needs a path');
   const asJson = format === 'json' || (text.trimStart().startsWith('{') && isJson(text));

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { parseFlags, type Flag } from './flags.js';
 import { nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
+import { memoByText } from './text-memo.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 export const DEFAULT_STATIC_POD_DIR = '/etc/kubernetes/manifests';
@@ -54,7 +55,10 @@ function containerArgv(container: Record<string, unknown>): string[] | undefined
 }
 
 /** Parses a static pod file; returns the kube-apiserver flags, or undefined when it is some other pod. */
-export function manifestFlags(path: string, text: string): ManifestView | undefined {
+export const manifestFlags: (path: string, text: string) => ManifestView | undefined =
+  memoByText(readManifest);
+
+function readManifest(path: string, text: string): ManifestView | undefined {
   const docs = nodeYamlDocuments(path, text);
   if (!docs.ok) return { path, flags: [], error: docs.error };
   for (const doc of docs.value) {

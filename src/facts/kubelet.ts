@@ -11,6 +11,7 @@ import {
 import type { MergeLayer } from './kubelet-merge.js';
 import { KUBELET, readSetting, type SettingReading, type SettingSources } from './kubelet-setting.js';
 import { ambiguousKey, nodeYamlDocuments, nodeYamlValue } from './node-yaml.js';
+import { memoByText } from './text-memo.js';
 import type { NodeFacts, ProcessFact } from './types.js';
 
 /** A setting's value and where it came from, as a reviewer needs to see it. */
@@ -105,7 +106,12 @@ function parsesAsJson(text: string): boolean {
  * lenient retry (node-facts §1.3): a key twice in one drop-in stops the kubelet. The --config file
  * is retried leniently (§1.2), so a duplicate there is not fatal.
  */
-function parseLayer(path: string, content: string, kind: 'config' | 'drop-in' = 'config'): ConfigLayer {
+const parseConfig = memoByText((path, content) => readLayer(path, content, 'config'));
+const parseDropIn = memoByText((path, content) => readLayer(path, content, 'drop-in'));
+const parseLayer = (path: string, content: string, kind: 'config' | 'drop-in' = 'config'): ConfigLayer =>
+  (kind === 'config' ? parseConfig : parseDropIn)(path, content);
+
+function readLayer(path: string, content: string, kind: 'config' | 'drop-in'): ConfigLayer {
   const trimmed = content.trimStart();
   // YAML flow style also starts with '{': JSON only when it parses as JSON.
   const format = trimmed.startsWith('{') && parsesAsJson(trimmed) ? 'json' : 'yaml';

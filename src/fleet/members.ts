@@ -3,7 +3,6 @@
  * the client CA its kubelet verifies callers with, the client certificate its kube-apiserver
  * presents. Only public certificates are read; keys are named by path, never read.
  */
-import type { X509Certificate } from 'node:crypto';
 import { changesChannel } from '../controls/index.js';
 import { parsePemBundle } from '../controls/certs.js';
 import { plannedClientPair } from '../controls/apiserver-kubelet-client-cert/index.js';
@@ -14,33 +13,16 @@ import type { NodePlan } from '../plan/types.js';
 import type { ApiserverTrust, FleetMember, KubeletTrust } from './trust.js';
 import type { ClusterId } from './clusters.js';
 
-/**
- * The certificates of a PEM text, parsed once per distinct text: a fleet's nodes hold the same
- * CA bundles, so every member shares the same objects (memory flat in the number of nodes, and no
- * parse per node). Bounded: past the bound it starts again (only sharing is lost).
- */
-const parsed = new Map<string, X509Certificate[]>();
-const PARSED_BOUND = 512;
-function pemCerts(text: string): X509Certificate[] {
-  let certs = parsed.get(text);
-  if (!certs) {
-    if (parsed.size >= PARSED_BOUND) parsed.clear();
-    certs = parsePemBundle(text);
-    parsed.set(text, certs);
-  }
-  return [...certs];
-}
-
 const certsIn = (model: NodeModel, path: string) => {
   const f = model.facts.files.get(path);
-  return f?.status === 'ok' ? pemCerts(f.content ?? '') : [];
+  return f?.status === 'ok' ? parsePemBundle(f.content ?? '') : [];
 };
 
 /** Files on the node that hold only CA certificates: the candidates for a way out. */
 function caBundles(model: NodeModel): { path: string; certs: ReturnType<typeof parsePemBundle> }[] {
   return [...model.facts.files.values()]
     .filter((f) => f.status === 'ok' && f.content?.includes('-----BEGIN CERTIFICATE-----'))
-    .map((f) => ({ path: f.path, certs: pemCerts(f.content ?? '') }))
+    .map((f) => ({ path: f.path, certs: parsePemBundle(f.content ?? '') }))
     .filter((b) => b.certs.length > 0 && b.certs.every((c) => c.ca));
 }
 

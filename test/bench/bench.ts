@@ -12,6 +12,7 @@ import { labCgroup, trackingHierarchies } from '../lab/cgroups.js';
 import { downLab, openLab, upLab } from '../lab/lab.js';
 import { ALL_NODES, nodeNames } from '../lab/layouts.js';
 import { labProblems } from '../lab/preflight.js';
+import { SCALE_RUN, withScaleRun } from './benchmarks-md.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.js');
@@ -356,8 +357,12 @@ async function main(): Promise<number> {
       `- Ansible (raw module) / kubemend: ${ratio(raw, km)}×`,
     ].join('\n');
     console.log(`\n${table}\n\n${ratios}`);
+    const file = join(ROOT, 'BENCHMARKS.md');
+    const before = readFileSync(file, 'utf8');
+    // This run's part is the top, up to the first ## section (the Scale section is --scale's).
+    const rest = before.search(/^## /m);
     writeFileSync(
-      join(ROOT, 'BENCHMARKS.md'),
+      file,
       `# Benchmarks
 
 \`npm run bench\` (test/bench/bench.ts): ${NODES} lab nodes (systemd-nspawn, real OpenSSH and
@@ -389,7 +394,7 @@ hosts; against raw, Ansible's best case, the ratio is the last line above. On th
 nodes' CPU is the machine's CPU: no run can take less than (CPU of the tool + CPU of the nodes) /
 ${cpus().length} cores, and the nodes' share is the same for every tool that runs the same command
 over one SSH connection per node. On a real fleet each node's share runs on that node.
-`,
+${rest >= 0 ? `\n${before.slice(rest)}` : ''}`,
     );
     return 0;
   } finally {
@@ -402,7 +407,8 @@ over one SSH connection per node. On a real fleet each node's share runs on that
  * `npm run bench -- --scale 1,10,50,250`: the lab's nodes (every layout) listed K times under new
  * names (inventory entries pointing at the same hosts, which known_hosts covers by address), then
  * per size: kubemend audit and plan (one run each, memory and processes sampled), and parallel
- * OpenSSH running the same gather on the same targets. Writes the "Scale" part of BENCHMARKS.md.
+ * OpenSSH running the same gather on the same targets. Writes its table under SCALE_RUN in
+ * BENCHMARKS.md's "## Scale" section (the hand-written tables and notes there are kept).
  */
 async function scale(sizes: string): Promise<number> {
   const ks = sizes.split(',').map((k) => Number(k.trim()));
@@ -493,7 +499,7 @@ async function scale(sizes: string): Promise<number> {
       ...rows,
     ].join('\n');
     console.log(`\n${table}`);
-    const section = `## Scale
+    const section = `${SCALE_RUN}
 
 \`npm run bench -- --scale ${sizes}\` (test/bench/bench.ts), on ${new Date().toISOString().slice(0, 10)}: the lab's
 ${entries.length} nodes (every layout) listed K times under new names, \`--concurrency ${concurrency}\`, one run per
@@ -505,9 +511,7 @@ every 25 ms over the same tree.
 ${table}
 `;
     const file = join(ROOT, 'BENCHMARKS.md');
-    const old = readFileSync(file, 'utf8');
-    const at = old.indexOf('\n## Scale\n');
-    writeFileSync(file, `${at >= 0 ? old.slice(0, at) : old.trimEnd()}\n\n${section}`);
+    writeFileSync(file, withScaleRun(readFileSync(file, 'utf8'), section));
     return 0;
   } finally {
     if (!process.env['KUBEMEND_BENCH_REUSE']) await downLab(LAB, { log: (l) => console.log(`[lab] ${l}`) });

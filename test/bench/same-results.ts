@@ -4,6 +4,8 @@
 //   node --import tsx test/bench/same-results.ts OLD_DIST/bin.js NEW_DIST/bin.js INVENTORY [audit|plan]…
 // Exit 0 when every verb's documents are the same, 1 otherwise (the first differences printed).
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 
 /** The keys that hold when the run happened, not what it found. */
@@ -18,12 +20,26 @@ const withoutTimes = (v: unknown): unknown => {
   return v;
 };
 
+/** GNU time, when installed: each run's wall, CPU (user + system, ssh children included) and peak RSS. */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const MEASURE = 'KUBEMEND-TIME %e %U %S %M';
+let runs = 0;
+
 function run(bin: string, verb: string, inventory: string): unknown {
-  const r = spawnSync(process.execPath, [bin, verb, '-i', inventory, '-o', 'json'], {
+  const argv = [process.execPath, bin, verb, '-i', inventory, '-o', 'json'];
+  const r = spawnSync(TIME ?? argv[0]!, TIME ? ['-f', MEASURE, ...argv] : argv.slice(1), {
     encoding: 'utf8',
     maxBuffer: 1 << 30,
   });
+  const m = /^KUBEMEND-TIME (\S+) (\S+) (\S+) (\d+)$/m.exec(r.stderr);
+  if (m)
+    console.log(
+      `  ${bin} ${verb}: ${m[1]} s wall, ${(Number(m[2]) + Number(m[3])).toFixed(1)} s CPU, ${(Number(m[4]) / 1024).toFixed(0)} MiB peak RSS`,
+    );
   if (r.status === null || r.status === 2) throw new Error(`${bin} ${verb}: exit ${r.status}: ${r.stderr}`);
+  // KUBEMEND_SAME_RESULTS_KEEP=DIR: each document kept there, to look at the differences.
+  const keep = process.env['KUBEMEND_SAME_RESULTS_KEEP'];
+  if (keep) writeFileSync(join(keep, `${verb}-${++runs}.json`), r.stdout);
   return withoutTimes(JSON.parse(r.stdout));
 }
 

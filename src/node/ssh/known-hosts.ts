@@ -32,7 +32,33 @@ export interface ParsedKnownHosts {
   skipped: { line: number; reason: string }[];
 }
 
+/**
+ * Parsed once per distinct text: every node's connection, host key check and transport choice read
+ * the same known_hosts file, and a fleet's file has a line per node (5,000 lines: about 6 ms a
+ * parse, three times per node). The result is shared, so its arrays and entries are frozen.
+ */
+const parsedTexts = new Map<string, ParsedKnownHosts>();
+const PARSED_TEXTS = 4;
+
 export function parseKnownHosts(text: string): ParsedKnownHosts {
+  let parsed = parsedTexts.get(text);
+  if (!parsed) {
+    parsed = parseText(text);
+    for (const e of parsed.entries) {
+      if (e.hosts.kind === 'patterns') Object.freeze(e.hosts.patterns);
+      Object.freeze(e.hosts);
+      Object.freeze(e);
+    }
+    Object.freeze(parsed.entries);
+    Object.freeze(parsed.skipped);
+    Object.freeze(parsed);
+    if (parsedTexts.size >= PARSED_TEXTS) parsedTexts.clear();
+    parsedTexts.set(text, parsed);
+  }
+  return parsed;
+}
+
+function parseText(text: string): ParsedKnownHosts {
   const entries: KnownHostEntry[] = [];
   const skipped: ParsedKnownHosts['skipped'] = [];
   const lines = text.split('\n');

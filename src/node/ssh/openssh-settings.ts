@@ -33,6 +33,12 @@ export interface DecisionFiles {
   exists(path: string): boolean;
   /** ssh's own ~ (the login home from the password database, not $HOME). */
   sshHome: string;
+  /**
+   * Whether a Kerberos credential could be at hand (transport.ts kerberosCredentials): without one,
+   * `GSSAPIAuthentication yes` (Debian's /etc/ssh/ssh_config default) cannot authenticate, and ssh
+   * goes on to keys as the built-in client does. Undefined: assume it could.
+   */
+  kerberos?: boolean;
 }
 
 const off = new Set(['no', 'false', 'none']);
@@ -76,7 +82,8 @@ export function opensshReasons(
     const pub = files.read(`${file}.pub`);
     if (pub !== undefined && /^sk-/.test(pub.trim())) reasons.push(`FIDO key ${file}`);
   }
-  if (first(settings, 'gssapiauthentication') === 'yes') reasons.push('GSSAPIAuthentication yes');
+  if (first(settings, 'gssapiauthentication') === 'yes' && files.kerberos !== false)
+    reasons.push('GSSAPIAuthentication yes');
   const pkcs11 = first(settings, 'pkcs11provider');
   if (pkcs11 !== undefined && !off.has(pkcs11.toLowerCase())) reasons.push(`PKCS11Provider ${pkcs11}`);
   const alias = first(settings, 'hostkeyalias');

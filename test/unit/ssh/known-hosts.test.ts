@@ -69,6 +69,19 @@ describe('parseKnownHosts', () => {
     expect(parsed.entries[0]!.hosts).toEqual({ kind: 'patterns', patterns: ['host1', '10.0.0.1'] });
   });
 
+  it('a fleet-sized file is parsed once and shared (frozen) by every node that reads it (issue 23)', () => {
+    const text = Array.from(
+      { length: 5000 },
+      (_, i) => `10.1.${i >> 8}.${i & 255} ${ed.type} ${b64(ed)}`,
+    ).join('\n');
+    const first = parseKnownHosts(text);
+    const again = parseKnownHosts(`${text.slice(0, 10)}${text.slice(10)}`);
+    expect(again).toBe(first);
+    expect(first.entries).toHaveLength(5000);
+    expect(Object.isFrozen(first.entries)).toBe(true);
+    expect(parseKnownHosts(`${text}\nh ${ed.type} ${b64(ed)}`).entries).toHaveLength(5001);
+  });
+
   it('accepts CRLF line endings', () => {
     const parsed = parseKnownHosts(`h ${ed.type} ${b64(ed)}\r\nh2 ${ed.type} ${b64(ed)}\r\n`);
     expect(parsed.entries).toHaveLength(2);
