@@ -20,6 +20,8 @@ interface Fake {
   uid: [number, number];
   cgroup: string;
   argv: string[];
+  /** The parent's pid (PPid: in status); 1 unless given. */
+  ppid?: number;
 }
 
 /** One /proc/PID directory: comm, status (Uid: real effective saved fs), cgroup and cmdline. */
@@ -30,7 +32,7 @@ function fake(p: Fake): void {
   const [r, e] = p.uid;
   writeFileSync(
     join(d, 'status'),
-    `Name:\t${p.comm}\nUmask:\t0022\nState:\tS (sleeping)\nUid:\t${r}\t${e}\t${e}\t${e}\nGid:\t0\t0\t0\t0\n`,
+    `Name:\t${p.comm}\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t${p.ppid ?? 1}\nUid:\t${r}\t${e}\t${e}\t${e}\nGid:\t0\t0\t0\t0\n`,
   );
   writeFileSync(join(d, 'cgroup'), p.cgroup.endsWith('\n') ? p.cgroup : `${p.cgroup}\n`);
   writeFileSync(join(d, 'cmdline'), `${p.argv.join('\0')}\0`);
@@ -142,6 +144,20 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     });
     const files = [...parseFacts(run('gather', gatherArgs())).files.keys()];
     expect(files).toEqual(expect.arrayContaining([cfg, join(dir, '10-a.conf')]));
+  });
+
+  it('a child the kubelet has just forked (its name until it execs) is the kubelet for a moment, not a tie', () => {
+    const unit = '0::/system.slice/kubelet.service';
+    const argv = ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'];
+    fake({ pid: 900, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
+    fake({ pid: 950, comm: 'kubelet', uid: ROOT, cgroup: unit, argv, ppid: 900 });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([900]);
+    expect(facts.ignored ?? []).toEqual([]);
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([900]);
+    // Two kubelets in the unit that are not parent and child stay an error naming both.
+    fake({ pid: 990, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
+    expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/990 .*900|900 .*990/);
   });
 
   it('ignores a root kubelet in a session, a user manager, a pod, and a setuid copy', () => {

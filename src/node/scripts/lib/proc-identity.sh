@@ -139,7 +139,10 @@ kube_procs() {
     _p=${_d##*/}
     _r=
     _e=
-    { while IFS=$KUBE_WS read -r _k _r _e _x; do [ "$_k" = Uid: ] && break; done < "$_d/status"; } 2>/dev/null
+    _pp=
+    { while IFS=$KUBE_WS read -r _k _r _e _x; do
+      case $_k in PPid:) _pp=$_r ;; Uid:) break ;; esac
+    done < "$_d/status"; } 2>/dev/null
     case $_r in '' | *[!0-9]*) _r=unknown ;; esac
     case $_e in '' | *[!0-9]*) _e=unknown ;; esac
     case $_c in
@@ -159,8 +162,20 @@ kube_procs() {
       KUBE_IGNORED="$KUBE_IGNORED$_p:0:0:$_c:$KUBE_WHY$KUBE_NL"
       continue
     fi
-    _cands="$_cands$_p:$_c:${KUBE_RANK% *}:${KUBE_RANK#* }$KUBE_NL"
+    case $_pp in '' | *[!0-9]*) _pp=0 ;; esac
+    _cands="$_cands$_p:$_c:${KUBE_RANK% *}:${KUBE_RANK#* }:$_pp$KUBE_NL"
   done
+  # A child that a candidate has just forked keeps its name until it execs (Go's os/exec, as the
+  # kubelet runs mount, iptables or nsenter): it is that process for a moment, not a second one, so
+  # it is left out (only a root process in the same rank can be such a child: no user can make one).
+  _kept=
+  for _t in $_cands; do
+    _c=${_t#*:}
+    _c=${_c%%:*}
+    case "$KUBE_NL$_cands" in *"$KUBE_NL${_t##*:}:$_c:"*) continue ;; esac
+    _kept="$_kept${_t%:*}$KUBE_NL"
+  done
+  _cands=$_kept
   # Per group: the best rank present; a container kubelet only when kubelet.service runs the engine.
   for _t in $_cands; do
     _g=${_t#*:*:}
