@@ -4,13 +4,30 @@
  * name aaa-rogue (and with whatever else that name selects). kubemend leaves such nodes out and
  * names them; the admin deletes the Node object or fixes the address.
  */
+import { isIP } from 'node:net';
 import type { NodeTarget } from '../inventory/types.js';
 import { visible } from '../report/visible.js';
 
+/**
+ * One spelling per address: IPv6 compressed and lower-case, an IPv4-mapped IPv6 address as the
+ * IPv4 one it reaches (`::ffff:10.0.0.10` dials 10.0.0.10), names lower-case without a final dot.
+ */
+export function canonicalHost(host: string): string {
+  const h = host.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(h) === 6) {
+    const compact = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+    const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compact);
+    if (!mapped) return compact;
+    const [hi, lo] = [parseInt(mapped[1] ?? '0', 16), parseInt(mapped[2] ?? '0', 16)];
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
+  }
+  return h.toLowerCase().replace(/\.$/, '');
+}
+
 /** Where ssh ends up: the dialled host and port, behind the same jump hosts. */
 function placeOf(node: NodeTarget): string {
-  const jumps = node.proxyJump.map((j) => `${j.user}@${j.host.toLowerCase()}:${j.port}`);
-  return [...jumps, `${node.host.toLowerCase()}:${node.port}`].join(' -> ');
+  const jumps = node.proxyJump.map((j) => `${j.user}@${canonicalHost(j.host)}:${j.port}`);
+  return [...jumps, `${canonicalHost(node.host)}:${node.port}`].join(' -> ');
 }
 
 /**

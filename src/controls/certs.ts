@@ -11,9 +11,12 @@ const ANY_EKU = '2.5.29.37.0';
  */
 const parsed = new Map<string, X509Certificate[]>();
 const PARSED_BOUND = 512;
+/** A bundle larger than this is parsed each time, never kept: a node cannot fill memory with them. */
+const KEPT_TEXT = 32 * 1024;
 
 /** Every certificate in a PEM bundle that parses; the rest are ignored as the kubelet does. */
 export function parsePemBundle(text: string): X509Certificate[] {
+  if (text.length > KEPT_TEXT) return parseBundle(text);
   let certs = parsed.get(text);
   if (!certs) {
     if (parsed.size >= PARSED_BOUND) parsed.clear();

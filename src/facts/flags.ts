@@ -10,6 +10,20 @@ export interface Flag {
 /** Flags of the kubelet and kube-apiserver that take no separate value (`--x` alone means true). */
 const BOOLEAN_FLAGS = new Set([
   'anonymous-auth',
+  'authentication-token-webhook',
+  'enable-controller-attach-detach',
+  'enable-load-reader',
+  'fail-cgroupv1',
+  'cpu-cfs-quota',
+  'seccomp-default',
+  'keep-terminated-pod-volumes',
+  'containerized',
+  'localhost-kubelet',
+  'add-dir-header',
+  'skip-headers',
+  'skip-log-headers',
+  'one-output',
+  'log-flush-frequency-enabled',
   'fail-swap-on',
   'register-node',
   'register-schedulable',
@@ -116,4 +130,16 @@ export function parseFlags(argv: readonly string[]): Flag[] {
 /** The value pflag keeps for a repeated scalar flag: the last one. */
 export function lastFlag(flags: readonly Flag[], name: string): Flag | undefined {
   return flags.findLast((f) => f.name === name);
+}
+
+/**
+ * Whether pflag takes the word after `word` as its value whatever that word looks like: a flag
+ * written without `=` that is not a bool (`--provider-id --anonymous-auth=false` gives
+ * --provider-id the value "--anonymous-auth=false", as happens when `--provider-id $ID` meets an
+ * empty $ID). kubemend's own reader does not follow it there, so a setting right after such a word
+ * is not read as set.
+ */
+export function swallowsNext(word: string | undefined): boolean {
+  const w = word === undefined ? undefined : flagWord(word);
+  return w !== undefined && w.value === undefined && !BOOLEAN_FLAGS.has(w.name);
 }

@@ -6,7 +6,7 @@
  * the planner (controls/kubelet-setting/) writes it in that layer.
  */
 import { posix } from 'node:path';
-import { goBool, goInt, lastFlag, type Flag } from './flags.js';
+import { goBool, goInt, lastFlag, swallowsNext, type Flag } from './flags.js';
 import { deletedBy, dropInSpellings, effectiveField, type MergeLayer } from './kubelet-merge.js';
 import type { Sourced } from './kubelet.js';
 import type { Word } from './systemd.js';
@@ -177,6 +177,12 @@ export function readSetting<K extends SettingType>(
     dropInSpellings: dropInSpellings(src.layers, s.path),
   };
   const flag = lastFlag(src.flags, s.flag);
+  const before = flag ? src.argv[flag.index - 1]?.text : undefined;
+  if (flag && swallowsNext(before)) {
+    // pflag gives the word before it this flag as its value: the files decide, not this flag.
+    reading.invalid = `the kubelet's command line (${src.argvSource}) has ${JSON.stringify(before)} right before --${s.flag}: the kubelet takes --${s.flag}… as that flag's value, not as --${s.flag}; give ${JSON.stringify(before)} its value with =`;
+    return reading;
+  }
   const fromFlag = flag ? parseFlagValue(s.type, flag.value) : undefined;
   if (flag && fromFlag === undefined) {
     // The kubelet runs with this flag, so it read it; kubemend cannot tell as what. Never fall

@@ -126,10 +126,7 @@ export function ambiguousKey(doc: Document.Parsed): string | undefined {
     }
     if (!isMap(node)) return undefined;
     const seen = new Map<string, unknown>();
-    const give = (key: unknown, value: unknown): string | undefined => {
-      if (!isScalar(key) || typeof key.value === 'symbol') return undefined;
-      const name = String(key.value);
-      const js = isNode(value) ? (value.toJS(doc) as unknown) : value;
+    const give = (name: string, js: unknown): string | undefined => {
       if (seen.has(name) && !isDeepStrictEqual(seen.get(name), js))
         return `${[...trail, name].join('.')} is given twice with different values (a repeated key or a << merge), and YAML and JSON readers differ on which one counts`;
       seen.set(name, js);
@@ -138,20 +135,27 @@ export function ambiguousKey(doc: Document.Parsed): string | undefined {
     for (const pair of node.items) {
       const merge = isScalar(pair.key) && typeof pair.key.value === 'symbol';
       if (merge) {
+        // What each source gives, merges inside it resolved: a merge of a merge counts as well.
         const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
         for (const source of sources) {
           const target = isAlias(source) ? source.resolve(doc) : source;
           if (!isMap(target)) continue;
-          for (const p of target.items) {
-            const found = give(p.key, p.value);
+          const given = target.toJS(doc) as unknown;
+          if (!given || typeof given !== 'object' || given instanceof Map) continue;
+          for (const [name, js] of Object.entries(given as Record<string, unknown>)) {
+            const found = give(name, js);
             if (found) return found;
           }
+          // A source written in place is a mapping of its own, checked like any other.
+          const inner = isAlias(source) ? undefined : walk(source, trail);
+          if (inner) return inner;
         }
         continue;
       }
-      const found =
-        give(pair.key, pair.value) ??
-        walk(pair.value, [...trail, String(isScalar(pair.key) ? pair.key.value : pair.key)]);
+      if (!isScalar(pair.key) || typeof pair.key.value === 'symbol') continue;
+      const name = String(pair.key.value);
+      const js = isNode(pair.value) ? (pair.value.toJS(doc) as unknown) : pair.value;
+      const found = give(name, js) ?? walk(pair.value, [...trail, name]);
       if (found) return found;
     }
     return undefined;

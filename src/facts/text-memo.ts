@@ -22,10 +22,11 @@ export function memoByText<T>(read: (path: string, text: string) => T): (path: s
   const known = new Map<string, T>();
   return (path, text) => {
     if (text.length > MAX_TEXT) return read(path, text);
-    const key = `${path}\0${text}`;
+    // The path's length first: no path and text can make the key of another pair.
+    const key = `${path.length}:${path}\0${text}`;
     if (known.has(key)) return known.get(key) as T;
     const own = Buffer.from(key, 'utf8').toString('utf8');
-    const value = deepFreeze(read(path, own.slice(path.length + 1)));
+    const value = deepFreeze(read(path, own.slice(key.length - text.length)));
     if (known.size >= MAX_ENTRIES) known.clear();
     known.set(own, value);
     return value;

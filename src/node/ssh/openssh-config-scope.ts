@@ -65,6 +65,8 @@ export function hostDependence(files: readonly { path: string; text: string }[])
       if (key === 'host' && rest.split(/\s+/).some((p) => p !== '*')) return `${where}: Host ${rest}`;
       if (key.startsWith('canonical')) return `${where}: ${m[1]}`;
       if (READ_KEYS.has(key) && rest.includes('%')) return `${where}: a %-token in ${m[1]}`;
+      // Every node would dial that one address: ssh -G says so per node, not as its destination.
+      if (key === 'hostname') return `${where}: HostName`;
     }
   }
   return undefined;

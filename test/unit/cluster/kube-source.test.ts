@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { loadTargets, type SourceOptions } from '../../../src/cluster/targets.js';
+import { canonicalHost } from '../../../src/cluster/same-machine.js';
 import { clusterNodes, providerHost } from '../../../src/cluster/nodes.js';
 import { openCluster, proxyGet } from '../../../src/cluster/kube-api.js';
 import { warnApiReach } from '../../../src/cluster/reach-check.js';
@@ -467,6 +468,13 @@ describe('what a Node object and a kubeconfig cannot make kubemend do (review of
         /^nodes cp1, aaa-rogue of cluster prod would all be reached at 10\.0\.0\.10:22, so kubemend leaves them out: a Node's addresses are written by its own kubelet/,
       ),
     ]);
+  });
+
+  it('the same machine in another spelling is the same machine: ::ffff:10.0.0.10, 2001:DB8:0:0::0001, a final dot', () => {
+    expect(canonicalHost('::ffff:10.0.0.10')).toBe('10.0.0.10');
+    expect(canonicalHost('2001:DB8:0:0::0001')).toBe('2001:db8::1');
+    expect(canonicalHost('[2001:db8::1]')).toBe('2001:db8::1');
+    expect(canonicalHost('Node-1.Example.')).toBe('node-1.example');
   });
 
   it('an InternalIP that is a name (an ~/.ssh/config Host alias of another machine) is left out: IP literals only', async () => {

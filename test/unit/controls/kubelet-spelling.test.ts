@@ -171,3 +171,27 @@ describe('the editors find a flag in its `_` spelling', () => {
     expect(out).not.toContain('--kubelet_client_certificate');
   });
 });
+
+describe('second review: what still read differently', () => {
+  it('a merge of a merge that sets a written key another value is an error', () => {
+    const cfg = `${HEAD}y: &y {enabled: true}\nx: &x {<<: *y}\nauthentication:\n  anonymous: {enabled: false, <<: *x}\nauthorization:\n  mode: Webhook\n`;
+    expect(judge(kubelet([], Y, cfg))['kubelet-anonymous-auth']).toMatch(
+      /^error: .*authentication.anonymous.enabled is given twice/,
+    );
+  });
+
+  it('a setting right after a flag that takes the next word (an empty $ID) is not read as set', () => {
+    const by = judge(
+      kubelet(['--provider-id', '--anonymous-auth=false'], Y, `${HEAD}authorization:\n  mode: Webhook\n`),
+    );
+    expect(by['kubelet-anonymous-auth']).toMatch(/^error: .*"--provider-id" right before --anonymous-auth/);
+  });
+
+  it('--authentication-token-webhook alone is true (a bool flag of the kubelet), not an empty value', () => {
+    const flags = parseFlags(['kubelet', '--authentication-token-webhook', '--authorization-mode=Webhook']);
+    expect(flags.map((f) => [f.name, f.value])).toEqual([
+      ['authentication-token-webhook', 'true'],
+      ['authorization-mode', 'Webhook'],
+    ]);
+  });
+});

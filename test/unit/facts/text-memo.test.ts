@@ -13,6 +13,9 @@ describe('a node file read once per distinct text (issue 23)', () => {
     expect(read('/etc/b', 'x y').path).toBe('/etc/b');
     expect(read('/etc/a', 'x z').words).toEqual(['x', 'z']);
     expect(reads).toBe(3);
+    // A NUL cannot move text into the path's part of the key: each pair gets its own reading.
+    expect(read('a\0b', 'c').path).toBe('a\0b');
+    expect(read('a', 'b\0c').path).toBe('a');
   });
 
   it('kube-apiserver manifests: the same flags for the same file on every node', () => {

@@ -22,6 +22,8 @@ interface Fake {
   argv: string[];
   /** The parent's pid (PPid: in status); 1 unless given. */
   ppid?: number;
+  /** Where /proc/PID/exe points (no link unless given). */
+  exe?: string;
 }
 
 /** One /proc/PID directory: comm, status (Uid: real effective saved fs), cgroup and cmdline. */
@@ -37,6 +39,7 @@ function fake(p: Fake): void {
   writeFileSync(join(d, 'cgroup'), p.cgroup.endsWith('\n') ? p.cgroup : `${p.cgroup}\n`);
   writeFileSync(join(d, 'cmdline'), `${p.argv.join('\0')}\0`);
   symlinkSync('/', join(d, 'cwd'));
+  if (p.exe) symlinkSync(p.exe, join(d, 'exe'));
 }
 
 /** Runs a script under dash with /proc replaced by the fixtures. */
@@ -155,7 +158,13 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     expect(facts.processes.map((p) => p.pid)).toEqual([900]);
     expect(facts.ignored ?? []).toEqual([]);
     expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([900]);
+    // A child that is another program (a wrapper named kubelet running the kubelet) is a tie.
+    for (const pid of ['900', '950']) rmSync(join(proc, pid), { recursive: true });
+    fake({ pid: 900, comm: 'kubelet', uid: ROOT, cgroup: unit, argv, exe: '/usr/bin/dash' });
+    fake({ pid: 950, comm: 'kubelet', uid: ROOT, cgroup: unit, argv, ppid: 900, exe: '/usr/bin/kubelet' });
+    expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/950 .*900|900 .*950/);
     // Two kubelets in the unit that are not parent and child stay an error naming both.
+    rmSync(join(proc, '950'), { recursive: true });
     fake({ pid: 990, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
     expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/990 .*900|900 .*990/);
   });

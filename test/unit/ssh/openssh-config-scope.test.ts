@@ -24,6 +24,8 @@ describe('when one ssh -G answers for every node (issue 23)', () => {
     expect(dep('CanonicalizeHostname yes\n')).toBe('cfg:1: CanonicalizeHostname');
     expect(dep('Host *\n  IdentityFile ~/.ssh/%h\n')).toBe('cfg:2: a %-token in IdentityFile');
     expect(dep('Host *\n  HostName %h.corp\n')).toBe('cfg:2: a %-token in HostName');
+    // A literal HostName sends every node to one address: ssh -G per node says so, not the share.
+    expect(dep('Host *\n  HostName 192.0.2.21\n')).toBe('cfg:2: HostName');
   });
 
   it('the files ssh -v says it read', () => {

@@ -165,14 +165,25 @@ kube_procs() {
     case $_pp in '' | *[!0-9]*) _pp=0 ;; esac
     _cands="$_cands$_p:$_c:${KUBE_RANK% *}:${KUBE_RANK#* }:$_pp$KUBE_NL"
   done
-  # A child that a candidate has just forked keeps its name until it execs (Go's os/exec, as the
-  # kubelet runs mount, iptables or nsenter): it is that process for a moment, not a second one, so
-  # it is left out (only a root process in the same rank can be such a child: no user can make one).
+  # A child that a candidate has just forked keeps its name, program and command line until it
+  # execs (Go's os/exec, as the kubelet runs mount, iptables or nsenter): it is that process for a
+  # moment, not a second one, so it is left out. Only the same program with the same command line
+  # and rank counts as such a child (a wrapper script named kubelet that runs the kubelet as its
+  # child is still a tie), and no user can make a child of a root process.
   _kept=
   for _t in $_cands; do
     _c=${_t#*:}
     _c=${_c%%:*}
-    case "$KUBE_NL$_cands" in *"$KUBE_NL${_t##*:}:$_c:"*) continue ;; esac
+    _pp=${_t##*:}
+    _g=${_t#*:*:}
+    _g=${_g%:*}
+    case "$KUBE_NL$_cands" in
+      *"$KUBE_NL$_pp:$_c:$_g:"*)
+        if [ "$(readlink "$KUBE_PROC/${_t%%:*}/exe" 2>/dev/null)" = "$(readlink "$KUBE_PROC/$_pp/exe" 2>/dev/null)" ] &&
+          [ "$(tr '\000' '\001' < "$KUBE_PROC/${_t%%:*}/cmdline" 2>/dev/null)" = "$(tr '\000' '\001' < "$KUBE_PROC/$_pp/cmdline" 2>/dev/null)" ]; then
+          continue
+        fi ;;
+    esac
     _kept="$_kept${_t%:*}$KUBE_NL"
   done
   _cands=$_kept
