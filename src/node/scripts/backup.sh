@@ -99,6 +99,9 @@ for a; do
       ;;
   esac
 done
-cat > "$B/metadata.json.tmp" && mv -f -- "$B/metadata.json.tmp" "$B/metadata.json" || fail nospace "writing $B/metadata.json"
+# The record reaches the disk before its name does: a power cut never leaves a torn record, which
+# would make the node's backups unreadable exactly when a rollback needs them.
+{ cat > "$B/metadata.json.tmp" && { sync -- "$B/metadata.json.tmp" 2>/dev/null || sync; } &&
+  mv -f -- "$B/metadata.json.tmp" "$B/metadata.json"; } || fail nospace "writing $B/metadata.json"
 sync
 echo "time $(date +%s)"

@@ -7,7 +7,7 @@ case $1 in '' | */* | .*) echo "KMFAIL usage bad run id" >&2; exit 1 ;; esac
 m=${KUBEMEND_STATE_DIR:?set by kubemend}/backups/$1/metadata.json
 umask 077
 t=$(mktemp -- "$m.XXXXXX") || { echo "KMFAIL write cannot create a temporary file beside $m" >&2; exit 1; }
-cat > "$t" && mv -f -- "$t" "$m" && sync || {
+cat > "$t" && { sync -- "$t" 2>/dev/null || sync; } && mv -f -- "$t" "$m" && sync || {
   rm -f -- "$t"
   echo "KMFAIL write cannot write $m" >&2
   exit 1
