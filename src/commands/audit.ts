@@ -14,6 +14,7 @@ import {
   type FleetWarn,
 } from '../report/audit-build.js';
 import type { AuditReport } from '../report/audit-report.js';
+import type { JudgedRead } from '../plan/build.js';
 import { makeColors, type Colors } from '../report/colors.js';
 import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
@@ -89,6 +90,20 @@ export const buildAuditReport = (
   given: readonly GivenCertificate[] = [],
 ): AuditReport =>
   buildReport(inspections, opts.controls, startedAt, finishedAt, currentMember, fleetWarnWith(given));
+
+/** The audit document of nodes judged already (the session): the results as judged, the fleet step last. */
+export const auditJudged = (
+  nodes: readonly JudgedRead<Inspection>[],
+  opts: Pick<CommonOptions, 'controls' | 'apiserverKubeletCert'>,
+  startedAt: Date,
+  finishedAt: Date,
+): AuditReport =>
+  auditReportOf(
+    nodes.map((n) => judgeNode(n.read, opts.controls, n.at, currentMember(n.read), n.judged)),
+    startedAt,
+    finishedAt,
+    fleetWarnWith(loadGivenCertificates(opts.apiserverKubeletCert)),
+  );
 
 export { auditExitCode };
 

@@ -8,7 +8,14 @@ import type { GatherOptions } from '../node/gather-script.js';
 import type { Inspection } from '../node/inspect.js';
 import { loadBuiltinPlaybooks, playbookFor, resolvePlaybook, withParams } from '../playbook/load.js';
 import type { Playbook } from '../playbook/types.js';
-import { planExitCode, planFileOf, planRead, type PlannedNode } from '../plan/build.js';
+import {
+  judgeRead,
+  planExitCode,
+  planFileOf,
+  planRead,
+  type JudgedRead,
+  type PlannedNode,
+} from '../plan/build.js';
 import type { PlanFile } from '../plan/types.js';
 import { makeColors } from '../report/colors.js';
 import type { AuditResult } from '../controls/types.js';
@@ -72,21 +79,27 @@ interface PlanContextAll {
 }
 
 /** Audits and plans one node as it finishes reading (plan/build.ts), with its playbook and fleet member. */
-const planOne = (i: Inspection, ctx: PlanContextAll, keep: boolean): PlannedNode<Inspection> =>
+const planOne = (
+  i: Inspection,
+  ctx: PlanContextAll,
+  keep: boolean,
+  judged?: { at: Date; judged: readonly AuditResult[] },
+): PlannedNode<Inspection> =>
   planRead(i, {
     controls: ctx.opts.controls,
     templates: ctx.templates,
     ...(ctx.opts.issueCerts ? { issueCerts: true } : {}),
     current: currentMember(i),
     playbook: (model) => choosePlaybook(i.target, model.layout, ctx.opts.playbook, ctx.builtins),
-    now: ctx.now(),
+    now: judged?.at ?? ctx.now(),
     keep,
+    ...(judged ? { judged: judged.judged } : {}),
   });
 
 /**
  * Audits and plans the selected nodes, each on its own as it is read and then together (the fleet
  * step, from each node's small summary). keepInspections: each node's facts are kept too (apply
- * and the session go on with them); otherwise they are dropped as each node is planned.
+ * goes on with them); otherwise they are dropped as each node is planned.
  */
 async function planSelected(
   opts: PlanOptions,
@@ -113,7 +126,7 @@ async function planSelected(
   return { plan, planned, results };
 }
 
-/** Audits and plans the selected nodes, keeping each node's facts (apply, the session). */
+/** Audits and plans the selected nodes, keeping each node's facts (apply). */
 export async function buildPlan(
   opts: PlanOptions,
   io: Io,
@@ -123,6 +136,42 @@ export async function buildPlan(
 }
 
 export { planExitCode };
+
+/**
+ * The session reads the selected nodes once, as plan does (the same paths gathered), and runs each
+ * control once on each: its audit table and its plan are both made from these results.
+ */
+export async function readJudged(opts: PlanOptions, io: Io): Promise<JudgedRead<Inspection>[]> {
+  const builtins = loadBuiltinPlaybooks();
+  if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
+  return inspectSelectedKeeping(
+    opts,
+    io,
+    'planning',
+    (i) => judgeRead(i, opts.controls, io.now()),
+    (target) => gatherForTarget(target, opts.playbook, builtins),
+  );
+}
+
+/** The plan of nodes judged already (readJudged): no node is contacted and no control run again. */
+export function planJudged(nodes: readonly JudgedRead<Inspection>[], opts: PlanOptions, io: Io): PlanFile {
+  const ctx: PlanContextAll = {
+    opts,
+    builtins: loadBuiltinPlaybooks(),
+    templates: loadTemplates(),
+    now: () => io.now(),
+  };
+  return planFileOf(
+    nodes.map((n) => planOne(n.read, ctx, false, n)),
+    {
+      createdAt: io.now(),
+      controls: opts.controls,
+      given: loadGivenCertificates(opts.apiserverKubeletCert),
+      // The results' fleet warnings are the audit's (shown before the plan); the plan file has none.
+      fleetWarn: () => undefined,
+    },
+  ).plan;
+}
 
 /**
  * Before any node is contacted: --out and --diff must be writable, so a typo in a path is exit 2

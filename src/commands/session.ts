@@ -12,12 +12,12 @@ import { colorDiff, restartsOf } from '../report/plan-render.js';
 import { renderAuditTable } from '../report/table.js';
 import { PLAN_LINES, visible, visibleDeep } from '../report/visible.js';
 import { runApply } from './apply.js';
-import { loadGivenCertificates } from './fleet.js';
-import { buildAuditReport, renderAuditErrors } from './audit.js';
+import { judgeMore } from '../plan/build.js';
+import { auditJudged, renderAuditErrors } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import { DEFAULT_INVENTORY, type CommonOptions } from './options.js';
 import { page } from './pager.js';
-import { buildPlan } from './plan.js';
+import { planJudged, readJudged } from './plan.js';
 import { commandLine } from './rerun.js';
 import { commandSource } from './targets.js';
 
@@ -84,15 +84,13 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
     let opts: CommonOptions = { ...base, inventory, limit: chosen.join(',') };
 
     const startedAt = io.now();
-    let { plan, inspections } = await buildPlan(opts, io);
+    // Each node read once and each control run once on it: the audit shown and the plan offered
+    // are made from the same results.
+    let judged = await readJudged(opts, io);
     if (io.interrupted()) throw new Cancelled();
-    const report = buildAuditReport(
-      inspections,
-      opts,
-      startedAt,
-      io.now(),
-      loadGivenCertificates(opts.apiserverKubeletCert),
-    );
+    const inspections = judged.map((j) => j.read);
+    const report = auditJudged(judged, opts, startedAt, io.now());
+    let plan = planJudged(judged, opts, io);
     io.stdout.write(`\n${renderAuditTable(report, c, { width: io.stdout.columns })}`);
     io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
     const cmd = commandLine(opts);
@@ -105,7 +103,8 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
       );
 
     // Where the kubelet serves anyone (the open-door warning), the opt-in controls that close the
-    // door are offered, unticked; ticked, the selection is planned again with them.
+    // door are offered, unticked; ticked, the selection is planned again with them, from the facts
+    // already read (only the added controls run).
     const door = channelControls('kubelet-access').filter((id) => !opts.controls.some((k) => k.id === id));
     const open = inspections
       .filter((i) => i.ok && openDoor(i.model.kubelet.settings))
@@ -122,12 +121,10 @@ export async function runSession(base: CommonOptions, io: Io): Promise<ExitCode>
         }),
       );
       if (more.length > 0) {
-        opts = {
-          ...opts,
-          controls: [...opts.controls, ...more.map(controlById)],
-        };
-        ({ plan, inspections } = await buildPlan(opts, io));
-        if (io.interrupted()) throw new Cancelled();
+        const added = more.map(controlById);
+        opts = { ...opts, controls: [...opts.controls, ...added] };
+        judged = judged.map((j) => judgeMore(j, added));
+        plan = planJudged(judged, opts, io);
       }
     }
 

@@ -27,7 +27,7 @@ export interface PlannedNode<R extends NodeRead = NodeRead> {
   /** The node as it runs now (audit's fleet warnings) and as planned (the plan's fleet step). */
   current?: FleetMember;
   fleet?: FleetSummary;
-  /** Only for apply and the session, which go on with the node's facts. */
+  /** Only for apply, which goes on with the node's facts. */
   inspection?: R;
 }
 
@@ -40,9 +40,37 @@ export interface PlanNodeContext {
   /** The node's playbook (asked only of a node that was read). */
   playbook: (model: Extract<NodeRead, { ok: true }>['model']) => Playbook;
   current: CurrentMember;
-  /** Keep the node's facts (apply, the session); otherwise what is returned holds none of them. */
+  /** Keep the node's facts (apply); otherwise what is returned holds none of them. */
   keep: boolean;
+  /** The node's results, judged already (the session, which shows them as its audit too): not run again. */
+  judged?: readonly AuditResult[];
 }
+
+/** A node read once and judged once (the session): its audit and its plan are both made from `judged`. */
+export interface JudgedRead<R extends NodeRead = NodeRead> {
+  read: R;
+  /** When it was read and judged. */
+  at: Date;
+  /** The selected controls' results, in their order (none for a node that could not be read). */
+  judged: AuditResult[];
+}
+
+/** Runs the controls once on a node as read. */
+export const judgeRead = <R extends NodeRead>(
+  read: R,
+  controls: readonly Control[],
+  at: Date,
+): JudgedRead<R> => ({
+  read,
+  at,
+  judged: read.ok ? runControls(read.target.name, read.model, controls, at) : [],
+});
+
+/** More controls on a node already judged: only they run, on the facts already read. */
+export const judgeMore = <R extends NodeRead>(j: JudgedRead<R>, more: readonly Control[]): JudgedRead<R> => ({
+  ...j,
+  judged: [...j.judged, ...judgeRead(j.read, more, j.at).judged],
+});
 
 /** Audits and plans one node from its facts; what is returned holds no facts (unless kept). */
 export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): PlannedNode<R> {
@@ -71,7 +99,10 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
     };
   const { cluster, member } = ctx.current;
   const playbook = ctx.playbook(i.model);
-  const judged = runControls(i.target.name, i.model, ctx.controls, ctx.now);
+  // Copied when given: the caller's results stay as they were (the fleet step adds warnings to these).
+  const judged = ctx.judged
+    ? jsonCopy([...ctx.judged])
+    : runControls(i.target.name, i.model, ctx.controls, ctx.now);
   const planned = planNode(
     id,
     i.model,

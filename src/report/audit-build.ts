@@ -29,12 +29,16 @@ export interface AuditedNode {
   member?: FleetMember;
 }
 
-/** Judges one node's controls from its facts; what is returned no longer holds the facts. */
+/**
+ * Judges one node's controls from its facts (or takes its results, judged already: the session
+ * plans from the same ones); what is returned no longer holds the facts.
+ */
 export function auditNode(
   i: NodeRead,
   controls: readonly Control[],
   now: Date,
   { cluster, member }: CurrentMember,
+  judged?: readonly AuditResult[],
 ): AuditedNode {
   const name = i.target.name;
   const transport = i.transport ? { transport: i.transport } : {};
@@ -53,7 +57,7 @@ export function auditNode(
       error: { node: name, error: message },
     };
   }
-  const results = jsonCopy(runControls(name, i.model, controls, now));
+  const results = jsonCopy(judged ? [...judged] : runControls(name, i.model, controls, now));
   const dead = deadRunOf(i.model.facts);
   if (dead) for (const r of results) r.warnings.unshift(deadRunWarning(name, dead));
   return {
