@@ -486,51 +486,41 @@ function finishRun(
   return worstExit([...outcomes.map(outcomeExit), end.halt?.cancelled ? ExitCode.cancelled : ExitCode.ok]);
 }
 
-/**
- * apply: I/O in order. What to decide between the steps (which nodes, in which batches, what stops
- * the rollout, what is printed) is apply/rollout.ts's, pure.
- */
-export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
-  refuseBadOptions(opts, io);
-  const startedAt = io.now();
-  const notAfterAt = opts.notAfter ? parseNotAfter(opts.notAfter, startedAt) : undefined;
-  if (opts.notAfter && !notAfterAt)
+/** `--not-after`, parsed against the run's start; a value that is not a time is a usage error. */
+function notAfterOf(opts: ApplyOptions, startedAt: Date): { at: Date; given: string } | undefined {
+  if (!opts.notAfter) return undefined;
+  const at = parseNotAfter(opts.notAfter, startedAt);
+  if (!at)
     throw new UsageError(
       `--not-after "${opts.notAfter}" is neither a clock time (HH:MM) nor an ISO date-time`,
     );
-  const notAfter = notAfterAt && opts.notAfter ? { at: notAfterAt, given: opts.notAfter } : undefined;
-  const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
-  const runId = newRunId(startedAt);
-  const clock = deps.clock ?? realClock;
-  const colors = makeColors(wantColor(io, 'stderr', !opts.color));
-  const src = await plannedNodes(opts, io, deps);
+  return { at, given: opts.notAfter };
+}
+
+/** The journal's first record of the run: the plan (and what approved it) and the nodes planned. */
+function journalStart(run: Pick<Run, 'journal' | 'runId' | 'opts'>, src: Source): void {
   const { approved } = src;
-  journal.write({
-    runId,
+  run.journal.write({
+    runId: run.runId,
     event: 'start',
     tool: TOOL,
-    plan: opts.plan ?? null,
+    plan: run.opts.plan ?? null,
     ...(approved
       ? { planSha256: approved.sha256, ...(approved.signer ? { signer: approved.signer } : {}) }
       : {}),
     nodes: src.planned.map((p) => p.plan.node),
   });
-  const run = runContext({ opts, io, deps, runId, journal, clock, colors });
-  const { board } = run;
+}
 
-  const recovery = await recoveryPass(run, src);
-  const outcomes: NodeOutcome[] = [...recovery.outcomes];
-  let halt = recovery.halt;
+/**
+ * What the nodes to change are judged and gated with, read before the first change (nothing is
+ * read when no node changes): the fleet judge, the API server's gate, the control planes outside
+ * the selection.
+ */
+async function prepareRollout(run: Run, src: Source, changing: boolean): Promise<Rollout> {
+  const { opts, io, deps } = run;
   const { planned } = src;
-  const { settled, toChange, batches } = assembleRollout(planned, {
-    handled: new Set(outcomes.map((o) => o.node)),
-    stopped: halt !== undefined,
-    serial: opts.serial,
-    serialOf: (p) => run.playbookOf(p.plan, p.target).rollout.serial,
-  });
-  outcomes.push(...settled);
-  const changing = toChange.length > 0;
-  const rollout: Rollout = {
+  return {
     // Each node's entry is computed again before it is changed, judged with the fleet as read now.
     judgeOf: changing
       ? await fleetJudge({
@@ -547,37 +537,83 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       : undefined,
     // The live trust gate through the API server's node proxy where the kubeconfig is at hand
     // (cluster/api-gate.ts); else, and when that proves nothing, SSH probes from the control planes.
-    apiGate: await commandApiGate(opts, io, clock),
+    apiGate: await commandApiGate(opts, io, run.clock),
     outside: await outsideCallers(run, changing ? planned : []),
     planned,
     applied: new Set<string>(),
     failed: new Set<string>(),
   };
+}
+
+/**
+ * The batches in order, each confirmed node of a batch changed at once; the outcomes land in
+ * `outcomes`. Returns why the rollout stopped before its end, if it did.
+ */
+async function runBatches(
+  run: Run,
+  batches: readonly Planned[][],
+  rollout: Rollout,
+  s: { notAfter: { at: Date; given: string } | undefined; recoveredRuns: ReadonlyMap<string, string> },
+  outcomes: NodeOutcome[],
+): Promise<Halt | undefined> {
+  const { board } = run;
   for (const batch of batches) {
-    const confirmed = await confirmBatch(run, batch, notAfter, outcomes);
-    if (confirmed.halt) {
-      halt = confirmed.halt;
-      break;
-    }
+    const confirmed = await confirmBatch(run, batch, s.notAfter, outcomes);
+    if (confirmed.halt) return confirmed.halt;
     const after = afterBatch(
       await Promise.all(confirmed.go.map((item) => applyOne(run, item, rollout))),
-      recovery.recoveredRuns,
-      opts.keepGoing,
+      s.recoveredRuns,
+      run.opts.keepGoing,
     );
     for (const n of after.applied) rollout.applied.add(n);
     for (const n of after.failed) rollout.failed.add(n);
-    for (const o of after.outcomes) board.finish(o.node, describeOutcome(o, colors));
+    for (const o of after.outcomes) board.finish(o.node, describeOutcome(o, run.colors));
     outcomes.push(...after.outcomes);
     board.endBatch();
-    if (after.halt) {
-      halt = after.halt;
-      break;
-    }
+    if (after.halt) return after.halt;
   }
-  board.stop();
+  return undefined;
+}
+
+/**
+ * apply: I/O in order. What is decided between the steps (which nodes, in which batches, what stops
+ * the rollout, what is printed) is apply/rollout.ts's, pure.
+ */
+export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
+  refuseBadOptions(opts, io);
+  const startedAt = io.now();
+  const notAfter = notAfterOf(opts, startedAt);
+  const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
+  const runId = newRunId(startedAt);
+  const clock = deps.clock ?? realClock;
+  const colors = makeColors(wantColor(io, 'stderr', !opts.color));
+  const src = await plannedNodes(opts, io, deps);
+  journalStart({ journal, runId, opts }, src);
+  const run = runContext({ opts, io, deps, runId, journal, clock, colors });
+
+  // Recovery first; then the rollout as assembled from the plan and what recovery answered.
+  const recovery = await recoveryPass(run, src);
+  const outcomes: NodeOutcome[] = [...recovery.outcomes];
+  const { settled, toChange, batches } = assembleRollout(src.planned, {
+    handled: new Set(outcomes.map((o) => o.node)),
+    stopped: recovery.halt !== undefined,
+    serial: opts.serial,
+    serialOf: (p) => run.playbookOf(p.plan, p.target).rollout.serial,
+  });
+  outcomes.push(...settled);
+  const rollout = await prepareRollout(run, src, toChange.length > 0);
+  const halt =
+    (await runBatches(
+      run,
+      batches,
+      rollout,
+      { notAfter, recoveredRuns: recovery.recoveredRuns },
+      outcomes,
+    )) ?? recovery.halt;
+  run.board.stop();
   // Every node that could not be reached or put back: one error line on stderr, naming it.
   const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
-  for (const o of errorLinesFor(outcomes, io.stderr.isTTY ? board.shown : undefined))
+  for (const o of errorLinesFor(outcomes, io.stderr.isTTY ? run.board.shown : undefined))
     io.stderr.write(errorLine(o.node, o.reason, errColors));
   const end = endOfRollout({
     outcomes,
@@ -586,7 +622,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     interrupted: io.interrupted(),
   });
   outcomes.push(...end.notStarted);
-  return finishRun(run, { startedAt, approved, outcomes, halt: end.halt });
+  return finishRun(run, { startedAt, approved: src.approved, outcomes, halt: end.halt });
 }
 
 /** The terminal prompt: the node's diffs and restart impact, then apply / skip / show more / abort. */
