@@ -10,6 +10,13 @@ const pureLayers = [
   'src/plan/**',
   'src/fleet/**',
   'src/report/**',
+  // apply's decide files: the rollout (which nodes, in which batches, what stops it, what is
+  // printed), a node's outcome, the preflight's verdict and the entry computed again;
+  // commands/apply.ts carries them out.
+  'src/apply/rollout.ts',
+  'src/apply/node-outcome.ts',
+  'src/apply/preflight.ts',
+  'src/apply/recompute.ts',
 ];
 
 export default tseslint.config(
@@ -46,7 +53,8 @@ export default tseslint.config(
                 '**/apply/**',
                 '../apply/*',
               ],
-              message: 'pure layers (facts, controls, edits, plan, fleet, report) must not import I/O layers',
+              message:
+                "pure layers (facts, controls, edits, plan, fleet, report, apply's decide files) must not import I/O layers",
             },
           ],
         },

@@ -11,11 +11,11 @@ import type { Clock } from './clock.js';
 import type { Journal } from './journal.js';
 import { lockAndRecover, nodeLog } from './locked.js';
 import { manualSteps } from './node-apply.js';
-import { failureReason, internalMark, type NodeOutcome } from './outcome.js';
+import { failureReason, internalMark } from './outcome.js';
+import type { RecoveryResult } from './node-outcome.js';
 import { leftNotes } from './recover.js';
 
-export type RecoveryResult =
-  { status: 'none' } | { status: 'recovered' | 'failed' | 'locked' | 'error'; outcome: NodeOutcome };
+export type { RecoveryResult };
 
 export interface RecoveryContext {
   runId: string;

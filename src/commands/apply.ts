@@ -14,9 +14,20 @@ import {
 import { findOutsideCallers } from '../apply/trust-callers.js';
 import { runTrustGate, type Caller } from '../apply/trust-gate.js';
 import type { Inspection } from '../node/inspect.js';
-import type { NodeSession } from '../node/ssh/index.js';
+import type { NodeSession, SessionOptions } from '../node/ssh/index.js';
 import { recoverFirst } from '../apply/recovery-pass.js';
-import { assembleRollout, parseNotAfter, recoverFirstOf } from '../apply/rollout.js';
+import {
+  afterBatch,
+  afterRecovery,
+  assembleRollout,
+  endOfRollout,
+  errorLinesFor,
+  haltBefore,
+  parseNotAfter,
+  promptAnswer,
+  recoverFirstOf,
+  type Halt,
+} from '../apply/rollout.js';
 import { ExitCode, NodeError, UsageError, worstExit } from '../errors.js';
 import { selectNodes } from '../inventory/load.js';
 import { commandApiGate, commandTargets } from './targets.js';
@@ -28,6 +39,7 @@ import type { Playbook } from '../playbook/types.js';
 import { checkPlaybookChoices, loadBuiltinPlaybooks, playbookFor, withParams } from '../playbook/load.js';
 import { parsePlanFile, refuseOtherVersion } from '../plan/plan-file.js';
 import { checkPlanSha256, planSha256, verifyPlanSignature, type PlanSigner } from './plan-binding.js';
+import type { Templates } from '../plan/change.js';
 import type { NodePlan, PlanFile } from '../plan/types.js';
 import { describeOutcome, renderApplySummary } from '../report/apply-render.js';
 import { makeColors, type Colors } from '../report/colors.js';
@@ -37,7 +49,7 @@ import { TOOL } from '../version.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { buildPlan, gatherFor, gatherForTarget } from './plan.js';
-import { fleetJudge } from './apply-judge.js';
+import { fleetJudge, type NodeJudge } from './apply-judge.js';
 import { commandLine } from './rerun.js';
 import { StageBoard } from './stage-board.js';
 import { loadTemplates } from './templates.js';
@@ -191,61 +203,59 @@ async function fromPlanFile(
   return { planned, approved, planFile };
 }
 
-export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
-  refuseBadOptions(opts, io);
-  const startedAt = io.now();
-  const notAfter = opts.notAfter ? parseNotAfter(opts.notAfter, startedAt) : undefined;
-  if (opts.notAfter && !notAfter)
-    throw new UsageError(
-      `--not-after "${opts.notAfter}" is neither a clock time (HH:MM) nor an ISO date-time`,
-    );
-  const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
-  const runId = newRunId(startedAt);
-  const clock = deps.clock ?? realClock;
-  const colors = makeColors(wantColor(io, 'stderr', !opts.color));
+type Planned = { plan: NodePlan; target: NodeTarget };
 
-  let planned: { plan: NodePlan; target: NodeTarget }[];
-  let approved: AppliedPlan | undefined;
+/** What the rollout works from: the planned nodes, and the plan file or this run's own plan behind them. */
+interface Source {
+  planned: Planned[];
+  approved?: AppliedPlan;
   /** The plan file, when there is one: its entries are computed again and compared (apply/recompute.ts). */
-  let planFile: { plan: PlanFile; targets: NodeTarget[] } | undefined;
+  planFile?: { plan: PlanFile; targets: NodeTarget[] };
   /** This run's own plan: the nodes as it read them (the fleet for the recompute, not read again). */
-  let inspected: Inspection[] | undefined;
+  inspected?: Inspection[];
   /** Plans again for nodes whose plan was made on top of a dead run's files (none for a plan file). */
-  let replan: ((names: ReadonlySet<string>) => Promise<{ plan: NodePlan; target: NodeTarget }[]>) | undefined;
-  if (deps.planned) {
-    planned = deps.planned;
-  } else if (opts.plan) {
-    ({ planned, approved, planFile } = await fromPlanFile(opts.plan, opts, io));
-  } else {
-    const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) => {
-      inspected = inspections; // the nodes as this plan read them: apply's recompute judges with them
-      return plan.nodes.map((n) => ({
-        plan: n,
-        target: inspections.find((i) => i.target.name === n.node)!.target,
-      }));
-    };
-    planned = pairUp(await buildPlan(opts, io));
-    // The whole selection is planned again, so the fleet step judges these nodes with all the others.
-    replan = async (names) => pairUp(await buildPlan(opts, io)).filter((p) => names.has(p.plan.node));
-  }
-  journal.write({
-    runId,
-    event: 'start',
-    tool: TOOL,
-    plan: opts.plan ?? null,
-    ...(approved
-      ? { planSha256: approved.sha256, ...(approved.signer ? { signer: approved.signer } : {}) }
-      : {}),
-    nodes: planned.map((p) => p.plan.node),
-  });
+  replan?: (names: ReadonlySet<string>) => Promise<Planned[]>;
+}
 
+async function plannedNodes(opts: ApplyOptions, io: Io, deps: ApplyDeps): Promise<Source> {
+  if (deps.planned) return { planned: deps.planned };
+  if (opts.plan) return fromPlanFile(opts.plan, opts, io);
+  const src: Source = { planned: [] };
+  const pairUp = ({ plan, inspections }: Awaited<ReturnType<typeof buildPlan>>) => {
+    src.inspected = inspections; // the nodes as this plan read them: apply's recompute judges with them
+    return plan.nodes.map((n) => ({
+      plan: n,
+      target: inspections.find((i) => i.target.name === n.node)!.target,
+    }));
+  };
+  src.planned = pairUp(await buildPlan(opts, io));
+  // The whole selection is planned again, so the fleet step judges these nodes with all the others.
+  src.replan = async (names) => pairUp(await buildPlan(opts, io)).filter((p) => names.has(p.plan.node));
+  return src;
+}
+
+/** What every step of one run shares. */
+interface Run {
+  opts: ApplyOptions;
+  io: Io;
+  deps: ApplyDeps;
+  runId: string;
+  journal: Journal;
+  clock: Clock;
+  colors: Colors;
+  board: StageBoard;
+  session: SessionOptions;
+  builtins: Playbook[];
+  templates: Templates;
+  playbookOf: (plan: NodePlan, target: NodeTarget) => Playbook;
+}
+
+function runContext(base: Pick<Run, 'opts' | 'io' | 'deps' | 'runId' | 'journal' | 'clock' | 'colors'>): Run {
+  const { opts, io } = base;
   const builtins = loadBuiltinPlaybooks();
   const templates = loadTemplates();
-  const outcomes: NodeOutcome[] = [];
-  let stoppedEarly: string | undefined;
-  let cancelled = false;
   const board = new StageBoard(io);
-  const sessionOpts = {
+  const session = {
     connectTimeoutSec: opts.connectTimeout,
     acceptNewHostKeys: opts.acceptNewHostKeys,
     env: io.env,
@@ -264,103 +274,115 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
       target.params,
       `node ${target.name}`,
     );
+  return { ...base, builtins, templates, board, session, playbookOf };
+}
 
-  // Recovery first: every node this run may touch is locked and its dead run (if any) undone before
-  // it is judged compliant. Nodes to change do this as the first step of their own sequence, unless
-  // their plan was made on top of a dead run's files (then it is done here and they are planned again).
-  const recoveredRuns = new Map<string, string>();
-  const recoverHere = recoverFirstOf(planned, Boolean(replan));
-  if (recoverHere.length > 0) {
-    const results = await recoverFirst(recoverHere, {
-      runId,
-      journal,
-      clock,
-      now: () => io.now(),
-      concurrency: opts.concurrency,
-      session: sessionOpts,
-      playbookOf,
-      gatherOf: (p) => gatherFor([p, ...builtins]),
-      onStage: (node, stage, detail, gate) =>
-        board.update(node, `${stage}${detail ? `: ${detail}` : ''}`, gate),
-    });
-    const again = new Set<string>();
-    for (const [name, r] of results) {
-      const item = planned.find((p) => p.plan.node === name)!;
-      if (r.status === 'none') continue;
-      // Planned here on top of the dead run's files (whatever that plan said): plan it again.
-      if (r.status === 'recovered' && (replan || item.plan.status === 'change')) {
-        again.add(name);
-        if (r.outcome.status === 'recovered') recoveredRuns.set(name, r.outcome.deadRun);
-        continue;
-      }
-      outcomes.push(r.outcome);
-      board.finish(r.outcome.node, describeOutcome(r.outcome, colors));
-    }
-    board.endBatch();
-    if (again.size > 0 && replan) {
-      const fresh = await replan(again);
-      planned = planned.map((p) => fresh.find((f) => f.plan.node === p.plan.node) ?? p);
-    }
-    if (outcomes.some((o) => o.status === 'rollback-failed'))
-      stoppedEarly =
-        'recovering a dead run failed: the rollout did not start; recover that node by hand (steps above)';
-  }
-  const { settled, toChange, batches } = assembleRollout(planned, {
-    handled: new Set(outcomes.map((o) => o.node)),
-    stopped: stoppedEarly !== undefined,
-    serial: opts.serial,
-    serialOf: (p) => playbookOf(p.plan, p.target).rollout.serial,
+/**
+ * Recovery first: every node this run may touch is locked and its dead run (if any) undone before
+ * it is judged compliant. Nodes to change do this as the first step of their own sequence, unless
+ * their plan was made on top of a dead run's files (then it is done here and they are planned again).
+ */
+async function recoveryPass(run: Run, src: Source): Promise<ReturnType<typeof afterRecovery>> {
+  const { board } = run;
+  const recoverHere = recoverFirstOf(src.planned, Boolean(src.replan));
+  if (recoverHere.length === 0) return afterRecovery(src.planned, new Map(), Boolean(src.replan));
+  const results = await recoverFirst(recoverHere, {
+    runId: run.runId,
+    journal: run.journal,
+    clock: run.clock,
+    now: () => run.io.now(),
+    concurrency: run.opts.concurrency,
+    session: run.session,
+    playbookOf: run.playbookOf,
+    gatherOf: (p) => gatherFor([p, ...run.builtins]),
+    onStage: (node, stage, detail, gate) =>
+      board.update(node, `${stage}${detail ? `: ${detail}` : ''}`, gate),
   });
-  outcomes.push(...settled);
-  // Each node's entry is computed again before it is changed, judged with the fleet as read now.
-  const judgeOf =
-    toChange.length > 0
-      ? await fleetJudge({
-          opts,
-          io,
-          planned,
-          planFile,
-          inspected,
-          narrowed: Boolean(deps.planned),
-          builtins,
-          templates,
-          session: sessionOpts,
-        })
-      : undefined;
-  const failed = new Set<string>();
+  const after = afterRecovery(src.planned, results, Boolean(src.replan));
+  for (const o of after.outcomes) board.finish(o.node, describeOutcome(o, run.colors));
+  board.endBatch();
+  if (after.again.size > 0 && src.replan) {
+    const fresh = await src.replan(after.again);
+    src.planned = src.planned.map((p) => fresh.find((f) => f.plan.node === p.plan.node) ?? p);
+  }
+  return after;
+}
 
-  // The live trust gate through the API server's node proxy, where the cluster's kubeconfig is at
-  // hand (cluster/api-gate.ts); else, and when that proves nothing, the SSH probes below.
-  const apiGate = await commandApiGate(opts, io, clock);
-  // The live trust gate: probes from the control planes of the node's cluster (apply/trust-gate.ts),
-  // also those of the inventory this run did not select: read now, only probed from later.
-  const applied = new Set<string>();
-  const { read, found: outside } = await findOutsideCallers(
-    toChange.length > 0 ? planned : [],
-    () => commandTargets(opts, io, false),
-    {
-      ...sessionOpts,
-      concurrency: opts.concurrency,
-      onStart: (n) => board.update(n, 'read only: may be a control plane the trust gate probes from'),
-      onDone: (i) =>
-        board.update(
-          i.target.name,
-          i.ok ? 'read (nothing changed there)' : `not reached: ${i.error.message}`,
-        ),
-    },
-  );
+/**
+ * The control planes of the inventory this run did not select, read (never changed) for the live
+ * trust gate to probe from (apply/trust-callers.ts); journalled when any was read.
+ */
+async function outsideCallers(run: Run, planned: readonly Planned[]) {
+  const { board } = run;
+  const { read, found } = await findOutsideCallers(planned, () => commandTargets(run.opts, run.io, false), {
+    ...run.session,
+    concurrency: run.opts.concurrency,
+    onStart: (n) => board.update(n, 'read only: may be a control plane the trust gate probes from'),
+    onDone: (i) =>
+      board.update(i.target.name, i.ok ? 'read (nothing changed there)' : `not reached: ${i.error.message}`),
+  });
   if (read.length > 0) {
     board.endBatch();
-    journal.write({
-      runId,
+    run.journal.write({
+      runId: run.runId,
       event: 'trust-callers',
       read,
-      callers: outside.callers.map((c) => ({ node: c.node, cluster: c.cluster })),
-      unreached: outside.unreached,
+      callers: found.callers.map((c) => ({ node: c.node, cluster: c.cluster })),
+      unreached: found.unreached,
     });
   }
+  return found;
+}
+
+/** The nodes of a batch the user lets start, in order; skipped ones get their outcome; or the halt. */
+async function confirmBatch(
+  run: Run,
+  batch: readonly Planned[],
+  notAfter: { at: Date; given: string } | undefined,
+  outcomes: NodeOutcome[],
+): Promise<{ go: Planned[]; halt?: Halt }> {
+  const { io, opts } = run;
+  const go: Planned[] = [];
+  for (const item of batch) {
+    const halt = haltBefore({
+      interrupted: io.interrupted(),
+      ...(notAfter ? { notAfter } : {}),
+      now: () => io.now(),
+    });
+    if (halt) return { go, halt };
+    if (!opts.yes) {
+      const answer = promptAnswer(
+        item.plan.node,
+        await (run.deps.confirmer ?? terminalConfirmer(io, run.colors)).confirm(item.plan),
+      );
+      if ('halt' in answer) return { go, halt: answer.halt };
+      if ('skip' in answer) {
+        outcomes.push(answer.skip);
+        run.journal.write({ runId: run.runId, node: item.plan.node, event: 'skipped' });
+        continue;
+      }
+    }
+    go.push(item);
+  }
+  return { go };
+}
+
+/** What the nodes of a batch see of the rollout so far: the judge, the trust gates, who applied. */
+interface Rollout {
+  judgeOf: NodeJudge | undefined;
+  apiGate: Awaited<ReturnType<typeof commandApiGate>>;
+  outside: Awaited<ReturnType<typeof outsideCallers>>;
+  planned: readonly Planned[];
+  applied: Set<string>;
+  failed: Set<string>;
+}
+
+/** One node's apply (apply/node-apply.ts) over its own session; a connection failure or a bug as its outcome. */
+async function applyOne(run: Run, { plan, target }: Planned, r: Rollout): Promise<NodeOutcome> {
+  const { opts, io, journal, runId, clock } = run;
+  // A control plane's session for the trust gate, refused when its host key is not the one read.
   const openChecked = <T>(n: Caller, use: (s: NodeSession) => Promise<T>): Promise<T> =>
-    withSession(n.target, sessionOpts, (s) => {
+    withSession(n.target, run.session, (s) => {
       if (n.hostKey && s.hostKeyFingerprint !== n.hostKey)
         throw new NodeError(
           n.node,
@@ -369,141 +391,70 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
         );
       return use(s);
     });
-
-  rollout: for (const batch of batches) {
-    const go: typeof batch = [];
-    for (const item of batch) {
-      if (io.interrupted()) {
-        cancelled = true;
-        stoppedEarly = 'interrupted (Ctrl-C): no further node was started';
-        break rollout;
-      }
-      if (notAfter && io.now() > notAfter) {
-        stoppedEarly = `--not-after ${opts.notAfter} has passed: no further node was started`;
-        break rollout;
-      }
-      if (!opts.yes) {
-        const answer = await (deps.confirmer ?? terminalConfirmer(io, colors)).confirm(item.plan);
-        if (answer === 'abort') {
-          cancelled = true;
-          stoppedEarly = 'aborted at the prompt: no further node was started';
-          break rollout;
-        }
-        if (answer === 'skip') {
-          outcomes.push({ node: item.plan.node, status: 'skipped', reason: 'skipped at the prompt' });
-          journal.write({ runId, node: item.plan.node, event: 'skipped' });
-          continue;
-        }
-      }
-      go.push(item);
-    }
-    const results = await Promise.all(
-      go.map(async ({ plan, target }): Promise<NodeOutcome> => {
-        try {
-          return await withSession(target, sessionOpts, async (session) => {
-            if (plan.hostKey && session.hostKeyFingerprint !== plan.hostKey)
-              return {
-                node: plan.node,
-                status: 'error' as const,
-                reason: `host key ${session.hostKeyFingerprint} is not the one the plan was made against (${plan.hostKey})`,
-              };
-            const playbook = playbookOf(plan, target);
-            return applyNode(session, {
-              ...(judgeOf ? { judge: judgeOf(target, failed) } : {}),
-              trustGate: (own) =>
-                gateThroughApi(
-                  apiGate,
-                  { plan, target },
-                  () =>
-                    runTrustGate(
-                      { plan, target },
-                      planned,
-                      applied,
-                      { own, open: openChecked, clock },
-                      outside,
-                    ),
-                  planned,
-                  applied,
-                ),
-              runId,
-              target,
-              plan,
-              playbook,
-              templates,
-              // What plan gathered, so the entry computed again sees the same files.
-              gather: gatherForTarget(target, opts.playbook, builtins),
-              journal,
-              clock,
-              now: () => io.now(),
-              onStage: (s, detail, gate) =>
-                board.update(plan.node, `${s}${detail ? `: ${detail}` : ''}`, gate),
-            });
-          });
-        } catch (e) {
-          // applyNode returns its outcomes; what arrives here is the connection (NodeError) or a bug.
-          journal.write({
-            runId,
-            node: plan.node,
-            event: 'failed',
-            reason: messageOf(e),
-            internal: isBug(e),
-          });
-          return { node: plan.node, status: 'error' as const, reason: failureReason(e), ...internalMark(e) };
-        }
-      }),
-    );
-    for (const found of results) {
-      if (found.status === 'applied' || found.status === 'already-applied') applied.add(found.node);
-      else failed.add(found.node);
-      const dead = recoveredRuns.get(found.node);
-      const r =
-        dead && (found.status === 'applied' || found.status === 'compliant')
-          ? { ...found, recovered: dead }
-          : found;
-      outcomes.push(r);
-      board.finish(r.node, describeOutcome(r, colors));
-    }
-    board.endBatch();
-    if (results.some((r) => r.status === 'rollback-failed')) {
-      stoppedEarly = 'a rollback failed: the rollout stopped; recover that node by hand (steps above)';
-      break;
-    }
-    if (
-      !opts.keepGoing &&
-      results.some((r) => !['applied', 'already-applied', 'compliant', 'skipped'].includes(r.status))
-    ) {
-      stoppedEarly =
-        'stopped at the first node that did not apply cleanly (use --keep-going to continue past failures)';
-      break;
-    }
+  try {
+    return await withSession(target, run.session, async (session) => {
+      if (plan.hostKey && session.hostKeyFingerprint !== plan.hostKey)
+        return {
+          node: plan.node,
+          status: 'error' as const,
+          reason: `host key ${session.hostKeyFingerprint} is not the one the plan was made against (${plan.hostKey})`,
+        };
+      return applyNode(session, {
+        ...(r.judgeOf ? { judge: r.judgeOf(target, r.failed) } : {}),
+        trustGate: (own) =>
+          gateThroughApi(
+            r.apiGate,
+            { plan, target },
+            () =>
+              runTrustGate(
+                { plan, target },
+                r.planned,
+                r.applied,
+                { own, open: openChecked, clock },
+                r.outside,
+              ),
+            r.planned,
+            r.applied,
+          ),
+        runId,
+        target,
+        plan,
+        playbook: run.playbookOf(plan, target),
+        templates: run.templates,
+        // What plan gathered, so the entry computed again sees the same files.
+        gather: gatherForTarget(target, opts.playbook, run.builtins),
+        journal,
+        clock,
+        now: () => io.now(),
+        onStage: (s, detail, gate) => run.board.update(plan.node, `${s}${detail ? `: ${detail}` : ''}`, gate),
+      });
+    });
+  } catch (e) {
+    // applyNode returns its outcomes; what arrives here is the connection (NodeError) or a bug.
+    journal.write({ runId, node: plan.node, event: 'failed', reason: messageOf(e), internal: isBug(e) });
+    return { node: plan.node, status: 'error' as const, reason: failureReason(e), ...internalMark(e) };
   }
-  board.stop();
-  // Every node that could not be reached or put back: one error line on stderr, naming it (the
-  // live board already left such a line on a terminal).
-  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
-  for (const o of outcomes)
-    if (
-      (o.status === 'error' || o.status === 'rollback-failed') &&
-      !(io.stderr.isTTY && board.shown.has(o.node))
-    )
-      io.stderr.write(errorLine(o.node, o.reason, errColors));
-  const notStarted = toChange.filter(({ plan }) => !outcomes.some((o) => o.node === plan.node));
-  for (const { plan } of notStarted)
-    outcomes.push({ node: plan.node, status: 'skipped', reason: stoppedEarly ?? 'not started' });
-  // "Stopped at the first node…" is news only when some node was really left unstarted.
-  if (notStarted.length === 0 && !cancelled) stoppedEarly = undefined;
-  // Interrupted while the last node was in flight: it finished (or rolled back), and the run says so.
-  if (io.interrupted() && !cancelled) {
-    cancelled = true;
-    stoppedEarly = 'interrupted while the last node was in flight: it was finished (or rolled back) first';
-  }
+}
 
+/** The end: the record of the run (JSON, or the end screen), its journal entry, and the exit code. */
+function finishRun(
+  run: Run,
+  end: {
+    startedAt: Date;
+    approved: AppliedPlan | undefined;
+    outcomes: NodeOutcome[];
+    halt: Halt | undefined;
+  },
+): ExitCode {
+  const { opts, io, journal, runId, deps } = run;
+  const { approved, outcomes } = end;
+  const stoppedEarly = end.halt?.reason;
   const report: ApplyReport = {
     version: 1,
     tool: TOOL,
     runId,
     journal: journal.path,
-    startedAt: startedAt.toISOString(),
+    startedAt: end.startedAt.toISOString(),
     finishedAt: io.now().toISOString(),
     ...(approved ? { plan: approved } : {}),
     outcomes,
@@ -529,10 +480,149 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
           },
           makeColors(wantColor(io, 'stdout', !opts.color)),
           // The board left each finished node's result line on this terminal: not again.
-          { cmd: commandLine(opts), ...(io.stdout.isTTY ? { resultsShown: board.shown } : {}) },
+          { cmd: commandLine(opts), ...(io.stdout.isTTY ? { resultsShown: run.board.shown } : {}) },
         ),
   );
-  return worstExit([...outcomes.map(outcomeExit), cancelled ? ExitCode.cancelled : ExitCode.ok]);
+  return worstExit([...outcomes.map(outcomeExit), end.halt?.cancelled ? ExitCode.cancelled : ExitCode.ok]);
+}
+
+/** `--not-after`, parsed against the run's start; a value that is not a time is a usage error. */
+function notAfterOf(opts: ApplyOptions, startedAt: Date): { at: Date; given: string } | undefined {
+  if (!opts.notAfter) return undefined;
+  const at = parseNotAfter(opts.notAfter, startedAt);
+  if (!at)
+    throw new UsageError(
+      `--not-after "${opts.notAfter}" is neither a clock time (HH:MM) nor an ISO date-time`,
+    );
+  return { at, given: opts.notAfter };
+}
+
+/** The journal's first record of the run: the plan (and what approved it) and the nodes planned. */
+function journalStart(run: Pick<Run, 'journal' | 'runId' | 'opts'>, src: Source): void {
+  const { approved } = src;
+  run.journal.write({
+    runId: run.runId,
+    event: 'start',
+    tool: TOOL,
+    plan: run.opts.plan ?? null,
+    ...(approved
+      ? { planSha256: approved.sha256, ...(approved.signer ? { signer: approved.signer } : {}) }
+      : {}),
+    nodes: src.planned.map((p) => p.plan.node),
+  });
+}
+
+/**
+ * What the nodes to change are judged and gated with, read before the first change (nothing is
+ * read when no node changes): the fleet judge, the API server's gate, the control planes outside
+ * the selection.
+ */
+async function prepareRollout(run: Run, src: Source, changing: boolean): Promise<Rollout> {
+  const { opts, io, deps } = run;
+  const { planned } = src;
+  return {
+    // Each node's entry is computed again before it is changed, judged with the fleet as read now.
+    judgeOf: changing
+      ? await fleetJudge({
+          opts,
+          io,
+          planned,
+          planFile: src.planFile,
+          inspected: src.inspected,
+          narrowed: Boolean(deps.planned),
+          builtins: run.builtins,
+          templates: run.templates,
+          session: run.session,
+        })
+      : undefined,
+    // The live trust gate through the API server's node proxy where the kubeconfig is at hand
+    // (cluster/api-gate.ts); else, and when that proves nothing, SSH probes from the control planes.
+    apiGate: await commandApiGate(opts, io, run.clock),
+    outside: await outsideCallers(run, changing ? planned : []),
+    planned,
+    applied: new Set<string>(),
+    failed: new Set<string>(),
+  };
+}
+
+/**
+ * The batches in order, each confirmed node of a batch changed at once; the outcomes land in
+ * `outcomes`. Returns why the rollout stopped before its end, if it did.
+ */
+async function runBatches(
+  run: Run,
+  batches: readonly Planned[][],
+  rollout: Rollout,
+  s: { notAfter: { at: Date; given: string } | undefined; recoveredRuns: ReadonlyMap<string, string> },
+  outcomes: NodeOutcome[],
+): Promise<Halt | undefined> {
+  const { board } = run;
+  for (const batch of batches) {
+    const confirmed = await confirmBatch(run, batch, s.notAfter, outcomes);
+    if (confirmed.halt) return confirmed.halt;
+    const after = afterBatch(
+      await Promise.all(confirmed.go.map((item) => applyOne(run, item, rollout))),
+      s.recoveredRuns,
+      run.opts.keepGoing,
+    );
+    for (const n of after.applied) rollout.applied.add(n);
+    for (const n of after.failed) rollout.failed.add(n);
+    for (const o of after.outcomes) board.finish(o.node, describeOutcome(o, run.colors));
+    outcomes.push(...after.outcomes);
+    board.endBatch();
+    if (after.halt) return after.halt;
+  }
+  return undefined;
+}
+
+/**
+ * apply: I/O in order. What is decided between the steps (which nodes, in which batches, what stops
+ * the rollout, what is printed) is apply/rollout.ts's, pure.
+ */
+export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {}): Promise<ExitCode> {
+  refuseBadOptions(opts, io);
+  const startedAt = io.now();
+  const notAfter = notAfterOf(opts, startedAt);
+  const journal = new Journal(opts.journal ?? defaultJournalPath(io.env), () => io.now());
+  const runId = newRunId(startedAt);
+  const clock = deps.clock ?? realClock;
+  const colors = makeColors(wantColor(io, 'stderr', !opts.color));
+  const src = await plannedNodes(opts, io, deps);
+  journalStart({ journal, runId, opts }, src);
+  const run = runContext({ opts, io, deps, runId, journal, clock, colors });
+
+  // Recovery first; then the rollout as assembled from the plan and what recovery answered.
+  const recovery = await recoveryPass(run, src);
+  const outcomes: NodeOutcome[] = [...recovery.outcomes];
+  const { settled, toChange, batches } = assembleRollout(src.planned, {
+    handled: new Set(outcomes.map((o) => o.node)),
+    stopped: recovery.halt !== undefined,
+    serial: opts.serial,
+    serialOf: (p) => run.playbookOf(p.plan, p.target).rollout.serial,
+  });
+  outcomes.push(...settled);
+  const rollout = await prepareRollout(run, src, toChange.length > 0);
+  const halt =
+    (await runBatches(
+      run,
+      batches,
+      rollout,
+      { notAfter, recoveredRuns: recovery.recoveredRuns },
+      outcomes,
+    )) ?? recovery.halt;
+  run.board.stop();
+  // Every node that could not be reached or put back: one error line on stderr, naming it.
+  const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
+  for (const o of errorLinesFor(outcomes, io.stderr.isTTY ? run.board.shown : undefined))
+    io.stderr.write(errorLine(o.node, o.reason, errColors));
+  const end = endOfRollout({
+    outcomes,
+    toChange: toChange.map((p) => p.plan.node),
+    halt,
+    interrupted: io.interrupted(),
+  });
+  outcomes.push(...end.notStarted);
+  return finishRun(run, { startedAt, approved: src.approved, outcomes, halt: end.halt });
 }
 
 /** The terminal prompt: the node's diffs and restart impact, then apply / skip / show more / abort. */
