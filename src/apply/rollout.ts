@@ -55,6 +55,11 @@ export interface Rollout<T> {
   settled: NodeOutcome[];
   /** The nodes to change, in plan order. */
   toChange: T[];
+  /**
+   * The nodes the plan would change, also when the rollout does not start: each one without an
+   * outcome at the end is reported skipped with the reason, never left out of the report.
+   */
+  wouldChange: T[];
   /** The same nodes in the order they are changed (rolloutBatches). */
   batches: T[][];
 }
@@ -90,15 +95,14 @@ export function assembleRollout<T extends { plan: NodePlan }>(
     if (plan.status === 'error')
       settled.push({ node: plan.node, status: 'error', reason: plan.error ?? 'could not be planned' });
   }
-  const toChange = opts.stopped
-    ? []
-    : planned.filter((p) => p.plan.status === 'change' && !opts.handled.has(p.plan.node));
+  const wouldChange = planned.filter((p) => p.plan.status === 'change' && !opts.handled.has(p.plan.node));
+  const toChange = opts.stopped ? [] : wouldChange;
   const serial = rolloutSerial(opts.serial, toChange.map(opts.serialOf));
   const byRole = rolloutBatches(
     toChange.map((item) => ({ item, role: item.plan.role })),
     serial,
   );
-  return { settled, toChange, batches: byRole.map((b) => b.map((x) => x.item)) };
+  return { settled, toChange, wouldChange, batches: byRole.map((b) => b.map((x) => x.item)) };
 }
 
 /** Why no further node is started; `cancelled` when the user stopped the run (exit 130). */

@@ -594,7 +594,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
   // Recovery first; then the rollout as assembled from the plan and what recovery answered.
   const recovery = await recoveryPass(run, src);
   const outcomes: NodeOutcome[] = [...recovery.outcomes];
-  const { settled, toChange, batches } = assembleRollout(src.planned, {
+  const { settled, toChange, wouldChange, batches } = assembleRollout(src.planned, {
     handled: new Set(outcomes.map((o) => o.node)),
     stopped: recovery.halt !== undefined,
     serial: opts.serial,
@@ -617,7 +617,7 @@ export async function runApply(opts: ApplyOptions, io: Io, deps: ApplyDeps = {})
     io.stderr.write(errorLine(o.node, o.reason, errColors));
   const end = endOfRollout({
     outcomes,
-    toChange: toChange.map((p) => p.plan.node),
+    toChange: wouldChange.map((p) => p.plan.node),
     halt,
     interrupted: io.interrupted(),
   });

@@ -104,6 +104,19 @@ describe('the rollout apply carries out', () => {
       serialOf: () => 1,
     });
     expect(rollout.batches).toEqual([]);
+    // The nodes it would have changed are in the report, skipped with that reason, and the
+    // "did not start" line stands.
+    const end = endOfRollout({
+      outcomes: [...failed.outcomes, ...rollout.settled],
+      toChange: rollout.wouldChange.map((p) => p.plan.node),
+      halt: failed.halt,
+      interrupted: false,
+    });
+    expect(end.halt?.reason).toMatch(/^recovering a dead run failed: the rollout did not start/);
+    expect(end.notStarted.length).toBeGreaterThan(0);
+    expect(end.notStarted.every((o) => o.status === 'skipped' && /did not start/.test(o.reason ?? ''))).toBe(
+      true,
+    );
   });
 
   it('before each node: Ctrl-C cancels (exit 130); a passed --not-after stops without cancelling, naming the value given', () => {
