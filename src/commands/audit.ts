@@ -10,6 +10,7 @@ import {
   auditNode as judgeNode,
   auditReportOf,
   buildAuditReport as buildReport,
+  keptAudited,
   type AuditedNode,
   type FleetWarn,
 } from '../report/audit-build.js';
@@ -18,6 +19,7 @@ import { makeColors, type Colors } from '../report/colors.js';
 import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
+import { writeJson } from '../report/json-stream.js';
 import { renderAuditTable } from '../report/table.js';
 import type { GivenCertificate } from '../fleet/trust.js';
 import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
@@ -112,6 +114,16 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
   }
 }
 
+/** The audit on stdout: JSON piece by piece (the same bytes as renderAudit), never one string. */
+export function writeAudit(report: AuditReport, opts: CommonOptions, io: Io): void {
+  if (opts.output !== 'json') {
+    io.stdout.write(renderAudit(report, opts, io));
+    return;
+  }
+  writeJson(report, (chunk) => io.stdout.write(chunk));
+  io.stdout.write('\n');
+}
+
 /** Each node that could not be read: one error line for stderr, naming it (whatever the output format). */
 export const renderAuditErrors = (report: AuditReport, c: Colors): string =>
   report.errors.map((e) => errorLine(e.node, e.error, c)).join('');
@@ -120,14 +132,15 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const startedAt = io.now();
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   // Each node judged as it finishes, its facts dropped: memory stays flat in the number of nodes.
+  // Each kept as compact JSON text where it no longer changes (report/json-stream.ts).
   const audited = await inspectSelectedKeeping(opts, io, 'auditing', (i) =>
-    auditNode(i, opts.controls, io.now()),
+    keptAudited(auditNode(i, opts.controls, io.now())),
   );
   const report = auditReportOf(audited, startedAt, io.now(), fleetWarnWith(given));
   // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?
   const gate = await commandApiGate(opts, io, realClock);
   if (gate) await warnApiReach(report, gate);
-  io.stdout.write(renderAudit(report, opts, io));
+  writeAudit(report, opts, io);
   io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
   return auditExitCode(report);
 }
