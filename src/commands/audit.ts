@@ -10,7 +10,6 @@ import {
   auditNode as judgeNode,
   auditReportOf,
   buildAuditReport as buildReport,
-  keptAudited,
   type AuditedNode,
   type FleetWarn,
 } from '../report/audit-build.js';
@@ -132,9 +131,8 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   const startedAt = io.now();
   const given = loadGivenCertificates(opts.apiserverKubeletCert);
   // Each node judged as it finishes, its facts dropped: memory stays flat in the number of nodes.
-  // Each kept as compact JSON text where it no longer changes (report/json-stream.ts).
   const audited = await inspectSelectedKeeping(opts, io, 'auditing', (i) =>
-    keptAudited(auditNode(i, opts.controls, io.now())),
+    auditNode(i, opts.controls, io.now()),
   );
   const report = auditReportOf(audited, startedAt, io.now(), fleetWarnWith(given));
   // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?

@@ -12,8 +12,7 @@ import { decideSummaries, fleetSummary, type FleetSummary } from '../fleet/decid
 import type { FleetMember, GivenCertificate } from '../fleet/trust.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { Playbook } from '../playbook/types.js';
-import { keptResult, type CurrentMember, type FleetWarn } from '../report/audit-build.js';
-import { keepAsText } from '../report/json-stream.js';
+import type { CurrentMember, FleetWarn } from '../report/audit-build.js';
 import { TOOL } from '../version.js';
 import type { Templates } from './change.js';
 import { planNode } from './planner.js';
@@ -91,8 +90,8 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
     : planned;
   // Without the facts kept: copies that hold no slice of the node's gathered output.
   const plan = ctx.keep ? made : jsonCopy(made);
-  const results = ctx.keep ? judged : jsonCopy(judged).map(keptResult);
-  const done: PlannedNode<R> = {
+  const results = ctx.keep ? judged : jsonCopy(judged);
+  return {
     target: i.target,
     plan,
     results,
@@ -100,9 +99,6 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
     fleet: fleetSummary({ plan, model: i.model, playbook, cluster }),
     ...kept,
   };
-  // The fleet step has read the changes: their file contents and diffs are kept as JSON text.
-  if (!ctx.keep) for (const change of plan.changes) keepAsText(change, ['after', 'diff']);
-  return done;
 }
 
 /**

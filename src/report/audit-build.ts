@@ -10,7 +10,6 @@ import { jsonCopy, type NodeRead } from '../facts/node-read.js';
 import type { ClusterId } from '../fleet/clusters.js';
 import type { FleetMember } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
-import { keepAsText } from './json-stream.js';
 import { summarize, type AuditReport, type NodeSummary } from './audit-report.js';
 
 /** A node's place in its fleet as it runs now: its cluster, and its member when it was read. */
@@ -71,18 +70,6 @@ export function auditNode(
     ...(member ? { member } : {}),
   };
 }
-
-/**
- * A result as a long run keeps it: its evidence and benchmarks as JSON text (report/json-stream.ts),
- * what the fleet step and the summary read (node, control, status, warnings) as they are.
- */
-export const keptResult = (r: AuditResult): AuditResult => keepAsText(r, ['benchmarks', 'evidence']);
-
-/** A node's kept part with its results kept that way (audit's run, which drops each node's facts). */
-export const keptAudited = (a: AuditedNode): AuditedNode => {
-  a.results.forEach(keptResult);
-  return a;
-};
 
 /** The audit document from what was kept of each node (in inventory order), the fleet step last. */
 export function auditReportOf(

@@ -1,60 +1,23 @@
 /**
- * Large JSON documents (a 5,000-node audit or plan is 10–12 MB) without holding them twice: what a
- * run keeps of each node has its big, finished parts (evidence, file contents, diffs) kept as JSON
- * text, and the document is written piece by piece, those texts spliced in as they are. The bytes
- * are exactly `JSON.stringify(value, null, 2)`'s, so nothing a reader sees changes. Pure.
+ * Large JSON documents (a 5,000-node audit or plan is 10–12 MB) written piece by piece, never as
+ * one string (with its UTF-8 copies for the file and stdout): the bytes are exactly
+ * `JSON.stringify(value, null, 2)`'s, so nothing a reader sees changes. Pure.
  */
 
-/** The texts of an object's kept fields, by key (non-enumerable: JSON.stringify and spreads skip it). */
-const KEPT = Symbol('kubemend.keptAsText');
-
-type Kept = Record<string, string>;
-
-const keptOf = (o: object): Kept | undefined => (o as { [KEPT]?: Kept })[KEPT];
-
-/** One getter per key name, shared by every object that keeps that key as text. */
-const getters = new Map<string, () => unknown>();
-function getterFor(key: string): () => unknown {
-  let get = getters.get(key);
-  if (!get) {
-    get = function (this: object): unknown {
-      const text = keptOf(this)?.[key];
-      return text === undefined ? undefined : JSON.parse(text);
-    };
-    getters.set(key, get);
-  }
-  return get;
-}
-
-/**
- * Keeps `keys` of `o` as their JSON text (`JSON.stringify(v, null, 2)`), in place: the key keeps its
- * position; reading it parses the text again (a fresh copy each time: for the rare reader, such as
- * a Markdown rendering), and writeJson splices the text without parsing. For parts that no longer
- * change: writing to such a field is refused (strict mode TypeError), never silently lost.
- */
-export function keepAsText<T extends object>(o: T, keys: readonly (keyof T & string)[]): T {
-  let kept = keptOf(o);
-  for (const key of keys) {
-    const value = (o as Record<string, unknown>)[key];
-    if (value === undefined || !Object.prototype.propertyIsEnumerable.call(o, key)) continue;
-    if (!kept) {
-      kept = {};
-      Object.defineProperty(o, KEPT, { value: kept, enumerable: false });
-    }
-    kept[key] = JSON.stringify(value, null, 2);
-    Object.defineProperty(o, key, { get: getterFor(key), enumerable: true, configurable: true });
-  }
-  return o;
-}
-
-/** Nested text indented for `depth`: JSON text has no raw newline but between its tokens. */
-const reindent = (text: string, pad: string): string => (pad ? text.replaceAll('\n', `\n${pad}`) : text);
-
-/** Appends `piece`; the writer hands pieces to `write` in chunks of about this many characters. */
+/** The writer hands pieces to `write` in chunks of about this many characters. */
 const CHUNK = 64 * 1024;
 
 /**
- * Writes `JSON.stringify(value, null, 2)` (byte for byte, kept texts spliced in) to `write`, in
+ * Values this deep (an entry of a top-level list: one node, one result) are small: stringified
+ * whole by V8 and indented to their place, which is much faster than walking them here.
+ */
+const NATIVE_PAD = '    ';
+
+/** Nested text indented by `pad`: JSON text has no raw newline but between its tokens. */
+const reindent = (text: string, pad: string): string => text.replaceAll('\n', `\n${pad}`);
+
+/**
+ * Writes `JSON.stringify(value, null, 2)` (byte for byte) to `write`, in
  * chunks, so the whole document is never one string. The value must be JSON data (plain objects
  * and arrays, strings, finite or not numbers, booleans, null; toJSON honoured, as by JSON.stringify).
  */
@@ -86,6 +49,7 @@ export function writeJson(value: unknown, write: (chunk: string) => void): void 
       out(JSON.stringify(v));
       return;
     }
+    if (pad.length >= NATIVE_PAD.length) return out(reindent(JSON.stringify(v, null, 2), pad));
     const inner = `${pad}  `;
     if (Array.isArray(v)) {
       if (v.length === 0) return out('[]');
@@ -97,16 +61,13 @@ export function writeJson(value: unknown, write: (chunk: string) => void): void 
       }
       return out(`\n${pad}]`);
     }
-    const kept = keptOf(v);
     let first = true;
     for (const k of Object.keys(v)) {
-      const text = kept?.[k];
-      const item = text === undefined ? seen((v as Record<string, unknown>)[k], k) : undefined;
-      if (text === undefined && item === undefined) continue;
+      const item = seen((v as Record<string, unknown>)[k], k);
+      if (item === undefined) continue;
       out(`${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `);
       first = false;
-      if (text !== undefined) out(reindent(text, inner));
-      else emit(item, inner);
+      emit(item, inner);
     }
     out(first ? '{}' : `\n${pad}}`);
   };
