@@ -84,7 +84,12 @@ interface PlanContextAll {
 }
 
 /** Audits and plans one node as it finishes reading (plan/build.ts), with its playbook and fleet member. */
-const planOne = (i: Inspection, ctx: PlanContextAll, keep: boolean): PlannedNode<Inspection> =>
+const planOne = (
+  i: Inspection,
+  ctx: PlanContextAll,
+  keep: boolean,
+  keepResults: boolean,
+): PlannedNode<Inspection> =>
   planRead(i, {
     controls: ctx.opts.controls,
     templates: ctx.templates,
@@ -93,17 +98,20 @@ const planOne = (i: Inspection, ctx: PlanContextAll, keep: boolean): PlannedNode
     playbook: (model) => choosePlaybook(i.target, model.layout, ctx.opts.playbook, ctx.builtins),
     now: ctx.now(),
     keep,
+    keepResults,
   });
 
 /**
  * Audits and plans the selected nodes, each on its own as it is read and then together (the fleet
  * step, from each node's small summary). keepInspections: each node's facts are kept too (apply
  * and the session go on with them); otherwise they are dropped as each node is planned.
+ * keepResults false: each node's audit results are dropped too (results comes back empty).
  */
 async function planSelected(
   opts: PlanOptions,
   io: Io,
   keepInspections: boolean,
+  keepResults = true,
 ): Promise<{ plan: PlanFile; planned: PlannedNode<Inspection>[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
   if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
@@ -113,7 +121,7 @@ async function planSelected(
     opts,
     io,
     'planning',
-    (i) => planOne(i, ctx, keepInspections),
+    (i) => planOne(i, ctx, keepInspections, keepResults),
     (target) => gatherForTarget(target, opts.playbook, builtins),
   );
   const { plan, results } = planFileOf(planned, {
@@ -220,7 +228,8 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
     : undefined;
   const sigPath = opts.out && `${opts.out}.sig`;
   if (sigPath && signWith) checkWritable(sigPath, 'the plan signature');
-  const { plan, results, planned } = await planSelected(opts, io, false);
+  // The audit results are shown only by the Markdown ticket: no other output keeps them.
+  const { plan, results, planned } = await planSelected(opts, io, false, opts.output === 'markdown');
   let signed: { path: string; key: string } | undefined;
   let unsigned = false;
   let sha256: string | undefined;

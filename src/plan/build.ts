@@ -42,6 +42,11 @@ export interface PlanNodeContext {
   current: CurrentMember;
   /** Keep the node's facts (apply, the session); otherwise what is returned holds none of them. */
   keep: boolean;
+  /**
+   * false: the node's audit results are not kept (results stays empty): only the Markdown ticket,
+   * apply and the session show them, and they are as large again as the plan itself.
+   */
+  keepResults?: boolean;
 }
 
 /** Audits and plans one node from its facts; what is returned holds no facts (unless kept). */
@@ -90,12 +95,14 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
     : planned;
   // Without the facts kept: copies that hold no slice of the node's gathered output.
   const plan = ctx.keep ? made : jsonCopy(made);
-  const results = ctx.keep ? judged : jsonCopy(judged);
+  const withResults = ctx.keepResults !== false;
+  const results = !withResults ? [] : ctx.keep ? judged : jsonCopy(judged);
   return {
     target: i.target,
     plan,
     results,
-    ...(member ? { current: member } : {}),
+    // Audit's fleet warnings go on the results only.
+    ...(member && withResults ? { current: member } : {}),
     fleet: fleetSummary({ plan, model: i.model, playbook, cluster }),
     ...kept,
   };

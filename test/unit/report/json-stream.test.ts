@@ -78,23 +78,31 @@ describe('a large document written piece by piece, the same bytes as rendered at
 
   it('plan -o json and the plan file: the bytes JSON.stringify(plan, null, 2) gave, in pieces', () => {
     const kubeadm = loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
-    const { plan } = planFileOf(
-      reads().map((i) =>
-        planRead(i, {
-          controls: DEFAULT_CONTROLS,
-          templates: loadTemplates(),
-          now: at,
-          playbook: () => kubeadm,
-          current: { cluster: undefined },
-          keep: false,
-        }),
-      ),
-      { createdAt: at, controls: DEFAULT_CONTROLS, given: [], fleetWarn },
-    );
+    const planWith = (keepResults: boolean) =>
+      planFileOf(
+        reads().map((i) =>
+          planRead(i, {
+            controls: DEFAULT_CONTROLS,
+            templates: loadTemplates(),
+            now: at,
+            playbook: () => kubeadm,
+            current: { cluster: undefined },
+            keep: false,
+            keepResults,
+          }),
+        ),
+        { createdAt: at, controls: DEFAULT_CONTROLS, given: [], fleetWarn },
+      );
+    const { plan, results } = planWith(true);
     const before = JSON.stringify(plan, null, 2) + '\n';
     expect(plan.nodes[0]!.changes.find((c) => c.path === CONFIG)!.diff).toContain(CLIPBOARD);
     expect(before).toContain('"content": "');
-    expect(chunksOf((w) => writePlanJson(plan, w)).join('')).toBe(before);
+    expect(results.length).toBeGreaterThan(0);
+    // Without the audit results kept (plan -o json, table): the same plan.
+    const lean = planWith(false);
+    expect(lean.results).toEqual([]);
+    expect(JSON.stringify(lean.plan, null, 2) + '\n').toBe(before);
+    expect(chunksOf((w) => writePlanJson(lean.plan, w)).join('')).toBe(before);
   });
 
   it('writes what JSON.stringify(v, null, 2) writes, for every kind of JSON value, at every depth', () => {
