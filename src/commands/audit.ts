@@ -19,6 +19,7 @@ import { makeColors, type Colors } from '../report/colors.js';
 import { errorLine } from '../report/error-line.js';
 import { renderAuditJunit } from '../report/junit.js';
 import { renderAuditMarkdown } from '../report/markdown.js';
+import { writeJson } from '../report/json-stream.js';
 import { renderAuditTable } from '../report/table.js';
 import type { GivenCertificate } from '../fleet/trust.js';
 import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
@@ -127,6 +128,16 @@ export function renderAudit(report: AuditReport, opts: CommonOptions, io: Io): s
   }
 }
 
+/** The audit on stdout: JSON piece by piece (the same bytes as renderAudit), never one string. */
+export function writeAudit(report: AuditReport, opts: CommonOptions, io: Io): void {
+  if (opts.output !== 'json') {
+    io.stdout.write(renderAudit(report, opts, io));
+    return;
+  }
+  writeJson(report, (chunk) => io.stdout.write(chunk));
+  io.stdout.write('\n');
+}
+
 /** Each node that could not be read: one error line for stderr, naming it (whatever the output format). */
 export const renderAuditErrors = (report: AuditReport, c: Colors): string =>
   report.errors.map((e) => errorLine(e.node, e.error, c)).join('');
@@ -142,7 +153,7 @@ export async function runAudit(opts: CommonOptions, io: Io): Promise<ExitCode> {
   // With the cluster's kubeconfig: can its API server reach each kubelet (read-only)?
   const gate = await commandApiGate(opts, io, realClock);
   if (gate) await warnApiReach(report, gate);
-  io.stdout.write(renderAudit(report, opts, io));
+  writeAudit(report, opts, io);
   io.stderr.write(renderAuditErrors(report, makeColors(wantColor(io, 'stderr', !opts.color))));
   return auditExitCode(report);
 }

@@ -1,4 +1,15 @@
-import { accessSync, constants, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { currentMember, judgeCurrent, loadGivenCertificates, warnResults } from './fleet.js';
 import { gatherNeeds } from '../controls/index.js';
@@ -21,11 +32,12 @@ import { makeColors } from '../report/colors.js';
 import type { AuditResult } from '../controls/types.js';
 import { errorLine } from '../report/error-line.js';
 import { renderPlanMarkdown } from '../report/plan-markdown.js';
+import { writeJson } from '../report/json-stream.js';
 import { renderPlanPatch, renderPlanText } from '../report/plan-render.js';
 import { inspectSelectedKeeping } from './audit.js';
 import { wantColor, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
-import { PLAN_NAMESPACE, planSha256, signingKey, signPlan } from './plan-binding.js';
+import { PLAN_NAMESPACE, signingKey, signPlan } from './plan-binding.js';
 import { commandLine } from './rerun.js';
 import { shellWord } from '../node/ssh/shell.js';
 import { loadTemplates } from './templates.js';
@@ -83,6 +95,7 @@ const planOne = (
   i: Inspection,
   ctx: PlanContextAll,
   keep: boolean,
+  keepResults: boolean,
   judged?: { at: Date; judged: readonly AuditResult[] },
 ): PlannedNode<Inspection> =>
   planRead(i, {
@@ -93,18 +106,21 @@ const planOne = (
     playbook: (model) => choosePlaybook(i.target, model.layout, ctx.opts.playbook, ctx.builtins),
     now: judged?.at ?? ctx.now(),
     keep,
+    keepResults,
     ...(judged ? { judged: judged.judged } : {}),
   });
 
 /**
  * Audits and plans the selected nodes, each on its own as it is read and then together (the fleet
  * step, from each node's small summary). keepInspections: each node's facts are kept too (apply
- * goes on with them); otherwise they are dropped as each node is planned.
+ * and the session go on with them); otherwise they are dropped as each node is planned.
+ * keepResults false: each node's audit results are dropped too (results comes back empty).
  */
 async function planSelected(
   opts: PlanOptions,
   io: Io,
   keepInspections: boolean,
+  keepResults = true,
 ): Promise<{ plan: PlanFile; planned: PlannedNode<Inspection>[]; results: AuditResult[] }> {
   const builtins = loadBuiltinPlaybooks();
   if (opts.playbook) resolvePlaybook(opts.playbook); // a bad -p is exit 2 before any node
@@ -114,7 +130,7 @@ async function planSelected(
     opts,
     io,
     'planning',
-    (i) => planOne(i, ctx, keepInspections),
+    (i) => planOne(i, ctx, keepInspections, keepResults),
     (target) => gatherForTarget(target, opts.playbook, builtins),
   );
   const { plan, results } = planFileOf(planned, {
@@ -162,7 +178,7 @@ export function planJudged(nodes: readonly JudgedRead<Inspection>[], opts: PlanO
     now: () => io.now(),
   };
   return planFileOf(
-    nodes.map((n) => planOne(n.read, ctx, false, n)),
+    nodes.map((n) => planOne(n.read, ctx, false, true, n)),
     {
       createdAt: io.now(),
       controls: opts.controls,
@@ -198,11 +214,23 @@ function checkWritable(path: string, what: string): void {
     refuse('it exists and is not a regular file', 'give the path of a file');
 }
 
-/** Whole or not at all: a temp file beside the target, then a rename over it. */
-function writeOut(path: string, content: string, what: string): void {
+/** Whole or not at all: a temp file beside the target, written piece by piece, then a rename over it. */
+function writeOut(
+  path: string,
+  content: string | ((write: (s: string) => void) => void),
+  what: string,
+): void {
   const tmp = join(dirname(resolve(path)), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, content, { flag: 'wx' });
+    if (typeof content === 'string') writeFileSync(tmp, content, { flag: 'wx' });
+    else {
+      const fd = openSync(tmp, 'wx');
+      try {
+        content((s) => writeSync(fd, s));
+      } finally {
+        closeSync(fd);
+      }
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -210,6 +238,25 @@ function writeOut(path: string, content: string, what: string): void {
       `cannot write ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
+}
+
+/**
+ * The plan file's text (`JSON.stringify(plan, null, 2)` and a newline) to `write`, piece by piece
+ * (report/json-stream.ts): a large fleet's plan is megabytes, never held as one string.
+ */
+export function writePlanJson(plan: PlanFile, write: (chunk: string) => void): void {
+  writeJson(plan, write);
+  write('\n');
+}
+
+/** The plan file's text to `write`, returning its sha256 (what apply --plan-sha256 checks). */
+function writeHashed(plan: PlanFile, write: (chunk: string) => void): string {
+  const hash = createHash('sha256');
+  writePlanJson(plan, (chunk) => {
+    hash.update(chunk);
+    write(chunk);
+  });
+  return hash.digest('hex');
 }
 
 export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
@@ -226,34 +273,40 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
     : undefined;
   const sigPath = opts.out && `${opts.out}.sig`;
   if (sigPath && signWith) checkWritable(sigPath, 'the plan signature');
-  const { plan, results, planned } = await planSelected(opts, io, false);
-  const planText = JSON.stringify(plan, null, 2) + '\n';
+  // The audit results are shown only by the Markdown ticket: no other output keeps them.
+  const { plan, results, planned } = await planSelected(opts, io, false, opts.output === 'markdown');
   let signed: { path: string; key: string } | undefined;
   let unsigned = false;
-  if (opts.out) writeOut(opts.out, planText, 'the plan file');
-  if (opts.out && sigPath && signWith) {
+  let sha256: string | undefined;
+  const out = opts.out;
+  if (out) writeOut(out, (write) => (sha256 = writeHashed(plan, write)), 'the plan file');
+  if (out && sigPath && signWith) {
     try {
-      writeOut(sigPath, await signPlan(signWith.key, planText, io.env), 'the plan signature');
+      // The same text again, whole (only a signed plan is held as one string), not read back.
+      const text: string[] = [];
+      writePlanJson(plan, (chunk) => text.push(chunk));
+      writeOut(sigPath, await signPlan(signWith.key, text.join(''), io.env), 'the plan signature');
       signed = { path: sigPath, key: signWith.fingerprint };
     } catch (e) {
       // The nodes were read: not exit 2. The plan stays written, for a signature made by hand.
       unsigned = true;
       io.stderr.write(
-        `error: the plan was written to ${opts.out} but not signed: ${(e as Error).message}\n` +
-          `  sign it by hand: ssh-keygen -Y sign -n ${PLAN_NAMESPACE} -f ${shellWord(signWith.key)} ${shellWord(opts.out)}` +
+        `error: the plan was written to ${out} but not signed: ${(e as Error).message}\n` +
+          `  sign it by hand: ssh-keygen -Y sign -n ${PLAN_NAMESPACE} -f ${shellWord(signWith.key)} ${shellWord(out)}` +
           ` (a key with a passphrase: load it first with ssh-add)\n`,
       );
     }
   }
   if (opts.diff) writeOut(opts.diff, renderPlanPatch(plan), 'the patch');
-  const sha256 = planSha256(planText);
   const errColors = makeColors(wantColor(io, 'stderr', !opts.color));
   for (const p of planned)
     if (p.error) io.stderr.write(errorLine(p.target.name, p.error.message, errColors, p.error.fix));
+  // The plan file's sha256 for the lines below (computed as it was written).
+  const digest = (): string => (sha256 ??= writeHashed(plan, () => undefined));
   switch (opts.output) {
     case 'json':
-      // The same text as the plan file: one copy of a document that is megabytes on a large fleet.
-      io.stdout.write(planText);
+      // The same text as the plan file, written again piece by piece (megabytes on a large fleet).
+      writePlanJson(plan, (chunk) => io.stdout.write(chunk));
       break;
     case 'markdown':
       io.stdout.write(
@@ -261,13 +314,13 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
           results,
           ...(opts.out
             ? {
-                file: { path: opts.out, sha256, ...(signed ? { signature: signed } : {}) },
+                file: { path: opts.out, sha256: digest(), ...(signed ? { signature: signed } : {}) },
                 applyCommand: commandLine(opts)(
                   'apply',
                   '--plan',
                   opts.out,
                   '--plan-sha256',
-                  sha256,
+                  digest(),
                   '--yes',
                 ),
               }
@@ -279,7 +332,7 @@ export async function runPlan(opts: PlanOptions, io: Io): Promise<ExitCode> {
       io.stdout.write(renderPlanText(plan, makeColors(wantColor(io, 'stdout', !opts.color))));
       if (opts.out)
         io.stdout.write(
-          `plan written to ${opts.out} (sha256 ${sha256}): apply it with ${commandLine(opts)('apply', '--plan', opts.out, '--plan-sha256', sha256)}\n`,
+          `plan written to ${opts.out} (sha256 ${digest()}): apply it with ${commandLine(opts)('apply', '--plan', opts.out, '--plan-sha256', digest())}\n`,
         );
       if (signed) io.stdout.write(`signature written to ${signed.path} (${signed.key})\n`);
       if (opts.diff) io.stdout.write(`patch written to ${opts.diff}\n`);

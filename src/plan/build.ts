@@ -44,6 +44,11 @@ export interface PlanNodeContext {
   keep: boolean;
   /** The node's results, judged already (the session, which shows them as its audit too): not run again. */
   judged?: readonly AuditResult[];
+  /**
+   * false: the node's audit results are not kept (results stays empty): only the Markdown ticket,
+   * apply and the session show them, and they are as large again as the plan itself.
+   */
+  keepResults?: boolean;
 }
 
 /** A node read once and judged once (the session): its audit and its plan are both made from `judged`. */
@@ -121,12 +126,14 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
     : planned;
   // Without the facts kept: copies that hold no slice of the node's gathered output.
   const plan = ctx.keep ? made : jsonCopy(made);
-  const results = ctx.keep ? judged : jsonCopy(judged);
+  const withResults = ctx.keepResults !== false;
+  const results = !withResults ? [] : ctx.keep ? judged : jsonCopy(judged);
   return {
     target: i.target,
     plan,
     results,
-    ...(member ? { current: member } : {}),
+    // Audit's fleet warnings go on the results only.
+    ...(member && withResults ? { current: member } : {}),
     fleet: fleetSummary({ plan, model: i.model, playbook, cluster }),
     ...kept,
   };

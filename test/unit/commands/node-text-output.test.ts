@@ -2,7 +2,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { main } from '../../../src/cli.js';
 import { buildAuditReport, renderAudit } from '../../../src/commands/audit.js';
 import type { Io } from '../../../src/commands/io.js';
@@ -21,41 +20,22 @@ import { renderPlanMarkdown } from '../../../src/report/plan-markdown.js';
 import { renderPlanPatch, renderPlanText } from '../../../src/report/plan-render.js';
 import { makeColors } from '../../../src/report/colors.js';
 import { makePki, type TestPki } from '../support/certs.js';
-import { fakeFacts, fixture, type FakeNode } from '../support/fake-node.js';
+import { fakeFacts, type FakeNode } from '../support/fake-node.js';
+import { CONFIG, hostileControlPlane, PKI } from '../support/hostile-node.js';
 import { CLEAR, CLIPBOARD, RAW_CONTROL, RLO, TITLE, withoutOwnColours } from '../support/hostile-text.js';
 
-const PKI = '/etc/kubernetes/pki';
-const MANIFEST = '/etc/kubernetes/manifests/kube-apiserver.yaml';
-const CONFIG = `/var/lib/kubelet/${TITLE}${RLO}/config.yaml`;
 const COMMENTS = [
   `  # ${CLIPBOARD} set by the pool owner <img src=x onerror=alert(1)> ${CLEAR}`,
   '  # ```',
   '  # LGTM - approved',
 ].join('\n');
-const unfixedManifest = () =>
-  fixture('kubeadm/kube-apiserver.yaml').replace(/^.*--kubelet-client-.*\n/gm, '');
-const argsOf = (manifest: string) =>
-  (parse(manifest) as { spec: { containers: { command: string[] }[] } }).spec.containers[0]!.command;
 
 let pki: TestPki;
 let node: FakeNode;
 beforeAll(() => {
   pki = makePki();
   node = {
-    processes: [
-      { pid: 10, comm: 'kube-apiserver', argv: argsOf(unfixedManifest()) },
-      { pid: 20, comm: 'kubelet', argv: ['/usr/bin/kubelet', `--config=${CONFIG}`] },
-    ],
-    files: {
-      [MANIFEST]: unfixedManifest(),
-      [CONFIG]: fixture('kubeadm/config.commented.yaml').replace(
-        '\nauthorization:',
-        `\n${COMMENTS}\nauthorization:`,
-      ),
-      [`${PKI}/ca.crt`]: pki.caCrt,
-      [`${PKI}/apiserver-kubelet-client.crt`]: pki.clientCrt,
-    },
-    keys: [`${PKI}/apiserver-kubelet-client.key`],
+    ...hostileControlPlane(pki, COMMENTS),
     pairs: [
       {
         cert: `${PKI}/apiserver-kubelet-client.crt`,
