@@ -38,10 +38,3 @@ export const currentMember = (i: Inspection): ReturnType<typeof memberNow> =>
 
 // The decide code lives in fleet/ (pure); audit and plan call it from here.
 export { judgeCurrent, warnResults } from '../fleet/current.js';
-
-/**
- * A copy of what a node's result keeps, made of JSON values only: text cut out of the node's
- * gathered output (evidence, values) is a slice that keeps the whole output alive in V8; the copy
- * holds its own strings. The result documents are JSON, so nothing they show changes.
- */
-export const keptCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;

@@ -16,3 +16,17 @@ export type NodeRead = { target: NodeTarget; transport?: 'builtin' | 'openssh' }
  * holds its own strings. The result documents are JSON, so nothing they show changes.
  */
 export const jsonCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * The same for a kept value that also holds what JSON cannot carry (a parsed X509Certificate):
+ * plain objects and arrays copied, each string made its own (a path read from a node's kubelet
+ * config is a slice of that node's whole gathered output, about 10 KB kept per node otherwise),
+ * anything else shared as it is (a certificate is native and holds no node text).
+ */
+export function ownCopy<T>(value: T): T {
+  if (typeof value === 'string') return JSON.parse(JSON.stringify(value)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => ownCopy(v)) as T;
+  if (value === null || typeof value !== 'object' || Object.getPrototypeOf(value) !== Object.prototype)
+    return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownCopy(v)])) as T;
+}

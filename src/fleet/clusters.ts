@@ -7,6 +7,7 @@ import type { X509Certificate } from 'node:crypto';
 import { parsePemBundle } from '../controls/certs.js';
 import { lastFlag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
+import { ownCopy } from '../facts/node-read.js';
 
 export interface ClusterCa {
   /** Where it was read: the kubeconfig, or the CA file the kube-apiserver names. */
@@ -57,5 +58,6 @@ export function clusterOf(given: string | undefined, model: NodeModel | undefine
   if (given) return { name: given, from: 'inventory' };
   const ca = model ? clusterCaOf(model) : undefined;
   const first = ca?.certs[0];
-  return ca && first ? { name: shortFingerprint(first), from: 'ca', source: ca.source } : undefined;
+  // Kept when the node's facts are dropped: its own copy of the path, not a slice of them.
+  return ca && first ? { name: shortFingerprint(first), from: 'ca', source: ownCopy(ca.source) } : undefined;
 }

@@ -8,6 +8,7 @@ import { parsePemBundle } from '../controls/certs.js';
 import { plannedClientPair } from '../controls/apiserver-kubelet-client-cert/index.js';
 import { lastFlag } from '../facts/flags.js';
 import type { NodeModel } from '../facts/model.js';
+import { ownCopy } from '../facts/node-read.js';
 import type { Playbook } from '../playbook/types.js';
 import type { NodePlan } from '../plan/types.js';
 import type { ApiserverTrust, FleetMember, KubeletTrust } from './trust.js';
@@ -73,8 +74,9 @@ export function plannedTrust(
   return out;
 }
 
+/** A node's member, kept when its facts are dropped: it holds no slice of the node's gathered text. */
 export const fleetMember = (
   node: string,
   cluster: ClusterId | undefined,
   sides: Pick<FleetMember, 'kubelet' | 'apiserver'>,
-): FleetMember => ({ node, ...(cluster ? { cluster } : {}), ...sides });
+): FleetMember => ownCopy({ node, ...(cluster ? { cluster } : {}), ...sides });
