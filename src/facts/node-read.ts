@@ -17,6 +17,33 @@ export type NodeRead = { target: NodeTarget; transport?: 'builtin' | 'openssh' }
  */
 export const jsonCopy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
+/** Texts at least this long are kept once per run however many nodes hold them. */
+const SHARED_MIN = 64;
+/** At most this many characters of distinct texts remembered (then it starts again: only sharing is lost). */
+const SHARED_MAX = 1024 * 1024;
+const shared = new Map<string, string>();
+let sharedSize = 0;
+
+/**
+ * jsonCopy for what is kept of a node until the end of a run: a long text that an earlier node's
+ * copy holds too (a node pool's kubelet config, its planned content and diff, the same evidence)
+ * is that one copy. A 5,000-node fleet is mostly node pools sharing one kubelet config.
+ */
+export const keptCopy = <T>(value: T): T =>
+  JSON.parse(JSON.stringify(value), (_key, v: unknown) => {
+    if (typeof v !== 'string' || v.length < SHARED_MIN) return v;
+    const known = shared.get(v);
+    if (known !== undefined) return known;
+    if (v.length > SHARED_MAX / 8) return v;
+    if (sharedSize + v.length > SHARED_MAX) {
+      shared.clear();
+      sharedSize = 0;
+    }
+    shared.set(v, v);
+    sharedSize += v.length;
+    return v;
+  }) as T;
+
 /**
  * The same for a kept value that also holds what JSON cannot carry (a parsed X509Certificate):
  * plain objects and arrays copied, each string made its own (a path read from a node's kubelet

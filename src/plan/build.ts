@@ -7,7 +7,7 @@ import { runControls } from '../controls/index.js';
 import type { AuditResult, Control } from '../controls/types.js';
 import { ExitCode, worstExit, type NodeError } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
-import { jsonCopy, type NodeRead } from '../facts/node-read.js';
+import { jsonCopy, keptCopy, type NodeRead } from '../facts/node-read.js';
 import { decideSummaries, fleetSummary, type FleetSummary } from '../fleet/decide.js';
 import type { FleetMember, GivenCertificate } from '../fleet/trust.js';
 import type { NodeTarget } from '../inventory/types.js';
@@ -125,9 +125,9 @@ export function planRead<R extends NodeRead>(i: R, ctx: PlanNodeContext): Planne
       }
     : planned;
   // Without the facts kept: copies that hold no slice of the node's gathered output.
-  const plan = ctx.keep ? made : jsonCopy(made);
+  const plan = ctx.keep ? made : keptCopy(made);
   const withResults = ctx.keepResults !== false;
-  const results = !withResults ? [] : ctx.keep ? judged : jsonCopy(judged);
+  const results = !withResults ? [] : ctx.keep ? judged : keptCopy(judged);
   return {
     target: i.target,
     plan,

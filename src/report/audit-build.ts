@@ -6,7 +6,7 @@ import { errorResults, runControls } from '../controls/index.js';
 import type { AuditResult, Control } from '../controls/types.js';
 import { ExitCode, worstExit } from '../errors.js';
 import { deadRunOf, deadRunWarning } from '../facts/kubemend-state.js';
-import { jsonCopy, type NodeRead } from '../facts/node-read.js';
+import { keptCopy, type NodeRead } from '../facts/node-read.js';
 import type { ClusterId } from '../fleet/clusters.js';
 import type { FleetMember } from '../fleet/trust.js';
 import { TOOL } from '../version.js';
@@ -57,7 +57,7 @@ export function auditNode(
       error: { node: name, error: message },
     };
   }
-  const results = jsonCopy(judged ? [...judged] : runControls(name, i.model, controls, now));
+  const results = keptCopy(judged ? [...judged] : runControls(name, i.model, controls, now));
   const dead = deadRunOf(i.model.facts);
   if (dead) for (const r of results) r.warnings.unshift(deadRunWarning(name, dead));
   return {

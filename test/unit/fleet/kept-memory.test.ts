@@ -57,8 +57,8 @@ beforeAll(() => {
 });
 
 /** A kubeadm control plane to fix: the kube-apiserver's pair exists on disk, not in its flags. */
-const controlPlane = (): FakeNode => ({
-  ...hostileControlPlane(pki, '# c'),
+const controlPlane = (comments = '# c'): FakeNode => ({
+  ...hostileControlPlane(pki, comments),
   pairs: [
     {
       cert: `${PKI}/apiserver-kubelet-client.crt`,
@@ -68,20 +68,57 @@ const controlPlane = (): FakeNode => ({
   ],
 });
 
-/** Reads NODES nodes one by one, as a run does, keeping of each only what `keep` returns. */
-const readEach = <T>(keep: (i: Inspection) => T): T[] =>
-  Array.from({ length: NODES }, (_, n) =>
+/**
+ * Reads `count` nodes one by one, as a run does, keeping of each only what `keep` returns; each
+ * node's output is `padding` characters of other output and its files (its kubelet config with
+ * `comments` in it).
+ */
+const readEach = <T>(
+  keep: (i: Inspection) => T,
+  { count = NODES, padding = MiB, comments = '# c' } = {},
+): T[] =>
+  Array.from({ length: count }, (_, n) =>
     keep({
       target: { name: `cp-${n}`, host: `10.0.0.${n}`, port: 22 } as unknown as NodeTarget,
       ok: true,
-      model: nodeModel(gatheredFacts(fakeFacts(controlPlane()), MiB, n)),
+      model: nodeModel(gatheredFacts(fakeFacts(controlPlane(comments)), padding, n)),
       hostKey: 'SHA256:x',
     }),
   );
 
 describe('what is kept of each node until the fleet step holds none of its gathered output', () => {
-  const at = new Date('2026-12-07T22:00:00Z');
+  // Judged a minute after the test's certificates were made.
+  const at = new Date(Date.now() + 60_000);
   const kubeadm = () => loadBuiltinPlaybooks().find((p) => p.name === 'kubeadm')!;
+
+  const planOf =
+    (templates = loadTemplates(), playbook = kubeadm()) =>
+    (i: Inspection) =>
+      planRead(i, {
+        controls: DEFAULT_CONTROLS,
+        templates,
+        now: at,
+        playbook: () => playbook,
+        current: currentMember(i),
+        keep: false,
+        keepResults: true,
+      });
+
+  it('plan: nodes of a pool, which hold the same kubelet config, keep one copy of what their plans show', () => {
+    // 100 nodes whose kubelet config holds 50,000 characters more (a long comment): each plan shows it.
+    const comments = Array.from({ length: 1000 }, (_, i) => `# ${String(i).padStart(46, '.')}`).join('\n');
+    const grownWith = (text: string) => {
+      const before = heapAfterGc();
+      const kept = readEach(planOf(), { count: 100, padding: 1024, comments: text });
+      expect(kept.every((k) => k.plan.changes.some((c) => c.after?.content?.includes(text)))).toBe(true);
+      return heapAfterGc() - before;
+    };
+    grownWith('# c'); // code compiled, caches filled
+    const small = grownWith('# c');
+    const large = grownWith(comments);
+    // One copy a node would be 5 MB more; one copy for the pool is 50 KB.
+    expect((large - small) / MiB).toBeLessThan(1);
+  });
 
   it('plan: 40 nodes of 1 MiB of output each keep well under 1 MiB each once read', () => {
     const playbook = kubeadm();
