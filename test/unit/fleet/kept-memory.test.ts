@@ -121,20 +121,9 @@ describe('what is kept of each node until the fleet step holds none of its gathe
   });
 
   it('plan: 40 nodes of 1 MiB of output each keep well under 1 MiB each once read', () => {
-    const playbook = kubeadm();
-    const templates = loadTemplates();
+    const plan = planOf();
     const before = heapAfterGc();
-    const kept = readEach((i) =>
-      planRead(i, {
-        controls: DEFAULT_CONTROLS,
-        templates,
-        now: at,
-        playbook: () => playbook,
-        current: currentMember(i),
-        keep: false,
-        keepResults: true,
-      }),
-    );
+    const kept = readEach(plan);
     const grown = heapAfterGc() - before;
     // The plan and its fleet summaries are there (the node's plan changes its files).
     expect(kept.map((k) => [k.plan.status, !!k.fleet, !!k.current])).toEqual(
