@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: before any other module allocates (see the file).
+import './young-generation.js';
 import { commandWord, main } from './cli.js';
 import { processIo } from './commands/io.js';
 

@@ -3,7 +3,7 @@ import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from './gather-script.js';
 import { gatherFacts } from './gather.js';
-import { collectingEvery } from './memory.js';
+import { collectingEvery, collectNow } from './memory.js';
 import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
 import { chooseTransport, type Transport } from './ssh/transport.js';
 
@@ -42,8 +42,9 @@ export async function inspectNodesKeeping<T>(
   opts: InspectOptions,
   keep: (inspection: Inspection) => T,
 ): Promise<T[]> {
+  collectNow(); // what reading the inventory left
   const finished = collectingEvery();
-  return mapLimit([...targets], opts.concurrency, async (target) => {
+  const kept = await mapLimit([...targets], opts.concurrency, async (target) => {
     opts.onStart?.(target.name);
     let inspection: Inspection;
     try {
@@ -67,8 +68,10 @@ export async function inspectNodesKeeping<T>(
     const choice = await chooseTransport(target, opts).catch(() => undefined);
     if (choice) inspection = { ...inspection, transport: choice.transport, transportWhy: choice.why };
     opts.onDone?.(inspection);
-    const kept = keep(inspection);
+    const mine = keep(inspection);
     finished();
-    return kept;
+    return mine;
   });
+  collectNow(); // what the last nodes' reads left, before the fleet step and the outputs
+  return kept;
 }

@@ -1,0 +1,15 @@
+/**
+ * Imported first by bin.ts, before any other module is loaded: kubemend's young generation stays at
+ * V8's initial size (1 MiB a semi-space) instead of growing to 16 MiB a semi-space (32 MiB of RSS).
+ * A node's gathered facts are garbage as soon as it is judged, so a large young generation only
+ * holds garbage longer: a 1,008-entry audit peaked at 92 MiB instead of 120, for about 1 ms more
+ * CPU per node (issue 23). V8 reads the growth factor each time it would grow the young generation,
+ * so setting it here, before anything is allocated, is enough; where it cannot be set, V8's default.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+try {
+  setFlagsFromString('--semi-space-growth-factor=1');
+} catch {
+  // An embedder that refuses flags: V8's default sizing.
+}
