@@ -169,6 +169,14 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/990 .*900|900 .*990/);
   });
 
+  it('two kubelets in the unit that are not parent and child stay an error naming both', () => {
+    const unit = '0::/system.slice/kubelet.service';
+    const argv = ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'];
+    fake({ pid: 900, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
+    fake({ pid: 990, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
+    expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/990 .*900|900 .*990/);
+  });
+
   it('ignores a root kubelet in a session, a user manager, a pod, and a setuid copy', () => {
     fake({
       pid: 201,

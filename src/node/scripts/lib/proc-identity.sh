@@ -179,14 +179,17 @@ kube_procs() {
     _g=${_g%:*}
     case "$KUBE_NL$_cands" in
       *"$KUBE_NL$_pp:$_c:$_g:"*)
-        # It may have exec'd (or ended) since the walk: then it is no kubelet any more.
+        _same=
+        if [ "$(readlink "$KUBE_PROC/${_t%%:*}/exe" 2>/dev/null)" = "$(readlink "$KUBE_PROC/$_pp/exe" 2>/dev/null)" ] &&
+          [ "$(tr '\000' '\001' < "$KUBE_PROC/${_t%%:*}/cmdline" 2>/dev/null)" = "$(tr '\000' '\001' < "$KUBE_PROC/$_pp/cmdline" 2>/dev/null)" ]; then
+          _same=1
+        fi
+        # Its name read last: a child that exec'd (or ended) since the walk, even between the reads
+        # above (a new program, the old name for a moment), is no kubelet any more.
         _now=
         { IFS= read -r _now < "$KUBE_PROC/${_t%%:*}/comm"; } 2>/dev/null
         [ "$_now" = "$_c" ] || continue
-        if [ "$(readlink "$KUBE_PROC/${_t%%:*}/exe" 2>/dev/null)" = "$(readlink "$KUBE_PROC/$_pp/exe" 2>/dev/null)" ] &&
-          [ "$(tr '\000' '\001' < "$KUBE_PROC/${_t%%:*}/cmdline" 2>/dev/null)" = "$(tr '\000' '\001' < "$KUBE_PROC/$_pp/cmdline" 2>/dev/null)" ]; then
-          continue
-        fi ;;
+        [ -n "$_same" ] && continue ;;
     esac
     _kept="$_kept${_t%:*}$KUBE_NL"
   done
