@@ -21,10 +21,14 @@ const churn = `
   console.log(young.space_size);
 `;
 
-const youngAfterChurn = (withModule: boolean): number => {
+const youngAfterChurn = (withModule: boolean, nodeOptions?: string): number => {
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', churn], {
     encoding: 'utf8',
-    env: { ...process.env, ...(withModule ? { WITH_MODULE: MODULE } : {}) },
+    env: {
+      ...process.env,
+      ...(withModule ? { WITH_MODULE: MODULE } : {}),
+      ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
+    },
   });
   expect(r.stderr).toBe('');
   return Number(r.stdout.trim()) / 2 ** 20;
@@ -36,5 +40,9 @@ describe('the young generation stays small', () => {
     // test runner's own loader allocates before the module is imported; bin.ts imports it first).
     expect(youngAfterChurn(false)).toBeGreaterThanOrEqual(16);
     expect(youngAfterChurn(true)).toBeLessThanOrEqual(8);
+  });
+
+  it('as the user sized it in NODE_OPTIONS', () => {
+    expect(youngAfterChurn(true, '--max-semi-space-size=16')).toBeGreaterThanOrEqual(16);
   });
 });
