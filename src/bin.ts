@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// First: before any other module allocates (see the file).
+// First: before the other modules run (see the file).
 import './young-generation.js';
 import { commandWord, main } from './cli.js';
 import { processIo } from './commands/io.js';

@@ -110,8 +110,10 @@ describe('what is kept of each node until the fleet step holds none of its gathe
     const grownWith = (text: string) => {
       const before = heapAfterGc();
       const kept = readEach(planOf(), { count: 100, padding: 1024, comments: text });
+      const grown = heapAfterGc() - before;
+      // Used after the measure: what is kept is alive while it is measured.
       expect(kept.every((k) => k.plan.changes.some((c) => c.after?.content?.includes(text)))).toBe(true);
-      return heapAfterGc() - before;
+      return grown;
     };
     grownWith('# c'); // code compiled, caches filled
     const small = grownWith('# c');

@@ -24,6 +24,8 @@ interface Fake {
   ppid?: number;
   /** Where /proc/PID/exe points (no link unless given). */
   exe?: string;
+  /** The State: letter (S unless given; Z: ended, not yet reaped). */
+  state?: string;
 }
 
 /** One /proc/PID directory: comm, status (Uid: real effective saved fs), cgroup and cmdline. */
@@ -34,7 +36,7 @@ function fake(p: Fake): void {
   const [r, e] = p.uid;
   writeFileSync(
     join(d, 'status'),
-    `Name:\t${p.comm}\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t${p.ppid ?? 1}\nUid:\t${r}\t${e}\t${e}\t${e}\nGid:\t0\t0\t0\t0\n`,
+    `Name:\t${p.comm}\nUmask:\t0022\nState:\t${p.state ?? 'S'} (sleeping)\nPPid:\t${p.ppid ?? 1}\nUid:\t${r}\t${e}\t${e}\t${e}\nGid:\t0\t0\t0\t0\n`,
   );
   writeFileSync(join(d, 'cgroup'), p.cgroup.endsWith('\n') ? p.cgroup : `${p.cgroup}\n`);
   writeFileSync(join(d, 'cmdline'), `${p.argv.join('\0')}\0`);
@@ -167,6 +169,18 @@ describe('the kubelet: root, and in the unit that runs it', () => {
     rmSync(join(proc, '950'), { recursive: true });
     fake({ pid: 990, comm: 'kubelet', uid: ROOT, cgroup: unit, argv });
     expect(ambiguityError(parseFacts(run('gather', gatherArgs())), 'kubelet')).toMatch(/990 .*900|900 .*990/);
+  });
+
+  it('a child of the kubelet that has ended and is not yet reaped (a zombie) is no second kubelet', () => {
+    const unit = '0::/system.slice/kubelet.service';
+    const argv = ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml'];
+    fake({ pid: 900, comm: 'kubelet', uid: ROOT, cgroup: unit, argv, exe: '/usr/bin/kubelet' });
+    // Its program and command line are gone; only its name and status remain.
+    fake({ pid: 950, comm: 'kubelet', uid: ROOT, cgroup: unit, argv: [], ppid: 900, state: 'Z' });
+    const facts = parseFacts(run('gather', gatherArgs()));
+    expect(facts.processes.map((p) => p.pid)).toEqual([900]);
+    expect(ambiguityError(facts, 'kubelet')).toBeUndefined();
+    expect(listed(run('kubelet-state', ['', '', 'kubelet']))).toEqual([900]);
   });
 
   it('two kubelets in the unit that are not parent and child stay an error naming both', () => {

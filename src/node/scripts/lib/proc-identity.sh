@@ -140,9 +140,12 @@ kube_procs() {
     _r=
     _e=
     _pp=
+    _st=
     { while IFS=$KUBE_WS read -r _k _r _e _x; do
-      case $_k in PPid:) _pp=$_r ;; Uid:) break ;; esac
+      case $_k in State:) _st=$_r ;; PPid:) _pp=$_r ;; Uid:) break ;; esac
     done < "$_d/status"; } 2>/dev/null
+    # A process that has ended and is not yet reaped (its name stays, its program is gone) is no kubelet.
+    [ "$_st" = Z ] && continue
     case $_r in '' | *[!0-9]*) _r=unknown ;; esac
     case $_e in '' | *[!0-9]*) _e=unknown ;; esac
     case $_c in
