@@ -3,7 +3,7 @@ import { nodeModel, type NodeModel } from '../facts/model.js';
 import type { NodeTarget } from '../inventory/types.js';
 import type { GatherOptions } from './gather-script.js';
 import { gatherFacts } from './gather.js';
-import { collectingEvery, collectNow } from './memory.js';
+import { collectingEvery, collectNow, NODES_PER_COLLECTION } from './memory.js';
 import { mapLimit, withSession, type SessionOptions } from './ssh/index.js';
 import { chooseTransport, type Transport } from './ssh/transport.js';
 
@@ -42,7 +42,9 @@ export async function inspectNodesKeeping<T>(
   opts: InspectOptions,
   keep: (inspection: Inspection) => T,
 ): Promise<T[]> {
-  collectNow(); // what reading the inventory left
+  // A large run collects between its phases; apply's checks of a node or two need none.
+  const large = targets.length >= NODES_PER_COLLECTION;
+  if (large) collectNow(); // what reading the inventory left
   const finished = collectingEvery();
   const kept = await mapLimit([...targets], opts.concurrency, async (target) => {
     opts.onStart?.(target.name);
@@ -72,6 +74,6 @@ export async function inspectNodesKeeping<T>(
     finished();
     return mine;
   });
-  collectNow(); // what the last nodes' reads left, before the fleet step and the outputs
+  if (large) collectNow(); // what the last nodes' reads left, before the fleet step and the outputs
   return kept;
 }
