@@ -10,22 +10,9 @@ import {
   promptAnswer,
 } from '../../../src/apply/rollout.js';
 import type { NodePlan } from '../../../src/plan/types.js';
+import { rolloutEntry } from '../support/rollout-entry.js';
 
-const entry = (node: string, status: NodePlan['status'], extra: Partial<NodePlan> = {}) => ({
-  plan: {
-    node,
-    host: '10.0.0.1',
-    port: 22,
-    hostKey: null,
-    role: 'worker' as const,
-    layout: 'kubeadm',
-    status,
-    changes: [],
-    blocked: [],
-    ...extra,
-  } satisfies NodePlan,
-  serial: 3,
-});
+const entry = rolloutEntry(3);
 const names = (batches: { plan: NodePlan }[][]) => batches.map((b) => b.map((p) => p.plan.node));
 const noCa: NodePlan['blocked'] = [{ control: 'kubelet-client-ca', reason: 'no CA', fix: 'give one' }];
 

@@ -6,23 +6,9 @@ import {
   rolloutBatches,
   rolloutSerial,
 } from '../../../src/apply/rollout.js';
-import type { NodePlan } from '../../../src/plan/types.js';
+import { rolloutEntry } from '../support/rollout-entry.js';
 
-const entry = (node: string, status: NodePlan['status'], extra: Partial<NodePlan> = {}) => ({
-  plan: {
-    node,
-    host: '10.0.0.1',
-    port: 22,
-    hostKey: null,
-    role: 'worker' as const,
-    layout: 'kubeadm',
-    status,
-    changes: [],
-    blocked: [],
-    ...extra,
-  } satisfies NodePlan,
-  serial: 2,
-});
+const entry = rolloutEntry(2);
 
 describe('rollout order', () => {
   it("--serial wins; else the smallest rollout.serial of the nodes' playbooks; else 1", () => {
